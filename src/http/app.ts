@@ -1,0 +1,89 @@
+/**
+ * Builds the fastify application (no listen): plugins, schemas, error handling and the
+ * route plugins from routes/. Tests drive it with app.inject(); src/main.ts starts it.
+ */
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import multipart from '@fastify/multipart';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Redis } from 'ioredis';
+import type { Config } from '../config.ts';
+import type { FrontendBackend } from '../frontend/backend.ts';
+import type { RegistryService } from '../registry/service.ts';
+import { PROBLEM_CONTENT_TYPE, problem, sendProblem, toProblem } from './problem.ts';
+import healthRoutes from '../../routes/health.ts';
+import datasetRoutes from '../../routes/datasets.ts';
+import infoRoutes from '../../routes/info.ts';
+
+export interface AppContext {
+  config: Config;
+  redis: Redis;
+  registry: RegistryService;
+  frontend: FrontendBackend;
+  version: string;
+}
+
+export type App = FastifyInstance<any, any, any, any, TypeBoxTypeProvider>;
+
+export async function buildApp(ctx: AppContext, opts: FastifyServerOptions = {}): Promise<App> {
+  const app = Fastify({
+    ...(opts.loggerInstance ? {} : { logger: opts.logger ?? { level: ctx.config.logLevel } }),
+    requestIdHeader: 'x-request-id',
+    ajv: {
+      customOptions: {
+        // Unknown fields are an error, not silently dropped.
+        removeAdditional: false,
+        coerceTypes: 'array',
+        useDefaults: true,
+        allErrors: false,
+      },
+    },
+    ...opts,
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.setErrorHandler((err: Error, req, reply) => {
+    const body = toProblem(err, req);
+    if (body.status >= 500) req.log.error({ err }, 'request failed');
+    else req.log.info({ type: body.type, detail: body.detail }, 'request rejected');
+    return sendProblem(reply, body);
+  });
+  app.setNotFoundHandler((req, reply) =>
+    sendProblem(reply, problem('route-not-found', 404, 'Not found', `no route ${req.method} ${req.url.split('?')[0]}`, { instance: req.url })),
+  );
+
+  await app.register(multipart, {
+    limits: {
+      fileSize: ctx.config.uploadMaxBytes,
+      files: ctx.config.uploadMaxFiles,
+      fields: 16,
+      fieldSize: 1024 * 1024,
+      parts: ctx.config.uploadMaxFiles + 16,
+    },
+    // Keep the relative paths of uploaded files (busboy strips them by default).
+    preservePath: true,
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'audiofeed',
+        version: ctx.version,
+        description:
+          'MLTK-exact audio datasets and bit-exact microfrontend spectrograms for training clients. ' +
+          `Errors are ${PROBLEM_CONTENT_TYPE} (RFC 9457).`,
+      },
+      tags: [
+        { name: 'datasets', description: 'Dataset registry (MLTK AudioDatasetMixin)' },
+        { name: 'service', description: 'Health and service information' },
+      ],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  await app.register(healthRoutes, { ctx });
+  await app.register(infoRoutes, { ctx });
+  await app.register(datasetRoutes, { ctx, prefix: '/v1/datasets' });
+  return app;
+}

@@ -1,0 +1,67 @@
+/**
+ * `npm start`: the API with in-process workers. Reads configuration once, makes sure
+ * Redis answers (starting a private redis-server when allowed), then listens.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import pino from 'pino';
+import { ConfigError, PROJECT_ROOT, loadConfig } from './config.ts';
+import { selectFrontendBackend } from './frontend/backend.ts';
+import { buildApp } from './http/app.ts';
+import { RegistryService } from './registry/service.ts';
+import { RedisUnavailableError, createRedis, ensureRedis } from './store/redis.ts';
+import { RegistryStore } from './store/registry-store.ts';
+
+const version = (JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`audiofeed: ${err.message}`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const log = pino({ level: config.logLevel });
+  let redisInfo;
+  try {
+    redisInfo = await ensureRedis(config.redisUrl, config.redisAutostart, log);
+  } catch (err) {
+    if (err instanceof RedisUnavailableError) {
+      log.fatal(err.message);
+      console.error(`audiofeed: ${err.message}`);
+      process.exit(3);
+    }
+    throw err;
+  }
+  const redis = createRedis(redisInfo.url);
+  redis.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'));
+  const frontend = selectFrontendBackend(config.frontendBackend, (msg) => log.warn(msg));
+  log.info(`frontend backend: ${frontend.name}`);
+  const registry = new RegistryService(config, new RegistryStore(redis, config.keyPrefix), log);
+  const app = await buildApp({ config, redis, registry, frontend, version }, { loggerInstance: log });
+
+  let closing = false;
+  const shutdown = async (signal: string) => {
+    if (closing) {
+      log.warn(`${signal} again: exiting now`);
+      process.exit(1);
+    }
+    closing = true;
+    log.info(`${signal}: shutting down`);
+    await app.close();
+    redis.disconnect();
+    await redisInfo.child?.stop();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+
+  await app.listen({ host: config.host, port: config.port });
+  log.info(`data roots: ${config.dataRoots.join(', ') || '(none: set DATA_ROOTS)'}; data dir: ${config.dataDir}`);
+}
+
+void main();
