@@ -30,6 +30,10 @@ const EnvSchema = Type.Object({
   FRONTEND_BACKEND: Type.Enum(['auto', 'native', 'typescript'], { default: 'auto' }),
   /** Clips processed concurrently by one worker process (shards in flight). */
   WORKER_CONCURRENCY: Type.Integer({ default: 2, minimum: 1, maximum: 64 }),
+  /** Job lock lifetime: a job of a killed worker is taken over after about this long. */
+  JOB_LOCK_MS: Type.Integer({ default: 30_000, minimum: 1000 }),
+  /** Worker threads started inside `npm start` (0 = API only; run `npm run worker` separately). */
+  IN_PROCESS_WORKERS: Type.Integer({ default: 1, minimum: 0, maximum: 16 }),
   /** Start a private redis-server when nothing answers at REDIS_URL (development convenience). */
   REDIS_AUTOSTART: Type.Boolean({ default: true }),
 });
@@ -50,6 +54,8 @@ export interface Config {
   logLevel: string;
   frontendBackend: 'auto' | 'native' | 'typescript';
   workerConcurrency: number;
+  jobLockMs: number;
+  inProcessWorkers: number;
   redisAutostart: boolean;
 }
 
@@ -99,6 +105,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     logLevel: parsed.LOG_LEVEL,
     frontendBackend: parsed.FRONTEND_BACKEND,
     workerConcurrency: parsed.WORKER_CONCURRENCY,
+    jobLockMs: parsed.JOB_LOCK_MS,
+    inProcessWorkers: parsed.IN_PROCESS_WORKERS,
     redisAutostart: parsed.REDIS_AUTOSTART,
   };
 }

@@ -9,6 +9,8 @@ import { ConfigError, PROJECT_ROOT, loadConfig } from './config.ts';
 import { selectFrontendBackend } from './frontend/backend.ts';
 import { buildApp } from './http/app.ts';
 import { RegistryService } from './registry/service.ts';
+import { startInProcessWorkers } from './queue/in-process.ts';
+import { FeatureQueues, connectionFromUrl } from './queue/queues.ts';
 import { RedisUnavailableError, createRedis, ensureRedis } from './store/redis.ts';
 import { RegistryStore } from './store/registry-store.ts';
 
@@ -42,7 +44,20 @@ async function main(): Promise<void> {
   const frontend = selectFrontendBackend(config.frontendBackend, (msg) => log.warn(msg));
   log.info(`frontend backend: ${frontend.name}`);
   const registry = new RegistryService(config, new RegistryStore(redis, config.keyPrefix), log);
-  const app = await buildApp({ config, redis, registry, frontend, version }, { loggerInstance: log });
+  const queues = new FeatureQueues(connectionFromUrl(redisInfo.url), config.keyPrefix);
+  const featuresDir = path.join(config.dataDir, 'features');
+  const app = await buildApp({ config, redis, registry, frontend, queues, featuresDir, version }, { loggerInstance: log });
+  const workers = startInProcessWorkers(
+    config.inProcessWorkers,
+    {
+      redisUrl: redisInfo.url,
+      prefix: config.keyPrefix,
+      concurrency: config.workerConcurrency,
+      frontendBackend: config.frontendBackend,
+      lockMs: config.jobLockMs,
+    },
+    (m) => log.info(m),
+  );
 
   let closing = false;
   const shutdown = async (signal: string) => {
@@ -53,6 +68,8 @@ async function main(): Promise<void> {
     closing = true;
     log.info(`${signal}: shutting down`);
     await app.close();
+    await workers.close();
+    await queues.close();
     redis.disconnect();
     await redisInfo.child?.stop();
     process.exit(0);

@@ -11,16 +11,23 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
 import type { FrontendBackend } from '../frontend/backend.ts';
 import type { RegistryService } from '../registry/service.ts';
+import type { FeatureQueues } from '../queue/queues.ts';
 import { PROBLEM_CONTENT_TYPE, problem, sendProblem, toProblem } from './problem.ts';
 import healthRoutes from '../../routes/health.ts';
 import datasetRoutes from '../../routes/datasets.ts';
 import infoRoutes from '../../routes/info.ts';
+import batchRoutes from '../../routes/batches.ts';
+import featurizeRoutes from '../../routes/featurize.ts';
+import jobRoutes from '../../routes/jobs.ts';
 
 export interface AppContext {
   config: Config;
   redis: Redis;
   registry: RegistryService;
   frontend: FrontendBackend;
+  queues: FeatureQueues;
+  /** DATA_DIR/features: feature shards. */
+  featuresDir: string;
   version: string;
 }
 
@@ -76,6 +83,7 @@ export async function buildApp(ctx: AppContext, opts: FastifyServerOptions = {})
       },
       tags: [
         { name: 'datasets', description: 'Dataset registry (MLTK AudioDatasetMixin)' },
+        { name: 'jobs', description: 'Featurization jobs (BullMQ flows)' },
         { name: 'service', description: 'Health and service information' },
       ],
     },
@@ -85,5 +93,8 @@ export async function buildApp(ctx: AppContext, opts: FastifyServerOptions = {})
   await app.register(healthRoutes, { ctx });
   await app.register(infoRoutes, { ctx });
   await app.register(datasetRoutes, { ctx, prefix: '/v1/datasets' });
+  await app.register(batchRoutes, { ctx, prefix: '/v1/datasets' });
+  await app.register(featurizeRoutes, { ctx, prefix: '/v1/datasets' });
+  await app.register(jobRoutes, { ctx, prefix: '/v1/jobs' });
   return app;
 }

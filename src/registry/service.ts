@@ -164,6 +164,7 @@ export class RegistryService {
       updated_at: now,
       source,
       dataset_dir: dir,
+      data_root: root,
       artifact_dir: dirs.artifactDir,
       settings,
       audio_input_shape: audioInputShape(settings),
@@ -176,7 +177,9 @@ export class RegistryService {
 
   private async runLoad(dirs: DatasetDirs, settings: EffectiveSettings, kind: LoadKind): Promise<LoadResult> {
     try {
-      return await loadDataset(dirs, datasetOptions(settings), kind);
+      const result = await loadDataset(dirs, datasetOptions(settings), kind);
+      assertSafeEntries(result);
+      return result;
     } catch (err) {
       if (err instanceof DatasetError && err.code === 'no-samples-for-class') {
         const missing = settings.classes.filter(
@@ -281,6 +284,19 @@ export class RegistryService {
         : null,
       rec.settings.classes,
     );
+  }
+}
+
+/** A reused index is trusted verbatim (MLTK): it must not name files outside the dataset. */
+function assertSafeEntries(result: LoadResult): void {
+  for (const subset of [result.training, result.validation]) {
+    for (const e of subset?.entries ?? []) {
+      if (e !== null && (e.startsWith('/') || e.split('/').includes('..') || e.includes('\0'))) {
+        throw new DatasetError('unsafe-index-entry', `an index file names ${JSON.stringify(e)}, which is not a path inside the dataset; fix or delete the .index folder`, {
+          entry: e,
+        });
+      }
+    }
   }
 }
 

@@ -34,7 +34,7 @@ export interface EffectiveSettings {
 
 export interface ClassWeightsOutcome {
   value: Record<string, number> | null;
-  log: string;
+  log: string | null;
   warning: string | null;
 }
 
@@ -45,6 +45,8 @@ export interface DatasetRecord {
   updated_at: string;
   source: DatasetSource;
   dataset_dir: string;
+  /** The allow-listed root the dataset lives in: no clip may resolve outside it. */
+  data_root: string;
   /** Per-dataset artifact directory (shuffle index, fallback index, feature shards). */
   artifact_dir: string;
   settings: EffectiveSettings;
