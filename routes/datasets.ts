@@ -10,7 +10,7 @@ import type { MultipartFile } from '@fastify/multipart';
 import { Type } from 'typebox';
 import { Compile } from 'typebox/compile';
 import type { AppContext } from '../src/http/app.ts';
-import { BadRequestError, InvalidSettingsError, NotFoundError } from '../src/errors.ts';
+import { BadRequestError, InvalidSettingsError, NotFoundError, PayloadTooLargeError } from '../src/errors.ts';
 import {
   ClassCounts,
   DatasetView,
@@ -303,7 +303,11 @@ async function receiveUpload(req: FastifyRequest, ctx: AppContext): Promise<Data
       const file = part as MultipartFile;
       if (!file.filename) throw new BadRequestError('unsafe-upload-entry', 'a file part has no filename');
       await writeUploadedFile(filesDir, file.filename, file.file, budget, true);
-      if (file.file.truncated) throw new BadRequestError('payload-too-large', 'file too large');
+      if (file.file.truncated) {
+        throw new PayloadTooLargeError(`${file.filename} exceeds UPLOAD_MAX_BYTES (${ctx.config.uploadMaxBytes} bytes)`, {
+          limit: ctx.config.uploadMaxBytes,
+        });
+      }
       names.push(file.filename);
     }
     if (names.length === 0) throw new BadRequestError('upload-empty', 'the upload holds no files');

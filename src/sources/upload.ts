@@ -166,7 +166,11 @@ async function extractZip(file: string, dest: string, budget: UploadBudget): Pro
         zip.close();
         reject(err);
       };
-      zip.on('error', (err: Error) => fail(badArchive(err.message)));
+      // yauzl validates names itself; its verdicts on them are ours too.
+      zip.on('error', (err: Error) => {
+        const m = /^(invalid relative path|absolute path|invalid characters in fileName): (.*)$/.exec(err.message);
+        fail(m ? unsafe(m[2]!, m[1]!) : badArchive(err.message));
+      });
       zip.on('end', () => {
         if (!failed) resolve();
       });
@@ -175,10 +179,11 @@ async function extractZip(file: string, dest: string, budget: UploadBudget): Pro
           const madeBy = entry.versionMadeBy >> 8;
           const mode = (entry.externalFileAttributes >>> 16) & 0xffff;
           const isDir = entry.fileName.endsWith('/');
-          // Unix-made entries carry a file type: only regular files and directories pass.
-          if (madeBy === 3 && mode !== 0) {
-            const type = mode & S_IFMT;
-            if (type !== S_IFREG && type !== S_IFDIR) throw unsafe(entry.fileName, 'links and device entries are not allowed');
+          // Unix-made entries may carry a file type: only regular files and directories pass
+          // (a type of 0 means "not recorded", as Python's zipfile writes for plain files).
+          const type = madeBy === 3 ? mode & S_IFMT : 0;
+          if (type !== 0 && type !== S_IFREG && type !== S_IFDIR) {
+            throw unsafe(entry.fileName, 'links and device entries are not allowed');
           }
           const rel = safeRelativePath(entry.fileName);
           if (isDir) {
@@ -215,6 +220,7 @@ const TAR_META_TYPES = new Set(['GlobalExtendedHeader', 'ExtendedHeader', 'NextF
 
 async function extractTar(file: string, gzipped: boolean, dest: string, budget: UploadBudget): Promise<void> {
   const writes: Promise<void>[] = [];
+  const outs: fs.WriteStream[] = [];
   let firstError: unknown = null;
   const parser = new TarParser({
     strict: true,
@@ -234,6 +240,7 @@ async function extractTar(file: string, gzipped: boolean, dest: string, budget: 
         budget.addUnpacked(entry.size ?? 0);
         fs.mkdirSync(path.dirname(target), { recursive: true });
         const out = fs.createWriteStream(target, { flags: 'wx' });
+        outs.push(out);
         writes.push(
           pipeline(entry, out).catch((err: NodeJS.ErrnoException) => {
             throw err.code === 'EEXIST' ? unsafe(entry.path, 'duplicate entry') : err;
@@ -251,6 +258,8 @@ async function extractTar(file: string, gzipped: boolean, dest: string, budget: 
     await pipeline([...(streams as [Readable]), parser as unknown as NodeJS.WritableStream]);
   } catch (err) {
     firstError ??= err;
+    // A truncated stream leaves the entry being written without an end: stop its writer.
+    for (const out of outs) if (!out.closed) out.destroy(new Error('archive ended early'));
   }
   const results = await Promise.allSettled(writes);
   for (const r of results) if (r.status === 'rejected') firstError ??= r.reason;

@@ -162,9 +162,14 @@ test('index: a read-only dataset dir sends the alphabetical index to the fallbac
 test('index: a real read-only dataset dir uses the fallback dir end to end', async (t) => {
   const dirs = await setup(t, [...CATS, ...DOGS]);
   await fs.chmod(dirs.datasetDir, 0o555);
-  t.after(() => fs.chmod(dirs.datasetDir, 0o755));
-  const r = await loadDataset(dirs, options(), 'training');
+  let r;
+  try {
+    r = await loadDataset(dirs, options(), 'training');
+  } finally {
+    await fs.chmod(dirs.datasetDir, 0o755);
+  }
   assert.equal(r.indexLocation, 'fallback');
+  await assert.rejects(fs.access(path.join(dirs.datasetDir, '.index')));
   assert.equal(await fs.readFile(path.join(dirs.fallbackIndexDir, '.index/cat.txt'), 'utf8'), CATS.join('\n') + '\n');
 });
 

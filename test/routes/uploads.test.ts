@@ -1,0 +1,255 @@
+/**
+ * Upload and loader sources: archives and many-file uploads register like directories;
+ * hostile or oversize uploads are refused and leave nothing behind.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { create as tarCreate } from 'tar';
+import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { smallCorpus, toneWav } from '../helpers/wav.ts';
+
+let t: TestApp;
+let small: string;
+
+before(async () => {
+  t = await startTestApp({ UPLOAD_MAX_BYTES: String(2 * 1024 * 1024) });
+  small = path.join(t.root, 'small');
+  smallCorpus(small);
+});
+after(async () => t.close());
+
+const settings = (name: string) => JSON.stringify({ name, classes: ['yes', 'no'], validation_split: 0.2 });
+
+async function multipart(parts: { name: string; value: string | Buffer; filename?: string }[]) {
+  const form = new FormData();
+  for (const p of parts) {
+    if (p.filename !== undefined) form.append(p.name, new Blob([p.value]), p.filename);
+    else form.append(p.name, p.value as string);
+  }
+  const req = new Request('http://x/', { method: 'POST', body: form });
+  const payload = Buffer.from(await req.arrayBuffer());
+  return t.app.inject({
+    method: 'POST',
+    url: '/v1/datasets',
+    headers: { 'content-type': req.headers.get('content-type')! },
+    payload,
+  });
+}
+
+async function tarOf(cwd: string, entries: string[], gzip = true): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of tarCreate({ cwd, gzip, portable: true }, entries) as unknown as AsyncIterable<Buffer>) chunks.push(c);
+  return Buffer.concat(chunks);
+}
+
+/** Builds a zip with Python's zipfile, which writes any entry name we ask for. */
+function zipOf(entries: Record<string, Buffer | string>, symlinks: Record<string, string> = {}): Buffer {
+  const out = path.join(t.dataDir, `..`, `z-${Math.random().toString(36).slice(2)}.zip`);
+  const spec = JSON.stringify({
+    files: Object.fromEntries(Object.entries(entries).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
+    links: symlinks,
+  });
+  execFileSync(
+    'python3',
+    [
+      '-c',
+      `
+import base64, json, sys, zipfile, stat
+spec = json.loads(sys.argv[2])
+with zipfile.ZipFile(sys.argv[1], 'w') as z:
+    for name, b64 in spec['files'].items():
+        z.writestr(name, base64.b64decode(b64))
+    for name, target in spec['links'].items():
+        info = zipfile.ZipInfo(name)
+        info.create_system = 3
+        info.external_attr = (stat.S_IFLNK | 0o777) << 16
+        z.writestr(info, target)
+`,
+      out,
+      spec,
+    ],
+    { timeout: 20_000 },
+  );
+  const buf = fs.readFileSync(out);
+  fs.rmSync(out);
+  return buf;
+}
+
+function leftovers(): string[] {
+  const tmp = path.join(t.dataDir, 'tmp');
+  return fs.existsSync(tmp) ? fs.readdirSync(tmp) : [];
+}
+
+function assertRefused(res: { statusCode: number; headers: Record<string, unknown>; json(): any }, status: number, type: string) {
+  assert.equal(res.statusCode, status, res.json().detail);
+  assert.match(String(res.headers['content-type']), /^application\/problem\+json/);
+  assert.equal(res.json().type, `https://audiofeed.dev/problems/${type}`);
+  assert.deepEqual(leftovers(), [], 'temporary files are removed');
+}
+
+describe('uploads that register', () => {
+  test('a tar.gz archive (wrapped in one top folder) registers like the directory', async () => {
+    const res = await multipart([
+      { name: 'settings', value: settings('up-tgz') },
+      { name: 'archive', value: await tarOf(t.root, ['small']), filename: 'small.tar.gz' },
+    ]);
+    assert.equal(res.statusCode, 201, res.body);
+    const d = res.json();
+    assert.equal(d.source.type, 'upload');
+    assert.equal(d.source.archive, 'tar.gz');
+    assert.deepEqual(d.class_counts.training, { yes: 4, no: 4 });
+    assert.equal(fs.existsSync(path.join(t.dataDir, 'uploads', 'up-tgz', 'yes', 'y0.wav')), true);
+    assert.deepEqual(leftovers(), []);
+  });
+
+  test('a zip archive registers', async () => {
+    const files: Record<string, Buffer> = {};
+    for (const cls of ['yes', 'no']) for (const f of fs.readdirSync(path.join(small, cls))) files[`${cls}/${f}`] = fs.readFileSync(path.join(small, cls, f));
+    const res = await multipart([
+      { name: 'settings', value: settings('up-zip') },
+      { name: 'archive', value: zipOf(files), filename: 'c.zip' },
+    ]);
+    assert.equal(res.statusCode, 201, res.body);
+    assert.equal(res.json().source.archive, 'zip');
+    assert.deepEqual(res.json().class_counts.validation, { yes: 2, no: 1 });
+  });
+
+  test('many files with relative paths register', async () => {
+    const parts: { name: string; value: string | Buffer; filename?: string }[] = [{ name: 'settings', value: settings('up-files') }];
+    for (const cls of ['yes', 'no']) {
+      for (const f of fs.readdirSync(path.join(small, cls))) parts.push({ name: 'file', value: fs.readFileSync(path.join(small, cls, f)), filename: `${cls}/${f}` });
+    }
+    const res = await multipart(parts);
+    assert.equal(res.statusCode, 201, res.body);
+    assert.equal(res.json().source.files, 11);
+  });
+
+  test('deleting an uploaded dataset removes its files', async () => {
+    assert.equal((await t.app.inject({ method: 'DELETE', url: '/v1/datasets/up-files' })).statusCode, 204);
+    assert.equal(fs.existsSync(path.join(t.dataDir, 'uploads', 'up-files')), false);
+  });
+});
+
+describe('hostile or broken uploads are refused and leave nothing behind', () => {
+  test('zip-slip entry (../) → 400', async () => {
+    const res = await multipart([
+      { name: 'settings', value: settings('evil1') },
+      { name: 'archive', value: zipOf({ 'yes/a.wav': toneWav(), '../../evil.wav': toneWav() }), filename: 'e.zip' },
+    ]);
+    assertRefused(res, 400, 'unsafe-upload-entry');
+    assert.equal(fs.existsSync(path.join(t.dataDir, '..', 'evil.wav')), false);
+  });
+  test('absolute path in an archive → 400', async () => {
+    const res = await multipart([
+      { name: 'settings', value: settings('evil2') },
+      { name: 'archive', value: zipOf({ 'yes/a.wav': toneWav(), '/tmp/evil.wav': toneWav() }), filename: 'e.zip' },
+    ]);
+    assertRefused(res, 400, 'unsafe-upload-entry');
+  });
+  test('symlink entry in a zip → 400', async () => {
+    const res = await multipart([
+      { name: 'settings', value: settings('evil3') },
+      { name: 'archive', value: zipOf({ 'yes/a.wav': toneWav() }, { 'no/link.wav': '/etc/passwd' }), filename: 'e.zip' },
+    ]);
+    assertRefused(res, 400, 'unsafe-upload-entry');
+  });
+  test('symlink entry in a tar → 400', async () => {
+    const src = path.join(t.root, 'tarlink');
+    smallCorpus(src);
+    fs.symlinkSync('/etc/passwd', path.join(src, 'yes', 'link.wav'));
+    const res = await multipart([
+      { name: 'settings', value: settings('evil4') },
+      { name: 'archive', value: await tarOf(src, ['yes', 'no']), filename: 'e.tgz' },
+    ]);
+    assertRefused(res, 400, 'unsafe-upload-entry');
+  });
+  test('a multipart filename with .. → 400', async () => {
+    const res = await multipart([
+      { name: 'settings', value: settings('evil5') },
+      { name: 'file', value: toneWav(), filename: 'yes/../../x.wav' },
+    ]);
+    assertRefused(res, 400, 'unsafe-upload-entry');
+  });
+  test('a truncated archive → 400', async () => {
+    const whole = await tarOf(t.root, ['small']);
+    const res = await multipart([
+      { name: 'settings', value: settings('trunc') },
+      { name: 'archive', value: whole.subarray(0, Math.floor(whole.length / 2)), filename: 't.tgz' },
+    ]);
+    assertRefused(res, 400, 'invalid-archive');
+  });
+  test('an oversize upload → 413, and disk usage is back to before', async () => {
+    const before = leftovers().length;
+    const res = await multipart([
+      { name: 'settings', value: settings('big') },
+      { name: 'file', value: Buffer.alloc(3 * 1024 * 1024, 1), filename: 'yes/big.wav' },
+    ]);
+    assertRefused(res, 413, 'payload-too-large');
+    assert.equal(leftovers().length, before);
+    assert.equal(fs.existsSync(path.join(t.dataDir, 'uploads', 'big')), false);
+  });
+  test('settings must come first → 400', async () => {
+    const res = await multipart([
+      { name: 'file', value: toneWav(), filename: 'yes/a.wav' },
+      { name: 'settings', value: settings('late') },
+    ]);
+    assertRefused(res, 400, 'upload-settings-first');
+  });
+  test('an upload whose dataset is invalid leaves no files', async () => {
+    const res = await multipart([
+      { name: 'settings', value: JSON.stringify({ name: 'noclass', classes: ['cat'] }) },
+      { name: 'archive', value: await tarOf(t.root, ['small']), filename: 'small.tar.gz' },
+    ]);
+    assertRefused(res, 422, 'no-samples-for-class');
+    assert.equal(fs.existsSync(path.join(t.dataDir, 'uploads', 'noclass')), false);
+  });
+});
+
+describe('loader sources', () => {
+  test('speech_commands_v2 unpacks a local archive and uses the speaker-grouped listing', async () => {
+    fs.mkdirSync(path.join(t.root, 'archives'), { recursive: true });
+    const corpus = path.resolve('..', 'shared', 'testdata', 'corpus-mini');
+    fs.writeFileSync(path.join(t.root, 'archives', 'sc.tar.gz'), await tarOf(corpus, fs.readdirSync(corpus).filter((n) => n !== '.index')));
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/v1/datasets',
+      payload: {
+        name: 'sc',
+        source: { type: 'loader', name: 'speech_commands_v2', options: { archive: 'archives/sc.tar.gz' } },
+        classes: ['yes', 'no', '_unknown_', '_silence_'],
+        validation_split: 0.2,
+      },
+    });
+    assert.equal(res.statusCode, 201, res.body);
+    assert.equal(res.json().listing, 'speech_commands_v2');
+    assert.equal(res.json().source.type, 'loader');
+  });
+  test('an unknown loader → 404', async () => {
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/v1/datasets',
+      payload: { source: { type: 'loader', name: 'nope' }, classes: ['yes'] },
+    });
+    assert.equal(res.statusCode, 404);
+    assert.equal(res.json().type, 'https://audiofeed.dev/problems/loader-not-found');
+  });
+  test('a loader name with a path → 400', async () => {
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/v1/datasets',
+      payload: { source: { type: 'loader', name: '../src/main' }, classes: ['yes'] },
+    });
+    assert.equal(res.statusCode, 400);
+  });
+  test('a loader archive outside the roots → 403', async () => {
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/v1/datasets',
+      payload: { source: { type: 'loader', name: 'speech_commands_v2', options: { archive: '/etc/hostname' } }, classes: ['yes'] },
+    });
+    assert.equal(res.statusCode, 403);
+  });
+});
