@@ -1,0 +1,270 @@
+/**
+ * Featurization on BullMQ workers and batch streaming: an epoch streamed over HTTP equals,
+ * batch for batch and byte for byte, what src/ computes directly (decode → frontend →
+ * dtype → labels in MLTK's epoch order), in both wire formats; from_batch resumes
+ * exactly; a repeated request does no featurization work; a clip that cannot be read is
+ * skipped by every epoch and reported with its reason.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { RecordBatchReader } from 'apache-arrow';
+import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { testdata } from '../helpers/paths.ts';
+import { startWorkers, type RunningWorkers } from '../../src/queue/workers.ts';
+import { batchIndices, buildLabels } from '../../src/datasets/index.ts';
+import { loadSample, toInt16 } from '../../src/audio/index.ts';
+import { computeSpectrogram } from '../../src/frontend/frontend.ts';
+import { convertSpectrogram } from '../../src/frontend/output.ts';
+import { resolveFrontendSettings } from '../../src/frontend/settings.ts';
+import { decodeNpy } from '../../src/tensors/npy.ts';
+
+let t: TestApp;
+let workers: RunningWorkers;
+const settings = resolveFrontendSettings({});
+
+before(async () => {
+  t = await startTestApp();
+  fs.cpSync(testdata('corpus-mini'), path.join(t.root, 'mini'), { recursive: true, filter: (s) => !s.includes('.index') });
+  // One clip that cannot be decoded, in a class of its own position in the list.
+  fs.copyFileSync(testdata('bad-wavs', 'truncated-data.wav'), path.join(t.root, 'mini', 'yes', 'ffffffff_nohash_0.wav'));
+  workers = startWorkers({ redisUrl: t.redisUrl, prefix: t.prefix, concurrency: 2, frontendBackend: 'auto', lockMs: 5000, log: () => {} });
+  const res = await t.app.inject({
+    method: 'POST',
+    url: '/v1/datasets',
+    payload: {
+      name: 'mini',
+      source: { type: 'directory', path: 'mini' },
+      classes: ['yes', 'no', '_unknown_', '_silence_'],
+      validation_split: 0.2,
+      batch_size: 8,
+      class_weights: 'balanced',
+    },
+  });
+  assert.equal(res.statusCode, 201, res.body);
+});
+after(async () => {
+  await workers.close();
+  await t.close();
+});
+
+async function samples(subset: 'training' | 'validation') {
+  const res = await t.app.inject({ url: `/v1/datasets/mini/samples?subset=${subset}&limit=10000` });
+  return res.json().items as { entry: string | null; label: number }[];
+}
+
+/** What src/ computes for one clip, without shards, queues or HTTP. */
+const featureCache = new Map<string, Uint16Array | null>();
+async function directFeatures(entry: string | null): Promise<Uint16Array | null> {
+  const key = entry ?? '<silence>';
+  if (!featureCache.has(key)) {
+    try {
+      const audio = await loadSample(entry === null ? null : path.join(t.root, 'mini', entry), { sampleRateHz: 16000, sampleLengthMs: 1000 });
+      featureCache.set(key, computeSpectrogram(settings, toInt16(audio)).uint16);
+    } catch {
+      featureCache.set(key, null);
+    }
+  }
+  return featureCache.get(key)!;
+}
+
+interface Expected {
+  x: Uint8Array;
+  y: Uint8Array;
+  rows: number;
+}
+
+async function expectedEpoch(
+  subset: 'training' | 'validation',
+  opts: { epoch: number; shuffle: boolean; dtype: 'float32' | 'int8' | 'uint16'; classMode: 'categorical' | 'sparse' },
+): Promise<Expected[]> {
+  const items = await samples(subset);
+  const order = batchIndices(items.length, 8, { shuffle: opts.shuffle, seed: null, epoch: opts.epoch });
+  const out: Expected[] = [];
+  for (const positions of order) {
+    const rows: ArrayLike<number>[] = [];
+    const labels: number[] = [];
+    for (const p of positions) {
+      const u16 = await directFeatures(items[p]!.entry);
+      if (!u16) continue; // skipped: cannot be decoded
+      rows.push(opts.dtype === 'uint16' ? u16 : convertSpectrogram(u16, settings, opts.dtype));
+      labels.push(items[p]!.label);
+    }
+    const Ctor = { float32: Float32Array, int8: Int8Array, uint16: Uint16Array }[opts.dtype];
+    const x = new Ctor(rows.length * 98 * 32);
+    rows.forEach((r, i) => x.set(r as ArrayLike<number>, i * 98 * 32));
+    const y = buildLabels(labels, opts.classMode, 4, opts.dtype);
+    assert.ok(y && y.kind === 'labels');
+    out.push({ x: new Uint8Array(x.buffer), y: new Uint8Array(y.data.buffer, y.data.byteOffset, y.data.byteLength), rows: rows.length });
+  }
+  return out;
+}
+
+function npyBatches(body: Buffer, columns: number): Uint8Array[][] {
+  const batches: Uint8Array[][] = [];
+  let at = 0;
+  while (at < body.length) {
+    const batch: Uint8Array[] = [];
+    for (let c = 0; c < columns; c++) {
+      const a = decodeNpy(body.subarray(at));
+      batch.push(new Uint8Array(a.data.buffer, a.data.byteOffset, a.data.byteLength));
+      at += a.byteLength;
+    }
+    batches.push(batch);
+  }
+  return batches;
+}
+
+async function arrowBatches(body: Buffer): Promise<{ x: Uint8Array; y: Uint8Array; rows: number }[]> {
+  const out: { x: Uint8Array; y: Uint8Array; rows: number }[] = [];
+  const reader = await RecordBatchReader.from(body);
+  for await (const rb of reader) {
+    const x = rb.getChild('x')!.data[0]!.children[0]!.values as ArrayLike<number> & ArrayBufferView;
+    const yData = rb.getChild('y')!.data[0]!;
+    const y = (yData.children.length ? yData.children[0]!.values : yData.values) as ArrayBufferView;
+    const xBytes = new Uint8Array(x.buffer, x.byteOffset, x.byteLength);
+    const rowBytes = xBytes.byteLength / Math.max(1, rb.numRows);
+    out.push({ x: xBytes.subarray(0, rowBytes * rb.numRows), y: new Uint8Array(y.buffer, y.byteOffset, y.byteLength), rows: rb.numRows });
+  }
+  return out;
+}
+
+describe('an epoch over HTTP equals src/ computed directly', () => {
+  test('training epoch 0, npy stream, float32 categorical', async () => {
+    const res = await t.app.inject({ url: '/v1/datasets/mini/batches?subset=training&epoch=0&format=npy' });
+    assert.equal(res.statusCode, 200, res.body);
+    assert.equal(res.headers['content-type'], 'application/x-npy-stream');
+    assert.equal(res.headers['x-audiofeed-columns'], 'x,y');
+    const got = npyBatches(res.rawPayload, 2);
+    const want = await expectedEpoch('training', { epoch: 0, shuffle: true, dtype: 'float32', classMode: 'categorical' });
+    assert.equal(got.length, want.length);
+    assert.equal(Number(res.headers['x-audiofeed-batches']), want.length);
+    got.forEach((b, i) => {
+      assert.ok(Buffer.from(b[0]!).equals(Buffer.from(want[i]!.x)), `x of batch ${i}`);
+      assert.ok(Buffer.from(b[1]!).equals(Buffer.from(want[i]!.y)), `y of batch ${i}`);
+    });
+  });
+
+  test('the same epoch as Arrow IPC carries the same bytes', async () => {
+    const res = await t.app.inject({ url: '/v1/datasets/mini/batches?subset=training&epoch=0' });
+    assert.equal(res.headers['content-type'], 'application/vnd.apache.arrow.stream');
+    const got = await arrowBatches(res.rawPayload);
+    const want = await expectedEpoch('training', { epoch: 0, shuffle: true, dtype: 'float32', classMode: 'categorical' });
+    assert.equal(got.length, want.length);
+    got.forEach((b, i) => {
+      assert.equal(b.rows, want[i]!.rows);
+      assert.ok(Buffer.from(b.x).equals(Buffer.from(want[i]!.x)), `x of batch ${i}`);
+      assert.ok(Buffer.from(b.y).equals(Buffer.from(want[i]!.y)), `y of batch ${i}`);
+    });
+  });
+
+  test('another epoch is another order of the same features', async () => {
+    const res = await t.app.inject({ url: '/v1/datasets/mini/batches?subset=training&epoch=3&format=npy&dtype=int8&class_mode=sparse' });
+    const got = npyBatches(res.rawPayload, 2);
+    const want = await expectedEpoch('training', { epoch: 3, shuffle: true, dtype: 'int8', classMode: 'sparse' });
+    got.forEach((b, i) => {
+      assert.ok(Buffer.from(b[0]!).equals(Buffer.from(want[i]!.x)), `x of batch ${i}`);
+      assert.ok(Buffer.from(b[1]!).equals(Buffer.from(want[i]!.y)), `y of batch ${i}`);
+    });
+  });
+
+  test('evaluation is the validation files in order, uint16', async () => {
+    const res = await t.app.inject({ url: '/v1/datasets/mini/batches?subset=evaluation&format=npy&dtype=uint16' });
+    const got = npyBatches(res.rawPayload, 2);
+    const want = await expectedEpoch('validation', { epoch: 0, shuffle: false, dtype: 'uint16', classMode: 'categorical' });
+    assert.equal(got.length, want.length);
+    got.forEach((b, i) => assert.ok(Buffer.from(b[0]!).equals(Buffer.from(want[i]!.x)), `x of batch ${i}`));
+  });
+
+  test('from_batch resumes with exactly the remaining batches', async () => {
+    const full = npyBatches((await t.app.inject({ url: '/v1/datasets/mini/batches?epoch=1&format=npy' })).rawPayload, 2);
+    const rest = await t.app.inject({ url: '/v1/datasets/mini/batches?epoch=1&format=npy&from_batch=2' });
+    assert.equal(rest.headers['x-audiofeed-from-batch'], '2');
+    const tail = npyBatches(rest.rawPayload, 2);
+    assert.equal(tail.length, full.length - 2);
+    tail.forEach((b, i) => assert.ok(Buffer.from(b[0]!).equals(Buffer.from(full[i + 2]![0]!))));
+  });
+
+  test('a second request for the same epoch does no featurization work', async () => {
+    const before = await t.queues.shards.getJobCounts('completed', 'waiting', 'active', 'prioritized');
+    const res = await t.app.inject({ url: '/v1/datasets/mini/batches?epoch=0&format=npy' });
+    assert.equal(res.statusCode, 200);
+    const afterCounts = await t.queues.shards.getJobCounts('completed', 'waiting', 'active', 'prioritized');
+    assert.deepEqual(afterCounts, before);
+  });
+
+  test('class_weight streams a third column from the balanced class weights', async () => {
+    const res = await t.app.inject({ url: '/v1/datasets/mini/batches?format=npy&class_weight=true' });
+    assert.equal(res.headers['x-audiofeed-columns'], 'x,y,sample_weight');
+    const weights = (await t.app.inject({ url: '/v1/datasets/mini/class-weights' })).json().value as Record<string, number>;
+    const items = await samples('training');
+    const order = batchIndices(items.length, 8, { shuffle: true, seed: null, epoch: 0 });
+    const got = npyBatches(res.rawPayload, 3);
+    const first = new Float32Array(got[0]![2]!.slice().buffer);
+    const expected = [...order[0]!].filter((p) => items[p]!.entry !== 'yes/ffffffff_nohash_0.wav').map((p) => Math.fround(weights[String(items[p]!.label)]!));
+    assert.deepEqual([...first], expected);
+  });
+});
+
+describe('featurization jobs', () => {
+  test('POST featurize gives a job whose progress reaches completed, listing the bad clip with its reason', async () => {
+    const res = await t.app.inject({ method: 'POST', url: '/v1/datasets/mini/featurize', payload: { subset: 'validation' } });
+    assert.equal(res.statusCode, 202, res.body);
+    const { job_id } = res.json();
+    let p;
+    for (let i = 0; i < 200; i++) {
+      p = (await t.app.inject({ url: `/v1/jobs/${job_id}` })).json();
+      if (p.state === 'completed' || p.state === 'failed') break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(p.state, 'completed');
+    assert.equal(p.shards_done, p.shards_total);
+    const train = (await t.app.inject({ method: 'POST', url: '/v1/datasets/mini/featurize', payload: { subset: 'training' } })).json();
+    for (let i = 0; i < 200; i++) {
+      p = (await t.app.inject({ url: `/v1/jobs/${train.job_id}` })).json();
+      if (p.state === 'completed') break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(p.state, 'completed');
+    const bad = p.failures.find((f: { entry: string }) => f.entry === 'yes/ffffffff_nohash_0.wav');
+    assert.ok(bad, JSON.stringify(p.failures));
+    assert.equal(bad.reason, 'chunk-overruns-file');
+  });
+
+  test('a repeated featurize request reuses the job', async () => {
+    const a = (await t.app.inject({ method: 'POST', url: '/v1/datasets/mini/featurize', payload: { subset: 'training' } })).json();
+    assert.equal(a.created, false);
+  });
+
+  test('server-sent events end with done', async () => {
+    const a = (await t.app.inject({ method: 'POST', url: '/v1/datasets/mini/featurize', payload: { subset: 'training' } })).json();
+    const res = await t.app.inject({ url: `/v1/jobs/${a.job_id}/events` });
+    assert.equal(res.headers['content-type'], 'text/event-stream; charset=utf-8');
+    assert.match(res.body, /event: progress\ndata: \{/);
+    assert.match(res.body, /event: done\ndata: .*"state":"completed"/);
+  });
+
+  test('an unknown job is a 404 problem', async () => {
+    const res = await t.app.inject({ url: `/v1/jobs/featurize-${'0'.repeat(32)}` });
+    assert.equal(res.statusCode, 404);
+    assert.equal(res.json().type, 'https://audiofeed.dev/problems/job-not-found');
+  });
+});
+
+describe('bad batch requests', () => {
+  test('from_batch past the end → 422', async () => {
+    const res = await t.app.inject({ url: '/v1/datasets/mini/batches?from_batch=999' });
+    assert.equal(res.statusCode, 422);
+  });
+  test('unknown parameter → 400', async () => {
+    const res = await t.app.inject({ url: '/v1/datasets/mini/batches?colour=red' });
+    assert.equal(res.statusCode, 400);
+  });
+  test('validation schedule follows validation_freq', async () => {
+    const res = (await t.app.inject({ url: '/v1/datasets/mini/validation-schedule?epochs=4&validation_freq=2' })).json();
+    assert.deepEqual(res.epochs.map((e: { validate: boolean }) => e.validate), [false, true, false, true]);
+    const list = (await t.app.inject({ url: '/v1/datasets/mini/validation-schedule?epochs=4&validation_epochs=1,4' })).json();
+    assert.deepEqual(list.epochs.map((e: { validate: boolean }) => e.validate), [true, false, false, true]);
+  });
+});
