@@ -24,6 +24,9 @@ import {
 import { UploadBudget, datasetRootOf, detectArchive, extractArchive, writeUploadedFile } from '../src/sources/upload.ts';
 import { packIndex, unpackIndex } from '../src/registry/index-artifact.ts';
 import type { DatasetRecord } from '../src/registry/types.ts';
+import { planSubset } from '../src/features/plan.ts';
+import { featurizationState } from '../src/features/skipped.ts';
+import { featureSpecOf } from '../src/tensors/epoch.ts';
 
 export function datasetView(rec: DatasetRecord) {
   const fe = rec.settings.frontend_settings;
@@ -148,7 +151,17 @@ const datasets: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (app, { c
     },
     async (req, reply) => {
       const rec = await registry.get(req.params.id);
-      if (wantsJson(req)) return reply.send({ text: rec.summary, ...registry.summaryJson(rec) });
+      if (wantsJson(req)) {
+        const subsets = await registry.subsets(rec.id);
+        const featurization: Record<string, unknown> = {};
+        for (const name of ['training', 'validation'] as const) {
+          const subset = subsets[name];
+          if (!subset) continue;
+          const state = featurizationState(planSubset(rec.dataset_dir, subset.entries, featureSpecOf(rec), ctx.featuresDir));
+          featurization[name] = { shards_done: state.shardsDone, shards_total: state.shardsTotal, skipped_clips: state.skipped };
+        }
+        return reply.send({ text: rec.summary, ...registry.summaryJson(rec), featurization });
+      }
       return reply.type('text/plain; charset=utf-8').send(rec.summary);
     },
   );

@@ -232,6 +232,17 @@ describe('featurization jobs', () => {
     assert.equal(bad.reason, 'chunk-overruns-file');
   });
 
+  test("the dataset's summary JSON lists the skipped clip with its reason", async () => {
+    const res = (await t.app.inject({ url: '/v1/datasets/mini/summary', headers: { accept: 'application/json' } })).json();
+    const f = res.featurization.training;
+    assert.equal(f.shards_done, f.shards_total);
+    assert.deepEqual(
+      f.skipped_clips.map((c: { entry: string; reason: string }) => [c.entry, c.reason]),
+      [['yes/ffffffff_nohash_0.wav', 'chunk-overruns-file']],
+    );
+    assert.deepEqual(res.featurization.validation.skipped_clips, []);
+  });
+
   test('a repeated featurize request reuses the job', async () => {
     const a = (await t.app.inject({ method: 'POST', url: '/v1/datasets/mini/featurize', payload: { subset: 'training' } })).json();
     assert.equal(a.created, false);
