@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import type { Job } from 'bullmq';
 import { computeShard } from '../src/features/featurize.ts';
-import { openShardSync, writeShard } from '../src/features/shard-file.ts';
+import { openShardSync, removeStaleTemps, writeShard } from '../src/features/shard-file.ts';
 import type { FrontendBackend } from '../src/frontend/backend.ts';
 import type { ShardJobData, ShardResult } from '../src/queue/queues.ts';
 
@@ -19,6 +19,7 @@ export function createShardProcessor(frontend: FrontendBackend) {
       fs.closeSync(shard.fd);
       return { rows: shard.header.rows, failures: shard.header.failures, ms: performance.now() - t0, reused: true };
     }
+    await removeStaleTemps(file);
     const { header, data } = await computeShard(job.data, frontend);
     await writeShard(file, header, data);
     return { rows: header.rows, failures: header.failures, ms: performance.now() - t0, reused: false };

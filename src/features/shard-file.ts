@@ -68,6 +68,24 @@ export async function writeShard(file: string, header: ShardHeader, data: Uint8A
   await fsp.rename(tmp, file);
 }
 
+/**
+ * Removes temp files a killed attempt at the same shard left behind. Called by the job
+ * that (re)computes the shard: the job lock means no live attempt of it is writing.
+ */
+export async function removeStaleTemps(file: string): Promise<number> {
+  const dir = path.dirname(file);
+  const prefix = `.${path.basename(file)}.`;
+  let names: string[];
+  try {
+    names = await fsp.readdir(dir);
+  } catch {
+    return 0;
+  }
+  const stale = names.filter((n) => n.startsWith(prefix) && n.endsWith('.tmp'));
+  await Promise.all(stale.map((n) => fsp.rm(path.join(dir, n), { force: true })));
+  return stale.length;
+}
+
 export interface OpenShard {
   header: ShardHeader;
   dataOffset: number;
