@@ -4,13 +4,14 @@
  * are queued in the order this epoch needs them. The body is a pull stream: a slow
  * client slows the producer down, so memory stays bounded.
  */
+import fs from 'node:fs';
 import { Readable } from 'node:stream';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { AppContext } from '../src/http/app.ts';
 import { IdParams } from '../src/schemas/datasets.ts';
 import { SHARD_SIZE } from '../src/features/plan.ts';
-import { waitForShard } from '../src/features/wait.ts';
+import { noWorkers, waitForShard } from '../src/features/wait.ts';
 import { ShardReader, assembleBatch, shardsOf } from '../src/tensors/assemble.ts';
 import { createBatchEncoder } from '../src/tensors/batch-encoder.ts';
 import { planEpoch, shardPriorities, type EpochPlan, type SubsetName } from '../src/tensors/epoch.ts';
@@ -110,6 +111,8 @@ const batches: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (app, { ct
         });
       };
       await ensure();
+      const missing = ep.plan.shards.some((sh) => !fs.existsSync(sh.file));
+      if (missing && (await ctx.queues.shards.getWorkersCount()) === 0) throw noWorkers();
 
       const format = q.format ?? (/application\/x-npy-stream/.test(req.headers.accept ?? '') ? 'npy' : 'arrow');
       const columns = ['x'];

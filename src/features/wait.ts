@@ -15,6 +15,18 @@ export class FeaturizationFailedError extends AudiofeedError {
   }
 }
 
+/** How long a stream keeps waiting while no worker is connected (e.g. during a restart). */
+export const NO_WORKER_GRACE_MS = 30_000;
+
+export function noWorkers(): AudiofeedError {
+  return new AudiofeedError(
+    'no-workers',
+    503,
+    'No workers',
+    'no featurization worker is connected to this Redis: start `npm run worker` (or IN_PROCESS_WORKERS >= 1 with `npm start`)',
+  );
+}
+
 export async function waitForShard(
   plan: SubsetPlan,
   index: number,
@@ -26,12 +38,20 @@ export async function waitForShard(
   let delay = 5;
   let lastCheck = Date.now();
   let reensured = false;
+  let workerlessSince: number | null = null;
   while (!fs.existsSync(shard.file)) {
     if (signal.aborted) throw signal.reason ?? new Error('aborted');
     if (Date.now() - lastCheck > 2000) {
       lastCheck = Date.now();
       const { state, reason } = await queues.shardJobState(plan, shard.key);
       if (fs.existsSync(shard.file)) break;
+      // Waiting for a worker that does not exist would hang the client forever.
+      if ((await queues.shards.getWorkersCount()) === 0) {
+        workerlessSince ??= Date.now();
+        if (Date.now() - workerlessSince > NO_WORKER_GRACE_MS) throw noWorkers();
+      } else {
+        workerlessSince = null;
+      }
       if (state === 'failed') throw new FeaturizationFailedError(`shard ${index} failed after retries: ${reason ?? 'unknown reason'}`);
       if (state === 'missing') {
         if (reensured) throw new FeaturizationFailedError(`shard ${index} has no job (the featurization was cancelled)`);

@@ -9,7 +9,7 @@ export interface InProcessWorkers {
 export function startInProcessWorkers(count: number, opts: Omit<WorkerOptions, 'log'>, log: (msg: string) => void): InProcessWorkers {
   const threads: Worker[] = [];
   for (let i = 0; i < count; i++) {
-    const t = new Worker(new URL('./worker-thread.ts', import.meta.url), { workerData: opts });
+    const t = new Worker(new URL('./worker-thread-entry.mjs', import.meta.url), { workerData: opts });
     t.on('message', (msg: { log?: string; ready?: boolean; frontend?: string }) => {
       if (msg.log) log(`worker thread ${i}: ${msg.log}`);
       if (msg.ready) log(`worker thread ${i} started (frontend ${msg.frontend})`);
