@@ -13,6 +13,8 @@ import { isInside } from '../sources/directory.ts';
 import { rowShapeOf, shardDtypeOf, featureHash, type FeatureSpec } from './plan.ts';
 import type { ShardFailure, ShardHeader } from './shard-file.ts';
 
+const LOADS_IN_FLIGHT = 8;
+
 export interface ShardInput {
   datasetDir: string;
   /** Data root the dataset lives in: no clip may resolve outside it. */
@@ -62,15 +64,20 @@ export async function computeShard(input: ShardInput, frontend: FrontendBackend)
   const rowShape = rowShapeOf(spec);
   const rowElems = rowShape.reduce((a, b) => a * b, 1);
   const failures: ShardFailure[] = [];
-  const audio: (Float32Array | null)[] = [];
-  for (let i = 0; i < entries.length; i++) {
-    try {
-      audio.push(await loadClip(input, entries[i]!));
-    } catch (err) {
-      failures.push(failureOf(i, entries[i]!, err));
-      audio.push(null);
+  const audio: (Float32Array | null)[] = new Array(entries.length).fill(null);
+  // A few reads in flight keep the disk busy while the CPU decodes.
+  let next = 0;
+  const loader = async () => {
+    for (let i = next++; i < entries.length; i = next++) {
+      try {
+        audio[i] = await loadClip(input, entries[i]!);
+      } catch (err) {
+        failures.push(failureOf(i, entries[i]!, err));
+      }
     }
-  }
+  };
+  await Promise.all(Array.from({ length: LOADS_IN_FLIGHT }, loader));
+  failures.sort((a, b) => a.row - b.row);
   const header: ShardHeader = {
     version: 1,
     dtype: shardDtypeOf(spec),
