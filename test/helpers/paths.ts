@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -6,3 +7,17 @@ export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.
 /** Shared, read-only test data: `../shared/testdata` relative to the project root. */
 export const TESTDATA = path.resolve(PROJECT_ROOT, '..', 'shared', 'testdata');
 export const testdata = (...parts: string[]): string => path.join(TESTDATA, ...parts);
+
+/**
+ * Copies a shared corpus to a scratch directory, without any `.index/`, and makes the copy
+ * writable (shared/ is read-only, and a read-only dataset directory gets its index elsewhere).
+ */
+export function copyCorpus(src: string, dest: string): void {
+  fs.cpSync(src, dest, { recursive: true, filter: (s) => path.basename(s) !== '.index' });
+  const walk = (p: string): void => {
+    const st = fs.statSync(p);
+    fs.chmodSync(p, st.mode | 0o200);
+    if (st.isDirectory()) for (const n of fs.readdirSync(p)) walk(path.join(p, n));
+  };
+  walk(dest);
+}

@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { RecordBatchReader } from 'apache-arrow';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
-import { testdata } from '../helpers/paths.ts';
+import { copyCorpus, testdata } from '../helpers/paths.ts';
 import { startWorkers, type RunningWorkers } from '../../src/queue/workers.ts';
 import { batchIndices, buildLabels } from '../../src/datasets/index.ts';
 import { loadSample, toInt16 } from '../../src/audio/index.ts';
@@ -26,7 +26,7 @@ const settings = resolveFrontendSettings({});
 
 before(async () => {
   t = await startTestApp();
-  fs.cpSync(testdata('corpus-mini'), path.join(t.root, 'mini'), { recursive: true, filter: (s) => !s.includes('.index') });
+  copyCorpus(testdata('corpus-mini'), path.join(t.root, 'mini'));
   // One clip that cannot be decoded, in a class of its own position in the list.
   fs.copyFileSync(testdata('bad-wavs', 'truncated-data.wav'), path.join(t.root, 'mini', 'yes', 'ffffffff_nohash_0.wav'));
   workers = startWorkers({ redisUrl: t.redisUrl, prefix: t.prefix, concurrency: 2, frontendBackend: 'auto', lockMs: 5000, log: () => {} });
