@@ -4,7 +4,10 @@
  * is timed for a first registration (walk + index generation) and a second one (index
  * reuse: every entry's existence is checked). Each phase runs in its own child process
  * so that wall time and peak RSS belong to that phase alone. Also compares the two
- * existence-check strategies. Targets: < 3 s and < 300 MB. No asserts.
+ * existence-check strategies. Then the same through the service's registration path
+ * (RegistryService: path containment and symlink checks, the load, the Redis record with
+ * its subset lists) on a fresh index and on a reused one. Targets: < 3 s and < 300 MB.
+ * No asserts.
  *
  * Run: npx tsx bench/registry.ts
  */
@@ -15,6 +18,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadDataset, type DatasetDirs, type DatasetOptions } from '../src/datasets/index.ts';
 import { findFirstMissing, type ExistenceStrategy } from '../src/datasets/index-files.ts';
+import { loadConfig } from '../src/config.ts';
+import { RegistryService } from '../src/registry/service.ts';
+import { RegistryStore } from '../src/store/registry-store.ts';
+import { createRedis } from '../src/store/redis.ts';
 
 const CLASSES = 35;
 const FILES_PER_CLASS = 3000;
@@ -94,9 +101,12 @@ async function child(phase: string, root: string): Promise<void> {
     fallbackIndexDir: path.join(root, 'fallback'),
     shuffleIndexDir: path.join(root, 'log', 'dataset'),
   };
+  if (phase === 'service-fresh') await fs.rm(path.join(dirs.datasetDir, '.index'), { recursive: true, force: true });
   const t0 = performance.now();
   let detail: string;
-  if (phase === 'first' || phase === 'second') {
+  if (phase.startsWith('service')) {
+    detail = await registerThroughService(root, phase);
+  } else if (phase === 'first' || phase === 'second') {
     const r = await loadDataset(dirs, options(), 'training');
     detail = `training ${r.training!.entries.length} + validation ${r.validation!.entries.length} samples, ${r.indexFiles.length} index files, ${r.warnings.length} warnings`;
   } else {
@@ -118,6 +128,29 @@ async function child(phase: string, root: string): Promise<void> {
   process.stdout.write(JSON.stringify(result) + '\n');
 }
 
+/** The whole registration as the API does it, against Redis with a private key prefix. */
+async function registerThroughService(root: string, phase: string): Promise<string> {
+  const prefix = `afbench-registry-${process.pid}`;
+  const config = loadConfig({ DATA_ROOTS: root, DATA_DIR: path.join(root, 'service-data'), KEY_PREFIX: prefix });
+  const redis = createRedis(config.redisUrl);
+  try {
+    const service = new RegistryService(config, new RegistryStore(redis, prefix), { info() {}, warn() {} });
+    const rec = await service.registerDirectory({
+      name: phase,
+      source: { type: 'directory', path: 'data' },
+      classes: options().classes,
+      validation_split: 0.1,
+    });
+    const counts = rec.class_counts;
+    const n = (c?: Record<string, number>) => Object.values(c ?? {}).reduce((a, b) => a + b, 0);
+    return `registered ${rec.id}: training ${n(counts.training)} + validation ${n(counts.validation)} samples, index ${rec.index.location}`;
+  } finally {
+    const keys = await redis.keys(`${prefix}:*`);
+    if (keys.length > 0) await redis.del(...keys);
+    redis.disconnect();
+  }
+}
+
 function runChild(phase: string, root: string): PhaseResult {
   const self = fileURLToPath(import.meta.url);
   const out = spawnSync(process.execPath, [...process.execArgv, self, '--phase', phase, root], { encoding: 'utf8' });
@@ -137,11 +170,13 @@ async function main(): Promise<void> {
       runChild('second', root),
       runChild('exists-listing', root),
       runChild('exists-stat', root),
+      runChild('service-fresh', root),
+      runChild('service-reuse', root),
     ];
     console.log('');
     console.log('phase            wall ms   peak RSS MB   target');
     for (const r of results) {
-      const isLoad = r.phase === 'first' || r.phase === 'second';
+      const isLoad = !r.phase.startsWith('exists');
       const verdict = isLoad
         ? `${r.ms < TARGET_MS ? 'ok' : 'SLOW'} (< ${TARGET_MS} ms), ${r.maxRssMb < TARGET_MB ? 'ok' : 'BIG'} (< ${TARGET_MB} MB)`
         : 'comparison';
