@@ -5,14 +5,16 @@
  * client slows the producer down, so memory stays bounded.
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import { Readable } from 'node:stream';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { AppContext } from '../src/http/app.ts';
 import { IdParams } from '../src/schemas/datasets.ts';
 import { SHARD_SIZE } from '../src/features/plan.ts';
-import { noWorkers, waitForShard } from '../src/features/wait.ts';
-import { ShardReader, assembleBatch, shardsOf } from '../src/tensors/assemble.ts';
+import { noWorkers } from '../src/features/wait.ts';
+import { augmentedProducer, cachedProducer } from '../src/tensors/producers.ts';
+import { isAugmentationActive, type ResolvedAugmentation } from '../src/audio/augment.ts';
 import { createBatchEncoder } from '../src/tensors/batch-encoder.ts';
 import { planEpoch, shardPriorities, type EpochPlan, type SubsetName } from '../src/tensors/epoch.ts';
 import { loadSampleWeights } from '../src/registry/sample-weights.ts';
@@ -36,6 +38,7 @@ export const BatchQuery = Type.Object(
     sample_weight_id: Type.Optional(Type.String({ pattern: '^[a-f0-9]{16,64}$' })),
     from_batch: Type.Optional(Type.Integer({ minimum: 0 })),
     format: Type.Optional(Type.Union([Type.Literal('arrow'), Type.Literal('npy')])),
+    augment: Type.Optional(Type.Boolean({ description: 'Apply the dataset augmentation (default true; training, and validation when validation_augmentation_enabled)' })),
   },
   { additionalProperties: false },
 );
@@ -54,7 +57,20 @@ export type BatchQueryT = {
   sample_weight_id?: string;
   from_batch?: number;
   format?: 'arrow' | 'npy';
+  augment?: boolean;
 };
+
+/**
+ * MLTK augments training batches, and validation batches when
+ * validation_augmentation_enabled; evaluation never (eval_augment is off).
+ */
+export function augmentationFor(rec: DatasetRecord, subset: SubsetName, wanted: boolean): ResolvedAugmentation | null {
+  const a = rec.settings.augmentation;
+  if (!wanted || !a || !isAugmentationActive(a)) return null;
+  if (subset === 'training') return a;
+  if (subset === 'validation' && a.validation_augmentation_enabled) return a;
+  return null;
+}
 
 export async function planFromQuery(ctx: AppContext, rec: DatasetRecord, q: BatchQueryT): Promise<EpochPlan> {
   const subsets = await ctx.registry.subsets(rec.id);
@@ -110,9 +126,14 @@ const batches: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (app, { ct
           requestId: req.id,
         });
       };
-      await ensure();
-      const missing = ep.plan.shards.some((sh) => !fs.existsSync(sh.file));
-      if (missing && (await ctx.queues.shards.getWorkersCount()) === 0) throw noWorkers();
+      const augmentation = augmentationFor(rec, subsetName, q.augment ?? true);
+      if (augmentation) {
+        if ((await ctx.queues.augment.getWorkersCount()) === 0) throw noWorkers();
+      } else {
+        await ensure();
+        const missing = ep.plan.shards.some((sh) => !fs.existsSync(sh.file));
+        if (missing && (await ctx.queues.shards.getWorkersCount()) === 0) throw noWorkers();
+      }
 
       const format = q.format ?? (/application\/x-npy-stream/.test(req.headers.accept ?? '') ? 'npy' : 'arrow');
       const columns = ['x'];
@@ -138,19 +159,32 @@ const batches: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (app, { ct
 
       const abort = new AbortController();
       req.raw.on('close', () => abort.abort(new Error('client went away')));
-      const reader = new ShardReader(ep.plan);
       const todo = ep.batches.slice(ep.fromBatch);
+      const producer = augmentation
+        ? augmentedProducer(
+            {
+              rec,
+              ep,
+              todo,
+              firstBatch: ep.fromBatch,
+              epoch: q.epoch ?? 0,
+              augmentation,
+              tmpDir: path.join(ctx.config.dataDir, 'tmp', 'augment'),
+              requestId: req.id,
+            },
+            ctx.queues,
+            abort.signal,
+          )
+        : cachedProducer(ep, todo, ctx.queues, abort.signal, ensure);
       async function* body(): AsyncGenerator<Uint8Array> {
         try {
           for (const chunk of encoder.begin()) yield chunk;
-          for (const positions of todo) {
-            for (const s of shardsOf(positions)) await waitForShard(ep.plan, s, ctx.queues, abort.signal, ensure);
-            const cols = assembleBatch(ep.source, positions, reader);
-            for (const chunk of encoder.batch(cols)) yield chunk;
+          for (let k = 0; k < todo.length; k++) {
+            for (const chunk of encoder.batch(await producer.batch(k))) yield chunk;
           }
           for (const chunk of encoder.end()) yield chunk;
         } finally {
-          reader.close();
+          await producer.close();
         }
       }
       const stream = Readable.from(body(), { objectMode: false, highWaterMark: 1 << 20 });

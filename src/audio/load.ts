@@ -85,7 +85,7 @@ function prepareResolved(samples: Float32Array, fromHz: number, r: Resolved): Fl
 }
 
 /** Read a whole file, refusing anything above MAX_WAV_FILE_BYTES before allocating. */
-async function readBounded(filePath: string): Promise<Uint8Array> {
+export async function readBounded(filePath: string): Promise<Uint8Array> {
   let fh;
   try {
     fh = await open(filePath, 'r');

@@ -61,8 +61,6 @@ export function failureOf(row: number, entry: string | null, err: unknown): Shar
 
 export async function computeShard(input: ShardInput, frontend: FrontendBackend): Promise<{ header: ShardHeader; data: Uint8Array }> {
   const { spec, entries } = input;
-  const rowShape = rowShapeOf(spec);
-  const rowElems = rowShape.reduce((a, b) => a * b, 1);
   const failures: ShardFailure[] = [];
   const audio: (Float32Array | null)[] = new Array(entries.length).fill(null);
   // A few reads in flight keep the disk busy while the CPU decodes.
@@ -78,6 +76,22 @@ export async function computeShard(input: ShardInput, frontend: FrontendBackend)
   };
   await Promise.all(Array.from({ length: LOADS_IN_FLIGHT }, loader));
   failures.sort((a, b) => a.row - b.row);
+  return packFeatures(spec, entries, audio, failures, frontend);
+}
+
+/**
+ * Runs the frontend over the clips that loaded (one call for all of them) and packs the
+ * rows in entry order; failed clips get zero rows and their reason in the header.
+ */
+export async function packFeatures(
+  spec: FeatureSpec,
+  entries: (string | null)[],
+  audio: (Float32Array | null)[],
+  failures: ShardFailure[],
+  frontend: FrontendBackend,
+): Promise<{ header: ShardHeader; data: Uint8Array }> {
+  const rowShape = rowShapeOf(spec);
+  const rowElems = rowShape.reduce((a, b) => a * b, 1);
   const header: ShardHeader = {
     version: 1,
     dtype: shardDtypeOf(spec),

@@ -27,7 +27,48 @@ export function noWorkers(): AudiofeedError {
   );
 }
 
-export async function waitForShard(
+export interface WaitChecks {
+  /** State of the job that makes the file ('missing' when it has none). */
+  jobState(): Promise<{ state: string; reason?: string }>;
+  /** Workers connected to the queue that runs that job. */
+  workers(): Promise<number>;
+  /** Called once when the job is missing; a second miss is an error. */
+  onMissing?(): Promise<void>;
+  what: string;
+}
+
+/** Waits until `file` exists, failing with a reason when it never will. */
+export async function waitForFile(file: string, checks: WaitChecks, signal: AbortSignal): Promise<void> {
+  let delay = 5;
+  let lastCheck = Date.now();
+  let missingSeen = false;
+  let workerlessSince: number | null = null;
+  while (!fs.existsSync(file)) {
+    if (signal.aborted) throw signal.reason ?? new Error('aborted');
+    if (Date.now() - lastCheck > 2000) {
+      lastCheck = Date.now();
+      const { state, reason } = await checks.jobState();
+      if (fs.existsSync(file)) break;
+      // Waiting for a worker that does not exist would hang the client forever.
+      if ((await checks.workers()) === 0) {
+        workerlessSince ??= Date.now();
+        if (Date.now() - workerlessSince > NO_WORKER_GRACE_MS) throw noWorkers();
+      } else {
+        workerlessSince = null;
+      }
+      if (state === 'failed') throw new FeaturizationFailedError(`${checks.what} failed after retries: ${reason ?? 'unknown reason'}`);
+      if (state === 'missing') {
+        if (missingSeen || !checks.onMissing) throw new FeaturizationFailedError(`${checks.what} has no job (it was cancelled)`);
+        missingSeen = true;
+        await checks.onMissing();
+      }
+    }
+    await sleep(delay);
+    delay = Math.min(delay * 2, 100);
+  }
+}
+
+export function waitForShard(
   plan: SubsetPlan,
   index: number,
   queues: FeatureQueues,
@@ -35,31 +76,14 @@ export async function waitForShard(
   reensure: () => Promise<void>,
 ): Promise<void> {
   const shard = plan.shards[index]!;
-  let delay = 5;
-  let lastCheck = Date.now();
-  let reensured = false;
-  let workerlessSince: number | null = null;
-  while (!fs.existsSync(shard.file)) {
-    if (signal.aborted) throw signal.reason ?? new Error('aborted');
-    if (Date.now() - lastCheck > 2000) {
-      lastCheck = Date.now();
-      const { state, reason } = await queues.shardJobState(plan, shard.key);
-      if (fs.existsSync(shard.file)) break;
-      // Waiting for a worker that does not exist would hang the client forever.
-      if ((await queues.shards.getWorkersCount()) === 0) {
-        workerlessSince ??= Date.now();
-        if (Date.now() - workerlessSince > NO_WORKER_GRACE_MS) throw noWorkers();
-      } else {
-        workerlessSince = null;
-      }
-      if (state === 'failed') throw new FeaturizationFailedError(`shard ${index} failed after retries: ${reason ?? 'unknown reason'}`);
-      if (state === 'missing') {
-        if (reensured) throw new FeaturizationFailedError(`shard ${index} has no job (the featurization was cancelled)`);
-        reensured = true;
-        await reensure();
-      }
-    }
-    await sleep(delay);
-    delay = Math.min(delay * 2, 100);
-  }
+  return waitForFile(
+    shard.file,
+    {
+      jobState: () => queues.shardJobState(plan, shard.key),
+      workers: () => queues.shards.getWorkersCount(),
+      onMissing: reensure,
+      what: `shard ${index}`,
+    },
+    signal,
+  );
 }

@@ -8,9 +8,12 @@ import fs from 'node:fs';
 import { FlowProducer, Queue, type ConnectionOptions, type Job } from 'bullmq';
 import type { FeatureSpec, SubsetPlan } from '../features/plan.ts';
 import type { ShardFailure } from '../features/shard-file.ts';
+import type { ResolvedAugmentation } from '../audio/augment.ts';
 
 export const FEATURIZE_QUEUE = 'featurize';
 export const SHARD_QUEUE = 'featurize-shards';
+/** Augmented batches: computed per request, never cached. */
+export const AUGMENT_QUEUE = 'augment-batches';
 
 export interface ShardJobData {
   datasetDir: string;
@@ -29,6 +32,13 @@ export interface ShardResult {
   ms: number;
   /** True when the shard file already existed (another worker or flow made it). */
   reused: boolean;
+}
+
+export interface AugmentJobData extends Omit<ShardJobData, 'shardIndex'> {
+  augmentation: ResolvedAugmentation;
+  seed: number;
+  epoch: number;
+  batch: number;
 }
 
 export interface FeaturizeJobData {
@@ -84,6 +94,7 @@ export interface EnsureArgs {
 export class FeatureQueues {
   readonly featurize: Queue<FeaturizeJobData, FeaturizeResult>;
   readonly shards: Queue<ShardJobData, ShardResult>;
+  readonly augment: Queue<AugmentJobData, ShardResult>;
   private readonly flow: FlowProducer;
 
   constructor(
@@ -92,6 +103,7 @@ export class FeatureQueues {
   ) {
     this.featurize = new Queue(FEATURIZE_QUEUE, { connection, prefix });
     this.shards = new Queue(SHARD_QUEUE, { connection, prefix });
+    this.augment = new Queue(AUGMENT_QUEUE, { connection, prefix });
     this.flow = new FlowProducer({ connection, prefix });
   }
 
@@ -156,6 +168,18 @@ export class FeatureQueues {
     return { jobId, created: true };
   }
 
+  /** Queues one augmented batch; its result file is read (and removed) by the stream. */
+  async addAugmentBatch(jobId: string, data: AugmentJobData, priority: number): Promise<void> {
+    await this.augment.add('augment', data, {
+      jobId,
+      priority: Math.min(Math.max(1, priority), 2_097_152),
+      attempts: 3,
+      backoff: { type: 'exponential', delay: 200 },
+      removeOnComplete: { age: 3600 },
+      removeOnFail: { age: 24 * 3600 },
+    });
+  }
+
   /** State of the shard job of a plan's shard (to tell "not yet" from "never"). */
   async shardJobState(plan: SubsetPlan, shardKey: string): Promise<{ state: string; reason?: string }> {
     const job = await this.shards.getJob(shardJobId(plan, shardKey));
@@ -183,6 +207,6 @@ export class FeatureQueues {
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.featurize.close(), this.shards.close(), this.flow.close()]);
+    await Promise.all([this.featurize.close(), this.shards.close(), this.augment.close(), this.flow.close()]);
   }
 }

@@ -18,8 +18,8 @@ import {
   type DatasetDirs,
   type LoadResult,
 } from '../datasets/index.ts';
-import { ConflictError, DatasetError, NotFoundError } from '../errors.ts';
-import { assertHasClassDirectories, assertLinksStayInside, resolveDatasetDirectory } from '../sources/directory.ts';
+import { ConflictError, DatasetError, ForbiddenPathError, NotFoundError } from '../errors.ts';
+import { assertHasClassDirectories, assertLinksStayInside, isInside, resolveDatasetDirectory } from '../sources/directory.ts';
 import { importLoader, runLoader, type LoaderContext } from '../sources/loaders.ts';
 import type { RegistryStore } from '../store/registry-store.ts';
 import { audioInputShape, datasetOptions, effectiveSettings, validateBatchSize } from './settings.ts';
@@ -148,11 +148,13 @@ export class RegistryService {
     source: DatasetSource,
     dir: string,
     root: string,
-    settings: EffectiveSettings,
+    givenSettings: EffectiveSettings,
     load: LoadKind,
   ): Promise<DatasetRecord> {
+    let settings = givenSettings;
     validateBatchSize(settings.batch_size);
     await assertHasClassDirectories(dir);
+    settings = await resolveBgNoiseDir(settings, dir, root);
     await assertLinksStayInside(dir, root, settings.follow_links);
     const dirs = this.dirsFor(dir);
     const result = await this.runLoad(dirs, settings, load);
@@ -285,6 +287,28 @@ export class RegistryService {
       rec.settings.classes,
     );
   }
+}
+
+/**
+ * MLTK takes bg_noise_dir as given when it exists, else relative to the dataset dir. A
+ * service has no meaningful working directory: relative paths are taken relative to the
+ * dataset dir, and the directory must lie inside the dataset's data root.
+ */
+async function resolveBgNoiseDir(settings: EffectiveSettings, datasetDir: string, root: string): Promise<EffectiveSettings> {
+  const given = settings.augmentation?.bg_noise_dir;
+  if (!settings.augmentation || !given) return settings;
+  const candidate = path.resolve(datasetDir, given);
+  let real: string;
+  try {
+    real = await fsp.realpath(candidate);
+    if (!(await fsp.stat(real)).isDirectory()) throw new Error('not a directory');
+  } catch {
+    throw new DatasetError('bg-noise-dir-not-found', `bg_noise_dir not found: ${given} (looked for ${candidate})`, { field: 'augmentation.bg_noise_dir' });
+  }
+  if (!isInside(real, root)) {
+    throw new ForbiddenPathError(`bg_noise_dir ${given} is outside the dataset's data root`, { field: 'augmentation.bg_noise_dir' });
+  }
+  return { ...settings, augmentation: { ...settings.augmentation, bg_noise_dir: real } };
 }
 
 /** A reused index is trusted verbatim (MLTK): it must not name files outside the dataset. */

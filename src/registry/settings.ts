@@ -5,6 +5,8 @@
 import { InvalidSettingsError } from '../errors.ts';
 import { frontendShape, resolveFrontendSettings } from '../frontend/settings.ts';
 import type { DatasetOptions } from '../datasets/index.ts';
+import { resolveAugmentation, type AugmentationSettings } from '../audio/augment.ts';
+import { DEFAULT_TRIM_THRESHOLD_DB } from '../features/plan.ts';
 import type { RegisterBodyT, UploadSettingsT } from '../schemas/datasets.ts';
 import type { EffectiveSettings, Listing } from './types.ts';
 
@@ -65,6 +67,8 @@ export function effectiveSettings(
     frontend_enabled: frontendEnabled,
     sample_shape: body.sample_shape ?? null,
     frontend_settings: resolveFrontendSettings(body.frontend_settings ?? {}),
+    trim_threshold_db: body.trim_threshold_db ?? DEFAULT_TRIM_THRESHOLD_DB,
+    augmentation: body.augmentation ? resolveAugmentation(body.augmentation as AugmentationSettings) : null,
   };
 }
 

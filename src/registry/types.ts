@@ -1,5 +1,6 @@
 /** Shapes persisted in the registry and served by the API (MLTK names at the edge). */
 import type { FrontendSettings } from '../frontend/settings.ts';
+import type { ResolvedAugmentation } from '../audio/augment.ts';
 
 export type LoadKind = 'training' | 'validation' | 'evaluation';
 export type Listing = 'generic' | 'speech_commands_v2';
@@ -30,6 +31,9 @@ export interface EffectiveSettings {
   frontend_enabled: boolean;
   sample_shape: number[] | null;
   frontend_settings: FrontendSettings;
+  trim_threshold_db: number;
+  /** null: no augmentation (every epoch is the cached, deterministic features). */
+  augmentation: ResolvedAugmentation | null;
 }
 
 export interface ClassWeightsOutcome {

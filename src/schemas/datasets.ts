@@ -51,6 +51,27 @@ export const Listing = Type.Union([Type.Literal('generic'), Type.Literal('speech
 export const LoadKind = Type.Union([Type.Literal('training'), Type.Literal('validation'), Type.Literal('evaluation')]);
 export const SampleDtype = Type.Union([Type.Literal('float32'), Type.Literal('int8'), Type.Literal('uint16')]);
 
+const Range = Type.Union([Type.Tuple([Type.Number(), Type.Number()]), Type.Null()]);
+
+/** MLTK ParallelAudioDataGenerator augmentation settings (spec §14), MLTK names. */
+export const AugmentationSchema = Type.Object(
+  {
+    offset_range: Type.Optional(Range),
+    loudness_range: Type.Optional(Range),
+    // Literals first: with coerceTypes 'array', a plain string would otherwise become [string].
+    noise_colors: Type.Optional(Type.Union([Type.Literal('all'), Type.Literal('none'), Type.Null(), Type.Array(Type.String())])),
+    noise_color_range: Type.Optional(Range),
+    bg_noise_range: Type.Optional(Range),
+    bg_noise_dir: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 4096 }), Type.Null()])),
+    bg_noise_mode: Type.Optional(Type.Union([Type.Literal('mix'), Type.Literal('mltk')])),
+    speed_range: Type.Optional(Range),
+    pitch_range: Type.Optional(Range),
+    vtlp_range: Type.Optional(Range),
+    validation_augmentation_enabled: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false, description: 'Training-time augmentation; training (and validation) batches are then computed per epoch, seeded per (seed, epoch, batch)' },
+);
+
 /** Everything of a registration except the source. */
 export const DatasetSettingsFields = {
   name: Type.Optional(DatasetId),
@@ -79,6 +100,8 @@ export const DatasetSettingsFields = {
     Type.Array(Type.Integer({ minimum: 1 }), { minItems: 1, maxItems: 4, description: 'Input shape when frontend_enabled=false' }),
   ),
   frontend_settings: Type.Optional(FrontendSettingsSchema),
+  trim_threshold_db: Type.Optional(Type.Number({ minimum: 0, maximum: 200, description: 'Silence trimming (librosa top_db); 0 = off; default 20' })),
+  augmentation: Type.Optional(Type.Union([AugmentationSchema, Type.Null()])),
   load: Type.Optional(LoadKind),
 };
 

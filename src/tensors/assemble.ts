@@ -79,43 +79,54 @@ export function shardsOf(positions: Int32Array): number[] {
   return [...seen];
 }
 
+/** Where the features of the i-th clip of a batch (subset position p) are stored. */
+export type RowLocator = (i: number, p: number) => { shard: OpenShard; row: number };
+
+/** A batch from cached shards: position p is row p mod SHARD_SIZE of shard p / SHARD_SIZE. */
 export function assembleBatch(src: EpochSource, positions: Int32Array, reader: ShardReader): BatchColumns {
-  const kept: number[] = [];
+  return assembleRows(src, positions, (_i, p) => ({ shard: reader.get(Math.floor(p / SHARD_SIZE)), row: p % SHARD_SIZE }));
+}
+
+/** An augmented batch: its own file holds the clips in batch order. */
+export function assembleFromBatchFile(src: EpochSource, positions: Int32Array, file: OpenShard): BatchColumns {
+  return assembleRows(src, positions, (i) => ({ shard: file, row: i }));
+}
+
+export function assembleRows(src: EpochSource, positions: Int32Array, locate: RowLocator): BatchColumns {
+  const kept: { p: number; at: ReturnType<RowLocator> }[] = [];
   const skipped: number[] = [];
-  for (const p of positions) {
-    const shard = reader.get(Math.floor(p / SHARD_SIZE));
-    const row = p % SHARD_SIZE;
-    if (shard.header.failures.some((f) => f.row === row)) skipped.push(p);
-    else kept.push(p);
-  }
+  positions.forEach((p, i) => {
+    const at = locate(i, p);
+    if (at.shard.header.failures.some((f) => f.row === at.row)) skipped.push(p);
+    else kept.push({ p, at });
+  });
   const rows = kept.length;
-  const first = reader.get(Math.floor((positions[0] ?? 0) / SHARD_SIZE));
+  const first = locate(0, positions[0] ?? 0).shard;
   const rowElems = first.header.row_shape.reduce((a, b) => a * b, 1);
   const x = new CTOR[src.dtype](rows * rowElems);
   const raw = new Uint8Array(first.rowBytes);
   const u16 = new Uint16Array(raw.buffer, 0, src.frontendEnabled ? rowElems : 0);
   const f32 = new Float32Array(raw.buffer, 0, src.frontendEnabled ? 0 : rowElems);
-  kept.forEach((p, i) => {
-    readRowSync(reader.get(Math.floor(p / SHARD_SIZE)), p % SHARD_SIZE, raw, 0);
-    const at = i * rowElems;
+  kept.forEach(({ at }, i) => {
+    readRowSync(at.shard, at.row, raw, 0);
+    const offset = i * rowElems;
     if (!src.frontendEnabled) {
-      (x as Float32Array).set(f32, at);
+      (x as Float32Array).set(f32, offset);
     } else if (src.dtype === 'uint16') {
-      (x as Uint16Array).set(u16, at);
+      (x as Uint16Array).set(u16, offset);
     } else if (src.dtype === 'float32') {
       // MLTK: the uint16 values cast to float32, no scaling.
-      (x as Float32Array).set(u16, at);
+      (x as Float32Array).set(u16, offset);
     } else {
-      (x as Int8Array).set(convertSpectrogram(u16, src.frontendSettings, 'int8') as Int8Array, at);
+      (x as Int8Array).set(convertSpectrogram(u16, src.frontendSettings, 'int8') as Int8Array, offset);
     }
   });
-  const labels = kept.map((p) => src.labels[p]!);
+  const labels = kept.map(({ p }) => src.labels[p]!);
   const built = buildLabels(labels, src.classMode, src.numClasses, src.dtype);
   const y = built && built.kind === 'labels' ? built.data : null;
   let sampleWeight: Float32Array | null = null;
   if (src.sampleWeights) {
-    sampleWeight = new Float32Array(rows);
-    kept.forEach((p, i) => (sampleWeight![i] = src.sampleWeights![p]!));
+    sampleWeight = Float32Array.from(kept, ({ p }) => src.sampleWeights![p]!);
   }
   return {
     x,
@@ -123,7 +134,7 @@ export function assembleBatch(src: EpochSource, positions: Int32Array, reader: S
     yIsInput: built?.kind === 'input',
     sampleWeight,
     rows,
-    positions: Int32Array.from(kept),
+    positions: Int32Array.from(kept, ({ p }) => p),
     skipped,
   };
 }

@@ -45,7 +45,7 @@ export function featureSpecOf(rec: DatasetRecord): FeatureSpec {
   return {
     frontendEnabled: rec.settings.frontend_enabled,
     frontendSettings: rec.settings.frontend_settings,
-    trimThresholdDb: DEFAULT_TRIM_THRESHOLD_DB,
+    trimThresholdDb: rec.settings.trim_threshold_db ?? DEFAULT_TRIM_THRESHOLD_DB,
   };
 }
 

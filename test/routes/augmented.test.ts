@@ -1,0 +1,147 @@
+/**
+ * Augmented epochs: computed per request by the workers, seeded per (seed, epoch, batch,
+ * position) so an augmented epoch is reproducible (MLTK's is not, Q-20), equal to the
+ * augmentation computed directly from src/, different between epochs, never cached, and
+ * never applied to evaluation batches.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { copyCorpus, testdata } from '../helpers/paths.ts';
+import { startWorkers, type RunningWorkers } from '../../src/queue/workers.ts';
+import { batchIndices } from '../../src/datasets/index.ts';
+import { decodeWav } from '../../src/audio/wav.ts';
+import { toInt16 } from '../../src/audio/pcm.ts';
+import { applyTransform, augmentRng, drawTransformParams, loadBackgroundNoises, resolveAugmentation } from '../../src/audio/augment.ts';
+import { computeSpectrogram } from '../../src/frontend/frontend.ts';
+import { resolveFrontendSettings } from '../../src/frontend/settings.ts';
+import { decodeNpy } from '../../src/tensors/npy.ts';
+
+let t: TestApp;
+let workers: RunningWorkers;
+const augmentation = {
+  offset_range: [0, 1] as [number, number],
+  loudness_range: [0.6, 1.2] as [number, number],
+  noise_colors: 'all' as const,
+  noise_color_range: [0, 0.05] as [number, number],
+  bg_noise_range: [0, 0.1] as [number, number],
+  bg_noise_dir: '_background_noise_',
+  speed_range: [0.9, 1.1] as [number, number],
+  validation_augmentation_enabled: false,
+};
+
+before(async () => {
+  t = await startTestApp();
+  copyCorpus(testdata('corpus-mini'), path.join(t.root, 'mini'));
+  workers = startWorkers({ redisUrl: t.redisUrl, prefix: t.prefix, concurrency: 2, frontendBackend: 'auto', lockMs: 5000, log: () => {} });
+  const res = await t.app.inject({
+    method: 'POST',
+    url: '/v1/datasets',
+    payload: {
+      name: 'aug',
+      source: { type: 'directory', path: 'mini' },
+      classes: ['yes', 'no', '_silence_'],
+      validation_split: 0.25,
+      batch_size: 8,
+      augmentation,
+    },
+  });
+  assert.equal(res.statusCode, 201, res.body);
+});
+after(async () => {
+  await workers.close();
+  await t.close();
+});
+
+const xs = (body: Buffer): Buffer[] => {
+  const out: Buffer[] = [];
+  for (let at = 0; at < body.length; ) {
+    const x = decodeNpy(body.subarray(at));
+    at += x.byteLength;
+    at += decodeNpy(body.subarray(at)).byteLength; // y
+    out.push(Buffer.from(x.data.buffer, x.data.byteOffset, x.data.byteLength));
+  }
+  return out;
+};
+
+describe('augmented training epochs', () => {
+  test('equal the augmentation computed directly from src/', async () => {
+    const res = await t.app.inject({ url: '/v1/datasets/aug/batches?epoch=0&format=npy' });
+    assert.equal(res.statusCode, 200, res.body);
+    const got = xs(res.rawPayload);
+    const items = (await t.app.inject({ url: '/v1/datasets/aug/samples?limit=1000' })).json().items as { entry: string | null }[];
+    const order = batchIndices(items.length, 8, { shuffle: true, seed: null, epoch: 0 });
+    const resolved = resolveAugmentation({ ...augmentation, bg_noise_dir: path.join(t.root, 'mini', '_background_noise_') });
+    const bg = await loadBackgroundNoises(resolved.bg_noise_dir!, 16000);
+    const settings = resolveFrontendSettings({});
+    assert.equal(got.length, order.length);
+    for (let b = 0; b < order.length; b++) {
+      const want = new Float32Array(order[b]!.length * 98 * 32);
+      for (let i = 0; i < order[b]!.length; i++) {
+        const entry = items[order[b]![i]!]!.entry;
+        const decoded = entry === null ? { samples: new Float32Array(16000), sampleRate: 16000 } : decodeWav(fs.readFileSync(path.join(t.root, 'mini', entry)));
+        const rng = augmentRng(43, 0, b, i);
+        const params = drawTransformParams(resolved, rng, bg.length);
+        const audio = applyTransform(decoded, params, { sampleRateHz: 16000, sampleLengthMs: 1000, trimThresholdDb: 20, bgNoises: bg, rng });
+        want.set(computeSpectrogram(settings, toInt16(audio)).uint16, i * 98 * 32);
+      }
+      assert.ok(got[b]!.equals(Buffer.from(want.buffer)), `batch ${b}`);
+    }
+  });
+
+  test('are reproducible, differ between epochs and from the plain features', async () => {
+    const a = xs((await t.app.inject({ url: '/v1/datasets/aug/batches?epoch=2&format=npy' })).rawPayload);
+    const b = xs((await t.app.inject({ url: '/v1/datasets/aug/batches?epoch=2&format=npy' })).rawPayload);
+    const c = xs((await t.app.inject({ url: '/v1/datasets/aug/batches?epoch=3&format=npy' })).rawPayload);
+    const plain = xs((await t.app.inject({ url: '/v1/datasets/aug/batches?epoch=2&format=npy&augment=false' })).rawPayload);
+    assert.deepEqual(a, b);
+    assert.notDeepEqual(a, c);
+    assert.notDeepEqual(a, plain);
+  });
+
+  test('from_batch resumes an augmented epoch exactly', async () => {
+    const full = xs((await t.app.inject({ url: '/v1/datasets/aug/batches?epoch=1&format=npy' })).rawPayload);
+    const tail = xs((await t.app.inject({ url: '/v1/datasets/aug/batches?epoch=1&format=npy&from_batch=2' })).rawPayload);
+    assert.deepEqual(tail, full.slice(2));
+  });
+
+  test('are not cached: nothing is left in the temp directory', async () => {
+    const dir = path.join(t.dataDir, 'tmp', 'augment');
+    assert.deepEqual(fs.existsSync(dir) ? fs.readdirSync(dir) : [], []);
+  });
+});
+
+describe('what is not augmented', () => {
+  test('validation batches with validation_augmentation_enabled false, and evaluation batches', async () => {
+    for (const subset of ['validation', 'evaluation']) {
+      const aug = xs((await t.app.inject({ url: `/v1/datasets/aug/batches?subset=${subset}&format=npy&shuffle=false` })).rawPayload);
+      const plain = xs((await t.app.inject({ url: `/v1/datasets/aug/batches?subset=${subset}&format=npy&shuffle=false&augment=false` })).rawPayload);
+      assert.deepEqual(aug, plain, subset);
+    }
+  });
+});
+
+describe('augmentation settings are validated at registration', () => {
+  const register = (aug: object) =>
+    t.app.inject({
+      method: 'POST',
+      url: '/v1/datasets',
+      payload: { source: { type: 'directory', path: 'mini' }, classes: ['yes', 'no'], augmentation: aug },
+    });
+  test('a missing bg_noise_dir → 422 with MLTK’s message', async () => {
+    const res = await register({ bg_noise_range: [0, 0.1], bg_noise_dir: 'nope' });
+    assert.equal(res.statusCode, 422);
+    assert.match(res.json().detail, /^bg_noise_dir not found: nope/);
+  });
+  test('a bg_noise_dir outside the data root → 403', async () => {
+    const res = await register({ bg_noise_range: [0, 0.1], bg_noise_dir: '/usr/share' });
+    assert.equal(res.statusCode, 403);
+  });
+  test('an inverted range → 422 naming the field', async () => {
+    const res = await register({ loudness_range: [1.5, 0.5] });
+    assert.equal(res.statusCode, 422);
+    assert.match(res.json().detail, /loudness_range/);
+  });
+});
