@@ -1,6 +1,6 @@
 """Train a small keyword-spotting CNN in Keras on batches streamed by audiofeed.
 
-    python3 keras_train.py http://localhost:3000 <dataset id> [--epochs 10] [--batch-size 32] [--class-weight]
+    python3 keras_train.py http://127.0.0.1:8080 <dataset id> [--epochs 10] [--batch-size 32] [--class-weight]
 
 TensorFlow is imported inside main() only: the client package itself needs just numpy.
 """

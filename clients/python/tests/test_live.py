@@ -1,0 +1,156 @@
+"""Client tests against a REAL audiofeed service and a registered, categorical dataset.
+
+    AUDIOFEED_URL=http://127.0.0.1:8080 AUDIOFEED_DATASET=corpus-mini \\
+        python3 -m unittest discover -s clients/python/tests -v
+
+Without both variables these tests are skipped (the fake-server tests in test_client.py
+still run). `npm test` runs them through test/clients/python-live.test.ts, which starts the
+service with workers and registers corpus-mini first.
+"""
+import json
+import math
+import os
+import sys
+import unittest
+import urllib.parse
+import urllib.request
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+from audiofeed_client import AudiofeedError, Client  # noqa: E402
+
+URL = os.environ.get("AUDIOFEED_URL", "").strip()
+DATASET = os.environ.get("AUDIOFEED_DATASET", "").strip()
+TOKEN = os.environ.get("AUDIOFEED_TOKEN") or None
+BATCH = 16
+
+SKIP_REASON = (
+    "live tests need a running service: set AUDIOFEED_URL (e.g. http://127.0.0.1:8080) and "
+    "AUDIOFEED_DATASET (the id of a registered categorical dataset, e.g. corpus-mini)"
+)
+
+
+def same_arrays(a, b):
+    return len(a) == len(b) and all(x.dtype == y.dtype and x.shape == y.shape and x.tobytes() == y.tobytes() for x, y in zip(a, b))
+
+
+@unittest.skipUnless(URL and DATASET, SKIP_REASON)
+class LiveServiceTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.client = Client(URL, token=TOKEN, timeout=120.0)
+        cls.info = cls.client.dataset(DATASET)
+        cls.shape = tuple(cls.info["audio_input_shape"])
+        cls.classes = cls.info["audio_classes"]
+        samples = cls.client.get_json(
+            "/v1/datasets/{}/samples?subset=training&limit=1".format(urllib.parse.quote(DATASET, safe=""))
+        )
+        cls.rows = samples["total"]
+        cls.num_batches = math.ceil(cls.rows / BATCH)
+
+    def epoch(self, epoch, **params):
+        return list(self.client.batches(DATASET, subset="training", epoch=epoch, batch_size=BATCH, **params))
+
+    def test_dataset_metadata(self):
+        self.assertEqual(self.info["id"], DATASET)
+        self.assertEqual(self.info["status"], "ready")
+        self.assertEqual(self.info["class_mode"], "categorical")
+        self.assertEqual(len(self.shape), 3, self.shape)
+        self.assertTrue(all(isinstance(d, int) and d > 0 for d in self.shape), self.shape)
+        self.assertGreaterEqual(len(self.classes), 2)
+        self.assertEqual(len(set(self.classes)), len(self.classes))
+        self.assertEqual(self.info["loaded_subset"], "training")
+        self.assertEqual(sum(self.info["class_counts"]["training"].values()), self.rows)
+
+    def test_batches_header_announces_the_epoch(self):
+        query = urllib.parse.urlencode({"subset": "training", "epoch": 0, "batch_size": BATCH, "format": "npy"})
+        request = urllib.request.Request(
+            "{}/v1/datasets/{}/batches?{}".format(URL.rstrip("/"), urllib.parse.quote(DATASET, safe=""), query),
+            headers={"Accept": "application/x-npy-stream"},
+        )
+        with urllib.request.urlopen(request, timeout=120) as response:
+            self.assertEqual(response.headers["Content-Type"], "application/x-npy-stream")
+            self.assertEqual(int(response.headers["X-Audiofeed-Batches"]), self.num_batches)
+            self.assertEqual(response.headers["X-Audiofeed-Columns"], "x,y")
+            self.assertEqual(json.loads(response.headers["X-Audiofeed-X-Shape"]), list(self.shape))
+            self.assertEqual(response.headers["X-Audiofeed-Dtype"], "float32")
+
+    def test_one_epoch_has_the_announced_batches_shapes_and_dtypes(self):
+        got = self.epoch(0)
+        self.assertEqual(len(got), self.num_batches)
+        distinct = set()
+        for i, batch in enumerate(got):
+            self.assertEqual(len(batch), 2, "columns x, y")
+            x, y = batch
+            # As in MLTK every batch is full: the last one is padded from the head of the list.
+            self.assertEqual(x.shape, (BATCH,) + self.shape, "x of batch {}".format(i))
+            self.assertEqual(x.dtype, np.float32)
+            self.assertEqual(y.shape, (BATCH, len(self.classes)), "y of batch {}".format(i))
+            self.assertEqual(y.dtype, np.float32)
+            self.assertTrue(np.isfinite(x).all())
+            self.assertGreaterEqual(float(x.min()), 0.0)
+            distinct.update(row.tobytes() for row in x)
+        self.assertGreater(max(float(b[0].max()) for b in got), 0.0)
+        # Every clip once, less the ones with identical features (generated silence).
+        self.assertLessEqual(len(distinct), self.rows)
+        self.assertGreater(len(distinct), self.rows // 2)
+
+    def test_labels_are_one_hot_rows(self):
+        for i, (_, y) in enumerate(self.epoch(0)):
+            np.testing.assert_array_equal(y.sum(axis=1), np.ones(BATCH, dtype=np.float32), "batch {}".format(i))
+            self.assertTrue(np.isin(y, (0.0, 1.0)).all(), "batch {} has values other than 0 and 1".format(i))
+
+    def test_int8_sparse_batches(self):
+        got = self.epoch(0, dtype="int8", class_mode="sparse", shuffle=False)
+        self.assertEqual(len(got), self.num_batches)
+        for x, y in got:
+            self.assertEqual((x.dtype, x.shape), (np.int8, (BATCH,) + self.shape))
+            self.assertEqual(y.shape, (BATCH,))
+            self.assertTrue(((y >= 0) & (y < len(self.classes))).all(), y)
+
+    def test_epochs_stream_consecutive_epochs(self):
+        got = list(self.client.epochs(DATASET, start_epoch=0, num_epochs=2, batch_size=BATCH, retry_delay=0.1))
+        self.assertEqual(len(got), 2 * self.num_batches)
+        first, second = got[: self.num_batches], got[self.num_batches :]
+        for a, b in zip(first, self.epoch(0)):
+            self.assertTrue(same_arrays(a, b))
+        for a, b in zip(second, self.epoch(1)):
+            self.assertTrue(same_arrays(a, b))
+        # Each epoch has its own order of the same clips.
+        self.assertFalse(same_arrays(first[0], second[0]))
+        clips = lambda batches: sorted({row.tobytes() for x, _ in batches for row in x})  # noqa: E731
+        self.assertEqual(clips(first), clips(second))
+
+    def test_from_batch_resumes_with_the_tail_of_the_epoch(self):
+        full = self.epoch(1)
+        self.assertGreater(len(full), 2)
+        tail = self.epoch(1, from_batch=2)
+        self.assertEqual(len(tail), len(full) - 2)
+        for i, (a, b) in enumerate(zip(tail, full[2:])):
+            self.assertTrue(same_arrays(a, b), "batch {}".format(i + 2))
+        resumed = list(self.client.epochs(DATASET, start_epoch=1, num_epochs=1, batch_size=BATCH, from_batch=2))
+        self.assertEqual(len(resumed), len(full) - 2)
+        self.assertTrue(all(same_arrays(a, b) for a, b in zip(resumed, full[2:])))
+
+    def test_unknown_dataset_is_a_404_audiofeed_error(self):
+        with self.assertRaises(AudiofeedError) as ctx:
+            self.client.dataset("no-such-dataset")
+        self.assertEqual(ctx.exception.status, 404)
+        self.assertTrue(ctx.exception.type.endswith("/dataset-not-found"), ctx.exception.type)
+        with self.assertRaises(AudiofeedError) as ctx:
+            next(self.client.batches("no-such-dataset"))
+        self.assertEqual(ctx.exception.status, 404)
+        with self.assertRaises(AudiofeedError) as ctx:
+            list(self.client.epochs("no-such-dataset", retry_delay=0))
+        self.assertEqual(ctx.exception.status, 404)
+
+    def test_from_batch_past_the_end_is_a_client_error(self):
+        with self.assertRaises(AudiofeedError) as ctx:
+            next(self.client.batches(DATASET, batch_size=BATCH, from_batch=self.num_batches + 5))
+        self.assertEqual(ctx.exception.status, 422)
+
+
+if __name__ == "__main__":
+    unittest.main()
