@@ -34,7 +34,7 @@ test('worker threads featurize and the stream completes', async () => {
   const workers = startInProcessWorkers(
     1,
     { redisUrl: t.redisUrl, prefix: t.prefix, concurrency: 1, frontendBackend: 'auto', lockMs: 5000 },
-    (m) => logs.push(m),
+    { info: (m) => logs.push(m), error: (m) => logs.push(`ERROR ${m}`) },
   );
   try {
     for (let i = 0; i < 200 && !logs.some((l) => l.includes('started')); i++) await new Promise((r) => setTimeout(r, 50));
