@@ -1,0 +1,87 @@
+/**
+ * `npm start` start-up: invalid configuration is one clear message and exit code 2; with
+ * no Redis and no private one allowed it exits with instructions; with redis-server on
+ * PATH it starts a private one on loopback, says so, and serves.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { PROJECT_ROOT } from './helpers/paths.ts';
+import { freePort } from '../src/store/redis.ts';
+
+interface Run {
+  code: number | null;
+  out: string;
+}
+
+/** Runs src/main.ts until it exits, or until `until(output)` holds (then SIGTERM). */
+function runMain(env: Record<string, string>, until?: (out: string) => boolean): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'src/main.ts')], {
+      cwd: PROJECT_ROOT,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let signalled = false;
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      if (until && !signalled && until(out)) {
+        signalled = true;
+        child.kill('SIGTERM');
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    const guard = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`main did not finish; output:\n${out}`));
+    }, 60_000);
+    child.on('exit', (code) => {
+      clearTimeout(guard);
+      resolve({ code, out });
+    });
+  });
+}
+
+test('invalid configuration: one message, exit code 2', async () => {
+  const r = await runMain({ PORT: 'eighty' });
+  assert.equal(r.code, 2);
+  assert.match(r.out, /audiofeed: invalid configuration: .*PORT/);
+});
+
+test('no Redis and no private one allowed: exits saying how to get Redis', async () => {
+  // REDIS_AUTOSTART=false takes the same path as a machine without redis-server on PATH.
+  const port = await freePort();
+  const r = await runMain({ REDIS_URL: `redis://127.0.0.1:${port}`, REDIS_AUTOSTART: 'false', LOG_LEVEL: 'silent' });
+  assert.equal(r.code, 3);
+  assert.match(r.out, new RegExp(`No Redis answers at redis://127.0.0.1:${port}`));
+  assert.match(r.out, /apt-get install redis-server|REDIS_URL/);
+});
+
+test('no Redis but redis-server on PATH: a private one is started and the API serves', async () => {
+  const port = await freePort();
+  const apiPort = await freePort();
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'af-start-'));
+  try {
+    const r = await runMain(
+      {
+        REDIS_URL: `redis://127.0.0.1:${port}`,
+        PORT: String(apiPort),
+        DATA_DIR: dataDir,
+        KEY_PREFIX: `afstart${process.pid}`,
+        IN_PROCESS_WORKERS: '0',
+      },
+      (out) => /data roots:/.test(out), // logged once listening
+    );
+    assert.match(r.out, /starting a private redis-server/);
+    assert.match(r.out, /private redis-server listening at redis:\/\/127\.0\.0\.1:\d+/);
+    assert.match(r.out, /Server listening at http:\/\/127\.0\.0\.1:\d+/);
+    assert.equal(r.code, 0, 'SIGTERM shuts down cleanly');
+  } finally {
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+});
