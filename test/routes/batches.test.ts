@@ -207,6 +207,65 @@ describe('an epoch over HTTP equals src/ computed directly', () => {
   });
 });
 
+describe('Keras fit arguments', () => {
+  test('validation_steps serves the same first batches every epoch', async () => {
+    const a = npyBatches((await t.app.inject({ url: '/v1/datasets/mini/batches?subset=validation&epoch=0&validation_steps=2&format=npy' })).rawPayload, 2);
+    const b = npyBatches((await t.app.inject({ url: '/v1/datasets/mini/batches?subset=validation&epoch=5&validation_steps=2&format=npy' })).rawPayload, 2);
+    assert.equal(a.length, 2);
+    assert.deepEqual(b, a);
+  });
+
+  test('validation_batch_size sets the validation batch size', async () => {
+    const res = await t.app.inject({ url: '/v1/datasets/mini/batches?subset=validation&validation_batch_size=5&format=npy' });
+    const items = await samples('validation');
+    assert.equal(Number(res.headers['x-audiofeed-batches']), Math.ceil(items.length / 5));
+    assert.deepEqual(decodeNpy(res.rawPayload).shape, [5, 98, 32, 1]);
+  });
+
+  test('steps_per_epoch slices the continuous stream of epochs', async () => {
+    const items = await samples('training');
+    const perEpoch = Math.ceil(items.length / 8);
+    const full0 = npyBatches((await t.app.inject({ url: '/v1/datasets/mini/batches?epoch=0&format=npy' })).rawPayload, 2);
+    const full1 = npyBatches((await t.app.inject({ url: '/v1/datasets/mini/batches?epoch=1&format=npy' })).rawPayload, 2);
+    const steps = perEpoch - 1;
+    const second = npyBatches((await t.app.inject({ url: `/v1/datasets/mini/batches?epoch=1&steps_per_epoch=${steps}&format=npy` })).rawPayload, 2);
+    assert.equal(second.length, steps);
+    // Stream batches [steps, 2·steps): the last batch of epoch 0, then the head of epoch 1.
+    assert.deepEqual(second[0], full0[steps]);
+    assert.deepEqual(second.slice(1), full1.slice(0, steps - 1));
+  });
+
+  test('an uploaded per-sample weight array is streamed as the third column', async () => {
+    const items = await samples('training');
+    const weights = items.map((_, i) => (i % 7) / 2);
+    const up = await t.app.inject({ method: 'POST', url: '/v1/datasets/mini/sample-weights', payload: { subset: 'training', weights } });
+    assert.equal(up.statusCode, 201, up.body);
+    const id = up.json().sample_weight_id;
+    const res = await t.app.inject({ url: `/v1/datasets/mini/batches?format=npy&sample_weight_id=${id}` });
+    assert.equal(res.headers['x-audiofeed-columns'], 'x,y,sample_weight');
+    const order = batchIndices(items.length, 8, { shuffle: true, seed: null, epoch: 0 });
+    const got = npyBatches(res.rawPayload, 3);
+    const first = [...new Float32Array(got[0]![2]!.slice().buffer)];
+    const expected = [...order[0]!].filter((p) => items[p]!.entry !== 'yes/ffffffff_nohash_0.wav').map((p) => weights[p]!);
+    assert.deepEqual(first, expected);
+  });
+
+  test('a weight array of the wrong length → 422', async () => {
+    const res = await t.app.inject({ method: 'POST', url: '/v1/datasets/mini/sample-weights', payload: { subset: 'training', weights: [1, 2, 3] } });
+    assert.equal(res.statusCode, 422);
+  });
+
+  test('class_mode=input streams x as the target, class_mode=none streams x only', async () => {
+    const input = await t.app.inject({ url: '/v1/datasets/mini/batches?format=npy&class_mode=input' });
+    assert.equal(input.headers['x-audiofeed-columns'], 'x,y');
+    for (const [x, y] of npyBatches(input.rawPayload, 2)) assert.ok(Buffer.from(x!).equals(Buffer.from(y!)));
+    const none = await t.app.inject({ url: '/v1/datasets/mini/batches?format=npy&class_mode=none' });
+    assert.equal(none.headers['x-audiofeed-columns'], 'x');
+    const items = await samples('training');
+    assert.equal(npyBatches(none.rawPayload, 1).length, Math.ceil(items.length / 8));
+  });
+});
+
 describe('featurization jobs', () => {
   test('POST featurize gives a job whose progress reaches completed, listing the bad clip with its reason', async () => {
     const res = await t.app.inject({ method: 'POST', url: '/v1/datasets/mini/featurize', payload: { subset: 'validation' } });
@@ -254,6 +313,36 @@ describe('featurization jobs', () => {
     assert.equal(res.headers['content-type'], 'text/event-stream; charset=utf-8');
     assert.match(res.body, /event: progress\ndata: \{/);
     assert.match(res.body, /event: done\ndata: .*"state":"completed"/);
+  });
+
+  test('DELETE cancels a flow: its state is cancelled and a new request makes it again', async () => {
+    // A new feature setting (dtype is not part of it; trim is) gives a fresh flow to cancel.
+    const reg = await t.app.inject({
+      method: 'POST',
+      url: '/v1/datasets',
+      payload: { name: 'mini-cancel', source: { type: 'directory', path: 'mini' }, classes: ['yes', 'no'], trim_threshold_db: 30 },
+    });
+    assert.equal(reg.statusCode, 201, reg.body);
+    await workers.close();
+    try {
+      const { job_id } = (await t.app.inject({ method: 'POST', url: '/v1/datasets/mini-cancel/featurize', payload: {} })).json();
+      const del = await t.app.inject({ method: 'DELETE', url: `/v1/jobs/${job_id}` });
+      assert.equal(del.statusCode, 202, del.body);
+      const after = (await t.app.inject({ url: `/v1/jobs/${job_id}` })).json();
+      assert.equal(after.state, 'cancelled');
+      assert.equal(await t.queues.shards.getWaitingCount() + (await t.queues.shards.getPrioritizedCount()), 0, 'its shard jobs are gone');
+    } finally {
+      workers = startWorkers({ redisUrl: t.redisUrl, prefix: t.prefix, concurrency: 2, frontendBackend: 'auto', lockMs: 5000, log: () => {} });
+    }
+    const again = (await t.app.inject({ method: 'POST', url: '/v1/datasets/mini-cancel/featurize', payload: {} })).json();
+    assert.equal(again.created, true);
+    let p;
+    for (let i = 0; i < 200; i++) {
+      p = (await t.app.inject({ url: `/v1/jobs/${again.job_id}` })).json();
+      if (p.state === 'completed') break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(p.state, 'completed');
   });
 
   test('an unknown job is a 404 problem', async () => {
