@@ -68,6 +68,11 @@ function unsafe(name: string, why: string): BadRequestError {
  * Validates an entry name from an archive or a multipart filename and returns it as a
  * clean relative POSIX path. Directory entries may end in `/`.
  */
+/** `./` and `.` name the archive's root directory itself: nothing to create. */
+export function isRootEntry(name: string): boolean {
+  return /^(\.\/?)+$/.test(name);
+}
+
 export function safeRelativePath(name: string): string {
   if (name.length === 0) throw unsafe(name, 'empty name');
   if (name.includes('\0')) throw unsafe(name, 'NUL byte in name');
@@ -185,6 +190,10 @@ async function extractZip(file: string, dest: string, budget: UploadBudget): Pro
           if (type !== 0 && type !== S_IFREG && type !== S_IFDIR) {
             throw unsafe(entry.fileName, 'links and device entries are not allowed');
           }
+          if (isDir && isRootEntry(entry.fileName)) {
+            zip.readEntry();
+            return;
+          }
           const rel = safeRelativePath(entry.fileName);
           if (isDir) {
             await fsp.mkdir(path.join(dest, rel), { recursive: true });
@@ -229,6 +238,7 @@ async function extractTar(file: string, gzipped: boolean, dest: string, budget: 
       try {
         if (TAR_META_TYPES.has(entry.type)) return entry.resume();
         if (!TAR_OK_TYPES.has(entry.type)) throw unsafe(entry.path, `${entry.type} entries are not allowed`);
+        if (entry.type === 'Directory' && isRootEntry(entry.path)) return entry.resume();
         const rel = safeRelativePath(entry.path);
         const target = path.join(dest, rel);
         if (entry.type === 'Directory') {

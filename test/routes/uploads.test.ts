@@ -105,6 +105,15 @@ describe('uploads that register', () => {
     assert.deepEqual(leftovers(), []);
   });
 
+  test('an archive made with `tar -C dir .` (./ entries) registers', async () => {
+    const res = await multipart([
+      { name: 'settings', value: settings('up-dot') },
+      { name: 'archive', value: await tarOf(small, ['.']), filename: 'dot.tgz' },
+    ]);
+    assert.equal(res.statusCode, 201, res.body);
+    assert.deepEqual(res.json().class_counts.training, { yes: 4, no: 4 });
+  });
+
   test('a zip archive registers', async () => {
     const files: Record<string, Buffer> = {};
     for (const cls of ['yes', 'no']) for (const f of fs.readdirSync(path.join(small, cls))) files[`${cls}/${f}`] = fs.readFileSync(path.join(small, cls, f));
