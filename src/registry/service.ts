@@ -122,10 +122,10 @@ export class RegistryService {
     meta: { files: number; bytes: number; archive: 'zip' | 'tar' | 'tar.gz' | 'files' },
   ): Promise<DatasetRecord> {
     const settings = effectiveSettings(body);
-    const dest = path.join(this.uploadsDir, id);
-    // A directory without a record is what a crash mid-registration leaves: replace it.
-    if (!(await this.store.exists(id))) await fsp.rm(dest, { recursive: true, force: true });
-    else throw this.duplicate(id);
+    if (await this.store.exists(id)) throw this.duplicate(id);
+    // A directory of its own per upload: two uploads racing for one name never touch
+    // each other's files (the loser removes only its own).
+    const dest = path.join(this.uploadsDir, `${id}-${crypto.randomBytes(4).toString('hex')}`);
     await fsp.rename(unpackedRoot, dest);
     try {
       return await this.registerResolved(

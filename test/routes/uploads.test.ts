@@ -101,7 +101,8 @@ describe('uploads that register', () => {
     assert.equal(d.source.type, 'upload');
     assert.equal(d.source.archive, 'tar.gz');
     assert.deepEqual(d.class_counts.training, { yes: 4, no: 4 });
-    assert.equal(fs.existsSync(path.join(t.dataDir, 'uploads', 'up-tgz', 'yes', 'y0.wav')), true);
+    assert.equal(fs.existsSync(path.join(d.dataset_dir, 'yes', 'y0.wav')), true);
+    assert.match(path.basename(d.dataset_dir), /^up-tgz-[0-9a-f]{8}$/);
     assert.deepEqual(leftovers(), []);
   });
 
@@ -137,8 +138,10 @@ describe('uploads that register', () => {
   });
 
   test('deleting an uploaded dataset removes its files', async () => {
+    const dir = (await t.app.inject({ url: '/v1/datasets/up-files' })).json().dataset_dir;
+    assert.equal(fs.existsSync(dir), true);
     assert.equal((await t.app.inject({ method: 'DELETE', url: '/v1/datasets/up-files' })).statusCode, 204);
-    assert.equal(fs.existsSync(path.join(t.dataDir, 'uploads', 'up-files')), false);
+    assert.equal(fs.existsSync(dir), false);
   });
 });
 
@@ -198,7 +201,7 @@ describe('hostile or broken uploads are refused and leave nothing behind', () =>
     ]);
     assertRefused(res, 413, 'payload-too-large');
     assert.equal(leftovers().length, before);
-    assert.equal(fs.existsSync(path.join(t.dataDir, 'uploads', 'big')), false);
+    assert.deepEqual(fs.readdirSync(path.join(t.dataDir, 'uploads')).filter((n) => n.startsWith('big')), []);
   });
   test('settings must come first → 400', async () => {
     const res = await multipart([
@@ -213,7 +216,7 @@ describe('hostile or broken uploads are refused and leave nothing behind', () =>
       { name: 'archive', value: await tarOf(t.root, ['small']), filename: 'small.tar.gz' },
     ]);
     assertRefused(res, 422, 'no-samples-for-class');
-    assert.equal(fs.existsSync(path.join(t.dataDir, 'uploads', 'noclass')), false);
+    assert.deepEqual(fs.readdirSync(path.join(t.dataDir, 'uploads')).filter((n) => n.startsWith('noclass')), []);
   });
 });
 
