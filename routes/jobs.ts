@@ -18,7 +18,10 @@ const jobs: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (app, { ctx }
   app.get('/:id', { schema: { tags: ['jobs'], params: JobParams } }, async (req) => {
     const cancelled = await isCancelled(req.params.id);
     try {
-      return await jobProgress(ctx.queues, req.params.id, cancelled);
+      const progress = await jobProgress(ctx.queues, req.params.id, cancelled);
+      // The request that created the flow (X-Request-Id): the key to its API and worker logs.
+      const job = await ctx.queues.featurize.getJob(req.params.id);
+      return { ...progress, request_id: job?.data.requestId ?? null };
     } catch (err) {
       // A cancelled flow is removed from the queue; its id still answers.
       if (err instanceof NotFoundError && cancelled) return { id: req.params.id, state: 'cancelled', cancelled: true };

@@ -2,6 +2,7 @@
  * Configuration: read from the environment once at start-up, validated against one
  * schema, then passed down explicitly. Nothing below src/main.ts reads process.env.
  */
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,6 +37,27 @@ const EnvSchema = Type.Object({
   IN_PROCESS_WORKERS: Type.Integer({ default: 1, minimum: 0, maximum: 16 }),
   /** Start a private redis-server when nothing answers at REDIS_URL (development convenience). */
   REDIS_AUTOSTART: Type.Boolean({ default: true }),
+  /** `npm run worker` answers /healthz and /readyz on HOST:WORKER_HEALTH_PORT (0 = any free port). */
+  WORKER_HEALTH_PORT: Type.Integer({ default: 8081, minimum: 0, maximum: 65535 }),
+  /** SIGTERM/SIGINT: in-flight requests, streams and active jobs get this long to finish, then are cut. */
+  SHUTDOWN_GRACE_MS: Type.Integer({ default: 30_000, minimum: 0 }),
+  /** Bearer tokens with scopes, `token:read,token2:admin`. Unset = no authentication. */
+  API_TOKENS: Type.Optional(Type.String()),
+  /** Requests per client address per window; 0 = no rate limit. */
+  RATE_LIMIT_MAX: Type.Integer({ default: 0, minimum: 0 }),
+  RATE_LIMIT_WINDOW_MS: Type.Integer({ default: 60_000, minimum: 1 }),
+  /** Origins allowed by CORS (comma list, `*` for any); unset = no CORS headers. */
+  CORS_ORIGINS: Type.Optional(Type.String()),
+  /** Time to receive a whole request (headers and body, uploads included); 0 = none. */
+  REQUEST_TIMEOUT_MS: Type.Integer({ default: 300_000, minimum: 0 }),
+  /** Time to receive the request headers (slowloris guard). */
+  HEADERS_TIMEOUT_MS: Type.Integer({ default: 15_000, minimum: 1 }),
+  /** Idle keep-alive connections are closed after this long. */
+  KEEP_ALIVE_TIMEOUT_MS: Type.Integer({ default: 5_000, minimum: 1 }),
+  /** A connection that moves no byte in either direction for this long is closed; 0 = never. */
+  CONNECTION_TIMEOUT_MS: Type.Integer({ default: 60_000, minimum: 0 }),
+  /** The same for batch streams and server-sent events (they may wait for featurization); 0 = never. */
+  STREAM_IDLE_TIMEOUT_MS: Type.Integer({ default: 600_000, minimum: 0 }),
 });
 
 export type Env = Static<typeof EnvSchema>;
@@ -57,6 +79,50 @@ export interface Config {
   jobLockMs: number;
   inProcessWorkers: number;
   redisAutostart: boolean;
+  workerHealthPort: number;
+  shutdownGraceMs: number;
+  /** Empty = authentication off. Tokens are kept as SHA-256 digests only. */
+  apiTokens: ApiToken[];
+  rateLimitMax: number;
+  rateLimitWindowMs: number;
+  corsOrigins: string[];
+  requestTimeoutMs: number;
+  headersTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  connectionTimeoutMs: number;
+  streamIdleTimeoutMs: number;
+}
+
+export type Scope = 'read' | 'admin';
+
+export interface ApiToken {
+  /** SHA-256 of the token: compared in constant time, never logged. */
+  digest: Buffer;
+  scope: Scope;
+}
+
+/** `tokA:read,tokB:admin` (a token without a scope is read). */
+export function parseApiTokens(value: string | undefined): ApiToken[] {
+  if (value === undefined || value.trim() === '') return [];
+  const tokens: ApiToken[] = [];
+  const seen = new Set<string>();
+  for (const [i, raw] of value.split(',').entries()) {
+    const item = raw.trim();
+    if (item === '') continue;
+    const at = item.lastIndexOf(':');
+    const token = at < 0 ? item : item.slice(0, at);
+    const scope = at < 0 ? 'read' : item.slice(at + 1);
+    if (scope !== 'read' && scope !== 'admin') {
+      throw new ConfigError(`invalid configuration: API_TOKENS entry ${i + 1} has scope ${JSON.stringify(scope)}; use read or admin`);
+    }
+    if (!/^[\x21-\x7e]+$/.test(token)) {
+      throw new ConfigError(`invalid configuration: API_TOKENS entry ${i + 1} is empty or has characters outside printable ASCII`);
+    }
+    if (seen.has(token)) throw new ConfigError(`invalid configuration: API_TOKENS entry ${i + 1} repeats a token`);
+    seen.add(token);
+    tokens.push({ digest: crypto.createHash('sha256').update(token).digest(), scope });
+  }
+  return tokens;
 }
 
 export class ConfigError extends Error {}
@@ -72,6 +138,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     parsed = envSchema<Env>({ schema: EnvSchema as object, data: env, dotenv: false });
   } catch (err) {
     throw new ConfigError(`invalid configuration: ${(err as Error).message}`);
+  }
+  if (parsed.REQUEST_TIMEOUT_MS > 0 && parsed.HEADERS_TIMEOUT_MS > parsed.REQUEST_TIMEOUT_MS) {
+    throw new ConfigError('invalid configuration: HEADERS_TIMEOUT_MS must not exceed REQUEST_TIMEOUT_MS');
   }
   const roots =
     parsed.DATA_ROOTS !== undefined && parsed.DATA_ROOTS.trim() !== ''
@@ -108,5 +177,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     jobLockMs: parsed.JOB_LOCK_MS,
     inProcessWorkers: parsed.IN_PROCESS_WORKERS,
     redisAutostart: parsed.REDIS_AUTOSTART,
+    workerHealthPort: parsed.WORKER_HEALTH_PORT,
+    shutdownGraceMs: parsed.SHUTDOWN_GRACE_MS,
+    apiTokens: parseApiTokens(parsed.API_TOKENS),
+    rateLimitMax: parsed.RATE_LIMIT_MAX,
+    rateLimitWindowMs: parsed.RATE_LIMIT_WINDOW_MS,
+    corsOrigins: (parsed.CORS_ORIGINS ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+    requestTimeoutMs: parsed.REQUEST_TIMEOUT_MS,
+    headersTimeoutMs: parsed.HEADERS_TIMEOUT_MS,
+    keepAliveTimeoutMs: parsed.KEEP_ALIVE_TIMEOUT_MS,
+    connectionTimeoutMs: parsed.CONNECTION_TIMEOUT_MS,
+    streamIdleTimeoutMs: parsed.STREAM_IDLE_TIMEOUT_MS,
   };
 }

@@ -90,3 +90,24 @@ export class ForbiddenPathError extends AudiofeedError {
     super('path-not-allowed', 403, 'Path not allowed', detail, extra);
   }
 }
+
+/** No credentials, or credentials that match no configured token (401 + WWW-Authenticate). */
+export class UnauthorizedError extends AudiofeedError {
+  constructor(detail: string) {
+    super('unauthorized', 401, 'Unauthorized', detail);
+  }
+}
+
+/** A valid token whose scope does not cover the route (403). */
+export class ForbiddenError extends AudiofeedError {
+  constructor(detail: string, extra: Record<string, unknown> = {}) {
+    super('insufficient-scope', 403, 'Forbidden', detail, extra);
+  }
+}
+
+/** Rate limit exceeded (429; Retry-After says when to come back). */
+export class TooManyRequestsError extends AudiofeedError {
+  constructor(detail: string, extra: Record<string, unknown> = {}) {
+    super('rate-limited', 429, 'Too many requests', detail, extra);
+  }
+}

@@ -8,6 +8,7 @@ import pino from 'pino';
 import { ConfigError, PROJECT_ROOT, loadConfig } from './config.ts';
 import { selectFrontendBackend } from './frontend/backend.ts';
 import { buildApp } from './http/app.ts';
+import { loggerOptions } from './http/plugins/logging.ts';
 import { RegistryService } from './registry/service.ts';
 import { startInProcessWorkers } from './queue/in-process.ts';
 import { FeatureQueues, connectionFromUrl } from './queue/queues.ts';
@@ -27,7 +28,7 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const log = pino({ level: config.logLevel });
+  const log = pino(loggerOptions(config.logLevel));
   let redisInfo;
   try {
     redisInfo = await ensureRedis(config.redisUrl, config.redisAutostart, log);
@@ -56,26 +57,52 @@ async function main(): Promise<void> {
       frontendBackend: config.frontendBackend,
       lockMs: config.jobLockMs,
     },
-    (m) => log.info(m),
+    { info: (m) => log.info(m), error: (m) => log.error(m) },
   );
 
+  // Graceful shutdown. First SIGTERM/SIGINT: stop accepting, let in-flight requests and
+  // batch streams finish (SSE streams are closed: clients reconnect elsewhere), then let
+  // the in-process workers finish their active jobs (in that order: a stream may wait
+  // for a shard those workers compute), exit 0. If that takes longer than
+  // SHUTDOWN_GRACE_MS, remaining connections are cut and the process exits 1 (the
+  // interrupted jobs are retried by other workers once their locks expire). A second
+  // signal ends the process at once by that signal (a shell or Docker shows 130 for
+  // SIGINT, 143 for SIGTERM).
   let closing = false;
-  const shutdown = async (signal: string) => {
+  const shutdown = async (signal: NodeJS.Signals) => {
     if (closing) {
       log.warn(`${signal} again: exiting now`);
-      process.exit(1);
+      // Re-raise with the default action: the kernel ends the process now, even with I/O
+      // stuck in the thread pool (process.exit() would wait for it). Shells see 128 + n.
+      process.removeAllListeners(signal);
+      process.kill(process.pid, signal);
+      return;
     }
     closing = true;
-    log.info(`${signal}: shutting down`);
-    await app.close();
-    await workers.close();
-    await queues.close();
-    redis.disconnect();
-    await redisInfo.child?.stop();
+    log.info(`${signal}: shutting down (grace period ${config.shutdownGraceMs} ms)`);
+    const grace = setTimeout(() => {
+      log.warn(`grace period of ${config.shutdownGraceMs} ms is over: closing remaining connections and exiting`);
+      app.server.closeAllConnections();
+      void redisInfo.child?.stop();
+      process.exit(1);
+    }, config.shutdownGraceMs);
+    try {
+      await app.close();
+      log.info('http server closed; waiting for active jobs of the in-process workers');
+      await workers.close();
+      await queues.close();
+      redis.disconnect();
+      await redisInfo.child?.stop();
+    } catch (err) {
+      log.error({ err }, 'error during shutdown');
+      process.exit(1);
+    }
+    clearTimeout(grace);
+    log.info('shut down cleanly');
     process.exit(0);
   };
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', (s) => void shutdown(s));
+  process.on('SIGINT', (s) => void shutdown(s));
 
   await app.listen({ host: config.host, port: config.port });
   log.info(`data roots: ${config.dataRoots.join(', ') || '(none: set DATA_ROOTS)'}; data dir: ${config.dataDir}`);

@@ -1,9 +1,20 @@
 /**
  * `npm run worker`: a worker process (any number of them, on any host that sees Redis
- * and the data directory). Closes gracefully on SIGTERM/SIGINT: active jobs finish.
+ * and the data directory).
+ *
+ * It also answers GET /healthz (200 while running, 503 once closing) and GET /readyz
+ * (Redis answers) on HOST:WORKER_HEALTH_PORT (default 8081, beside the API's 8080), so
+ * the image's HEALTHCHECK works for both roles; no host port needs publishing for it.
+ *
+ * Shutdown: the first SIGTERM/SIGINT stops taking jobs and waits for the active ones
+ * (BullMQ's worker.close()), then exits 0; past SHUTDOWN_GRACE_MS it exits 1 and the
+ * unfinished jobs are retried elsewhere once their locks (JOB_LOCK_MS) expire. A second
+ * signal ends the process at once by that signal (exit status 128 + n: 143 for SIGTERM).
  */
+import http from 'node:http';
 import pino from 'pino';
 import { ConfigError, loadConfig } from './config.ts';
+import { loggerOptions } from './http/plugins/logging.ts';
 import { startWorkers } from './queue/workers.ts';
 import { pingRedis } from './store/redis.ts';
 
@@ -18,7 +29,7 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const log = pino({ level: config.logLevel });
+  const log = pino(loggerOptions(config.logLevel));
   if (!(await pingRedis(config.redisUrl, 3000))) {
     const msg = `no Redis answers at ${config.redisUrl}; a worker needs the same Redis as the API (set REDIS_URL)`;
     log.fatal(msg);
@@ -31,19 +42,65 @@ async function main(): Promise<void> {
     concurrency: config.workerConcurrency,
     frontendBackend: config.frontendBackend,
     lockMs: config.jobLockMs,
-    log: (m) => log.info(m),
+    log: (m, fields) => log.info(fields ?? {}, m),
   });
   log.info(`worker started (frontend ${running.frontend}, concurrency ${config.workerConcurrency})`);
+
   let closing = false;
-  const stop = async (signal: string) => {
-    if (closing) process.exit(1);
+  const health = http.createServer((req, res) => {
+    const send = (status: number, body: object) => {
+      res.writeHead(status, { 'content-type': status === 200 ? 'application/json' : 'application/problem+json' });
+      res.end(JSON.stringify(body));
+    };
+    const url = (req.url ?? '').split('?')[0];
+    if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, { status: 405, title: 'Method not allowed' });
+    if (url === '/healthz') {
+      return closing ? send(503, { status: 503, title: 'Shutting down', detail: 'the worker is finishing its active jobs' }) : send(200, { status: 'ok', role: 'worker' });
+    }
+    if (url === '/readyz') {
+      void pingRedis(config.redisUrl, 1000).then((ok) =>
+        ok ? send(200, { status: 'ready', role: 'worker' }) : send(503, { status: 503, title: 'Not ready', detail: 'Redis does not answer' }),
+      );
+      return;
+    }
+    send(404, { status: 404, title: 'Not found' });
+  });
+  health.requestTimeout = 5000;
+  health.headersTimeout = 5000;
+  health.on('error', (err) => log.warn({ err: err.message }, 'worker health endpoint not available'));
+  health.listen(config.workerHealthPort, config.host, () => {
+    const addr = health.address();
+    log.info(`worker health endpoint at ${typeof addr === 'object' && addr ? `${addr.address}:${addr.port}` : String(addr)}`);
+  });
+
+  const stop = async (signal: NodeJS.Signals) => {
+    if (closing) {
+      log.warn(`${signal} again: exiting now`);
+      // Re-raise with the default action: the kernel ends the process now, even with I/O
+      // stuck in the thread pool (process.exit() would wait for it). Shells see 128 + n.
+      process.removeAllListeners(signal);
+      process.kill(process.pid, signal);
+      return;
+    }
     closing = true;
-    log.info(`${signal}: finishing active jobs`);
-    await running.close();
+    log.info(`${signal}: finishing active jobs (grace period ${config.shutdownGraceMs} ms)`);
+    const grace = setTimeout(() => {
+      log.warn(`grace period of ${config.shutdownGraceMs} ms is over: exiting with jobs unfinished (they will be retried)`);
+      process.exit(1);
+    }, config.shutdownGraceMs);
+    try {
+      await running.close();
+    } catch (err) {
+      log.error({ err }, 'error while closing the workers');
+      process.exit(1);
+    }
+    clearTimeout(grace);
+    health.close();
+    log.info('worker shut down cleanly');
     process.exit(0);
   };
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', (s) => void stop(s));
+  process.on('SIGINT', (s) => void stop(s));
 }
 
 void main();

@@ -19,6 +19,17 @@ import infoRoutes from '../../routes/info.ts';
 import batchRoutes from '../../routes/batches.ts';
 import featurizeRoutes from '../../routes/featurize.ts';
 import jobRoutes from '../../routes/jobs.ts';
+import requestIds, { genReqId, loggerOptions } from './plugins/logging.ts';
+import metricsPlugin from './plugins/metrics.ts';
+import corsPlugin from './plugins/cors.ts';
+import rateLimitPlugin from './plugins/rate-limit.ts';
+import authPlugin from './plugins/auth.ts';
+import streamTimeouts, { serverTimeoutOptions } from './plugins/timeouts.ts';
+import shutdownPlugin from './plugins/shutdown.ts';
+import queueBoard from './plugins/queue-board.ts';
+import featureRoutes from '../../routes/features.ts';
+import sampleRoutes from '../../routes/samples.ts';
+import dashboard from '../../web/serve.ts';
 
 export interface AppContext {
   config: Config;
@@ -35,8 +46,11 @@ export type App = FastifyInstance<any, any, any, any, TypeBoxTypeProvider>;
 
 export async function buildApp(ctx: AppContext, opts: FastifyServerOptions = {}): Promise<App> {
   const app = Fastify({
-    ...(opts.loggerInstance ? {} : { logger: opts.logger ?? { level: ctx.config.logLevel } }),
-    requestIdHeader: 'x-request-id',
+    ...(opts.loggerInstance ? {} : { logger: opts.logger ?? loggerOptions(ctx.config.logLevel) }),
+    // X-Request-Id is honoured (when sane) and echoed: src/http/plugins/logging.ts.
+    requestIdHeader: false,
+    genReqId,
+    ...serverTimeoutOptions(ctx.config),
     ajv: {
       customOptions: {
         // Unknown fields are an error, not silently dropped.
@@ -58,6 +72,15 @@ export async function buildApp(ctx: AppContext, opts: FastifyServerOptions = {})
   app.setNotFoundHandler((req, reply) =>
     sendProblem(reply, problem('route-not-found', 404, 'Not found', `no route ${req.method} ${req.url.split('?')[0]}`, { instance: req.url })),
   );
+
+  // Order matters: these hooks run for every route registered after them.
+  await app.register(requestIds);
+  await app.register(metricsPlugin, { ctx });
+  await app.register(corsPlugin, { origins: ctx.config.corsOrigins });
+  await app.register(rateLimitPlugin, { max: ctx.config.rateLimitMax, windowMs: ctx.config.rateLimitWindowMs });
+  await app.register(authPlugin, { tokens: ctx.config.apiTokens });
+  await app.register(streamTimeouts, { streamIdleTimeoutMs: ctx.config.streamIdleTimeoutMs });
+  await app.register(shutdownPlugin);
 
   await app.register(multipart, {
     limits: {
@@ -86,6 +109,9 @@ export async function buildApp(ctx: AppContext, opts: FastifyServerOptions = {})
         { name: 'jobs', description: 'Featurization jobs (BullMQ flows)' },
         { name: 'service', description: 'Health and service information' },
       ],
+      // Enforced only when API_TOKENS is set (src/http/plugins/auth.ts).
+      components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearerAuth: [] }],
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
@@ -96,5 +122,9 @@ export async function buildApp(ctx: AppContext, opts: FastifyServerOptions = {})
   await app.register(batchRoutes, { ctx, prefix: '/v1/datasets' });
   await app.register(featurizeRoutes, { ctx, prefix: '/v1/datasets' });
   await app.register(jobRoutes, { ctx, prefix: '/v1/jobs' });
+  await app.register(queueBoard, { queues: ctx.queues });
+  await app.register(featureRoutes, { ctx, prefix: '/v1/features' });
+  await app.register(sampleRoutes, { ctx, prefix: '/v1/datasets' });
+  await app.register(dashboard);
   return app;
 }

@@ -1,0 +1,55 @@
+# syntax=docker/dockerfile:1
+#
+# One image, two roles, chosen by the command:
+#   api:    node --import tsx src/main.ts        (the default CMD)
+#   worker: node --import tsx src/worker-main.ts
+# Both answer GET /healthz (api on PORT, worker on WORKER_HEALTH_PORT): one HEALTHCHECK.
+
+ARG NODE_IMAGE=node:20-bookworm-slim
+
+# ---- build: dependencies and the native microfrontend addon -------------------------
+FROM ${NODE_IMAGE} AS build
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends python3 make g++ \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+# node-gyp takes the Node headers from the image (/usr/local/include/node) instead of
+# downloading them: the addon builds offline, against exactly the Node that runs it.
+ENV npm_config_nodedir=/usr/local
+COPY package.json package-lock.json ./
+# Dependencies' install scripts are not needed (esbuild and msgpackr-extract ship
+# prebuilt binaries as packages); the project's own addon is built explicitly below so
+# that a compiler error fails the build instead of silently falling back to TypeScript.
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY binding.gyp ./
+COPY native ./native
+RUN npm run build:native \
+ && node -e "require('./build/Release/audiofeed_frontend.node')" \
+ && find build -mindepth 1 -maxdepth 1 ! -name Release -exec rm -rf {} + \
+ && find build/Release -mindepth 1 -maxdepth 1 ! -name 'audiofeed_frontend.node' -exec rm -rf {} +
+# Production dependencies only (tsx is one: the service runs TypeScript through it).
+RUN npm prune --omit=dev --no-audit --no-fund && npm cache clean --force
+COPY . .
+
+# ---- runtime ---------------------------------------------------------------------------
+FROM ${NODE_IMAGE} AS runtime
+ENV NODE_ENV=production \
+    HOST=0.0.0.0 \
+    PORT=8080 \
+    WORKER_HEALTH_PORT=8081 \
+    DATA_DIR=/data \
+    REDIS_URL=redis://redis:6379 \
+    REDIS_AUTOSTART=false
+WORKDIR /app
+# Code owned by root and read-only for the service user; only /data is writable.
+COPY --from=build /app /app
+RUN mkdir -p /data /datasets && chown node:node /data
+USER node
+VOLUME ["/data"]
+EXPOSE 8080
+# /healthz of the api (PORT), or of a worker (WORKER_HEALTH_PORT) where no api listens.
+HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
+  CMD ["node", "-e", "const h=(p)=>fetch('http://127.0.0.1:'+p+'/healthz').then((r)=>r.ok);h(process.env.PORT||8080).catch(()=>h(process.env.WORKER_HEALTH_PORT||8081)).then((ok)=>process.exit(ok?0:1),()=>process.exit(1))"]
+# node is PID 1's child under `init: true` (compose) or PID 1 itself: it handles
+# SIGTERM/SIGINT (graceful shutdown, SHUTDOWN_GRACE_MS) without npm in between.
+CMD ["node", "--import", "tsx", "src/main.ts"]

@@ -1,0 +1,188 @@
+/**
+ * Faults, each test on its own redis-server (started here, on a free port):
+ *
+ * (a) a worker process is killed with SIGKILL in the middle of a shard job (the job is
+ *     held on a named pipe among its clips, so "in the middle" is certain); with
+ *     JOB_LOCK_MS=2000 the job's lock expires, another worker process takes it over and
+ *     writes a shard byte-identical to an uninterrupted run of the same job.
+ * (b) Redis stops and restarts (append-only file, as in docker-compose.yml): /readyz
+ *     answers 503 problem+json while it is down and 200 again after; a client whose
+ *     stream broke during the outage resumes with from_batch, and every batch it got,
+ *     before and after, equals the uninterrupted epoch.
+ */
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { Queue } from 'bullmq';
+import {
+  clipEntries,
+  copyCorpus,
+  MINI_CLASSES,
+  mkfifo,
+  releaseFifo,
+  shardJob,
+  spawnService,
+  startOpsApp,
+  startRedis,
+  until,
+  type RedisProcess,
+} from './helpers.ts';
+import { SHARD_QUEUE, connectionFromUrl, type ShardJobData, type ShardResult } from '../../src/queue/queues.ts';
+import { startWorkers } from '../../src/queue/workers.ts';
+import { decodeNpy } from '../../src/tensors/npy.ts';
+
+const base = fs.mkdtempSync(path.join(os.tmpdir(), 'audiofeed-faults-'));
+const redises: RedisProcess[] = [];
+after(async () => {
+  for (const r of redises) await r.stop();
+  fs.rmSync(base, { recursive: true, force: true });
+});
+
+describe('a worker process killed mid-job', () => {
+  test('the job completes on another worker process with identical output', { timeout: 60_000 }, async () => {
+    const redis = await startRedis(path.join(base, 'redis-a'));
+    redises.push(redis);
+    const root = path.join(base, 'root-a');
+    const dataset = path.join(root, 'mini');
+    copyCorpus(dataset);
+    const fifo = path.join(dataset, 'yes', 'zz-held.wav');
+    mkfifo(fifo);
+    const entries = [...clipEntries(dataset, 20).slice(0, 10), 'yes/zz-held.wav', ...clipEntries(dataset, 20).slice(10)];
+    const queue = new Queue<ShardJobData, ShardResult>(SHARD_QUEUE, { connection: connectionFromUrl(redis.url), prefix: 'faults' });
+    const dataDir = path.join(base, 'data-a');
+    try {
+      // Uninterrupted reference run of the same job content.
+      const refFile = path.join(dataDir, 'reference.afs');
+      const reference = startWorkers({ redisUrl: redis.url, prefix: 'faults', concurrency: 1, frontendBackend: 'auto', lockMs: 2000, log: () => {} });
+      await queue.add('shard', shardJob(dataset, root, entries, refFile), { jobId: 'reference' });
+      await releaseFifo(fifo);
+      await until(async () => (await queue.getJob('reference'))!.isCompleted());
+      await reference.close();
+
+      const env = {
+        REDIS_URL: redis.url,
+        KEY_PREFIX: 'faults',
+        DATA_DIR: dataDir,
+        DATA_ROOTS: root,
+        JOB_LOCK_MS: '2000',
+        WORKER_CONCURRENCY: '1',
+      };
+      const a = await spawnService('worker-main.ts', env);
+      await a.waitFor(/worker started/);
+      const file = path.join(dataDir, 'interrupted.afs');
+      await queue.add('shard', shardJob(dataset, root, entries, file), { jobId: 'interrupted' });
+      await a.waitFor(/featurize-shards job interrupted .* active/);
+      const b = await spawnService('worker-main.ts', env);
+      await b.waitFor(/worker started/);
+
+      a.proc.kill('SIGKILL');
+      assert.equal((await a.exited).signal, 'SIGKILL');
+      assert.equal(await (await queue.getJob('interrupted'))!.getState(), 'active', 'killed mid-job');
+      // Only worker B can open the pipe now: this resolves once B has taken the job over.
+      await releaseFifo(fifo);
+      await until(async () => (await queue.getJob('interrupted'))!.isCompleted());
+      await b.waitFor(/featurize-shards job interrupted .* completed/);
+      assert.ok(!/job interrupted .* completed/.test(a.output()));
+
+      const job = (await queue.getJob('interrupted'))!;
+      assert.equal(job.returnvalue.rows, entries.length);
+      assert.ok(fs.readFileSync(file).equals(fs.readFileSync(refFile)), 'identical shard bytes');
+      b.proc.kill('SIGTERM');
+      assert.equal((await b.exited).code, 0);
+    } finally {
+      await queue.close();
+    }
+  });
+});
+
+describe('Redis stops and restarts', () => {
+  test('/readyz reports it, and a broken stream resumes with from_batch without a corrupt batch', { timeout: 60_000 }, async () => {
+    const dir = path.join(base, 'redis-b');
+    let redis = await startRedis(dir);
+    redises.push(redis);
+    const t = await startOpsApp({}, { redisUrl: redis.url });
+    const workers = startWorkers({ redisUrl: redis.url, prefix: t.prefix, concurrency: 2, frontendBackend: 'auto', lockMs: 5000, log: () => {} });
+    try {
+      copyCorpus(path.join(t.root, 'mini'));
+      const reg = await t.app.inject({
+        method: 'POST',
+        url: '/v1/datasets',
+        payload: { name: 'mini', source: { type: 'directory', path: 'mini' }, classes: MINI_CLASSES, validation_split: 0.2, batch_size: 4 },
+      });
+      assert.equal(reg.statusCode, 201, reg.body);
+      const url = '/v1/datasets/mini/batches?subset=training&epoch=3&format=npy&dtype=uint16';
+      const full = await t.app.inject({ url });
+      assert.equal(full.statusCode, 200, full.body);
+      const reference = splitBatches(full.rawPayload);
+      const n = reference.length;
+      assert.ok(n > 6);
+      await t.app.listen({ host: '127.0.0.1', port: 0 });
+      const port = (t.app.server.address() as net.AddressInfo).port;
+
+      // A client reads a few batches, then its stream breaks while Redis is down.
+      const k = 3;
+      const want = reference.slice(0, k).reduce((a, b) => a + b.length, 0);
+      const partial = await new Promise<Buffer>((resolve, reject) => {
+        http
+          .get({ host: '127.0.0.1', port, path: url }, (res) => {
+            const chunks: Buffer[] = [];
+            let got = 0;
+            res.on('data', (c: Buffer) => {
+              chunks.push(c);
+              got += c.length;
+              if (got >= want) {
+                res.pause();
+                resolve(Buffer.concat(chunks));
+                void redis.stop().then(() => res.destroy());
+              }
+            });
+            res.on('error', () => undefined);
+          })
+          .on('error', reject);
+      });
+      await until(async () => redis.proc.exitCode !== null || redis.proc.signalCode !== null);
+
+      const notReady = await until(async () => {
+        const r = await fetch(`http://127.0.0.1:${port}/readyz`);
+        return r.status === 503 ? r : undefined;
+      });
+      assert.match(String(notReady.headers.get('content-type')), /^application\/problem\+json/);
+      assert.equal(((await notReady.json()) as { type: string }).type, 'https://audiofeed.dev/problems/not-ready');
+      const during = await fetch(`http://127.0.0.1:${port}${url}&from_batch=${k}`);
+      assert.equal(during.status, 503);
+      assert.equal(((await during.json()) as { type: string }).type, 'https://audiofeed.dev/problems/backend-unavailable');
+
+      redis = await startRedis(dir, redis.port);
+      redises.push(redis);
+      await until(async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200, 100);
+
+      const rest = await fetch(`http://127.0.0.1:${port}${url}&from_batch=${k}`);
+      assert.equal(rest.status, 200);
+      assert.equal(rest.headers.get('x-audiofeed-from-batch'), String(k));
+      const resumed = splitBatches(Buffer.from(await rest.arrayBuffer()));
+      const got = [...splitBatches(partial.subarray(0, want)), ...resumed];
+      assert.equal(got.length, n);
+      got.forEach((b, i) => assert.ok(b.equals(reference[i]!), `batch ${i} is identical`));
+    } finally {
+      await workers.close();
+      await t.close();
+    }
+  });
+});
+
+/** npy stream (x, y per batch) → one buffer per batch. */
+function splitBatches(body: Buffer): Buffer[] {
+  const out: Buffer[] = [];
+  let at = 0;
+  while (at < body.length) {
+    const start = at;
+    at += decodeNpy(body.subarray(at)).byteLength;
+    at += decodeNpy(body.subarray(at)).byteLength;
+    out.push(body.subarray(start, at));
+  }
+  return out;
+}

@@ -1,0 +1,228 @@
+/**
+ * Graceful shutdown of both roles, as real processes (`node --import tsx src/main.ts`
+ * and `src/worker-main.ts`) with a private KEY_PREFIX, DATA_DIR and PORT:
+ *
+ * - API: on SIGTERM it stops accepting connections, the in-flight epoch stream (held
+ *   open because its shards are not featurized until after the signal) completes in
+ *   full, and the process exits 0. A second SIGTERM ends it at once by SIGTERM (status 143).
+ * - worker: on SIGTERM it reports 503 on /healthz, the active job (held on a named pipe
+ *   until after the signal) completes, and the process exits 0. A second SIGTERM ends
+ *   it at once (status 143), even with the job's read stuck in the thread pool.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { Queue, Worker } from 'bullmq';
+import { clipEntries, copyCorpus, MINI_CLASSES, mkfifo, releaseFifo, shardJob, spawnService, until, type ServiceProcess } from './helpers.ts';
+import { deleteKeys, testRedisUrl } from '../helpers/app.ts';
+import { createRedis } from '../../src/store/redis.ts';
+import { SHARD_QUEUE, connectionFromUrl, type ShardJobData, type ShardResult } from '../../src/queue/queues.ts';
+import { startWorkers } from '../../src/queue/workers.ts';
+import { RecordBatchReader } from 'apache-arrow';
+
+let redisUrl: string;
+let base: string;
+const prefixes: string[] = [];
+
+before(async () => {
+  redisUrl = (await testRedisUrl()).url;
+  base = fs.mkdtempSync(path.join(os.tmpdir(), 'audiofeed-shutdown-'));
+  copyCorpus(path.join(base, 'root', 'mini'));
+});
+after(async () => {
+  const redis = createRedis(redisUrl);
+  for (const p of prefixes) await deleteKeys(redis, p);
+  redis.disconnect();
+  fs.rmSync(base, { recursive: true, force: true });
+});
+
+function privateEnv(): Record<string, string> {
+  const prefix = `afshut-${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
+  prefixes.push(prefix);
+  const dataDir = fs.mkdtempSync(path.join(base, 'data-'));
+  return { REDIS_URL: redisUrl, KEY_PREFIX: prefix, DATA_DIR: dataDir, DATA_ROOTS: path.join(base, 'root'), SHUTDOWN_GRACE_MS: '60000' };
+}
+
+/** A worker connected to the shard queue that runs nothing (so a stream accepts to wait). */
+async function idleWorker(env: Record<string, string>): Promise<Worker> {
+  const w = new Worker(SHARD_QUEUE, async () => undefined, { connection: connectionFromUrl(redisUrl), prefix: env.KEY_PREFIX, autorun: false });
+  await w.waitUntilReady();
+  return w;
+}
+
+interface Stream {
+  headers: Promise<http.IncomingHttpHeaders>;
+  done: Promise<{ body: Buffer; complete: boolean }>;
+}
+
+function openStream(port: number, url: string): Stream {
+  let gotHeaders!: (h: http.IncomingHttpHeaders) => void;
+  let failed!: (e: Error) => void;
+  const headers = new Promise<http.IncomingHttpHeaders>((resolve, reject) => {
+    gotHeaders = resolve;
+    failed = reject;
+  });
+  const done = new Promise<{ body: Buffer; complete: boolean }>((resolve) => {
+    const req = http.get({ host: '127.0.0.1', port, path: url }, (res) => {
+      if (res.statusCode !== 200) failed(new Error(`status ${res.statusCode}`));
+      gotHeaders(res.headers);
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ body: Buffer.concat(chunks), complete: res.complete }));
+      res.on('error', () => resolve({ body: Buffer.concat(chunks), complete: false }));
+    });
+    req.on('error', (e) => {
+      failed(e);
+      resolve({ body: Buffer.alloc(0), complete: false });
+    });
+  });
+  return { headers, done };
+}
+
+async function arrowBatches(body: Buffer): Promise<number> {
+  let n = 0;
+  for await (const rb of await RecordBatchReader.from(body)) if (rb.numRows > 0) n++;
+  return n;
+}
+
+async function startApi(env: Record<string, string>): Promise<ServiceProcess> {
+  const api = await spawnService('main.ts', { ...env, IN_PROCESS_WORKERS: '0' });
+  await api.waitFor(/Server listening/);
+  const res = await fetch(`http://127.0.0.1:${api.port}/v1/datasets`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'mini', source: { type: 'directory', path: 'mini' }, classes: MINI_CLASSES, validation_split: 0.2, batch_size: 8 }),
+  });
+  assert.equal(res.status, 201, await res.text());
+  return api;
+}
+
+// Arrow: the schema goes out at once, so the client has the headers while the batches wait.
+const STREAM = '/v1/datasets/mini/batches?subset=training&format=arrow&dtype=uint16';
+
+describe('API process', () => {
+  test('SIGTERM: stops accepting, the in-flight stream completes, exit 0', { timeout: 60_000 }, async () => {
+    const env = privateEnv();
+    const api = await startApi(env);
+    const idle = await idleWorker(env);
+    const stream = openStream(api.port, STREAM);
+    const headers = await stream.headers;
+    const batches = Number(headers['x-audiofeed-batches']);
+    assert.ok(batches > 1);
+
+    api.proc.kill('SIGTERM');
+    await api.waitFor(/SIGTERM: shutting down/);
+    // No new connections once shutdown began.
+    await until(async () => {
+      try {
+        await fetch(`http://127.0.0.1:${api.port}/healthz`);
+        return false;
+      } catch {
+        return true;
+      }
+    });
+    assert.equal(api.proc.exitCode, null, 'still running: a stream is in flight');
+
+    // Only now can the stream's shards be made.
+    await idle.close();
+    const workers = startWorkers({ redisUrl, prefix: env.KEY_PREFIX!, concurrency: 2, frontendBackend: 'auto', lockMs: 5000, log: () => {} });
+    try {
+      const { body, complete } = await stream.done;
+      assert.ok(complete, 'the response ended normally');
+      assert.equal(await arrowBatches(body), batches, 'every batch arrived');
+      const { code } = await api.exited;
+      assert.equal(code, 0, api.output().slice(-2000));
+      assert.match(api.output(), /shut down cleanly/);
+    } finally {
+      await workers.close();
+    }
+  });
+
+  test('a second SIGTERM exits at once (143), cutting the stream', { timeout: 60_000 }, async () => {
+    const env = privateEnv();
+    const api = await startApi(env);
+    const idle = await idleWorker(env);
+    try {
+      const stream = openStream(api.port, STREAM);
+      await stream.headers;
+      api.proc.kill('SIGTERM');
+      await api.waitFor(/SIGTERM: shutting down/);
+      api.proc.kill('SIGTERM');
+      const { code, signal } = await api.exited;
+      // Ended by the re-raised signal: a shell or Docker reports 143.
+      assert.deepEqual({ code, signal }, { code: null, signal: 'SIGTERM' });
+      assert.equal((await stream.done).complete, false);
+    } finally {
+      await idle.close();
+    }
+  });
+});
+
+describe('worker process', () => {
+  async function heldJob(env: Record<string, string>, name: string) {
+    const dataset = path.join(base, 'root', 'mini');
+    const fifo = path.join(dataset, 'yes', `zz-${name}.wav`);
+    mkfifo(fifo);
+    const queue = new Queue<ShardJobData, ShardResult>(SHARD_QUEUE, { connection: connectionFromUrl(redisUrl), prefix: env.KEY_PREFIX });
+    const file = path.join(env.DATA_DIR!, 'features', `${name}.afs`);
+    const entries = [...clipEntries(dataset, 6), `yes/zz-${name}.wav`];
+    const job = await queue.add('shard', shardJob(dataset, path.join(base, 'root'), entries, file), { jobId: name });
+    return { fifo, queue, file, job, entries };
+  }
+
+  test('SIGTERM: /healthz turns 503, the active job completes, exit 0', { timeout: 60_000 }, async () => {
+    const env = { ...privateEnv(), WORKER_CONCURRENCY: '1' };
+    const worker = await spawnService('worker-main.ts', env);
+    await worker.waitFor(/worker health endpoint/);
+    const { fifo, queue, file, entries } = await heldJob(env, 'held-1');
+    try {
+      await worker.waitFor(/featurize-shards job held-1 .* active/);
+      assert.equal((await fetch(`http://127.0.0.1:${healthPort(worker)}/healthz`)).status, 200);
+      worker.proc.kill('SIGTERM');
+      await worker.waitFor(/SIGTERM: finishing active jobs/);
+      assert.equal((await fetch(`http://127.0.0.1:${healthPort(worker)}/healthz`)).status, 503);
+      assert.equal(worker.proc.exitCode, null, 'still running: a job is active');
+      await releaseFifo(fifo);
+      const { code } = await worker.exited;
+      assert.equal(code, 0, worker.output().slice(-2000));
+      const job = await queue.getJob('held-1');
+      assert.equal(await job!.getState(), 'completed');
+      assert.equal(job!.returnvalue.rows, entries.length);
+      assert.ok(fs.existsSync(file));
+    } finally {
+      await queue.close();
+      fs.rmSync(fifo, { force: true });
+    }
+  });
+
+  test('a second SIGTERM exits at once (143) with the job unfinished', { timeout: 60_000 }, async () => {
+    const env = { ...privateEnv(), WORKER_CONCURRENCY: '1' };
+    const worker = await spawnService('worker-main.ts', env);
+    await worker.waitFor(/worker health endpoint/);
+    const { fifo, queue, file } = await heldJob(env, 'held-2');
+    try {
+      await worker.waitFor(/featurize-shards job held-2 .* active/);
+      worker.proc.kill('SIGTERM');
+      await worker.waitFor(/SIGTERM: finishing active jobs/);
+      worker.proc.kill('SIGTERM');
+      const { code, signal } = await worker.exited;
+      assert.deepEqual({ code, signal }, { code: null, signal: 'SIGTERM' });
+      assert.equal(await (await queue.getJob('held-2'))!.getState(), 'active', 'left for another worker once its lock expires');
+      assert.equal(fs.existsSync(file), false);
+    } finally {
+      await queue.close();
+      fs.rmSync(fifo, { force: true });
+    }
+  });
+});
+
+/** The health port the worker logged. */
+function healthPort(p: ServiceProcess): number {
+  const m = /worker health endpoint at [^:]+:(\d+)/.exec(p.output());
+  assert.ok(m, 'health endpoint logged');
+  return Number(m[1]);
+}
