@@ -120,16 +120,13 @@ export function createAppMetrics(opts: { redis: Redis; queues: FeatureQueues; pr
     snapshot ??= (async () => {
       try {
         const deadline = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timeout')), 2000).unref());
-        const [hash, featurize, shards] = await Promise.race([
-          Promise.all([
-            opts.redis.hgetall(metricsKey(opts.prefix)),
-            opts.queues.featurize.getJobCounts(...JOB_STATES),
-            opts.queues.shards.getJobCounts(...JOB_STATES),
-          ]),
+        const queues = [opts.queues.featurize, opts.queues.shards, opts.queues.augment];
+        const [hash, ...counts] = await Promise.race([
+          Promise.all([opts.redis.hgetall(metricsKey(opts.prefix)), ...queues.map((q) => q.getJobCounts(...JOB_STATES))]),
           deadline,
         ]);
         redisUp.set(1);
-        return { hash, counts: { [opts.queues.featurize.name]: featurize, [opts.queues.shards.name]: shards } };
+        return { hash, counts: Object.fromEntries(queues.map((q, i) => [q.name, counts[i]!])) };
       } catch {
         redisUp.set(0);
         return null;

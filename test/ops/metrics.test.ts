@@ -115,6 +115,7 @@ describe('/metrics', () => {
     assert.equal(find(s, 'audiofeed_queue_jobs', { queue: 'featurize-shards', state: 'completed' }), shards);
     assert.equal(find(s, 'audiofeed_queue_jobs', { queue: 'featurize-shards', state: 'waiting' }), 0);
     assert.equal(find(s, 'audiofeed_queue_jobs', { queue: 'featurize-shards', state: 'prioritized' }), 0);
+    assert.equal(find(s, 'audiofeed_queue_jobs', { queue: 'augment-batches', state: 'waiting' }), 0);
 
     const count = find(s, 'audiofeed_job_duration_seconds_count', { queue: 'featurize-shards', status: 'completed' });
     assert.equal(count, shards);
@@ -167,13 +168,13 @@ describe('/metrics', () => {
 });
 
 describe('queue board', () => {
-  test('is mounted at /admin/queues with both queues and their jobs', async () => {
+  test('is mounted at /admin/queues with the three queues and their jobs', async () => {
     const page = await t.app.inject({ url: '/admin/queues' });
     assert.equal(page.statusCode, 200);
     assert.match(String(page.headers['content-type']), /text\/html/);
     const api = (await t.app.inject({ url: '/admin/queues/api/queues' })).json();
     const names = api.queues.map((q: { name: string }) => q.name).sort();
-    assert.deepEqual(names, ['featurize', 'featurize-shards']);
+    assert.deepEqual(names, ['augment-batches', 'featurize', 'featurize-shards']);
     const featurize = api.queues.find((q: { name: string }) => q.name === 'featurize');
     assert.equal(featurize.counts.completed, 1);
   });

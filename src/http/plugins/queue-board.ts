@@ -1,5 +1,5 @@
 /**
- * The queue board (bull-board) for the featurize and featurize-shards queues, at
+ * The queue board (bull-board) for the featurize, featurize-shards and augment-batches queues, at
  * /admin/queues. Access: admin scope (src/http/plugins/auth.ts), by bearer token or, in
  * a browser, HTTP Basic with the admin token as password.
  */
@@ -14,7 +14,7 @@ const queueBoard: FastifyPluginAsync<{ queues: FeatureQueues }> = async (app, { 
   const serverAdapter = new FastifyAdapter();
   serverAdapter.setBasePath(BOARD_PREFIX);
   createBullBoard({
-    queues: [new BullMQAdapter(queues.featurize), new BullMQAdapter(queues.shards)],
+    queues: [new BullMQAdapter(queues.featurize), new BullMQAdapter(queues.shards), new BullMQAdapter(queues.augment)],
     serverAdapter,
     options: { uiConfig: { boardTitle: 'audiofeed' } },
   });
