@@ -3,6 +3,10 @@
  * subset lists live under a second key so that metadata reads stay small. Creation is
  * one Lua script, so two API replicas racing on the same name produce one dataset and
  * a record never exists without its subsets.
+ *
+ * Reads of one record are cached in the process for `cacheMs` (metadata endpoints are hot:
+ * a training client and its dashboard poll them). Writes through this store invalidate
+ * the entry at once; a change made by another replica is seen within `cacheMs`.
  */
 import type { Redis } from 'ioredis';
 import type { DatasetRecord, StoredSubsets } from '../registry/types.ts';
@@ -22,10 +26,15 @@ if ARGV[2] ~= '' then redis.call('SET', KEYS[2], ARGV[2]) end
 return 1
 `;
 
+const MAX_CACHED = 1000;
+
 export class RegistryStore {
+  private readonly cache = new Map<string, { rec: DatasetRecord; until: number }>();
+
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
+    private readonly cacheMs = 1000,
   ) {}
 
   private recordKey(id: string): string {
@@ -44,6 +53,7 @@ export class RegistryStore {
 
   /** Returns false when a dataset with this id already exists (nothing is written then). */
   async create(record: DatasetRecord, subsets: StoredSubsets): Promise<boolean> {
+    this.cache.delete(record.id);
     const res = await this.redis.eval(
       CREATE_SCRIPT,
       3,
@@ -60,6 +70,7 @@ export class RegistryStore {
 
   /** Replaces the record (and the subsets when given). False when the dataset is gone. */
   async update(record: DatasetRecord, subsets?: StoredSubsets): Promise<boolean> {
+    this.cache.delete(record.id);
     const res = await this.redis.eval(
       UPDATE_SCRIPT,
       2,
@@ -72,8 +83,19 @@ export class RegistryStore {
   }
 
   async get(id: string): Promise<DatasetRecord | null> {
+    const hit = this.cache.get(id);
+    if (hit && hit.until > Date.now()) return hit.rec;
     const raw = await this.redis.get(this.recordKey(id));
-    return raw ? (JSON.parse(raw) as DatasetRecord) : null;
+    if (!raw) {
+      this.cache.delete(id);
+      return null;
+    }
+    const rec = JSON.parse(raw) as DatasetRecord;
+    if (this.cacheMs > 0) {
+      if (this.cache.size >= MAX_CACHED) this.cache.delete(this.cache.keys().next().value as string);
+      this.cache.set(id, { rec, until: Date.now() + this.cacheMs });
+    }
+    return rec;
   }
 
   async getSubsets(id: string): Promise<StoredSubsets | null> {
@@ -89,6 +111,7 @@ export class RegistryStore {
   }
 
   async delete(id: string): Promise<boolean> {
+    this.cache.delete(id);
     const [[, n]] = (await this.redis
       .multi()
       .del(this.recordKey(id), this.subsetsKey(id))

@@ -167,7 +167,7 @@ describe('details', () => {
     assert.equal((await t.app.inject({ url: '/admin/queues', headers: basic(READ) })).statusCode, 403);
     const ok = await t.app.inject({ url: '/admin/queues/api/queues', headers: basic(ADMIN) });
     assert.equal(ok.statusCode, 200, ok.body);
-    assert.deepEqual(ok.json().queues.map((q: { name: string }) => q.name).sort(), ['featurize', 'featurize-shards']);
+    assert.deepEqual(ok.json().queues.map((q: { name: string }) => q.name).sort(), ['augment-batches', 'featurize', 'featurize-shards']);
   });
 
   test('/docs is public and the OpenAPI document declares the bearer scheme', async () => {

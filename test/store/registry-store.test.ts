@@ -1,0 +1,47 @@
+/**
+ * The registry store: atomic creation (one winner per name), and the per-process read
+ * cache: a store sees its own writes at once and another replica's within cacheMs.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { createRedis } from '../../src/store/redis.ts';
+import { RegistryStore } from '../../src/store/registry-store.ts';
+import { deleteKeys, testRedisUrl } from '../helpers/app.ts';
+import type { DatasetRecord } from '../../src/registry/types.ts';
+
+let redis: Redis;
+const prefix = `afstore-${process.pid}-${crypto.randomBytes(3).toString('hex')}`;
+
+before(async () => {
+  redis = createRedis((await testRedisUrl()).url);
+});
+after(async () => {
+  await deleteKeys(redis, prefix);
+  redis.disconnect();
+});
+
+const record = (id: string, summary: string) =>
+  ({ id, created_at: new Date().toISOString(), summary }) as unknown as DatasetRecord;
+
+test('two stores racing to create one name: exactly one wins', async () => {
+  const a = new RegistryStore(redis, prefix);
+  const b = new RegistryStore(redis, prefix);
+  const results = await Promise.all([a.create(record('race', 'a'), {}), b.create(record('race', 'b'), {})]);
+  assert.deepEqual(results.sort(), [false, true]);
+});
+
+test("a store sees its own writes at once and another replica's after cacheMs", async () => {
+  const a = new RegistryStore(redis, prefix, 200);
+  const b = new RegistryStore(redis, prefix, 200);
+  assert.equal(await a.create(record('cached', 'v1'), {}), true);
+  assert.equal((await b.get('cached'))?.summary, 'v1');
+  await a.update(record('cached', 'v2'));
+  assert.equal((await a.get('cached'))?.summary, 'v2', 'own write visible at once');
+  assert.equal((await b.get('cached'))?.summary, 'v1', 'replica still within its cache window');
+  await new Promise((r) => setTimeout(r, 250));
+  assert.equal((await b.get('cached'))?.summary, 'v2', 'replica sees it after cacheMs');
+  await a.delete('cached');
+  assert.equal(await a.get('cached'), null);
+});
