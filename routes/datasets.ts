@@ -97,9 +97,19 @@ const datasets: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (app, { c
     datasets: (await registry.list()).map(datasetView),
   }));
 
-  app.get('/:id', { schema: { tags, params: IdParams, response: { 200: DatasetView } } }, async (req) =>
-    datasetView(await registry.get(req.params.id)),
-  );
+  // The hottest metadata read: its JSON is made once per record object (the store hands
+  // out the same object while it is cached), not once per request.
+  const viewJson = new WeakMap<DatasetRecord, string>();
+  app.get('/:id', { schema: { tags, params: IdParams, response: { 200: DatasetView } } }, async (req, reply) => {
+    const rec = await registry.get(req.params.id);
+    let json = viewJson.get(rec);
+    if (json === undefined) {
+      json = JSON.stringify(datasetView(rec));
+      viewJson.set(rec, json);
+    }
+    // A string payload is sent as is; the response schema still documents the shape.
+    return reply.type('application/json; charset=utf-8').send(json as unknown as ReturnType<typeof datasetView>);
+  });
 
   app.delete(
     '/:id',

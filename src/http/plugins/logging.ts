@@ -41,9 +41,10 @@ export function genReqId(req: IncomingMessage): string {
 }
 
 const requestIds: FastifyPluginAsync = async (app) => {
-  app.addHook('onRequest', async (req, reply) => {
+  app.addHook('onRequest', (req, reply, done) => {
     // On the raw response, so hijacked replies (server-sent events) carry it too.
     reply.raw.setHeader(REQUEST_ID_HEADER, req.id);
+    done();
   });
 };
 

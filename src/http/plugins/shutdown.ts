@@ -14,11 +14,13 @@ export const SSE_ROUTES = new Set(['/v1/jobs/:id/events']);
 
 const shutdown: FastifyPluginAsync = async (app) => {
   const open = new Set<ServerResponse>();
-  app.addHook('onRequest', async (req, reply) => {
-    if (!req.routeOptions.url || !SSE_ROUTES.has(req.routeOptions.url)) return;
-    const res = reply.raw;
-    open.add(res);
-    res.once('close', () => open.delete(res));
+  app.addHook('onRequest', (req, reply, done) => {
+    if (req.routeOptions.url && SSE_ROUTES.has(req.routeOptions.url)) {
+      const res = reply.raw;
+      open.add(res);
+      res.once('close', () => open.delete(res));
+    }
+    done();
   });
   app.addHook('preClose', async () => {
     for (const res of open) res.destroy();

@@ -45,12 +45,13 @@ export function serverTimeoutOptions(config: Config): ServerTimeoutOptions {
 }
 
 const streamTimeouts: FastifyPluginAsync<{ streamIdleTimeoutMs: number }> = async (app, { streamIdleTimeoutMs }) => {
-  app.addHook('onRequest', async (req) => {
+  app.addHook('onRequest', (req, _reply, done) => {
     const url = req.routeOptions.url;
     // Only this request: Node resets the socket timeout when the next request on a kept-alive connection begins.
     const socket = req.raw.socket as { setTimeout?: (ms: number) => unknown } | undefined;
     // (Injected requests have a stand-in socket without timers.)
     if (url && STREAM_ROUTES.has(url) && typeof socket?.setTimeout === 'function') socket.setTimeout(streamIdleTimeoutMs);
+    done();
   });
 };
 
