@@ -14,6 +14,7 @@ import { startInProcessWorkers } from './queue/in-process.ts';
 import { FeatureQueues, connectionFromUrl } from './queue/queues.ts';
 import { RedisUnavailableError, createRedis, ensureRedis } from './store/redis.ts';
 import { RegistryStore } from './store/registry-store.ts';
+import { onShutdownSignals } from './shutdown.ts';
 
 const version = (JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
@@ -68,41 +69,23 @@ async function main(): Promise<void> {
   // interrupted jobs are retried by other workers once their locks expire). A second
   // signal ends the process at once by that signal (a shell or Docker shows 130 for
   // SIGINT, 143 for SIGTERM).
-  let closing = false;
-  const shutdown = async (signal: NodeJS.Signals) => {
-    if (closing) {
-      log.warn(`${signal} again: exiting now`);
-      // Re-raise with the default action: the kernel ends the process now, even with I/O
-      // stuck in the thread pool (process.exit() would wait for it). Shells see 128 + n.
-      process.removeAllListeners(signal);
-      process.kill(process.pid, signal);
-      return;
-    }
-    closing = true;
-    log.info(`${signal}: shutting down (grace period ${config.shutdownGraceMs} ms)`);
-    const grace = setTimeout(() => {
-      log.warn(`grace period of ${config.shutdownGraceMs} ms is over: closing remaining connections and exiting`);
-      app.server.closeAllConnections();
-      void redisInfo.child?.stop();
-      process.exit(1);
-    }, config.shutdownGraceMs);
-    try {
+  onShutdownSignals(
+    log,
+    config.shutdownGraceMs,
+    'shutting down',
+    async () => {
       await app.close();
       log.info('http server closed; waiting for active jobs of the in-process workers');
       await workers.close();
       await queues.close();
       redis.disconnect();
       await redisInfo.child?.stop();
-    } catch (err) {
-      log.error({ err }, 'error during shutdown');
-      process.exit(1);
-    }
-    clearTimeout(grace);
-    log.info('shut down cleanly');
-    process.exit(0);
-  };
-  process.on('SIGTERM', (s) => void shutdown(s));
-  process.on('SIGINT', (s) => void shutdown(s));
+    },
+    () => {
+      app.server.closeAllConnections();
+      void redisInfo.child?.stop();
+    },
+  );
 
   await app.listen({ host: config.host, port: config.port });
   log.info(`data roots: ${config.dataRoots.join(', ') || '(none: set DATA_ROOTS)'}; data dir: ${config.dataDir}`);

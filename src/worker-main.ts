@@ -16,6 +16,7 @@ import pino from 'pino';
 import { ConfigError, loadConfig } from './config.ts';
 import { loggerOptions } from './http/plugins/logging.ts';
 import { startWorkers } from './queue/workers.ts';
+import { onShutdownSignals } from './shutdown.ts';
 import { pingRedis } from './store/redis.ts';
 
 async function main(): Promise<void> {
@@ -73,34 +74,11 @@ async function main(): Promise<void> {
     log.info(`worker health endpoint at ${typeof addr === 'object' && addr ? `${addr.address}:${addr.port}` : String(addr)}`);
   });
 
-  const stop = async (signal: NodeJS.Signals) => {
-    if (closing) {
-      log.warn(`${signal} again: exiting now`);
-      // Re-raise with the default action: the kernel ends the process now, even with I/O
-      // stuck in the thread pool (process.exit() would wait for it). Shells see 128 + n.
-      process.removeAllListeners(signal);
-      process.kill(process.pid, signal);
-      return;
-    }
-    closing = true;
-    log.info(`${signal}: finishing active jobs (grace period ${config.shutdownGraceMs} ms)`);
-    const grace = setTimeout(() => {
-      log.warn(`grace period of ${config.shutdownGraceMs} ms is over: exiting with jobs unfinished (they will be retried)`);
-      process.exit(1);
-    }, config.shutdownGraceMs);
-    try {
-      await running.close();
-    } catch (err) {
-      log.error({ err }, 'error while closing the workers');
-      process.exit(1);
-    }
-    clearTimeout(grace);
+  onShutdownSignals(log, config.shutdownGraceMs, 'finishing active jobs', async () => {
+    closing = true; // /healthz answers 503 from now on
+    await running.close();
     health.close();
-    log.info('worker shut down cleanly');
-    process.exit(0);
-  };
-  process.on('SIGTERM', (s) => void stop(s));
-  process.on('SIGINT', (s) => void stop(s));
+  });
 }
 
 void main();
