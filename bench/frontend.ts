@@ -10,22 +10,13 @@ import { performance } from 'node:perf_hooks';
 import { Frontend } from '../src/frontend/frontend.ts';
 import { loadNativeFrontend, nativeFrontendUnavailableReason } from '../src/frontend/native.ts';
 import { frontendSizes, resolveFrontendSettings } from '../src/frontend/settings.ts';
+import { mulberry32 } from '../test/helpers/random.ts';
 
 /** frontend.md §14: reference C, gcc -O2, one core, MLTK defaults. Quoted, not measured here. */
 const REFERENCE_FRAMES_PER_S = 156_000;
 const RUNS = 3;
 const CLIPS = Math.max(2000, Number(process.argv[2] ?? 2000) || 2000);
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Voiced segments (gliding pitch with harmonics and a syllable envelope), noise, and pauses. */
 function speechLike(rand: () => number, n: number, rate: number): Int16Array {

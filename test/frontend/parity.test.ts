@@ -9,22 +9,12 @@ import { describe, it } from 'node:test';
 import { Frontend } from '../../src/frontend/frontend.ts';
 import { loadNativeFrontend, nativeFrontendUnavailableReason } from '../../src/frontend/native.ts';
 import { frontendSizes, resolveFrontendSettings, type FrontendSettings } from '../../src/frontend/settings.ts';
+import { mulberry32 } from '../helpers/random.ts';
 
 const SEED = 0x5eed_f00d;
 const SETTINGS_CASES = 400;
 const MAX_CLIPS_PER_SETTINGS = 3;
 
-/** mulberry32: tiny, fast, good enough to spread test cases. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Rng = () => number;
 const uniform = (r: Rng, lo: number, hi: number): number => lo + (hi - lo) * r();
