@@ -7,9 +7,9 @@
  */
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { Frontend } from '../src/frontend/frontend.ts';
-import { loadNativeFrontend, nativeFrontendUnavailableReason } from '../src/frontend/native.ts';
-import { frontendSizes, resolveFrontendSettings } from '../src/frontend/settings.ts';
+import { Frontend } from '../src/core/frontend/frontend.ts';
+import { loadNativeFrontend, nativeFrontendUnavailableReason } from '../src/core/frontend/native.ts';
+import { frontendSizes, resolveFrontendSettings } from '../src/core/frontend/settings.ts';
 import { mulberry32 } from '../test/helpers/random.ts';
 
 /** frontend.md §14: reference C, gcc -O2, one core, MLTK defaults. Quoted, not measured here. */

@@ -16,12 +16,12 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadDataset, type DatasetDirs, type DatasetOptions } from '../src/datasets/index.ts';
-import { findFirstMissing, type ExistenceStrategy } from '../src/datasets/index-files.ts';
-import { loadConfig } from '../src/config.ts';
-import { RegistryService } from '../src/registry/service.ts';
-import { RegistryStore } from '../src/store/registry-store.ts';
-import { createRedis } from '../src/store/redis.ts';
+import { loadDataset, type DatasetDirs, type DatasetOptions } from '../src/core/datasets/index.ts';
+import { findFirstMissing, type ExistenceStrategy } from '../src/core/datasets/index-files.ts';
+import { loadConfig } from '../src/services/config.ts';
+import { RegistryService } from '../src/services/registry/service.ts';
+import { RegistryStore } from '../store/registry-store.ts';
+import { createRedis } from '../store/redis.ts';
 
 const CLASSES = 35;
 const FILES_PER_CLASS = 3000;

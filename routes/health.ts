@@ -1,8 +1,8 @@
 /** Liveness (`/healthz`: the process answers) and readiness (`/readyz`: Redis answers). */
 import type { FastifyPluginAsync } from 'fastify';
 import { Type } from 'typebox';
-import type { AppContext } from '../src/http/app.ts';
-import { problem, sendProblem } from '../src/http/problem.ts';
+import type { AppContext } from './app.ts';
+import { problem, sendProblem } from './problem.ts';
 
 const health: FastifyPluginAsync<{ ctx: AppContext }> = async (app, { ctx }) => {
   const Status = Type.Object({ status: Type.String() });

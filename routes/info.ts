@@ -1,8 +1,8 @@
 /** Service information: version, which frontend backend runs, configured loaders. */
 import type { FastifyPluginAsync } from 'fastify';
 import { Type } from 'typebox';
-import type { AppContext } from '../src/http/app.ts';
-import { listLoaders } from '../src/sources/loaders.ts';
+import type { AppContext } from './app.ts';
+import { listLoaders } from '../src/services/registry/sources/loaders.ts';
 
 const info: FastifyPluginAsync<{ ctx: AppContext }> = async (app, { ctx }) => {
   app.get(

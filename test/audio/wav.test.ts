@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import wavefile from 'wavefile';
-import { decodeWav, inspectWav, type DecodedWav } from '../../src/audio/wav.ts';
-import { WavDecodeError } from '../../src/errors.ts';
+import { decodeWav, inspectWav, type DecodedWav } from '../../src/core/audio/wav.ts';
+import { WavDecodeError } from '../../src/core/errors.ts';
 import { testdata } from '../helpers/paths.ts';
 
 const read = (...parts: string[]): Uint8Array => new Uint8Array(readFileSync(testdata(...parts)));

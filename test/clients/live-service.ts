@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { testdata } from '../helpers/paths.ts';
-import { startWorkers, type RunningWorkers } from '../../src/queue/workers.ts';
+import { startWorkers, type RunningWorkers } from '../../jobs/workers.ts';
 
 export const CLASSES = ['yes', 'no', 'up', 'down', 'left', 'right', '_unknown_', '_silence_'];
 export const BATCH_SIZE = 16;

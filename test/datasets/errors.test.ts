@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { DatasetError, InvalidSettingsError } from '../../src/errors.ts';
-import { batchIndices, buildLabels, loadDataset, type DatasetDirs, type DatasetOptions } from '../../src/datasets/index.ts';
+import { DatasetError, InvalidSettingsError } from '../../src/core/errors.ts';
+import { batchIndices, buildLabels, loadDataset, type DatasetDirs, type DatasetOptions } from '../../src/core/datasets/index.ts';
 
 async function setup(t: { after: (fn: () => Promise<void>) => void }, files: string[]): Promise<DatasetDirs> {
   const root = await fs.mkdtemp(path.join(os.tmpdir(), 'audiofeed-ds-errors-'));

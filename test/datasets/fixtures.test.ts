@@ -11,7 +11,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { testdata } from '../helpers/paths.ts';
-import { DatasetError } from '../../src/errors.ts';
+import { DatasetError } from '../../src/core/errors.ts';
 import {
   assertClassMode,
   batchIndices,
@@ -31,8 +31,8 @@ import {
   type LoadKind,
   type LoadResult,
   type Subset,
-} from '../../src/datasets/index.ts';
-import { shuffledOrder } from '../../src/datasets/index-files.ts';
+} from '../../src/core/datasets/index.ts';
+import { shuffledOrder } from '../../src/core/datasets/index-files.ts';
 
 // ---------------------------------------------------------------------------------------
 // Fixture model (see shared/testdata/datasets/README.md)

@@ -17,8 +17,8 @@ import {
   speechCommandsSplitPoint,
   type DatasetDirs,
   type DatasetOptions,
-} from '../../src/datasets/index.ts';
-import { chooseIndexPlace, parseIndex } from '../../src/datasets/index-files.ts';
+} from '../../src/core/datasets/index.ts';
+import { chooseIndexPlace, parseIndex } from '../../src/core/datasets/index-files.ts';
 
 async function setup(t: { after: (fn: () => Promise<void>) => void }, files: string[]): Promise<DatasetDirs & { root: string }> {
   const root = await fs.mkdtemp(path.join(os.tmpdir(), 'audiofeed-ds-load-'));

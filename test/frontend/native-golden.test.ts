@@ -5,9 +5,9 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { FrontendSettingsError } from '../../src/errors.ts';
-import { loadNativeFrontend, nativeFrontendUnavailableReason, type NativeFrontend } from '../../src/frontend/native.ts';
-import { resolveFrontendSettings, type FrontendSettings } from '../../src/frontend/settings.ts';
+import { FrontendSettingsError } from '../../src/core/errors.ts';
+import { loadNativeFrontend, nativeFrontendUnavailableReason, type NativeFrontend } from '../../src/core/frontend/native.ts';
+import { resolveFrontendSettings, type FrontendSettings } from '../../src/core/frontend/settings.ts';
 import { testdata } from '../helpers/paths.ts';
 
 interface Vector {

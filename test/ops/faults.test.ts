@@ -31,9 +31,9 @@ import {
   until,
   type RedisProcess,
 } from './helpers.ts';
-import { SHARD_QUEUE, connectionFromUrl, type ShardJobData, type ShardResult } from '../../src/queue/queues.ts';
-import { startWorkers } from '../../src/queue/workers.ts';
-import { decodeNpy } from '../../src/tensors/npy.ts';
+import { SHARD_QUEUE, connectionFromUrl, type ShardJobData, type ShardResult } from '../../jobs/queues.ts';
+import { startWorkers } from '../../jobs/workers.ts';
+import { decodeNpy } from '../../src/core/tensors/npy.ts';
 
 const base = fs.mkdtempSync(path.join(os.tmpdir(), 'audiofeed-faults-'));
 const redises: RedisProcess[] = [];
@@ -71,12 +71,12 @@ describe('a worker process killed mid-job', () => {
         JOB_LOCK_MS: '2000',
         WORKER_CONCURRENCY: '1',
       };
-      const a = await spawnService('worker-main.ts', env);
+      const a = await spawnService('jobs/worker.ts', env);
       await a.waitFor(/worker started/);
       const file = path.join(dataDir, 'interrupted.afs');
       await queue.add('shard', shardJob(dataset, root, entries, file), { jobId: 'interrupted' });
       await a.waitFor(/featurize-shards job interrupted .* active/);
-      const b = await spawnService('worker-main.ts', env);
+      const b = await spawnService('jobs/worker.ts', env);
       await b.waitFor(/worker started/);
 
       a.proc.kill('SIGKILL');

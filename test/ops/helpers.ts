@@ -1,6 +1,6 @@
 /**
  * Helpers of the operations and security tests: an app on a given Redis with a given
- * logger, service processes (`node --import tsx src/main.ts` / `src/worker-main.ts`) with
+ * logger, service processes (`node --import tsx routes/server.ts` / `jobs/worker.ts`) with
  * a private KEY_PREFIX, DATA_DIR and PORT, and a redis-server with persistence that a
  * test can stop and restart on the same port.
  */
@@ -13,15 +13,15 @@ import path from 'node:path';
 import { Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import type { Redis } from 'ioredis';
-import { loadConfig, type Config } from '../../src/config.ts';
-import { selectFrontendBackend } from '../../src/frontend/backend.ts';
-import { buildApp, type App } from '../../src/http/app.ts';
-import { RegistryService } from '../../src/registry/service.ts';
-import { FeatureQueues, connectionFromUrl, type ShardJobData } from '../../src/queue/queues.ts';
-import { resolveFrontendSettings } from '../../src/frontend/settings.ts';
-import { DEFAULT_TRIM_THRESHOLD_DB } from '../../src/features/plan.ts';
-import { createRedis, freePort, pingRedis, which } from '../../src/store/redis.ts';
-import { RegistryStore } from '../../src/store/registry-store.ts';
+import { loadConfig, type Config } from '../../src/services/config.ts';
+import { selectFrontendBackend } from '../../src/core/frontend/backend.ts';
+import { buildApp, type App } from '../../routes/app.ts';
+import { RegistryService } from '../../src/services/registry/service.ts';
+import { FeatureQueues, connectionFromUrl, type ShardJobData } from '../../jobs/queues.ts';
+import { resolveFrontendSettings } from '../../src/core/frontend/settings.ts';
+import { DEFAULT_TRIM_THRESHOLD_DB } from '../../src/services/features/plan.ts';
+import { createRedis, freePort, pingRedis, which } from '../../store/redis.ts';
+import { RegistryStore } from '../../store/registry-store.ts';
 import { deleteKeys, testRedisUrl } from '../helpers/app.ts';
 import { PROJECT_ROOT, testdata } from '../helpers/paths.ts';
 
@@ -105,11 +105,11 @@ export interface ServiceProcess {
   waitFor(re: RegExp): Promise<string>;
 }
 
-/** Spawns `node --import tsx src/<script>` with `env` on top of a clean environment. */
-export async function spawnService(script: 'main.ts' | 'worker-main.ts', env: Record<string, string>): Promise<ServiceProcess> {
+/** Spawns `node --import tsx <script>` with `env` on top of a clean environment. */
+export async function spawnService(script: 'routes/server.ts' | 'jobs/worker.ts', env: Record<string, string>): Promise<ServiceProcess> {
   const port = Number(env.PORT ?? (await freePort()));
   const healthPort = Number(env.WORKER_HEALTH_PORT ?? (await freePort()));
-  const proc = spawn(process.execPath, ['--import', 'tsx', path.join('src', script)], {
+  const proc = spawn(process.execPath, ['--import', 'tsx', script], {
     cwd: PROJECT_ROOT,
     env: {
       PATH: process.env.PATH,

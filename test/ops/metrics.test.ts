@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { copyCorpus, startOpsApp, until, type OpsApp } from './helpers.ts';
 import { testdata } from '../helpers/paths.ts';
-import { startWorkers, type RunningWorkers } from '../../src/queue/workers.ts';
+import { startWorkers, type RunningWorkers } from '../../jobs/workers.ts';
 
 let t: OpsApp;
 let workers: RunningWorkers;

@@ -1,6 +1,6 @@
 /**
- * Graceful shutdown of both roles, as real processes (`node --import tsx src/main.ts`
- * and `src/worker-main.ts`) with a private KEY_PREFIX, DATA_DIR and PORT:
+ * Graceful shutdown of both roles, as real processes (`node --import tsx routes/server.ts`
+ * and `jobs/worker.ts`) with a private KEY_PREFIX, DATA_DIR and PORT:
  *
  * - API: on SIGTERM it stops accepting connections, the in-flight epoch stream (held
  *   open because its shards are not featurized until after the signal) completes in
@@ -19,9 +19,9 @@ import path from 'node:path';
 import { Queue, Worker } from 'bullmq';
 import { clipEntries, copyCorpus, MINI_CLASSES, mkfifo, releaseFifo, shardJob, spawnService, until, type ServiceProcess } from './helpers.ts';
 import { deleteKeys, testRedisUrl } from '../helpers/app.ts';
-import { createRedis } from '../../src/store/redis.ts';
-import { SHARD_QUEUE, connectionFromUrl, type ShardJobData, type ShardResult } from '../../src/queue/queues.ts';
-import { startWorkers } from '../../src/queue/workers.ts';
+import { createRedis } from '../../store/redis.ts';
+import { SHARD_QUEUE, connectionFromUrl, type ShardJobData, type ShardResult } from '../../jobs/queues.ts';
+import { startWorkers } from '../../jobs/workers.ts';
 import { RecordBatchReader } from 'apache-arrow';
 
 let redisUrl: string;
@@ -90,7 +90,7 @@ async function arrowBatches(body: Buffer): Promise<number> {
 }
 
 async function startApi(env: Record<string, string>): Promise<ServiceProcess> {
-  const api = await spawnService('main.ts', { ...env, IN_PROCESS_WORKERS: '0' });
+  const api = await spawnService('routes/server.ts', { ...env, IN_PROCESS_WORKERS: '0' });
   await api.waitFor(/Server listening/);
   const res = await fetch(`http://127.0.0.1:${api.port}/v1/datasets`, {
     method: 'POST',
@@ -176,7 +176,7 @@ describe('worker process', () => {
 
   test('SIGTERM: /healthz turns 503, the active job completes, exit 0', { timeout: 60_000 }, async () => {
     const env = { ...privateEnv(), WORKER_CONCURRENCY: '1' };
-    const worker = await spawnService('worker-main.ts', env);
+    const worker = await spawnService('jobs/worker.ts', env);
     await worker.waitFor(/worker health endpoint/);
     const { fifo, queue, file, entries } = await heldJob(env, 'held-1');
     try {
@@ -201,7 +201,7 @@ describe('worker process', () => {
 
   test('a second SIGTERM exits at once (143) with the job unfinished', { timeout: 60_000 }, async () => {
     const env = { ...privateEnv(), WORKER_CONCURRENCY: '1' };
-    const worker = await spawnService('worker-main.ts', env);
+    const worker = await spawnService('jobs/worker.ts', env);
     await worker.waitFor(/worker health endpoint/);
     const { fifo, queue, file } = await heldJob(env, 'held-2');
     try {

@@ -11,10 +11,10 @@ import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { copyCorpus, MINI_CLASSES, startOpsApp, type OpsApp } from './helpers.ts';
-import { startWorkers, type RunningWorkers } from '../../src/queue/workers.ts';
-import { decodeNpy } from '../../src/tensors/npy.ts';
+import { startWorkers, type RunningWorkers } from '../../jobs/workers.ts';
+import { decodeNpy } from '../../src/core/tensors/npy.ts';
 import { Worker } from 'bullmq';
-import { SHARD_QUEUE, connectionFromUrl } from '../../src/queue/queues.ts';
+import { SHARD_QUEUE, connectionFromUrl } from '../../jobs/queues.ts';
 
 const REQUEST_TIMEOUT_MS = 1000;
 let t: OpsApp;

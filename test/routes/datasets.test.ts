@@ -116,9 +116,9 @@ describe('registration from a directory', () => {
   });
 
   test('a second app on the same Redis sees the dataset (registry survives a restart)', async () => {
-    const { buildApp } = await import('../../src/http/app.ts');
+    const { buildApp } = await import('../../routes/app.ts');
     const other = await buildApp(
-      { config: t.config, redis: t.redis, registry: t.registry, frontend: (await import('../../src/frontend/backend.ts')).selectFrontendBackend('typescript'), queues: t.queues, featuresDir: path.join(t.dataDir, 'features'), version: 'x' },
+      { config: t.config, redis: t.redis, registry: t.registry, frontend: (await import('../../src/core/frontend/backend.ts')).selectFrontendBackend('typescript'), queues: t.queues, featuresDir: path.join(t.dataDir, 'features'), version: 'x' },
       { logger: false },
     );
     const res = await other.inject({ url: '/v1/datasets' });

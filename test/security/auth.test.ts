@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { startOpsApp, type OpsApp } from '../ops/helpers.ts';
-import { loggerOptions } from '../../src/http/plugins/logging.ts';
+import { loggerOptions } from '../../routes/plugins/logging.ts';
 
 const READ = 'read-tok-6f1c2b';
 const ADMIN = 'admin-tok-91d0ae';

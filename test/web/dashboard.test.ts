@@ -17,7 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { startWorkers, type RunningWorkers } from '../../src/queue/workers.ts';
+import { startWorkers, type RunningWorkers } from '../../jobs/workers.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { PROJECT_ROOT, copyCorpus, testdata } from '../helpers/paths.ts';
 

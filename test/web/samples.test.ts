@@ -11,11 +11,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { PNG } from 'pngjs';
-import { decodeWav, prepareSample, toInt16 } from '../../src/audio/index.ts';
-import { computeSpectrogram } from '../../src/frontend/frontend.ts';
-import { resolveFrontendSettings } from '../../src/frontend/settings.ts';
-import { startWorkers, type RunningWorkers } from '../../src/queue/workers.ts';
-import { renderSpectrogramPng } from '../../src/render/spectrogram-png.ts';
+import { decodeWav, prepareSample, toInt16 } from '../../src/core/audio/index.ts';
+import { computeSpectrogram } from '../../src/core/frontend/frontend.ts';
+import { resolveFrontendSettings } from '../../src/core/frontend/settings.ts';
+import { startWorkers, type RunningWorkers } from '../../jobs/workers.ts';
+import { renderSpectrogramPng } from '../../src/core/render/spectrogram-png.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { copyCorpus, testdata } from '../helpers/paths.ts';
 

@@ -1,0 +1,79 @@
+/**
+ * Progress of a featurize flow for dashboards: state, shards done/total, clips/s, ETA
+ * and the clips that could not be featurized (with reasons). Derived from BullMQ's own
+ * job state and the children's return values, so any replica answers the same.
+ */
+import type { Job } from 'bullmq';
+import { NotFoundError } from '../src/core/errors.ts';
+import type { FeatureQueues, FeaturizeJobData, FeaturizeResult, ShardResult } from './queues.ts';
+import type { ShardFailure } from '../src/services/features/shard-file.ts';
+import { SHARD_SIZE } from '../src/services/features/plan.ts';
+
+export interface JobProgress {
+  id: string;
+  dataset_id: string;
+  subset: string;
+  state: string;
+  cancelled: boolean;
+  shards_total: number;
+  shards_done: number;
+  shards_failed: number;
+  clips_total: number;
+  clips_done: number;
+  clips_per_second: number | null;
+  eta_seconds: number | null;
+  failures: (ShardFailure & { position: number })[];
+  failed_reason: string | null;
+  created_at: string;
+  finished_at: string | null;
+}
+
+export async function jobProgress(queues: FeatureQueues, id: string, cancelled: boolean): Promise<JobProgress> {
+  const job = (await queues.featurize.getJob(id)) as Job<FeaturizeJobData, FeaturizeResult> | undefined;
+  if (!job) throw new NotFoundError('job', `no featurization job ${JSON.stringify(id)}`);
+  const state = await job.getState();
+  const data = job.data;
+  const total = data.files.length;
+  const values = (await job.getChildrenValues()) as Record<string, ShardResult>;
+  const ignored = await job.getIgnoredChildrenFailures();
+  const done = Object.values(values);
+  const shardsDone = data.reusedShards + done.length;
+  const computed = done.filter((v) => !v.reused);
+  const clipsComputed = computed.reduce((a, v) => a + v.rows, 0);
+  const clipsDone = Math.min(data.clips, data.reusedShards * SHARD_SIZE + done.reduce((a, v) => a + v.rows, 0));
+  const end = job.finishedOn ?? Date.now();
+  const elapsed = (end - data.createdAt) / 1000;
+  const rate = clipsComputed > 0 && elapsed > 0 ? clipsComputed / elapsed : null;
+  const remaining = data.clips - clipsDone;
+  const failures =
+    state === 'completed' && job.returnvalue
+      ? job.returnvalue.failures.map((f) => ({ ...f, position: f.row }))
+      : [];
+  if (state !== 'completed') {
+    for (const [key, v] of Object.entries(values)) {
+      if (v.failures.length === 0) continue;
+      const shardJob = key.split(':').pop()!;
+      const child = await queues.shards.getJob(shardJob);
+      const base = (child?.data.shardIndex ?? 0) * SHARD_SIZE;
+      failures.push(...v.failures.map((f) => ({ ...f, position: base + f.row })));
+    }
+  }
+  return {
+    id,
+    dataset_id: data.datasetId,
+    subset: data.subset,
+    state: cancelled && state !== 'completed' ? 'cancelled' : state,
+    cancelled,
+    shards_total: total,
+    shards_done: shardsDone,
+    shards_failed: Object.keys(ignored).length,
+    clips_total: data.clips,
+    clips_done: clipsDone,
+    clips_per_second: rate,
+    eta_seconds: state === 'completed' ? 0 : rate ? remaining / rate : null,
+    failures,
+    failed_reason: job.failedReason ?? null,
+    created_at: new Date(data.createdAt).toISOString(),
+    finished_at: job.finishedOn ? new Date(job.finishedOn).toISOString() : null,
+  };
+}

@@ -1,0 +1,73 @@
+/**
+ * Augmented batches (spec §14): each clip of a batch is decoded, transformed with
+ * parameters drawn from a stream seeded by (seed, epoch, batch, position), and run
+ * through the frontend. Unlike MLTK (clock-seeded, Q-20) an augmented epoch is therefore
+ * reproducible. These features are computed per request and never cached.
+ */
+import { decodeWav } from '../../core/audio/wav.ts';
+import { readBounded } from '../../core/audio/load.ts';
+import {
+  applyTransform,
+  augmentRng,
+  drawTransformParams,
+  loadBackgroundNoises,
+  type ResolvedAugmentation,
+} from '../../core/audio/augment.ts';
+import type { FrontendBackend } from '../../core/frontend/backend.ts';
+import { clipPath, failureOf, packFeatures, type ShardInput } from './compute-shard.ts';
+import type { ShardFailure, ShardHeader } from './shard-file.ts';
+
+export interface AugmentedBatchInput extends ShardInput {
+  augmentation: ResolvedAugmentation;
+  seed: number;
+  epoch: number;
+  batch: number;
+}
+
+/** MLTK's silence entry: 16000 zeros declared as 16 kHz, before any transform. */
+const SILENCE = { samples: new Float32Array(16000), sampleRate: 16000 };
+
+const bgCache = new Map<string, Promise<Float32Array[]>>();
+function backgroundNoises(dir: string | null, rate: number): Promise<Float32Array[]> {
+  if (!dir) return Promise.resolve([]);
+  const key = `${dir}\0${rate}`;
+  let p = bgCache.get(key);
+  if (!p) {
+    p = loadBackgroundNoises(dir, rate);
+    p.catch(() => bgCache.delete(key));
+    bgCache.set(key, p);
+  }
+  return p;
+}
+
+export async function computeAugmentedBatch(
+  input: AugmentedBatchInput,
+  frontend: FrontendBackend,
+): Promise<{ header: ShardHeader; data: Uint8Array }> {
+  const { spec, entries, augmentation } = input;
+  const s = spec.frontendSettings;
+  const bgNoises = await backgroundNoises(augmentation.bg_noise_dir, s.sample_rate_hz);
+  const failures: ShardFailure[] = [];
+  const audio: (Float32Array | null)[] = [];
+  for (let i = 0; i < entries.length; i++) {
+    const entry = entries[i]!;
+    try {
+      const decoded = entry === null ? SILENCE : decodeWav(await readBounded(await clipPath(input.datasetDir, input.root, entry)), entry);
+      const rng = augmentRng(input.seed, input.epoch, input.batch, i);
+      const params = drawTransformParams(augmentation, rng, bgNoises.length);
+      audio.push(
+        applyTransform(decoded, params, {
+          sampleRateHz: s.sample_rate_hz,
+          sampleLengthMs: s.sample_length_ms,
+          trimThresholdDb: spec.trimThresholdDb,
+          bgNoises,
+          rng,
+        }),
+      );
+    } catch (err) {
+      failures.push(failureOf(i, entry, err));
+      audio.push(null);
+    }
+  }
+  return packFeatures(spec, entries, audio, failures, frontend);
+}
