@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import { FlowProducer, Queue, type ConnectionOptions, type Job } from 'bullmq';
 import type { FeatureSpec, SubsetPlan } from '../src/services/features/plan.ts';
 import type { ShardFailure } from '../src/services/features/shard-file.ts';
-import type { ResolvedAugmentation } from '../src/core/audio/augment.ts';
+import type { ResolvedAugmentation } from '../src/core/audio/augment/index.ts';
 
 export const FEATURIZE_QUEUE = 'featurize';
 export const SHARD_QUEUE = 'featurize-shards';

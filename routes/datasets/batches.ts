@@ -14,7 +14,7 @@ import { IdParams } from '../../src/services/registry/schemas.ts';
 import { SHARD_SIZE } from '../../src/services/features/plan.ts';
 import { noWorkers } from '../../src/services/features/wait.ts';
 import { augmentedProducer, cachedProducer } from '../../src/services/epochs/producers.ts';
-import { isAugmentationActive, type ResolvedAugmentation } from '../../src/core/audio/augment.ts';
+import { isAugmentationActive, type ResolvedAugmentation } from '../../src/core/audio/augment/index.ts';
 import { createBatchEncoder } from '../../src/core/tensors/batch-encoder.ts';
 import { planEpoch, shardPriorities, type EpochPlan, type SubsetName } from '../../src/services/epochs/epoch-plan.ts';
 import { loadSampleWeights } from '../../src/services/registry/sample-weights.ts';

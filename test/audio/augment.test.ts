@@ -20,7 +20,7 @@ import {
   type AugmentationSettings,
   type TransformContext,
   type TransformParams,
-} from '../../src/core/audio/augment.ts';
+} from '../../src/core/audio/augment/index.ts';
 import { colouredNoise, NOISE_COLORS, type NoiseColor } from '../../src/core/audio/noise.ts';
 import { pitchShift, resampleRatio, stretchAndShift, vtlp } from '../../src/core/audio/pitch.ts';
 import { realFft, timeStretch } from '../../src/core/audio/stretch.ts';

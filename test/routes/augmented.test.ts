@@ -14,7 +14,7 @@ import { startWorkers, type RunningWorkers } from '../../jobs/workers.ts';
 import { batchIndices } from '../../src/core/datasets/index.ts';
 import { decodeWav } from '../../src/core/audio/wav.ts';
 import { toInt16 } from '../../src/core/audio/pcm.ts';
-import { applyTransform, augmentRng, drawTransformParams, loadBackgroundNoises, resolveAugmentation } from '../../src/core/audio/augment.ts';
+import { applyTransform, augmentRng, drawTransformParams, loadBackgroundNoises, resolveAugmentation } from '../../src/core/audio/augment/index.ts';
 import { computeSpectrogram } from '../../src/core/frontend/frontend.ts';
 import { resolveFrontendSettings } from '../../src/core/frontend/settings.ts';
 import { decodeNpy } from '../../src/core/tensors/npy.ts';

@@ -4,5 +4,5 @@ export { resample, resampledLength, KAISER_BEST } from './resample.ts';
 export { trimBounds, trimSilence, TRIM_FRAME_LENGTH, TRIM_HOP_LENGTH } from './trim.ts';
 export { adjustLength, targetLength } from './adjust-length.ts';
 export { toInt16 } from './pcm.ts';
-export { loadSample, prepareSample, MAX_WAV_FILE_BYTES, MAX_RESAMPLED_SAMPLES } from './load.ts';
+export { loadSample, prepareSample, DEFAULT_TRIM_THRESHOLD_DB, MAX_WAV_FILE_BYTES, MAX_RESAMPLED_SAMPLES } from './load.ts';
 export type { LoadOptions } from './load.ts';

@@ -19,6 +19,8 @@ export const MAX_WAV_FILE_BYTES = 256 * 1024 * 1024;
  * resampled to 16 kHz) must not turn a small file into gigabytes.
  */
 export const MAX_RESAMPLED_SAMPLES = 64 * 1024 * 1024;
+/** MLTK's generator default for trim_threshold_db (spec §2): librosa top_db 20. */
+export const DEFAULT_TRIM_THRESHOLD_DB = 20;
 /** MLTK's silence entry: 16000 zeros at 16 kHz (what `raw` returns for it). */
 const SILENCE_SOURCE_SAMPLES = 16000;
 
@@ -42,7 +44,7 @@ interface Resolved {
 
 function resolve(opts: LoadOptions): Resolved {
   const { sampleRateHz, sampleLengthMs } = opts;
-  const trim = opts.trimThresholdDb ?? 20;
+  const trim = opts.trimThresholdDb ?? DEFAULT_TRIM_THRESHOLD_DB;
   const offset = opts.offset ?? 0;
   if (!Number.isInteger(sampleRateHz) || sampleRateHz < 1 || sampleRateHz > MAX_SAMPLE_RATE) {
     throw new InvalidSettingsError(`sample_rate_hz must be an integer in 1..${MAX_SAMPLE_RATE}, got ${sampleRateHz}`);

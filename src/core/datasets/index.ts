@@ -10,7 +10,7 @@ export {
   type ClassWeightsFailure,
 } from './class-weights.ts';
 export { batchesPerEpoch, batchIndices, epochIndexArray, DEFAULT_EPOCH_SEED, type BatchOrderOptions } from './batch-order.ts';
-export { buildLabels, assertClassMode, CLASS_MODES, type LabelBatch, type LabelDtype, type LabelArray } from './labels.ts';
+export { buildLabels, assertClassMode, CLASS_MODES, type LabelBatch, type LabelArray } from './labels.ts';
 export { validateOptions } from './options.ts';
 export { RandomState } from '../random.ts';
 export { compareCodePoints, sortByCodePoint } from './code-point-order.ts';

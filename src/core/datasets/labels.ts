@@ -5,8 +5,7 @@
  */
 import { DatasetError, InvalidSettingsError } from '../errors.ts';
 import type { ClassMode } from './types.ts';
-
-export type LabelDtype = 'float32' | 'int8' | 'uint16' | 'int32';
+import type { LabelDtype } from '../schemas.ts';
 
 export type LabelArray = Float32Array | Int8Array | Uint16Array | Int32Array;
 

@@ -21,7 +21,8 @@ import {
 } from './index-files.ts';
 import { validateOptions } from './options.ts';
 import { resolveSpeechCommandsIndexes, SHUFFLE_NOT_SUPPORTED, speechCommandsSplitPoint } from './speech-commands.ts';
-import { genericSplitPoint, sliceSubset, type SubsetName } from './split.ts';
+import { genericSplitPoint, sliceSubset } from './split.ts';
+import type { StoredSubsetName } from '../schemas.ts';
 import { assembleSubset, isPseudoClass, SILENCE_CLASS, UNKNOWN_CLASS, type Subset } from './subset.ts';
 import type { DatasetDirs, DatasetOptions, LoadKind, LoadResult } from './types.ts';
 
@@ -101,7 +102,7 @@ async function prepare(dirs: DatasetDirs, options: DatasetOptions, warnings: str
   };
 }
 
-function buildSubset(p: Prepared, lists: Map<string, string[]>, name: SubsetName): Subset {
+function buildSubset(p: Prepared, lists: Map<string, string[]>, name: StoredSubsetName): Subset {
   const { opts } = p;
   const cut = (entries: string[]): string[] => {
     const b =
@@ -172,7 +173,7 @@ export async function loadDataset(dirs: DatasetDirs, opts: DatasetOptions, kind:
  * One subset on its own (what MLTK builds first inside a training load); used to report
  * the training subset when the validation half of a training load fails.
  */
-export async function listSubset(dirs: DatasetDirs, opts: DatasetOptions, subset: SubsetName): Promise<Subset> {
+export async function listSubset(dirs: DatasetDirs, opts: DatasetOptions, subset: StoredSubsetName): Promise<Subset> {
   const p = await prepare(dirs, opts, []);
   const indexes = await resolveIndexes(p, false);
   return buildSubset(p, new Map(indexes.map((ix) => [ix.name, ix.entries])), subset);

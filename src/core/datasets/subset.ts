@@ -4,7 +4,7 @@
  */
 import { noSamplesError } from './speech-commands.ts';
 import { RandomState } from '../random.ts';
-import type { SubsetName } from './split.ts';
+import type { StoredSubsetName } from '../schemas.ts';
 
 export const UNKNOWN_CLASS = '_unknown_';
 export const SILENCE_CLASS = '_silence_';
@@ -14,7 +14,7 @@ export function isPseudoClass(name: string): boolean {
 }
 
 export interface Subset {
-  name: SubsetName;
+  name: StoredSubsetName;
   /** Entries relative to the dataset dir; `null` = a `_silence_` sample. */
   entries: (string | null)[];
   labels: number[];
@@ -23,7 +23,7 @@ export interface Subset {
 }
 
 export interface SubsetSpec {
-  name: SubsetName;
+  name: StoredSubsetName;
   classes: readonly string[];
   /** This subset's slice of every known class (already split). */
   known: ReadonlyMap<string, readonly string[]>;

@@ -1,13 +1,14 @@
 /** Public types of the dataset API (spec §2 settings, §8 loads). */
 import type { Subset } from './subset.ts';
 import type { IndexLocation } from './index-files.ts';
+import type { Listing, SubsetName } from '../schemas.ts';
 
 export type { Subset } from './subset.ts';
 export type { IndexLocation } from './index-files.ts';
 
-export type Listing = 'generic' | 'speech_commands_v2';
-export type LoadKind = 'training' | 'validation' | 'evaluation';
-export type ClassMode = 'categorical' | 'binary' | 'sparse' | 'input' | null;
+export type { ClassMode, Listing } from '../schemas.ts';
+/** Which MLTK load (`load_dataset(subset)`): one of the subset names. */
+export type LoadKind = SubsetName;
 
 export interface DatasetOptions {
   classes: string[];

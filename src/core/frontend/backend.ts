@@ -11,6 +11,14 @@ export interface FrontendBackend {
   readonly name: 'native' | 'typescript';
   /** One row-major height*width uint16 spectrogram per clip, in order. */
   process(settings: FrontendSettings, clips: Int16Array[]): Promise<Uint16Array[]>;
+  /** One clip, with the activity detector's verdict (activity_detection_enable). */
+  processClip(settings: FrontendSettings, clip: Int16Array): Promise<ClipSpectrogram>;
+}
+
+export interface ClipSpectrogram {
+  uint16: Uint16Array;
+  /** Whether the activity detector tripped (false when it is not enabled). */
+  activity: boolean;
 }
 
 export type FrontendBackendPreference = 'auto' | 'native' | 'typescript';
@@ -25,6 +33,11 @@ class NativeBackend implements FrontendBackend {
 
   async process(settings: FrontendSettings, clips: Int16Array[]): Promise<Uint16Array[]> {
     return (await this.native.processBatch(settings, clips)).uint16;
+  }
+
+  async processClip(settings: FrontendSettings, clip: Int16Array): Promise<ClipSpectrogram> {
+    const r = this.native.processSync(settings, clip);
+    return { uint16: r.uint16, activity: r.activity };
   }
 }
 
@@ -60,6 +73,11 @@ export class TypeScriptBackend implements FrontendBackend {
       out.push(fe.process(clips[i]!).uint16);
     }
     return out;
+  }
+
+  async processClip(settings: FrontendSettings, clip: Int16Array): Promise<ClipSpectrogram> {
+    const r = this.frontendFor(settings).process(clip);
+    return { uint16: r.uint16, activity: r.activityDetected };
   }
 }
 

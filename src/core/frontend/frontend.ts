@@ -18,7 +18,6 @@ import type { FrontendSettings, FrontendSizes } from './settings.ts';
 import { correctionBits, frontendSizes, resolveFrontendSettings } from './settings.ts';
 import { fftInputShift, hannWindowQ12, windowFrame } from './window.ts';
 
-export type { FeatureDtype } from './output.ts';
 
 export interface SpectrogramResult {
   /** Row-major [height][width] spectrogram. */

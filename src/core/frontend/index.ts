@@ -8,6 +8,6 @@ export {
   resolveFrontendSettings,
   settingsHash,
 } from './settings.ts';
-export type { FeatureDtype, SpectrogramResult } from './frontend.ts';
+export type { SpectrogramResult } from './frontend.ts';
 export { Frontend, computeSpectrogram } from './frontend.ts';
 export { convertSpectrogram, dynamicInt8, dynamicQuantizeRange, staticInt8 } from './output.ts';

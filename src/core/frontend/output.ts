@@ -3,8 +3,7 @@
  */
 import { InvalidSettingsError } from '../errors.ts';
 import type { FrontendSettings } from './settings.ts';
-
-export type FeatureDtype = 'uint16' | 'int8' | 'float32';
+import type { FeatureDtype } from '../schemas.ts';
 
 /** Maps 0..666 onto -128..127: floor((u * 256 + 333) / 666) - 128, clamped. */
 export function staticInt8(u16: Uint16Array): Int8Array {

@@ -25,9 +25,8 @@ import {
   Uint16,
   makeData,
 } from 'apache-arrow';
+import type { FeatureDtype, LabelDtype } from '../schemas.ts';
 
-export type FeatureDtype = 'float32' | 'int8' | 'uint16';
-export type LabelDtype = FeatureDtype | 'int32';
 export type FeatureArray = Float32Array | Int8Array | Uint16Array;
 export type LabelArray = FeatureArray | Int32Array;
 

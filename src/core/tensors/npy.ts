@@ -6,6 +6,7 @@
  * must be the wire byte order ('<').
  */
 import { endianness } from 'node:os';
+import type { LabelDtype } from '../schemas.ts';
 
 if (endianness() !== 'LE') {
   // The payload is the typed array's memory as is; a big-endian host would send
@@ -13,7 +14,8 @@ if (endianness() !== 'LE') {
   throw new Error('audiofeed npy writer requires a little-endian host');
 }
 
-export type NpyDtype = 'float32' | 'int8' | 'uint16' | 'int32';
+/** The dtypes a .npy of this service holds: the label dtypes. */
+export type NpyDtype = LabelDtype;
 export type NpyTypedArray = Float32Array | Int8Array | Uint16Array | Int32Array;
 
 const DESCR: Record<NpyDtype, string> = {

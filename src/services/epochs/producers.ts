@@ -7,7 +7,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import type { ResolvedAugmentation } from '../../core/audio/augment.ts';
+import type { ResolvedAugmentation } from '../../core/audio/augment/index.ts';
 import { DEFAULT_EPOCH_SEED } from '../../core/datasets/index.ts';
 import { openShardSync } from '../features/shard-file.ts';
 import { waitForFile, waitForShard } from '../features/wait.ts';

@@ -12,7 +12,7 @@ import {
   drawTransformParams,
   loadBackgroundNoises,
   type ResolvedAugmentation,
-} from '../../core/audio/augment.ts';
+} from '../../core/audio/augment/index.ts';
 import type { FrontendBackend } from '../../core/frontend/backend.ts';
 import { clipPath, failureOf, packFeatures, type ShardInput } from './compute-shard.ts';
 import type { ShardFailure, ShardHeader } from './shard-file.ts';

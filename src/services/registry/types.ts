@@ -1,6 +1,6 @@
 /** Shapes persisted in the registry and served by the API (MLTK names at the edge). */
 import type { FrontendSettings } from '../../core/frontend/settings.ts';
-import type { ResolvedAugmentation } from '../../core/audio/augment.ts';
+import type { ResolvedAugmentation } from '../../core/audio/augment/index.ts';
 
 export type LoadKind = 'training' | 'validation' | 'evaluation';
 export type Listing = 'generic' | 'speech_commands_v2';
