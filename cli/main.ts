@@ -9,7 +9,6 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import {
-  FEATURE_DTYPES,
   computeClipFeatures,
   encodeClipFeatures,
   parseClipFeatureSettings,
@@ -19,6 +18,7 @@ import {
 } from '../src/services/features/clip-features.ts';
 import { MAX_WAV_FILE_BYTES } from '../src/core/audio/load.ts';
 import { AudiofeedError, WavDecodeError } from '../src/core/errors.ts';
+import { FEATURE_DTYPES } from '../src/core/schemas.ts';
 import { selectFrontendBackend, type FrontendBackend, type FrontendBackendPreference } from '../src/core/frontend/backend.ts';
 import { DEFAULT_FRONTEND_SETTINGS, FRONTEND_SETTING_NAMES, type FrontendSettings } from '../src/core/frontend/settings.ts';
 

@@ -4,33 +4,17 @@
  * job state and the children's return values, so any replica answers the same.
  */
 import type { Job } from 'bullmq';
-import { NotFoundError } from '../src/core/errors.ts';
-import type { FeatureQueues, FeaturizeJobData, FeaturizeResult, ShardResult } from './queues.ts';
-import type { ShardFailure } from '../src/services/features/shard-file.ts';
 import { SHARD_SIZE } from '../src/services/features/plan.ts';
+import type { JobProgress } from '../src/services/ports.ts';
+import type { FeaturizeJobData, FeaturizeResult, ShardJobData, ShardResult } from './payloads.ts';
 
-export interface JobProgress {
-  id: string;
-  dataset_id: string;
-  subset: string;
-  state: string;
-  cancelled: boolean;
-  shards_total: number;
-  shards_done: number;
-  shards_failed: number;
-  clips_total: number;
-  clips_done: number;
-  clips_per_second: number | null;
-  eta_seconds: number | null;
-  failures: (ShardFailure & { position: number })[];
-  failed_reason: string | null;
-  created_at: string;
-  finished_at: string | null;
-}
-
-export async function jobProgress(queues: FeatureQueues, id: string, cancelled: boolean): Promise<JobProgress> {
-  const job = (await queues.featurize.getJob(id)) as Job<FeaturizeJobData, FeaturizeResult> | undefined;
-  if (!job) throw new NotFoundError('job', `no featurization job ${JSON.stringify(id)}`);
+/** Progress of a featurize parent job; `shardJob` finds a child by id (for failure positions). */
+export async function featurizeProgress(
+  job: Job<FeaturizeJobData, FeaturizeResult>,
+  cancelled: boolean,
+  shardJob: (id: string) => Promise<Job<ShardJobData, ShardResult> | undefined>,
+): Promise<JobProgress> {
+  const id = job.id!;
   const state = await job.getState();
   const data = job.data;
   const total = data.files.length;
@@ -52,8 +36,8 @@ export async function jobProgress(queues: FeatureQueues, id: string, cancelled: 
   if (state !== 'completed') {
     for (const [key, v] of Object.entries(values)) {
       if (v.failures.length === 0) continue;
-      const shardJob = key.split(':').pop()!;
-      const child = await queues.shards.getJob(shardJob);
+      const shardId = key.split(':').pop()!;
+      const child = await shardJob(shardId);
       const base = (child?.data.shardIndex ?? 0) * SHARD_SIZE;
       failures.push(...v.failures.map((f) => ({ ...f, position: base + f.row })));
     }

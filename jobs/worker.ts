@@ -13,23 +13,14 @@
  */
 import http from 'node:http';
 import pino from 'pino';
-import { ConfigError, loadConfig } from '../src/services/config.ts';
-import { loggerOptions } from '../routes/plugins/logging.ts';
+import { loadConfigOrExit } from '../src/services/config.ts';
+import { loggerOptions } from '../src/services/logging.ts';
 import { startWorkers } from './workers.ts';
 import { onShutdownSignals } from '../src/services/shutdown.ts';
 import { pingRedis } from '../store/redis.ts';
 
 async function main(): Promise<void> {
-  let config;
-  try {
-    config = loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(`audiofeed worker: ${err.message}`);
-      process.exit(2);
-    }
-    throw err;
-  }
+  const config = loadConfigOrExit('audiofeed worker');
   const log = pino(loggerOptions(config.logLevel));
   if (!(await pingRedis(config.redisUrl, 3000))) {
     const msg = `no Redis answers at ${config.redisUrl}; a worker needs the same Redis as the API (set REDIS_URL)`;

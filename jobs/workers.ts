@@ -1,15 +1,19 @@
 /**
- * Starts the BullMQ workers of one worker process (or worker thread): shard jobs and
- * featurize parent jobs. Used by `npm run worker` and, in a worker thread, by `npm start`.
+ * The worker side's composition root: starts the BullMQ workers of one worker process
+ * (or worker thread), with the processors (./processors/) wired to the frontend, the
+ * queue facade (is a flow cancelled?), the job-metrics store and a background-noise
+ * cache. Used by `npm run worker` (./worker.ts) and, in a worker thread, by `npm start`.
  */
 import { Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
+import { BackgroundNoiseCache } from '../src/core/audio/augment/index.ts';
+import { selectFrontendBackend, type FrontendBackendPreference } from '../src/core/frontend/backend.ts';
+import { JobMetricsStore } from '../store/job-metrics.ts';
+import { createAugmentProcessor } from './processors/augment-batch.ts';
 import { createFeaturizeProcessor } from './processors/featurize.ts';
 import { createShardProcessor } from './processors/featurize-shard.ts';
-import { createAugmentProcessor } from './processors/augment-batch.ts';
-import { selectFrontendBackend, type FrontendBackendPreference } from '../src/core/frontend/backend.ts';
-import { recordJob } from '../store/job-metrics.ts';
-import { AUGMENT_QUEUE, FEATURIZE_QUEUE, SHARD_QUEUE, cancelKey, connectionFromUrl, type FeaturizeResult, type ShardResult } from './queues.ts';
+import type { FeaturizeResult, ShardResult } from './payloads.ts';
+import { AUGMENT_QUEUE, FEATURIZE_QUEUE, FeatureQueues, SHARD_QUEUE, connectionFromUrl } from './queues.ts';
 
 export interface WorkerOptions {
   redisUrl: string;
@@ -32,6 +36,8 @@ export function startWorkers(opts: WorkerOptions): RunningWorkers {
   const frontend = selectFrontendBackend(opts.frontendBackend, opts.log);
   const redis = new Redis(opts.redisUrl, { maxRetriesPerRequest: null });
   redis.on('error', () => {});
+  const metrics = new JobMetricsStore(redis, opts.prefix);
+  const queues = new FeatureQueues(connection, opts.prefix);
   const common = {
     connection,
     prefix: opts.prefix,
@@ -40,12 +46,11 @@ export function startWorkers(opts: WorkerOptions): RunningWorkers {
     maxStalledCount: 3,
   };
   const shardWorker = new Worker(SHARD_QUEUE, createShardProcessor(frontend), { ...common, concurrency: opts.concurrency });
-  const augmentWorker = new Worker(AUGMENT_QUEUE, createAugmentProcessor(frontend), { ...common, concurrency: opts.concurrency });
-  const parentWorker = new Worker(
-    FEATURIZE_QUEUE,
-    createFeaturizeProcessor(async (id) => (await redis.exists(cancelKey(opts.prefix, id))) === 1),
-    { ...common, concurrency: 4 },
-  );
+  const augmentWorker = new Worker(AUGMENT_QUEUE, createAugmentProcessor(frontend, new BackgroundNoiseCache()), {
+    ...common,
+    concurrency: opts.concurrency,
+  });
+  const parentWorker = new Worker(FEATURIZE_QUEUE, createFeaturizeProcessor((id) => queues.isCancelled(id)), { ...common, concurrency: 4 });
   // Every job's log lines carry the request id of the HTTP request that created it
   // (job data `requestId`), in the message for plain sinks and as a field for JSON ones.
   const jobFields = (job: Job | undefined) => ({
@@ -58,7 +63,7 @@ export function startWorkers(opts: WorkerOptions): RunningWorkers {
   const seconds = (job: Job) => (job.processedOn && job.finishedOn ? (job.finishedOn - job.processedOn) / 1000 : 0);
   const record = (job: Job, status: 'completed' | 'failed', result?: ShardResult | FeaturizeResult) => {
     const shard = job.queueName === SHARD_QUEUE && result && 'rows' in result && !result.reused ? result : null;
-    recordJob(redis, opts.prefix, {
+    metrics.record({
       queue: job.queueName,
       status,
       seconds: seconds(job),
@@ -83,6 +88,7 @@ export function startWorkers(opts: WorkerOptions): RunningWorkers {
     frontend: frontend.name,
     async close() {
       await Promise.all([shardWorker.close(), augmentWorker.close(), parentWorker.close()]);
+      await queues.close();
       redis.disconnect();
     },
   };

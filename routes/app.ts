@@ -1,53 +1,42 @@
 /**
  * Builds the fastify application (no listen): plugins, schemas, error handling and the
- * route plugins from routes/. Tests drive it with app.inject(); routes/server.ts starts it.
+ * route plugins, one folder or file per resource. Tests drive it with app.inject();
+ * routes/server.ts starts it. Everything it needs comes in the context
+ * (routes/compose.ts builds it).
  */
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import multipart from '@fastify/multipart';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { Redis } from 'ioredis';
-import type { Config } from '../src/services/config.ts';
-import type { FrontendBackend } from '../src/core/frontend/backend.ts';
-import type { RegistryService } from '../src/services/registry/service.ts';
-import type { FeatureQueues } from '../jobs/queues.ts';
+import { loggerOptions } from '../src/services/logging.ts';
+import type { AppContext } from './context.ts';
 import { PROBLEM_CONTENT_TYPE, problem, sendProblem, toProblem } from './problem.ts';
-import healthRoutes from './health.ts';
-import datasetRoutes from './datasets/index.ts';
-import infoRoutes from './info.ts';
-import batchRoutes from './datasets/batches.ts';
-import featurizeRoutes from './datasets/featurize.ts';
-import jobRoutes from './jobs/index.ts';
-import requestIds, { genReqId, loggerOptions } from './plugins/logging.ts';
+import { declareForRoutesOf, type Mount } from './route-config.ts';
+import requestIds, { genReqId } from './plugins/logging.ts';
 import metricsPlugin from './plugins/metrics.ts';
 import corsPlugin from './plugins/cors.ts';
 import rateLimitPlugin from './plugins/rate-limit.ts';
 import authPlugin from './plugins/auth.ts';
 import streamTimeouts, { serverTimeoutOptions } from './plugins/timeouts.ts';
 import shutdownPlugin from './plugins/shutdown.ts';
-import queueBoard from './plugins/queue-board.ts';
-import featureRoutes from '../src/services/features/clip-features.ts';
-import sampleRoutes from './datasets/samples.ts';
+import queueBoard, { BOARD_MOUNT } from './plugins/queue-board.ts';
+import healthRoutes from './health.ts';
+import infoRoutes from './info.ts';
+import datasetRoutes from './datasets/index.ts';
+import jobRoutes from './jobs/index.ts';
+import featureRoutes from './features/index.ts';
 import dashboard from './dashboard.ts';
 
-export interface AppContext {
-  config: Config;
-  redis: Redis;
-  registry: RegistryService;
-  frontend: FrontendBackend;
-  queues: FeatureQueues;
-  /** DATA_DIR/features: feature shards. */
-  featuresDir: string;
-  version: string;
-}
+/** The OpenAPI page and document: public. */
+const DOCS_MOUNT: Mount = { prefix: '/docs', config: { scope: 'public' } };
 
 export type App = FastifyInstance<any, any, any, any, TypeBoxTypeProvider>;
 
 export async function buildApp(ctx: AppContext, opts: FastifyServerOptions = {}): Promise<App> {
   const app = Fastify({
     ...(opts.loggerInstance ? {} : { logger: opts.logger ?? loggerOptions(ctx.config.logLevel) }),
-    // X-Request-Id is honoured (when sane) and echoed: src/http/plugins/logging.ts.
+    // X-Request-Id is honoured (when sane) and echoed: routes/plugins/logging.ts.
     requestIdHeader: false,
     genReqId,
     ...serverTimeoutOptions(ctx.config),
@@ -75,10 +64,10 @@ export async function buildApp(ctx: AppContext, opts: FastifyServerOptions = {})
 
   // Order matters: these hooks run for every route registered after them.
   await app.register(requestIds);
-  await app.register(metricsPlugin, { ctx });
+  await app.register(metricsPlugin, { source: ctx.metrics, frontend: ctx.frontend.name });
   await app.register(corsPlugin, { origins: ctx.config.corsOrigins });
   await app.register(rateLimitPlugin, { max: ctx.config.rateLimitMax, windowMs: ctx.config.rateLimitWindowMs });
-  await app.register(authPlugin, { tokens: ctx.config.apiTokens });
+  await app.register(authPlugin, { tokens: ctx.config.apiTokens, mounts: [DOCS_MOUNT, BOARD_MOUNT] });
   await app.register(streamTimeouts, { streamIdleTimeoutMs: ctx.config.streamIdleTimeoutMs });
   await app.register(shutdownPlugin);
 
@@ -109,22 +98,22 @@ export async function buildApp(ctx: AppContext, opts: FastifyServerOptions = {})
         { name: 'jobs', description: 'Featurization jobs (BullMQ flows)' },
         { name: 'service', description: 'Health and service information' },
       ],
-      // Enforced only when API_TOKENS is set (src/http/plugins/auth.ts).
+      // Enforced only when API_TOKENS is set (routes/plugins/auth.ts).
       components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearerAuth: [] }],
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+  await app.register(async (docs) => {
+    declareForRoutesOf(docs, DOCS_MOUNT);
+    await docs.register(swaggerUi, { routePrefix: DOCS_MOUNT.prefix });
+  });
 
   await app.register(healthRoutes, { ctx });
   await app.register(infoRoutes, { ctx });
   await app.register(datasetRoutes, { ctx, prefix: '/v1/datasets' });
-  await app.register(batchRoutes, { ctx, prefix: '/v1/datasets' });
-  await app.register(featurizeRoutes, { ctx, prefix: '/v1/datasets' });
   await app.register(jobRoutes, { ctx, prefix: '/v1/jobs' });
-  await app.register(queueBoard, { queues: ctx.queues });
+  await app.register(queueBoard, { queues: ctx.boardQueues() });
   await app.register(featureRoutes, { ctx, prefix: '/v1/features' });
-  await app.register(sampleRoutes, { ctx, prefix: '/v1/datasets' });
   await app.register(dashboard);
   return app;
 }

@@ -1,8 +1,8 @@
 /**
  * Serves the dashboard: GET / (the page) and GET /dashboard/{file} (its script, style
  * sheet and source map), from web/dist, built when missing or stale (web/build.ts).
- * The files hold no data: everything the page shows comes from the /v1 API, called with
- * the token the user enters (Authorization: Bearer).
+ * The files hold no data (so both routes are public): everything the page shows comes
+ * from the /v1 API, called with the token the user enters (Authorization: Bearer).
  */
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { NotFoundError } from '../src/core/errors.ts';
@@ -39,7 +39,7 @@ const dashboard: FastifyPluginAsync = async (app) => {
   const assets = await ensureDashboardAssets((msg) => app.log.warn(msg));
   app.log.debug({ build: assets.hash, origin: assets.origin }, 'dashboard assets ready');
 
-  app.get('/', { schema: { tags: ['service'], summary: 'The web dashboard (HTML)' } }, async (req, reply) => {
+  app.get('/', { config: { scope: 'public' }, schema: { tags: ['service'], summary: 'The web dashboard (HTML)' } }, async (req, reply) => {
     reply.header('content-security-policy', PAGE_CSP).header('x-frame-options', 'DENY');
     return send(req, reply, assets.files.get('index.html')!);
   });
@@ -47,6 +47,7 @@ const dashboard: FastifyPluginAsync = async (app) => {
   app.get(
     '/dashboard/:file',
     {
+      config: { scope: 'public' },
       schema: {
         tags: ['service'],
         summary: "The dashboard's script and style sheet",

@@ -1,34 +1,23 @@
 /**
  * `npm start`: the API with in-process workers. Reads configuration once, makes sure
- * Redis answers (starting a private redis-server when allowed), then listens.
+ * Redis answers (starting a private redis-server when allowed), wires the services
+ * (routes/compose.ts), builds the app (routes/app.ts), then listens.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import pino from 'pino';
-import { ConfigError, PROJECT_ROOT, loadConfig } from '../src/services/config.ts';
-import { selectFrontendBackend } from '../src/core/frontend/backend.ts';
-import { buildApp } from './app.ts';
-import { loggerOptions } from './plugins/logging.ts';
-import { RegistryService } from '../src/services/registry/service.ts';
-import { startInProcessWorkers } from '../jobs/in-process.ts';
-import { FeatureQueues, connectionFromUrl } from '../jobs/queues.ts';
-import { RedisUnavailableError, createRedis, ensureRedis } from '../store/redis.ts';
-import { RegistryStore } from '../store/registry-store.ts';
+import { PROJECT_ROOT, loadConfigOrExit } from '../src/services/config.ts';
+import { loggerOptions } from '../src/services/logging.ts';
 import { onShutdownSignals } from '../src/services/shutdown.ts';
+import { startInProcessWorkers } from '../jobs/in-process.ts';
+import { RedisUnavailableError, ensureRedis } from '../store/redis.ts';
+import { buildApp } from './app.ts';
+import { createServices } from './compose.ts';
 
 const version = (JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
 async function main(): Promise<void> {
-  let config;
-  try {
-    config = loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(`audiofeed: ${err.message}`);
-      process.exit(2);
-    }
-    throw err;
-  }
+  const config = loadConfigOrExit('audiofeed');
   const log = pino(loggerOptions(config.logLevel));
   let redisInfo;
   try {
@@ -41,14 +30,16 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const redis = createRedis(redisInfo.url);
-  redis.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'));
-  const frontend = selectFrontendBackend(config.frontendBackend, (msg) => log.warn(msg));
-  log.info(`frontend backend: ${frontend.name}`);
-  const registry = new RegistryService(config, new RegistryStore(redis, config.keyPrefix), log);
-  const queues = new FeatureQueues(connectionFromUrl(redisInfo.url), config.keyPrefix);
-  const featuresDir = path.join(config.dataDir, 'features');
-  const app = await buildApp({ config, redis, registry, frontend, queues, featuresDir, version }, { loggerInstance: log });
+  const services = createServices(config, {
+    version,
+    log,
+    redisUrl: redisInfo.url,
+    onRedisError: (err) => log.warn({ err: err.message }, 'redis connection error'),
+  });
+  log.info(`frontend backend: ${services.ctx.frontend.name}`);
+  const app = await buildApp(services.ctx, { loggerInstance: log });
+  // Queue connections up before the first request (and before a signal may close them).
+  await services.ready();
   const workers = startInProcessWorkers(
     config.inProcessWorkers,
     {
@@ -77,8 +68,7 @@ async function main(): Promise<void> {
       await app.close();
       log.info('http server closed; waiting for active jobs of the in-process workers');
       await workers.close();
-      await queues.close();
-      redis.disconnect();
+      await services.close();
       await redisInfo.child?.stop();
     },
     () => {

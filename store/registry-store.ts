@@ -1,14 +1,16 @@
 /**
- * The dataset registry in Redis. A record is one JSON string; the (possibly large)
- * subset lists live under a second key so that metadata reads stay small. Creation is
- * one Lua script, so two API replicas racing on the same name produce one dataset and
- * a record never exists without its subsets.
+ * The dataset registry in Redis (the RegistryStorePort of src/services/ports.ts). A
+ * record is one JSON string; the (possibly large) subset lists live under a second key
+ * so that metadata reads stay small. Creation is one Lua script, so two API replicas
+ * racing on the same name produce one dataset and a record never exists without its
+ * subsets.
  *
  * Reads of one record are cached in the process for `cacheMs` (metadata endpoints are hot:
  * a training client and its dashboard poll them). Writes through this store invalidate
  * the entry at once; a change made by another replica is seen within `cacheMs`.
  */
 import type { Redis } from 'ioredis';
+import type { RegistryStorePort } from '../src/services/ports.ts';
 import type { DatasetRecord, StoredSubsets } from '../src/services/registry/types.ts';
 
 const CREATE_SCRIPT = `
@@ -28,7 +30,7 @@ return 1
 
 const MAX_CACHED = 1000;
 
-export class RegistryStore {
+export class RegistryStore implements RegistryStorePort {
   private readonly cache = new Map<string, { rec: DatasetRecord; until: number }>();
 
   constructor(

@@ -1,13 +1,13 @@
 /**
  * Processor of one shard job: compute the shard's features and write the shard file
- * atomically. Thin: the work is src/features.
+ * atomically. Thin: the work is src/services/features/compute-shard.ts.
  */
 import fs from 'node:fs';
 import type { Job } from 'bullmq';
 import { computeShard } from '../../src/services/features/compute-shard.ts';
 import { openShardSync, removeStaleTemps, writeShard } from '../../src/services/features/shard-file.ts';
 import type { FrontendBackend } from '../../src/core/frontend/backend.ts';
-import type { ShardJobData, ShardResult } from '../queues.ts';
+import type { ShardJobData, ShardResult } from '../payloads.ts';
 
 export function createShardProcessor(frontend: FrontendBackend) {
   return async function processShard(job: Job<ShardJobData, ShardResult>): Promise<ShardResult> {

@@ -8,7 +8,7 @@ import { UnrecoverableError, type Job } from 'bullmq';
 import { SHARD_SIZE } from '../../src/services/features/plan.ts';
 import { openShardSync } from '../../src/services/features/shard-file.ts';
 import type { ShardFailure } from '../../src/services/features/shard-file.ts';
-import type { FeaturizeJobData, FeaturizeResult } from '../queues.ts';
+import type { FeaturizeJobData, FeaturizeResult } from '../payloads.ts';
 
 export function createFeaturizeProcessor(isCancelled: (jobId: string) => Promise<boolean>) {
   return async function processFeaturize(job: Job<FeaturizeJobData, FeaturizeResult>): Promise<FeaturizeResult> {

@@ -1,6 +1,7 @@
 /**
- * Previews of single dataset samples for the dashboard (and anyone with curl):
+ * The samples of a loaded dataset, for the dashboard (and anyone with curl):
  *
+ * - GET /v1/datasets/{id}/samples: a page of a stored list (entry, label, class).
  * - GET /v1/datasets/{id}/samples/{n}/spectrogram.png: the uint16 spectrogram the model is
  *   fed for sample n of a subset (from its feature shard, or computed by the same shard
  *   computation when the shard does not exist yet), drawn by renderSpectrogramPng
@@ -8,42 +9,71 @@
  * - GET /v1/datasets/{id}/samples/{n}/audio.wav: the clip's file as it is on disk (index
  *   entries are resolved with clipPath's containment checks); a `_silence_` sample is a
  *   generated WAV of sample_length_ms zeros, which is what the model hears.
- * - GET /v1/datasets/{id}/jobs: the featurization jobs of the dataset's loaded subsets
- *   (job ids derive from content, so they are found without a listing), for dashboards
- *   that show progress of jobs they did not start.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import type { AppContext } from '../app.ts';
 import { readBounded } from '../../src/core/audio/load.ts';
-import { clipPath } from '../../src/services/features/compute-shard.ts';
-import { planSubset } from '../../src/services/features/plan.ts';
-import { sampleAt, sampleSpectrogram, silenceWav, type PreviewSubset } from '../../src/services/features/preview.ts';
-import { jobProgress } from '../../jobs/progress.ts';
-import { cancelKey, parentJobId } from '../../jobs/queues.ts';
+import { NotFoundError } from '../../src/core/errors.ts';
 import { renderSpectrogramPng } from '../../src/core/render/spectrogram-png.ts';
-import { DatasetId } from '../../src/services/registry/schemas.ts';
-import { featureSpecOf } from '../../src/services/epochs/epoch-plan.ts';
-
-const SampleParams = Type.Object(
-  { id: DatasetId, n: Type.Integer({ minimum: 0, description: 'Position of the sample in the subset (as in GET …/samples)' }) },
-  { additionalProperties: false },
-);
-const SubsetQuery = Type.Union([Type.Literal('training'), Type.Literal('validation')], { description: 'default training' });
+import { StoredSubsetName } from '../../src/core/schemas.ts';
+import { clipPath } from '../../src/services/features/compute-shard.ts';
+import { silenceWav } from '../../src/services/features/preview.ts';
+import { sampleAt } from '../../src/services/registry/subsets.ts';
+import type { AppContext } from '../context.ts';
+import { IdParams, SampleParams, StoredSubsetQuery } from './schemas.ts';
 
 const samples: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (app, { ctx }) => {
   const tags = ['datasets'];
+  const config = { scope: 'read' } as const;
+
+  app.get(
+    '/:id/samples',
+    {
+      config,
+      schema: {
+        tags,
+        params: IdParams,
+        querystring: Type.Object(
+          {
+            subset: Type.Optional(StoredSubsetName),
+            offset: Type.Optional(Type.Integer({ minimum: 0 })),
+            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10000 })),
+          },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (req) => {
+      const rec = await ctx.registry.get(req.params.id);
+      const subsetName = req.query.subset ?? 'training';
+      const subsets = await ctx.registry.subsets(req.params.id);
+      const subset = subsets[subsetName];
+      if (!subset) {
+        throw new NotFoundError('subset', `dataset ${rec.id} has no ${subsetName} subset loaded (loaded: ${rec.loaded_subset ?? 'nothing'})`);
+      }
+      const offset = req.query.offset ?? 0;
+      const limit = req.query.limit ?? 100;
+      const items = subset.entries.slice(offset, offset + limit).map((entry, i) => ({
+        index: offset + i,
+        entry,
+        label: subset.labels[offset + i]!,
+        class: rec.settings.classes[subset.labels[offset + i]!]!,
+      }));
+      return { subset: subsetName, total: subset.entries.length, offset, items };
+    },
+  );
 
   app.get(
     '/:id/samples/:n/spectrogram.png',
     {
+      config,
       schema: {
         tags,
         summary: 'The spectrogram the model sees for sample n (from the feature shard, or computed the same way)',
         params: SampleParams,
         querystring: Type.Object(
           {
-            subset: Type.Optional(SubsetQuery),
+            subset: Type.Optional(StoredSubsetName),
             scale: Type.Optional(Type.Integer({ minimum: 1, maximum: 8, description: 'Pixels per cell side (default 3)' })),
           },
           { additionalProperties: false },
@@ -52,9 +82,9 @@ const samples: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (app, { ct
     },
     async (req, reply) => {
       const rec = await ctx.registry.get(req.params.id);
-      const subset: PreviewSubset = req.query.subset ?? 'training';
+      const subset = req.query.subset ?? 'training';
       const sample = sampleAt(rec, await ctx.registry.subsets(rec.id), subset, req.params.n);
-      const s = await sampleSpectrogram(rec, sample, ctx.featuresDir, ctx.frontend);
+      const s = await ctx.features.sampleSpectrogram(rec, sample);
       const png = renderSpectrogramPng(s.values, s.height, s.width, {
         scale: req.query.scale ?? 3,
         title: `${sample.className} ${subset} ${sample.position}`,
@@ -73,11 +103,12 @@ const samples: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (app, { ct
   app.get(
     '/:id/samples/:n/audio.wav',
     {
+      config,
       schema: {
         tags,
         summary: "The clip's WAV file (a `_silence_` sample: generated silence of the sample length)",
         params: SampleParams,
-        querystring: Type.Object({ subset: Type.Optional(SubsetQuery) }, { additionalProperties: false }),
+        querystring: StoredSubsetQuery,
       },
     },
     async (req, reply) => {
@@ -89,36 +120,6 @@ const samples: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (app, { ct
       // bounded read of a regular file.
       const file = await clipPath(rec.dataset_dir, rec.data_root, sample.entry);
       return reply.send(Buffer.from(await readBounded(file)));
-    },
-  );
-
-  app.get(
-    '/:id/jobs',
-    {
-      schema: {
-        tags,
-        summary: 'Featurization jobs of the loaded subsets (progress as GET /v1/jobs/{id}), for dashboards',
-        params: Type.Object({ id: DatasetId }, { additionalProperties: false }),
-      },
-    },
-    async (req) => {
-      const rec = await ctx.registry.get(req.params.id);
-      const subsets = await ctx.registry.subsets(rec.id);
-      const spec = featureSpecOf(rec);
-      const jobs = [];
-      for (const name of ['training', 'validation'] as const) {
-        const subset = subsets[name];
-        if (!subset) continue;
-        const id = parentJobId(planSubset(rec.dataset_dir, subset.entries, spec, ctx.featuresDir));
-        const cancelled = (await ctx.redis.exists(cancelKey(ctx.config.keyPrefix, id))) === 1;
-        if (!(await ctx.queues.featurize.getJob(id))) {
-          if (cancelled) jobs.push({ subset: name, id, state: 'cancelled', cancelled: true, status_url: `/v1/jobs/${id}`, events_url: `/v1/jobs/${id}/events` });
-          continue;
-        }
-        const progress = await jobProgress(ctx.queues, id, cancelled);
-        jobs.push({ ...progress, subset: name, status_url: `/v1/jobs/${id}`, events_url: `/v1/jobs/${id}/events` });
-      }
-      return { jobs };
     },
   );
 };

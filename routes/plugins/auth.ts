@@ -1,17 +1,19 @@
 /**
- * Optional bearer-token authentication (API_TOKENS). When tokens are configured, every
- * route except /healthz, /readyz, /docs and the dashboard's static page (GET /,
- * /dashboard/*) needs `Authorization: Bearer <token>`:
+ * Optional bearer-token authentication (API_TOKENS). Each route declares who may call
+ * it (`config: { scope }`, routes/route-config.ts); today:
  *
- * - admin scope: changing the registry (register, delete, unload, load, reindex, pin an
+ * - public: /healthz, /readyz, /docs and the dashboard's static page (GET /, /dashboard/*);
+ * - admin: changing the registry (register, delete, unload, load, reindex, pin an
  *   index), cancelling jobs, and the queue board (/admin/queues);
- * - read scope (admin implies read): everything else, including starting a
- *   featurization and uploading sample weights (a training client needs both, and
- *   streaming batches starts the same featurization anyway), POST /v1/features and
- *   /metrics.
+ * - read (admin implies read): everything else, including starting a featurization and
+ *   uploading sample weights (a training client needs both, and streaming batches starts
+ *   the same featurization anyway), POST /v1/features and /metrics.
  *
- * A route not listed below needs read for GET/HEAD and admin for any other method, so a
- * new mutating route is admin-only until it is listed as read here.
+ * A route that declares nothing needs read for GET/HEAD/OPTIONS and admin for any other
+ * method, so a new mutating route is admin-only until it declares otherwise. Routes that
+ * third-party plugins register (swagger-ui, bull-board) get their scope from the plugin
+ * that mounts them (routes/app.ts, plugins/queue-board.ts), and so do URLs under such a
+ * mount that match no route (a 404 under /docs is public, under /admin/queues admin).
  *
  * Tokens are kept as SHA-256 digests and compared with crypto.timingSafeEqual over
  * equal-length digests, against every configured token (no early exit). The board also
@@ -22,42 +24,7 @@ import fp from 'fastify-plugin';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { ApiToken, Scope } from '../../src/services/config.ts';
 import { ForbiddenError, UnauthorizedError } from '../../src/core/errors.ts';
-
-export type Requirement = 'public' | Scope;
-
-/** Health checks, and the dashboard's page and assets (static files, no data: the page calls /v1 with the user's token). */
-const PUBLIC_ROUTES = new Set(['/healthz', '/readyz', '/', '/dashboard/:file']);
-export const BOARD_PREFIX = '/admin/queues';
-
-const ADMIN_ROUTES = new Set([
-  'POST /v1/datasets',
-  'DELETE /v1/datasets/:id',
-  'POST /v1/datasets/:id/unload',
-  'POST /v1/datasets/:id/load',
-  'POST /v1/datasets/:id/reindex',
-  'PUT /v1/datasets/:id/index',
-  'DELETE /v1/jobs/:id',
-]);
-
-/** Non-GET routes that read scope may call. */
-const READ_MUTATIONS = new Set(['POST /v1/datasets/:id/featurize', 'POST /v1/datasets/:id/sample-weights', 'POST /v1/features']);
-
-function normalise(url: string): string {
-  return url.length > 1 ? url.replace(/\/+$/, '') : url;
-}
-
-/** What a request to `url` (a route pattern, or the raw path when no route matched) needs. */
-export function requiredScope(method: string, url: string): Requirement {
-  const path = normalise(url.split('?')[0]!);
-  const read = method === 'GET' || method === 'HEAD';
-  if ((read && PUBLIC_ROUTES.has(path)) || path === '/docs' || path.startsWith('/docs/')) return 'public';
-  if (path === BOARD_PREFIX || path.startsWith(BOARD_PREFIX + '/')) return 'admin';
-  const m = method === 'HEAD' ? 'GET' : method;
-  const key = `${m} ${path}`;
-  if (ADMIN_ROUTES.has(key)) return 'admin';
-  if (m === 'GET' || m === 'OPTIONS' || READ_MUTATIONS.has(key)) return 'read';
-  return 'admin';
-}
+import { mountOf, requiredScope, type Mount } from '../route-config.ts';
 
 function presentedToken(req: FastifyRequest, allowBasic: boolean): string | null {
   const header = req.headers.authorization;
@@ -87,14 +54,15 @@ function challenge(reply: FastifyReply, board: boolean, extra = ''): void {
   reply.header('www-authenticate', `Bearer realm="audiofeed"${extra}` + (board ? ', Basic realm="audiofeed"' : ''));
 }
 
-const auth: FastifyPluginAsync<{ tokens: ApiToken[] }> = async (app, { tokens }) => {
+const auth: FastifyPluginAsync<{ tokens: ApiToken[]; mounts: readonly Mount[] }> = async (app, { tokens, mounts }) => {
   if (tokens.length === 0) return;
   app.addHook('onRequest', async (req, reply) => {
     // CORS preflights never carry credentials; @fastify/cors answers them.
     if (req.method === 'OPTIONS' && req.headers['access-control-request-method']) return;
-    const need = requiredScope(req.method, req.routeOptions.url ?? req.url);
+    const config = req.routeOptions.url === undefined ? mountOf(req.url.split('?')[0]!, mounts)?.config : req.routeOptions.config;
+    const need = requiredScope(req.method, config?.scope);
     if (need === 'public') return;
-    const board = need === 'admin' && (req.routeOptions.url ?? req.url).startsWith(BOARD_PREFIX);
+    const board = config?.basicAuth === true;
     const token = presentedToken(req, board);
     if (token === null) {
       challenge(reply, board);

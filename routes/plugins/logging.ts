@@ -5,34 +5,16 @@
  * `X-Request-Id` response header, tags every log line of the request (`reqId`), and is
  * stored in the data of the featurization jobs the request creates, so worker logs and
  * GET /v1/jobs/{id} name it too. Credentials never reach the logs: the Authorization
- * and Cookie headers are redacted wherever a header object is logged.
+ * and Cookie headers are redacted wherever a header object is logged
+ * (src/services/logging.ts).
  */
 import crypto from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import fp from 'fastify-plugin';
 import type { FastifyPluginAsync } from 'fastify';
-import type { LoggerOptions } from 'pino';
 
 export const REQUEST_ID_HEADER = 'x-request-id';
 const SANE_ID = /^[A-Za-z0-9._:@\/+=-]{1,128}$/;
-
-/** pino options shared by `npm start`, `npm run worker` and apps built without a logger instance. */
-export function loggerOptions(level: string): LoggerOptions {
-  return {
-    level,
-    redact: {
-      paths: [
-        'req.headers.authorization',
-        'req.headers.cookie',
-        'request.headers.authorization',
-        'headers.authorization',
-        'headers.cookie',
-        'res.headers["set-cookie"]',
-      ],
-      censor: '[Redacted]',
-    },
-  };
-}
 
 export function genReqId(req: IncomingMessage): string {
   const given = req.headers[REQUEST_ID_HEADER];

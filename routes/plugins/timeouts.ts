@@ -9,16 +9,15 @@
  * - CONNECTION_TIMEOUT_MS: a socket that moves no byte in either direction for this
  *   long is closed (Node's socket timeout: a pending write that drains counts as
  *   progress, so a slow reader is fine; one that stops reading is not).
- * - STREAM_IDLE_TIMEOUT_MS replaces it for batch streams and server-sent events, which
- *   may legitimately send nothing while a shard is featurized.
+ * - STREAM_IDLE_TIMEOUT_MS replaces it for the routes that declare `config.stream`
+ *   (batch streams and server-sent events), which may legitimately send nothing while a
+ *   shard is featurized.
  * - KEEP_ALIVE_TIMEOUT_MS: idle keep-alive connections are closed after this.
  */
 import fp from 'fastify-plugin';
 import type { ServerOptions } from 'node:http';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Config } from '../../src/services/config.ts';
-
-export const STREAM_ROUTES = new Set(['/v1/datasets/:id/batches', '/v1/jobs/:id/events']);
 
 export interface ServerTimeoutOptions {
   connectionTimeout: number;
@@ -46,11 +45,10 @@ export function serverTimeoutOptions(config: Config): ServerTimeoutOptions {
 
 const streamTimeouts: FastifyPluginAsync<{ streamIdleTimeoutMs: number }> = async (app, { streamIdleTimeoutMs }) => {
   app.addHook('onRequest', (req, _reply, done) => {
-    const url = req.routeOptions.url;
     // Only this request: Node resets the socket timeout when the next request on a kept-alive connection begins.
     const socket = req.raw.socket as { setTimeout?: (ms: number) => unknown } | undefined;
     // (Injected requests have a stand-in socket without timers.)
-    if (url && STREAM_ROUTES.has(url) && typeof socket?.setTimeout === 'function') socket.setTimeout(streamIdleTimeoutMs);
+    if (req.routeOptions.config?.stream && typeof socket?.setTimeout === 'function') socket.setTimeout(streamIdleTimeoutMs);
     done();
   });
 };

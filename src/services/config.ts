@@ -1,6 +1,7 @@
 /**
  * Configuration: read from the environment once at start-up, validated against one
- * schema, then passed down explicitly. Nothing below routes/server.ts reads process.env.
+ * schema, then passed down explicitly. Nothing below the entry points (routes/server.ts,
+ * jobs/worker.ts) reads process.env.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -189,4 +190,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     connectionTimeoutMs: parsed.CONNECTION_TIMEOUT_MS,
     streamIdleTimeoutMs: parsed.STREAM_IDLE_TIMEOUT_MS,
   };
+}
+
+/** For the entry points: the configuration, or one line on stderr (`<who>: invalid configuration: …`) and exit code 2. */
+export function loadConfigOrExit(who: string): Config {
+  try {
+    return loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`${who}: ${err.message}`);
+      process.exit(2);
+    }
+    throw err;
+  }
 }

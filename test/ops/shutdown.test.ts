@@ -17,10 +17,12 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { Queue, Worker } from 'bullmq';
-import { clipEntries, copyCorpus, MINI_CLASSES, mkfifo, releaseFifo, shardJob, spawnService, until, type ServiceProcess } from './helpers.ts';
+import { clipEntries, MINI_CLASSES, mkfifo, releaseFifo, shardJob, spawnService, until, type ServiceProcess } from './helpers.ts';
 import { deleteKeys, testRedisUrl } from '../helpers/app.ts';
+import { copyCorpus, testdata } from '../helpers/paths.ts';
 import { createRedis } from '../../store/redis.ts';
-import { SHARD_QUEUE, connectionFromUrl, type ShardJobData, type ShardResult } from '../../jobs/queues.ts';
+import type { ShardJobData, ShardResult } from '../../jobs/payloads.ts';
+import { SHARD_QUEUE, connectionFromUrl } from '../../jobs/queues.ts';
 import { startWorkers } from '../../jobs/workers.ts';
 import { RecordBatchReader } from 'apache-arrow';
 
@@ -31,7 +33,7 @@ const prefixes: string[] = [];
 before(async () => {
   redisUrl = (await testRedisUrl()).url;
   base = fs.mkdtempSync(path.join(os.tmpdir(), 'audiofeed-shutdown-'));
-  copyCorpus(path.join(base, 'root', 'mini'));
+  copyCorpus(testdata('corpus-mini'), path.join(base, 'root', 'mini'));
 });
 after(async () => {
   const redis = createRedis(redisUrl);

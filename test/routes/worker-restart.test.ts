@@ -86,7 +86,7 @@ async function until(cond: () => boolean, what: string, limitMs = 60_000): Promi
 test('an epoch streamed while workers are killed and restarted completes with identical bytes', async () => {
   const a = startWorker();
   // A stream that needs featurization is refused while no worker is connected.
-  for (let i = 0; i < 600 && (await t.queues.shards.getWorkersCount()) === 0; i++) await new Promise((r) => setTimeout(r, 50));
+  for (let i = 0; i < 600 && (await t.queues.workersConnected('shards')) === 0; i++) await new Promise((r) => setTimeout(r, 50));
   const streaming = t.app.inject({ url: '/v1/datasets/slow/batches?format=npy&dtype=uint16&class_mode=sparse' });
   await until(() => shardFiles().length >= 1, 'the first shard');
   a.kill('SIGKILL');

@@ -5,13 +5,13 @@
  * way in every epoch, so such a batch is shorter (never silently substituted).
  */
 import fs from 'node:fs';
-import { buildLabels, type ClassMode } from '../../core/datasets/index.ts';
+import { buildLabels } from '../../core/datasets/index.ts';
+import type { ClassMode, FeatureDtype } from '../../core/schemas.ts';
 import { convertSpectrogram } from '../../core/frontend/output.ts';
 import type { FrontendSettings } from '../../core/frontend/settings.ts';
 import { SHARD_SIZE, type SubsetPlan } from '../features/plan.ts';
 import { openShardSync, readRowSync, type OpenShard } from '../features/shard-file.ts';
 
-export type XDtype = 'float32' | 'int8' | 'uint16';
 export type XArray = Float32Array | Int8Array | Uint16Array;
 
 export interface BatchColumns {
@@ -34,7 +34,7 @@ export interface EpochSource {
   frontendEnabled: boolean;
   frontendSettings: FrontendSettings;
   classMode: ClassMode;
-  dtype: XDtype;
+  dtype: FeatureDtype;
   /** Per subset position, or null. */
   sampleWeights: Float32Array | null;
 }

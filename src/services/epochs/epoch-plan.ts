@@ -3,13 +3,13 @@
  * function of index, seed and epoch), labels, dtype and weights, from the registered
  * dataset and the request's Keras-style parameters.
  */
-import { batchIndices, type ClassMode } from '../../core/datasets/index.ts';
+import { batchIndices } from '../../core/datasets/index.ts';
 import { ConflictError, InvalidSettingsError } from '../../core/errors.ts';
-import { DEFAULT_TRIM_THRESHOLD_DB, planSubset, type FeatureSpec, type SubsetPlan } from '../features/plan.ts';
+import type { ClassMode, FeatureDtype, SubsetName } from '../../core/schemas.ts';
+import { deliveredDtype, featureSpecOf, planSubset, type FeatureSpec, type SubsetPlan } from '../features/plan.ts';
+import { subsetFor } from '../registry/subsets.ts';
 import type { DatasetRecord, StoredSubset, StoredSubsets } from '../registry/types.ts';
-import type { EpochSource, XDtype } from './assemble.ts';
-
-export type SubsetName = 'training' | 'validation' | 'evaluation';
+import type { EpochSource } from './assemble.ts';
 
 export interface EpochParams {
   subset: SubsetName;
@@ -21,7 +21,7 @@ export interface EpochParams {
   /** Validation passes: the first N batches of one fixed order, the same every epoch. */
   validationSteps?: number;
   classMode?: ClassMode;
-  dtype?: XDtype;
+  dtype?: FeatureDtype;
   classWeight?: boolean;
   sampleWeights?: Float32Array | null;
   fromBatch?: number;
@@ -37,35 +37,8 @@ export interface EpochPlan {
   fromBatch: number;
   xShape: number[];
   classMode: ClassMode;
-  dtype: XDtype;
+  dtype: FeatureDtype;
   batchSize: number;
-}
-
-export function featureSpecOf(rec: DatasetRecord): FeatureSpec {
-  return {
-    frontendEnabled: rec.settings.frontend_enabled,
-    frontendSettings: rec.settings.frontend_settings,
-    trimThresholdDb: rec.settings.trim_threshold_db ?? DEFAULT_TRIM_THRESHOLD_DB,
-  };
-}
-
-/** The stored list a subset name reads: evaluation uses the validation files (spec §8). */
-export function subsetFor(rec: DatasetRecord, subsets: StoredSubsets, name: SubsetName): StoredSubset {
-  if (rec.status !== 'ready' || !rec.loaded_subset) {
-    throw new ConflictError('dataset-not-loaded', `dataset ${rec.id} is unloaded; POST /v1/datasets/${rec.id}/load first`);
-  }
-  const s = name === 'training' ? subsets.training : subsets.validation;
-  if (s) return s;
-  if (name !== 'training' && rec.settings.validation_split === 0) {
-    throw new ConflictError(
-      'no-validation-subset',
-      `dataset ${rec.id} has validation_split = 0, so there is no ${name} subset; register it with a validation_split between 0 and 1`,
-    );
-  }
-  throw new ConflictError(
-    'subset-not-loaded',
-    `the ${name} subset of dataset ${rec.id} is not loaded (loaded: ${rec.loaded_subset}); POST /v1/datasets/${rec.id}/load with {"subset":"${name === 'evaluation' ? 'evaluation' : 'training'}"}`,
-  );
 }
 
 export function planEpoch(rec: DatasetRecord, subsets: StoredSubsets, p: EpochParams, featuresDir: string): EpochPlan {
@@ -73,10 +46,7 @@ export function planEpoch(rec: DatasetRecord, subsets: StoredSubsets, p: EpochPa
   const n = subset.entries.length;
   const batchSize = p.batchSize ?? rec.settings.batch_size;
   const classMode = p.classMode === undefined ? rec.settings.class_mode : p.classMode;
-  const dtype = p.dtype ?? rec.settings.dtype;
-  if (!rec.settings.frontend_enabled && dtype !== 'float32') {
-    throw new InvalidSettingsError('with frontend_enabled = false the samples are audio: only dtype float32 is available', { field: 'dtype' });
-  }
+  const dtype = deliveredDtype(rec, p.dtype);
   const shuffle = p.shuffle === undefined ? p.subset !== 'evaluation' : p.shuffle !== false;
   let batches: Int32Array[];
   if (p.subset === 'validation' && p.validationSteps !== undefined) {

@@ -11,7 +11,7 @@ import type { ResolvedAugmentation } from '../../core/audio/augment/index.ts';
 import { DEFAULT_EPOCH_SEED } from '../../core/datasets/index.ts';
 import { openShardSync } from '../features/shard-file.ts';
 import { waitForFile, waitForShard } from '../features/wait.ts';
-import type { FeatureQueues } from '../../../jobs/queues.ts';
+import type { FeatureQueue } from '../ports.ts';
 import type { DatasetRecord } from '../registry/types.ts';
 import { ShardReader, assembleBatch, assembleFromBatchFile, shardsOf, type BatchColumns } from './assemble.ts';
 import type { EpochPlan } from './epoch-plan.ts';
@@ -25,7 +25,7 @@ export interface BatchProducer {
 export function cachedProducer(
   ep: EpochPlan,
   todo: Int32Array[],
-  queues: FeatureQueues,
+  queue: FeatureQueue,
   signal: AbortSignal,
   reensure: () => Promise<void>,
 ): BatchProducer {
@@ -33,7 +33,7 @@ export function cachedProducer(
   return {
     async batch(k) {
       const positions = todo[k]!;
-      for (const s of shardsOf(positions)) await waitForShard(ep.plan, s, queues, signal, reensure);
+      for (const s of shardsOf(positions)) await waitForShard(ep.plan, s, queue, signal, reensure);
       return assembleBatch(ep.source, positions, reader);
     },
     async close() {
@@ -59,7 +59,7 @@ export interface AugmentedStream {
   requestId: string;
 }
 
-export function augmentedProducer(a: AugmentedStream, queues: FeatureQueues, signal: AbortSignal): BatchProducer {
+export function augmentedProducer(a: AugmentedStream, queue: FeatureQueue, signal: AbortSignal): BatchProducer {
   // Jobs belong to this request: two clients asking for the same epoch each get their own
   // (identical, because the draws are seeded) batches, and each removes what it read.
   const key = crypto.randomBytes(8).toString('hex');
@@ -69,7 +69,7 @@ export function augmentedProducer(a: AugmentedStream, queues: FeatureQueues, sig
   const fill = async (upTo: number) => {
     for (; queued < Math.min(upTo, a.todo.length); queued++) {
       const positions = a.todo[queued]!;
-      await queues.addAugmentBatch(
+      await queue.addAugmentBatch(
         jobId(queued),
         {
           datasetDir: a.rec.dataset_dir,
@@ -93,11 +93,8 @@ export function augmentedProducer(a: AugmentedStream, queues: FeatureQueues, sig
       await waitForFile(
         file(k),
         {
-          jobState: async () => {
-            const job = await queues.augment.getJob(jobId(k));
-            return job ? { state: await job.getState(), reason: job.failedReason } : { state: 'missing' };
-          },
-          workers: () => queues.augment.getWorkersCount(),
+          jobState: () => queue.augmentBatchState(jobId(k)),
+          workers: () => queue.workersConnected('augment'),
           what: `augmented batch ${a.firstBatch + k}`,
         },
         signal,
@@ -114,9 +111,7 @@ export function augmentedProducer(a: AugmentedStream, queues: FeatureQueues, sig
       // The client may leave early: drop the batches computed or queued for it.
       const running: string[] = [];
       for (let k = 0; k < queued; k++) {
-        const job = await queues.augment.getJob(jobId(k));
-        if (job && (await job.getState()) === 'active') running.push(file(k));
-        else await job?.remove().catch(() => undefined);
+        if ((await queue.removeAugmentBatch(jobId(k))) === 'active') running.push(file(k));
         await fsp.rm(file(k), { force: true });
       }
       // A batch still being computed lands after we leave: remove it once it has.

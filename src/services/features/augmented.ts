@@ -10,7 +10,7 @@ import {
   applyTransform,
   augmentRng,
   drawTransformParams,
-  loadBackgroundNoises,
+  type BackgroundNoiseCache,
   type ResolvedAugmentation,
 } from '../../core/audio/augment/index.ts';
 import type { FrontendBackend } from '../../core/frontend/backend.ts';
@@ -27,26 +27,15 @@ export interface AugmentedBatchInput extends ShardInput {
 /** MLTK's silence entry: 16000 zeros declared as 16 kHz, before any transform. */
 const SILENCE = { samples: new Float32Array(16000), sampleRate: 16000 };
 
-const bgCache = new Map<string, Promise<Float32Array[]>>();
-function backgroundNoises(dir: string | null, rate: number): Promise<Float32Array[]> {
-  if (!dir) return Promise.resolve([]);
-  const key = `${dir}\0${rate}`;
-  let p = bgCache.get(key);
-  if (!p) {
-    p = loadBackgroundNoises(dir, rate);
-    p.catch(() => bgCache.delete(key));
-    bgCache.set(key, p);
-  }
-  return p;
-}
-
+/** `noises` keeps the background noises (and their trim bounds) between batches: one per worker. */
 export async function computeAugmentedBatch(
   input: AugmentedBatchInput,
   frontend: FrontendBackend,
+  noises: BackgroundNoiseCache,
 ): Promise<{ header: ShardHeader; data: Uint8Array }> {
   const { spec, entries, augmentation } = input;
   const s = spec.frontendSettings;
-  const bgNoises = await backgroundNoises(augmentation.bg_noise_dir, s.sample_rate_hz);
+  const bgNoises = await noises.load(augmentation.bg_noise_dir, s.sample_rate_hz);
   const failures: ShardFailure[] = [];
   const audio: (Float32Array | null)[] = [];
   for (let i = 0; i < entries.length; i++) {
@@ -61,6 +50,7 @@ export async function computeAugmentedBatch(
           sampleLengthMs: s.sample_length_ms,
           trimThresholdDb: spec.trimThresholdDb,
           bgNoises,
+          bgTrimBounds: noises.trimBounds,
           rng,
         }),
       );

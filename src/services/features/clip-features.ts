@@ -1,39 +1,27 @@
 /**
- * POST /v1/features: the features of one uploaded clip, exactly as the dataset pipeline
- * computes them (decode -> resample/trim/pad -> int16 -> microfrontend -> dtype), or with
- * `raw` the decoded samples straight into the frontend (device-parity checks). The
- * pipeline and the encoders are exported for the CLI (cli/main.ts), which runs them
- * without the service.
+ * The features of one clip, exactly as the dataset pipeline computes them (decode ->
+ * resample/trim/pad -> int16 -> microfrontend -> dtype), or with `raw` the decoded
+ * samples straight into the frontend (device-parity checks); the settings object's
+ * parser; the encoders (npy, JSON, PNG) and the Accept negotiation. One service for
+ * POST /v1/features (routes/features/), the CLI (cli/main.ts) and anyone else.
  */
-import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { MultipartFile, MultipartValue } from '@fastify/multipart';
 import { Type, type Static } from 'typebox';
 import { Compile } from 'typebox/compile';
-import type { AppContext } from '../../../routes/app.ts';
-import { decodeWav, prepareSample, toInt16 } from '../../core/audio/index.ts';
-import { AudiofeedError, BadRequestError, InvalidSettingsError, WavDecodeError } from '../../core/errors.ts';
-import { DEFAULT_TRIM_THRESHOLD_DB } from './plan.ts';
-import { TypeScriptBackend, type FrontendBackend } from '../../core/frontend/backend.ts';
-import { Frontend } from '../../core/frontend/frontend.ts';
-import { loadNativeFrontend } from '../../core/frontend/native.ts';
+import { decodeWav, prepareSample, toInt16, DEFAULT_TRIM_THRESHOLD_DB } from '../../core/audio/index.ts';
+import { InvalidSettingsError, WavDecodeError } from '../../core/errors.ts';
+import type { FrontendBackend } from '../../core/frontend/backend.ts';
 import { convertSpectrogram } from '../../core/frontend/output.ts';
-import type { FeatureDtype } from '../../core/schemas.ts';
+import { FrontendSettingsSchema } from '../../core/frontend/settings-schema.ts';
 import { frontendSizes, resolveFrontendSettings, type FrontendSettings } from '../../core/frontend/settings.ts';
 import { renderSpectrogramPng } from '../../core/render/spectrogram-png.ts';
-import { FrontendSettingsSchema } from '../../core/frontend/settings-schema.ts';
+import { FeatureDtype } from '../../core/schemas.ts';
 import { encodeNpy } from '../../core/tensors/npy.ts';
-
-/** Largest accepted WAV upload (one clip; a minute of 48 kHz stereo 32-bit is 23 MiB). */
-export const FEATURES_MAX_WAV_BYTES = 64 * 1024 * 1024;
-
-export const FEATURE_DTYPES = ['uint16', 'int8', 'float32'] as const;
 
 export const ClipFeatureSettings = Type.Object(
   {
     frontend_settings: Type.Optional(FrontendSettingsSchema),
-    dtype: Type.Optional(
-      Type.Enum([...FEATURE_DTYPES], { description: 'Output dtype (MLTK frontend_dtype); default float32' }),
-    ),
+    /** Output dtype (MLTK frontend_dtype); default float32. */
+    dtype: Type.Optional(FeatureDtype),
     raw: Type.Optional(
       Type.Boolean({
         description:
@@ -96,34 +84,6 @@ export interface ClipFeatures {
   settings: FrontendSettings;
 }
 
-interface FrontendRun {
-  uint16: Uint16Array;
-  activity: boolean | undefined;
-  backend: 'native' | 'typescript';
-}
-
-/**
- * One clip through the frontend. The backend interface returns spectrograms only, so
- * with activity detection on the clip runs on the same implementation directly to
- * also read the flag.
- */
-async function runFrontend(backend: FrontendBackend, settings: FrontendSettings, pcm: Int16Array): Promise<FrontendRun> {
-  if (!settings.activity_detection_enable) {
-    const [uint16] = await backend.process(settings, [pcm]);
-    return { uint16: uint16!, activity: undefined, backend: backend.name };
-  }
-  if (backend.name === 'native') {
-    const native = loadNativeFrontend();
-    if (native !== null) {
-      const r = native.processSync(settings, pcm);
-      return { uint16: r.uint16, activity: r.activity, backend: 'native' };
-    }
-  }
-  const fe = backend instanceof TypeScriptBackend ? backend.frontendFor(settings) : new Frontend(settings);
-  const r = fe.process(pcm);
-  return { uint16: r.uint16, activity: r.activityDetected, backend: 'typescript' };
-}
-
 /**
  * The features of one WAV file. Errors: WavDecodeError (bad file), InvalidSettingsError
  * (inconsistent request, raw clip of the wrong length/rate), FrontendSettingsError.
@@ -181,14 +141,18 @@ export async function computeClipFeatures(
   if (!frontendEnabled) {
     return { shape: [samples.length], dtype: 'float32', data: samples, frontendBackend: null, settings };
   }
-  const run = await runFrontend(backend, settings, toInt16(samples));
+  const pcm = toInt16(samples);
   const { height, width } = frontendSizes(settings);
+  // The activity flag needs the one-clip call; without it the batch call is the fast path.
+  const run = settings.activity_detection_enable
+    ? await backend.processClip(settings, pcm)
+    : { uint16: (await backend.process(settings, [pcm]))[0]!, activity: undefined };
   return {
     shape: [height, width],
     dtype,
     data: convertSpectrogram(run.uint16, settings, dtype),
     ...(run.activity === undefined ? {} : { activityDetected: run.activity }),
-    frontendBackend: run.backend,
+    frontendBackend: backend.name,
     settings,
   };
 }
@@ -285,88 +249,3 @@ export function negotiateFormat(accept: string | undefined): ClipFeatureFormat |
   }
   return null;
 }
-
-const features: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (app, { ctx }) => {
-  app.post(
-    '/',
-    {
-      schema: {
-        tags: ['features'],
-        summary: 'Features of one WAV clip (multipart: optional `settings` JSON field + one file)',
-        description:
-          'Runs the MLTK per-sample pipeline (decode, resample, trim, pad/crop, int16, bit-exact microfrontend) on one ' +
-          'clip. The `settings` field is JSON: `{ frontend_settings?, dtype?, raw?, trim_threshold_db?, frontend_enabled? }`. ' +
-          `The response format follows Accept: ${FORMAT_CONTENT_TYPES.npy} (default, shape [frames, channels]), ` +
-          `${FORMAT_CONTENT_TYPES.json} ({ shape, dtype, data, activity_detected?, frontend_backend }) or ` +
-          `${FORMAT_CONTENT_TYPES.png} (rendered spectrogram). Headers x-audiofeed-shape / -dtype / -frontend-backend ` +
-          'describe the array in every format.',
-        consumes: ['multipart/form-data'],
-      },
-    },
-    async (req, reply) => {
-      // Negotiate before reading the upload, so an unanswerable request costs nothing.
-      const format = negotiateFormat(req.headers.accept);
-      if (format === null) {
-        throw new AudiofeedError(
-          'not-acceptable',
-          406,
-          'Not acceptable',
-          `cannot answer with ${JSON.stringify(req.headers.accept)}: accept ${Object.values(FORMAT_CONTENT_TYPES).join(', ')}`,
-        );
-      }
-      if (!req.isMultipart()) {
-        throw new AudiofeedError(
-          'unsupported-media-type',
-          415,
-          'Unsupported media type',
-          'send multipart/form-data with an optional `settings` field (JSON) and one WAV file part',
-        );
-      }
-      let settingsText: string | undefined;
-      let wav: Buffer | undefined;
-      let filename: string | undefined;
-      for await (const part of req.parts({ limits: { fileSize: FEATURES_MAX_WAV_BYTES } })) {
-        if (part.type === 'file') {
-          const file = part as MultipartFile;
-          if (wav !== undefined) {
-            throw new BadRequestError('too-many-files', 'send exactly one WAV file part per request');
-          }
-          // toBuffer throws (413) when the file is cut at the size limit.
-          wav = await file.toBuffer();
-          filename = file.filename || undefined;
-        } else if ((part as MultipartValue).fieldname === 'settings') {
-          if (settingsText !== undefined) throw new BadRequestError('duplicate-field', 'the `settings` field was sent twice');
-          settingsText = String((part as MultipartValue).value);
-        } else {
-          throw new BadRequestError(
-            'unexpected-field',
-            `unexpected field ${JSON.stringify(part.fieldname)}: only \`settings\` and one file are accepted`,
-          );
-        }
-      }
-      if (wav === undefined) {
-        throw new BadRequestError('wav-file-required', 'the request holds no file part: attach the WAV clip (e.g. curl -F file=@clip.wav)');
-      }
-      let request: ClipFeatureSettingsT = {};
-      if (settingsText !== undefined && settingsText.trim() !== '') {
-        let parsed: unknown;
-        try {
-          parsed = JSON.parse(settingsText);
-        } catch (err) {
-          throw new BadRequestError('malformed-json', `the settings field is not valid JSON: ${(err as Error).message}`);
-        }
-        request = parseClipFeatureSettings(parsed);
-      }
-      const f = await computeClipFeatures(wav, request, ctx.frontend, filename);
-      const body = encodeClipFeatures(f, format);
-      reply
-        .header('x-audiofeed-shape', f.shape.join(','))
-        .header('x-audiofeed-dtype', f.dtype)
-        .header('x-audiofeed-frontend-backend', f.frontendBackend ?? 'none');
-      if (f.activityDetected !== undefined) reply.header('x-audiofeed-activity-detected', String(f.activityDetected));
-      return reply.type(format === 'json' ? 'application/json; charset=utf-8' : FORMAT_CONTENT_TYPES[format]).send(body);
-    },
-  );
-};
-
-export default features;

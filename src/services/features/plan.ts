@@ -6,19 +6,42 @@
  */
 import crypto from 'node:crypto';
 import path from 'node:path';
+import { DEFAULT_TRIM_THRESHOLD_DB } from '../../core/audio/index.ts';
+import { InvalidSettingsError } from '../../core/errors.ts';
 import { settingsHash, frontendShape, type FrontendSettings } from '../../core/frontend/settings.ts';
+import type { FeatureDtype } from '../../core/schemas.ts';
+import type { DatasetRecord } from '../registry/types.ts';
 import type { ShardDtype } from './shard-file.ts';
 
 /** Bump when decoding, resampling, trimming or the frontend change their output. */
 export const FEATURE_VERSION = 1;
 export const SHARD_SIZE = 64;
-/** MLTK's generator default (spec §2). */
-export const DEFAULT_TRIM_THRESHOLD_DB = 20;
 
 export interface FeatureSpec {
   frontendEnabled: boolean;
   frontendSettings: FrontendSettings;
   trimThresholdDb: number;
+}
+
+/** What the features of a registered dataset's clips are computed with. */
+export function featureSpecOf(rec: DatasetRecord): FeatureSpec {
+  return {
+    frontendEnabled: rec.settings.frontend_enabled,
+    frontendSettings: rec.settings.frontend_settings,
+    trimThresholdDb: rec.settings.trim_threshold_db ?? DEFAULT_TRIM_THRESHOLD_DB,
+  };
+}
+
+/**
+ * The dtype a dataset's features are delivered as: the requested one, else the dataset's.
+ * Without the frontend the features are audio, which only float32 can hold.
+ */
+export function deliveredDtype(rec: DatasetRecord, requested?: FeatureDtype): FeatureDtype {
+  const dtype = requested ?? rec.settings.dtype;
+  if (!rec.settings.frontend_enabled && dtype !== 'float32') {
+    throw new InvalidSettingsError('with frontend_enabled = false the samples are audio: only dtype float32 is available', { field: 'dtype' });
+  }
+  return dtype;
 }
 
 export function featureHash(spec: FeatureSpec): string {

@@ -7,40 +7,13 @@
  * would skip) is an error with the same reason, never a picture of zeros.
  */
 import fs from 'node:fs';
-import { ConflictError, NotFoundError, WavDecodeError } from '../../core/errors.ts';
+import { ConflictError, WavDecodeError } from '../../core/errors.ts';
 import type { FrontendBackend } from '../../core/frontend/backend.ts';
-import type { DatasetRecord, StoredSubset, StoredSubsets } from '../registry/types.ts';
-import { featureSpecOf } from '../epochs/epoch-plan.ts';
+import type { SampleRef } from '../registry/subsets.ts';
+import type { DatasetRecord } from '../registry/types.ts';
 import { computeShard } from './compute-shard.ts';
-import { SHARD_SIZE, featureHash, planSubset } from './plan.ts';
+import { SHARD_SIZE, featureHash, featureSpecOf, planSubset } from './plan.ts';
 import { openShardSync, readRowSync } from './shard-file.ts';
-
-export type PreviewSubset = 'training' | 'validation';
-
-export interface SampleRef {
-  subset: PreviewSubset;
-  position: number;
-  /** Index entry (path relative to the dataset directory), null for a `_silence_` sample. */
-  entry: string | null;
-  label: number;
-  className: string;
-}
-
-/** The sample at `position` of a loaded subset (404 problems for a missing subset or position). */
-export function sampleAt(rec: DatasetRecord, subsets: StoredSubsets, subset: PreviewSubset, position: number): SampleRef & { list: StoredSubset } {
-  const list = subsets[subset];
-  if (!list) {
-    throw new NotFoundError('subset', `dataset ${rec.id} has no ${subset} subset loaded (loaded: ${rec.loaded_subset ?? 'nothing'})`);
-  }
-  if (!Number.isInteger(position) || position < 0 || position >= list.entries.length) {
-    throw new NotFoundError(
-      'sample',
-      `the ${subset} subset of dataset ${rec.id} has ${list.entries.length} samples (positions 0 to ${list.entries.length - 1}); there is no sample ${position}`,
-    );
-  }
-  const label = list.labels[position]!;
-  return { subset, position, entry: list.entries[position] ?? null, label, className: rec.settings.classes[label] ?? String(label), list };
-}
 
 export interface SampleSpectrogram {
   /** [height (frames) × width (channels)], row-major, as stored in the feature shard. */
@@ -58,7 +31,7 @@ function skipped(reason: string, detail: string, entry: string | null): WavDecod
 /** The uint16 spectrogram of one sample, exactly the values the featurization stores. */
 export async function sampleSpectrogram(
   rec: DatasetRecord,
-  sample: SampleRef & { list: StoredSubset },
+  sample: SampleRef,
   featuresDir: string,
   frontend: FrontendBackend,
 ): Promise<SampleSpectrogram> {

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AudiofeedError } from '../../core/errors.ts';
-import type { FeatureQueues } from '../../../jobs/queues.ts';
+import type { FeatureQueue } from '../ports.ts';
 import type { SubsetPlan } from './plan.ts';
 
 export class FeaturizationFailedError extends AudiofeedError {
@@ -71,7 +71,7 @@ export async function waitForFile(file: string, checks: WaitChecks, signal: Abor
 export function waitForShard(
   plan: SubsetPlan,
   index: number,
-  queues: FeatureQueues,
+  queue: FeatureQueue,
   signal: AbortSignal,
   reensure: () => Promise<void>,
 ): Promise<void> {
@@ -79,8 +79,8 @@ export function waitForShard(
   return waitForFile(
     shard.file,
     {
-      jobState: () => queues.shardJobState(plan, shard.key),
-      workers: () => queues.shards.getWorkersCount(),
+      jobState: () => queue.shardJobState(plan, index),
+      workers: () => queue.workersConnected('shards'),
       onMissing: reensure,
       what: `shard ${index}`,
     },

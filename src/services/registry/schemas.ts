@@ -1,9 +1,12 @@
 /**
- * Dataset resource schemas: the validation, the TypeScript types and the OpenAPI
- * document at once. Field names are MLTK's.
+ * What a registration takes (the JSON body of POST /v1/datasets, and the `settings` part
+ * of an upload): the validation, the TypeScript types and the OpenAPI document at once.
+ * Field names are MLTK's. The HTTP-only shapes (params, the dataset view) are in
+ * routes/datasets/schemas.ts.
  */
 import { Type, type Static } from 'typebox';
 import { FrontendSettingsSchema } from '../../core/frontend/settings-schema.ts';
+import { ClassMode, FeatureDtype, Listing, SubsetName } from '../../core/schemas.ts';
 
 export const DatasetId = Type.String({
   pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$',
@@ -38,18 +41,6 @@ export const ClassWeightsInput = Type.Union([
   Type.Record(Type.String(), Type.Number(), { description: 'weight per class name (or per class id)' }),
   Type.Array(Type.Number(), { description: 'weight per class id' }),
 ]);
-
-export const ClassMode = Type.Union([
-  Type.Literal('categorical'),
-  Type.Literal('binary'),
-  Type.Literal('sparse'),
-  Type.Literal('input'),
-  Type.Null(),
-]);
-
-export const Listing = Type.Union([Type.Literal('generic'), Type.Literal('speech_commands_v2')]);
-export const LoadKind = Type.Union([Type.Literal('training'), Type.Literal('validation'), Type.Literal('evaluation')]);
-export const SampleDtype = Type.Union([Type.Literal('float32'), Type.Literal('int8'), Type.Literal('uint16')]);
 
 const Range = Type.Union([Type.Tuple([Type.Number(), Type.Number()]), Type.Null()]);
 
@@ -93,7 +84,7 @@ export const DatasetSettingsFields = {
   batch_size: Type.Optional(Type.Integer({ minimum: -1, maximum: 1_000_000, description: 'default 32; -1 = whole subset' })),
   max_samples_per_class: Type.Optional(Type.Integer({ minimum: -1, description: 'default -1 (all)' })),
   listing: Type.Optional(Listing),
-  dtype: Type.Optional(SampleDtype),
+  dtype: Type.Optional(FeatureDtype),
   add_channel_dimension: Type.Optional(Type.Boolean()),
   frontend_enabled: Type.Optional(Type.Boolean()),
   sample_shape: Type.Optional(
@@ -102,7 +93,7 @@ export const DatasetSettingsFields = {
   frontend_settings: Type.Optional(FrontendSettingsSchema),
   trim_threshold_db: Type.Optional(Type.Number({ minimum: 0, maximum: 200, description: 'Silence trimming (librosa top_db); 0 = off; default 20' })),
   augmentation: Type.Optional(Type.Union([AugmentationSchema, Type.Null()])),
-  load: Type.Optional(LoadKind),
+  load: Type.Optional(SubsetName),
 };
 
 export const RegisterBody = Type.Object(
@@ -123,44 +114,3 @@ export const UploadSettings = Type.Object(
   { additionalProperties: false },
 );
 export type UploadSettingsT = Static<typeof UploadSettings>;
-
-export const IdParams = Type.Object({ id: DatasetId }, { additionalProperties: false });
-
-export const Problem = Type.Object(
-  {
-    type: Type.String(),
-    title: Type.String(),
-    status: Type.Integer(),
-    detail: Type.String(),
-    instance: Type.Optional(Type.String()),
-  },
-  { additionalProperties: true, description: 'RFC 9457 problem details' },
-);
-
-export const ClassCounts = Type.Record(Type.String(), Type.Integer());
-
-export const DatasetView = Type.Object(
-  {
-    id: Type.String(),
-    status: Type.Union([Type.Literal('ready'), Type.Literal('unloaded')]),
-    created_at: Type.String(),
-    updated_at: Type.String(),
-    source: Type.Record(Type.String(), Type.Unknown()),
-    dataset_dir: Type.String(),
-    listing: Listing,
-    audio_classes: Type.Array(Type.String()),
-    audio_input_shape: Type.Array(Type.Integer()),
-    sample_rate_hz: Type.Integer(),
-    sample_length_ms: Type.Integer(),
-    class_mode: ClassMode,
-    frontend_enabled: Type.Boolean(),
-    frontend_settings: Type.Record(Type.String(), Type.Unknown()),
-    loaded_subset: Type.Union([LoadKind, Type.Null()]),
-    class_counts: Type.Record(Type.String(), ClassCounts),
-    class_weights: Type.Unknown(),
-    index: Type.Record(Type.String(), Type.Unknown()),
-    settings: Type.Record(Type.String(), Type.Unknown()),
-    warnings: Type.Array(Type.String()),
-  },
-  { additionalProperties: false },
-);

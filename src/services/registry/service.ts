@@ -1,6 +1,7 @@
 /**
  * The registry: turns a source plus MLTK settings into a registered dataset, exactly as
- * MLTK's AudioDatasetMixin.load_dataset would see it, and keeps the record in Redis.
+ * MLTK's AudioDatasetMixin.load_dataset would see it, and keeps the record in the
+ * registry store (RegistryStorePort; Redis in production, store/registry-store.ts).
  * Nothing is stored until every step succeeded, so a failed registration leaves no
  * record and no unpacked upload behind.
  */
@@ -21,15 +22,10 @@ import {
 import { ConflictError, DatasetError, ForbiddenPathError, NotFoundError } from '../../core/errors.ts';
 import { assertHasClassDirectories, assertLinksStayInside, isInside, resolveDatasetDirectory } from './sources/directory.ts';
 import { importLoader, runLoader, type LoaderContext } from './sources/loaders.ts';
-import type { RegistryStore } from '../../../store/registry-store.ts';
+import type { Logger, RegistryStorePort } from '../ports.ts';
 import { audioInputShape, datasetOptions, effectiveSettings, validateBatchSize } from './settings.ts';
 import type { RegisterBodyT, UploadSettingsT } from './schemas.ts';
 import type { DatasetRecord, DatasetSource, EffectiveSettings, LoadKind, StoredSubsets } from './types.ts';
-
-export interface Logger {
-  info(msg: string): void;
-  warn(msg: string): void;
-}
 
 export function generateId(): string {
   return 'ds-' + crypto.randomBytes(6).toString('hex');
@@ -42,7 +38,7 @@ export class RegistryService {
 
   constructor(
     readonly config: Config,
-    readonly store: RegistryStore,
+    readonly store: RegistryStorePort,
     readonly log: Logger,
   ) {
     this.uploadsDir = path.join(config.dataDir, 'uploads');

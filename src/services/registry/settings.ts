@@ -6,7 +6,7 @@ import { InvalidSettingsError } from '../../core/errors.ts';
 import { frontendShape, resolveFrontendSettings } from '../../core/frontend/settings.ts';
 import type { DatasetOptions } from '../../core/datasets/index.ts';
 import { resolveAugmentation, type AugmentationSettings } from '../../core/audio/augment/index.ts';
-import { DEFAULT_TRIM_THRESHOLD_DB } from '../features/plan.ts';
+import { DEFAULT_TRIM_THRESHOLD_DB } from '../../core/audio/index.ts';
 import type { RegisterBodyT, UploadSettingsT } from './schemas.ts';
 import type { EffectiveSettings, Listing } from './types.ts';
 

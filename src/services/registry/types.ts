@@ -1,11 +1,10 @@
 /** Shapes persisted in the registry and served by the API (MLTK names at the edge). */
 import type { FrontendSettings } from '../../core/frontend/settings.ts';
 import type { ResolvedAugmentation } from '../../core/audio/augment/index.ts';
+import type { ClassMode, Listing, LoadKind } from '../../core/datasets/index.ts';
+import type { FeatureDtype, StoredSubsetName } from '../../core/schemas.ts';
 
-export type LoadKind = 'training' | 'validation' | 'evaluation';
-export type Listing = 'generic' | 'speech_commands_v2';
-export type ClassMode = 'categorical' | 'binary' | 'sparse' | 'input' | null;
-export type SampleDtype = 'float32' | 'int8' | 'uint16';
+export type { ClassMode, Listing, LoadKind } from '../../core/datasets/index.ts';
 
 export type DatasetSource =
   | { type: 'directory'; path: string }
@@ -26,7 +25,7 @@ export interface EffectiveSettings {
   batch_size: number;
   max_samples_per_class: number;
   listing: Listing;
-  dtype: SampleDtype;
+  dtype: FeatureDtype;
   add_channel_dimension: boolean;
   frontend_enabled: boolean;
   sample_shape: number[] | null;
@@ -67,7 +66,5 @@ export interface StoredSubset {
   entries: (string | null)[];
   labels: number[];
 }
-export interface StoredSubsets {
-  training?: StoredSubset;
-  validation?: StoredSubset;
-}
+/** The file lists of the loaded subsets. */
+export type StoredSubsets = Partial<Record<StoredSubsetName, StoredSubset>>;

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DatasetError, NotFoundError } from '../../../core/errors.ts';
-import type { Listing } from '../types.ts';
+import type { Listing } from '../../../core/schemas.ts';
 import type { UploadLimits } from './upload.ts';
 
 export interface LoaderContext {
