@@ -22,6 +22,7 @@ import { loadConfig } from '../src/services/config.ts';
 import { RegistryService } from '../src/services/registry/service.ts';
 import { RegistryStore } from '../store/registry-store.ts';
 import { createRedis } from '../store/redis.ts';
+import { datasetOptions } from '../test/helpers/datasets.ts';
 
 const CLASSES = 35;
 const FILES_PER_CLASS = 3000;
@@ -75,17 +76,7 @@ async function generate(datasetDir: string): Promise<number> {
 }
 
 function options(): DatasetOptions {
-  return {
-    classes: [...KEYWORDS, '_unknown_', '_silence_'],
-    validationSplit: 0.1,
-    unknownClassPercentage: 1,
-    silenceClassPercentage: 0.6,
-    followLinks: true,
-    shuffleDatasetEnabled: false,
-    listing: 'generic',
-    maxSamplesPerClass: -1,
-    seed: null,
-  };
+  return datasetOptions({ classes: [...KEYWORDS, '_unknown_', '_silence_'], validationSplit: 0.1 });
 }
 
 interface PhaseResult {

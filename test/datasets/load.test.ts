@@ -2,7 +2,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import {
   batchIndices,
@@ -15,37 +14,13 @@ import {
   reindex,
   RandomState,
   speechCommandsSplitPoint,
-  type DatasetDirs,
   type DatasetOptions,
 } from '../../src/core/datasets/index.ts';
 import { chooseIndexPlace, parseIndex } from '../../src/core/datasets/index-files.ts';
+import { datasetDirs, datasetOptions } from '../helpers/datasets.ts';
 
-async function setup(t: { after: (fn: () => Promise<void>) => void }, files: string[]): Promise<DatasetDirs & { root: string }> {
-  const root = await fs.mkdtemp(path.join(os.tmpdir(), 'audiofeed-ds-load-'));
-  t.after(() => fs.rm(root, { recursive: true, force: true }));
-  const datasetDir = path.join(root, 'data');
-  await fs.mkdir(datasetDir);
-  for (const f of files) {
-    await fs.mkdir(path.dirname(path.join(datasetDir, f)), { recursive: true });
-    await fs.writeFile(path.join(datasetDir, f), 'x');
-  }
-  return { root, datasetDir, fallbackIndexDir: path.join(root, 'fallback'), shuffleIndexDir: path.join(root, 'log', 'dataset') };
-}
-
-function options(over: Partial<DatasetOptions> = {}): DatasetOptions {
-  return {
-    classes: ['cat', 'dog'],
-    validationSplit: 0.5,
-    unknownClassPercentage: 1,
-    silenceClassPercentage: 0.6,
-    followLinks: true,
-    shuffleDatasetEnabled: false,
-    listing: 'generic',
-    maxSamplesPerClass: -1,
-    seed: null,
-    ...over,
-  };
-}
+const setup = (t: { after: (fn: () => Promise<void>) => void }, files: string[]) => datasetDirs(t, files, 'audiofeed-ds-load-');
+const options = (over: Partial<DatasetOptions> = {}): DatasetOptions => datasetOptions({ classes: ['cat', 'dog'], ...over });
 
 const CATS = ['cat/c1.wav', 'cat/c2.wav', 'cat/c3.wav', 'cat/c4.wav'];
 const DOGS = ['dog/d1.wav', 'dog/d2.wav', 'dog/d3.wav', 'dog/d4.wav'];
