@@ -3,7 +3,12 @@
 Only numpy and the standard library are needed; TensorFlow is imported by the examples,
 never here.
 """
-from .client import AudiofeedError, Client, IncompleteStreamError
+from .client import AudiofeedError, BatchStream, Client, IncompleteStreamError
 
-__all__ = ["AudiofeedError", "Client", "IncompleteStreamError"]
-__version__ = "0.1.0"
+__all__ = [
+    "AudiofeedError",
+    "BatchStream",
+    "Client",
+    "IncompleteStreamError",
+]
+__version__ = "0.2.0"

@@ -9,34 +9,24 @@ service with workers and registers corpus-mini first.
 """
 import json
 import math
-import os
-import sys
 import unittest
 import urllib.parse
 import urllib.request
 
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from support import DATASET, LIVE, SKIP_REASON, TOKEN, URL  # also puts the client package on sys.path
 
 from audiofeed_client import AudiofeedError, Client  # noqa: E402
 
-URL = os.environ.get("AUDIOFEED_URL", "").strip()
-DATASET = os.environ.get("AUDIOFEED_DATASET", "").strip()
-TOKEN = os.environ.get("AUDIOFEED_TOKEN") or None
 BATCH = 16
-
-SKIP_REASON = (
-    "live tests need a running service: set AUDIOFEED_URL (e.g. http://127.0.0.1:8080) and "
-    "AUDIOFEED_DATASET (the id of a registered categorical dataset, e.g. corpus-mini)"
-)
 
 
 def same_arrays(a, b):
     return len(a) == len(b) and all(x.dtype == y.dtype and x.shape == y.shape and x.tobytes() == y.tobytes() for x, y in zip(a, b))
 
 
-@unittest.skipUnless(URL and DATASET, SKIP_REASON)
+@unittest.skipUnless(LIVE, SKIP_REASON)
 class LiveServiceTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
