@@ -17,7 +17,7 @@ import numpy as np
 
 from support import DATASET, LIVE, SKIP_REASON, TOKEN, URL  # also puts the client package on sys.path
 
-from audiofeed_client import AudiofeedError, Client  # noqa: E402
+from audiofeed_client import AudiofeedError, Client, batch_columns  # noqa: E402
 
 BATCH = 16
 
@@ -123,6 +123,20 @@ class LiveServiceTest(unittest.TestCase):
         resumed = list(self.client.epochs(DATASET, start_epoch=1, num_epochs=1, batch_size=BATCH, from_batch=2))
         self.assertEqual(len(resumed), len(full) - 2)
         self.assertTrue(all(same_arrays(a, b) for a, b in zip(resumed, full[2:])))
+
+    def test_batch_columns_from_the_metadata_match_every_stream(self):
+        # What tf.data's output_signature is built from, checked against real batches.
+        for class_mode, dtype in [(None, None), ("sparse", "int8"), ("binary", "uint16"), ("input", "float32"), ("none", "int8")]:
+            with self.subTest(class_mode=class_mode, dtype=dtype):
+                predicted = batch_columns(self.info, class_mode, dtype)
+                params = {k: v for k, v in (("class_mode", class_mode), ("dtype", dtype)) if v is not None}
+                with self.client.open_batches(DATASET, batch_size=BATCH, **params) as stream:
+                    self.assertEqual(stream.columns, tuple(c.name for c in predicted))
+                    _, arrays = next(iter(stream))
+                self.assertEqual(len(arrays), len(predicted))
+                for column, array in zip(predicted, arrays):
+                    self.assertEqual(array.dtype, column.dtype, column.name)
+                    self.assertEqual(array.shape, (BATCH,) + column.shape[1:], column.name)
 
     def test_unknown_dataset_is_a_404_audiofeed_error(self):
         with self.assertRaises(AudiofeedError) as ctx:
