@@ -102,11 +102,17 @@ class TfDataTest(unittest.TestCase):
             with self.assertRaises(tf.errors.OpError) as ctx:
                 for batch in ds:
                     got.append(batch)
-        self.assertIn("IncompleteStreamError", str(ctx.exception))
-        self.assertIn("batch stream ended early", str(ctx.exception))
-        self.assertEqual(len(got), 1)
-        # The cardinality probe, the pass, one reconnection (retries=1), then the error.
-        self.assertEqual(server.requests, [0, 0, 1])
+            self.assertIn("IncompleteStreamError", str(ctx.exception))
+            self.assertIn("batch stream ended early", str(ctx.exception))
+            self.assertEqual(len(got), 1)
+            # The cardinality probe, the pass, one reconnection (retries=1), then the error.
+            self.assertEqual(server.requests, [0, 0, 1])
+            # Keras' fit stops on it too.
+            model = tf.keras.Sequential([tf.keras.Input(self.shape), tf.keras.layers.Flatten(), tf.keras.layers.Dense(self.k)])
+            model.compile(optimizer="adam", loss=tf.keras.losses.CategoricalCrossentropy(from_logits=True))
+            with self.assertRaises(tf.errors.UnknownError) as ctx:
+                model.fit(ds, epochs=1, shuffle=False, verbose=0)
+            self.assertIn("batch stream ended early", str(ctx.exception))
 
 
 if __name__ == "__main__":
