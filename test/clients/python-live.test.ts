@@ -20,7 +20,10 @@ let live: LiveService;
 
 /** Modules that need a framework, with the skip reason their tests give without it. */
 const FRAMEWORKS: Record<string, { module: string; reason: string }> = {
-  'test_torch.py': { module: 'torch', reason: 'torch is not importable: pip install --no-deps torch' },
+  'test_torch.py': {
+    module: 'torch',
+    reason: "torch is not importable: pip install --no-deps 'torch==2.13.0+cpu' (the CPU wheel in pip's find-links; an unpinned torch resolves to a CUDA build that does not import here)",
+  },
   'test_tf.py': { module: 'tensorflow', reason: 'tensorflow is not importable: pip install tensorflow-cpu' },
 };
 const MODULES = fs.readdirSync(TESTS_DIR).filter((f) => /^test_\w+\.py$/.test(f)).sort();
