@@ -31,6 +31,15 @@ export interface RawSyncResult {
   width: number;
 }
 
+export interface RawBatchOptions {
+  /**
+   * Most pool threads that work on this call at once (default: one per core, at
+   * most the libuv pool size, UV_THREADPOOL_SIZE). Work items claim clips one at
+   * a time, so a thread that gets less CPU does fewer clips.
+   */
+  threads?: number;
+}
+
 /**
  * The addon's own exports. Settings are MLTK-named fields; missing fields take
  * the MLTK defaults. The addon validates for memory safety and names the
@@ -38,10 +47,16 @@ export interface RawSyncResult {
  */
 export interface RawFrontendAddon {
   processSync(settings: Partial<FrontendSettings>, clip: Int16Array): RawSyncResult;
-  processBatch(settings: Partial<FrontendSettings>, clips: Int16Array[]): Promise<RawBatchResult>;
+  processBatch(settings: Partial<FrontendSettings>, clips: Int16Array[], options?: RawBatchOptions): Promise<RawBatchResult>;
   processBatch(
     settings: Partial<FrontendSettings>,
     clips: Int16Array[],
+    callback: (err: Error | null, result?: RawBatchResult) => void,
+  ): undefined;
+  processBatch(
+    settings: Partial<FrontendSettings>,
+    clips: Int16Array[],
+    options: RawBatchOptions,
     callback: (err: Error | null, result?: RawBatchResult) => void,
   ): undefined;
   shape(settings: Partial<FrontendSettings>): { height: number; width: number; sampleLength: number; fftSize: number };
@@ -68,9 +83,9 @@ export class NativeFrontend {
    * rules as the TypeScript frontend first, so both backends reject alike
    * (FrontendSettingsError).
    */
-  async processBatch(settings: FrontendSettings, clips: Int16Array[]): Promise<NativeBatchResult> {
+  async processBatch(settings: FrontendSettings, clips: Int16Array[], options: RawBatchOptions = {}): Promise<NativeBatchResult> {
     const resolved = resolveFrontendSettings(settings);
-    const raw = await this.addon.processBatch(resolved, clips);
+    const raw = await this.addon.processBatch(resolved, clips, options);
     const size = raw.height * raw.width;
     const uint16: Uint16Array[] = [];
     const activity: boolean[] = [];
