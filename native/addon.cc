@@ -1,5 +1,7 @@
 // N-API binding: processSync(settings, clip) on the JS thread;
-// processBatch(settings, clips[, options][, callback]) on the libuv thread pool.
+// processBatch(settings, clips[, options][, callback]) and
+// featurizeWav(settings, topDb, wavs, out[, options][, callback]) on the libuv
+// thread pool.
 #include <napi.h>
 
 #include <algorithm>
@@ -13,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "clip_pipeline.h"
 #include "frontend.h"
 #include "settings.h"
 
@@ -125,7 +128,8 @@ class ConfigCache {
 
 // ---------------------------------------------------------------- memory
 
-// Batch inputs are reused across calls. A fresh multi-megabyte allocation comes straight from mmap: the kernel
+// Batch inputs, WAV sample arenas and native output rows are reused across
+// calls. A fresh multi-megabyte allocation comes straight from mmap: the kernel
 // hands out zero pages one 4 KiB fault at a time on first touch, and free()
 // returns them, so without reuse every batch paid ~19,000 page faults per 2000
 // clips again (plus zero-filling by std::vector) before any clip was computed.
@@ -499,6 +503,176 @@ Napi::Value ProcessBatch(const Napi::CallbackInfo& info) {
   return returned;
 }
 
+// ---------------------------------------------------------------- featurizeWav
+
+// Per-clip outcome of featurizeWav.
+enum ClipStatus : uint8_t {
+  kDone = 0,            // features computed natively
+  kFallbackFormat = 1,  // not 16-bit PCM at the target rate (or malformed): run the TypeScript pipeline
+  kFallbackTrim = 2,    // a trim frame lies within kTrimMargin dB of the threshold: run the TypeScript pipeline
+};
+
+// A WAV sample arena larger than this sends the remaining clips to TypeScript.
+constexpr size_t kMaxArenaBytes = size_t{256} << 20;
+
+// WAV bytes -> first channel -> trim -> pad/crop -> frontend, for every clip
+// FindPcm16 accepts. Rows are computed into a reused native block and copied
+// into the caller's output array on the JS thread at completion: the pool never
+// writes memory JS can reach (or detach) while it runs.
+class WavBatch : public PoolJob {
+ public:
+  AddonData* data = nullptr;
+  std::shared_ptr<const FrontendConfig> cfg;
+  bool trim = false;
+  double top_db = 0.0;
+  size_t row = 0;                   // uint16 values per clip
+  std::vector<uint8_t> status;      // per clip
+  std::vector<size_t> item_clip;    // per native item: its clip index
+  std::vector<size_t> item_offset;  // per native item: first sample in the arena
+  std::vector<size_t> item_frames;  // per native item: its sample count
+  BlockPool::Block arena;           // int16 samples of every native item
+  BlockPool::Block rows;            // uint16 rows of every native item
+  Napi::ObjectReference out;        // the caller's Uint16Array
+  Settle settle;
+
+  void Work() override {
+    const FrontendConfig& c = *cfg;
+    const size_t T = static_cast<size_t>(c.sample_length);
+    const int16_t* samples = reinterpret_cast<const int16_t*>(arena.data.get());
+    uint16_t* out_rows = reinterpret_cast<uint16_t*>(rows.data.get());
+    FrontendScratch scratch(c);
+    std::vector<double> levels;
+    std::vector<int16_t> pad;
+    size_t k;
+    while (Claim(&k)) {
+      const int16_t* y = samples + item_offset[k];
+      const size_t n = item_frames[k];
+      size_t start = 0;
+      size_t end = n;
+      if (trim && TrimBounds(y, n, top_db, &levels, &start, &end) == TrimVerdict::kAmbiguous) {
+        status[item_clip[k]] = kFallbackTrim;  // one writer per item: no race
+        continue;
+      }
+      ProcessClip(c, AdjustLength(y, start, end, T, &pad), out_rows + k * row, &scratch);
+    }
+  }
+
+  void Finish(Napi::Env env) override {
+    BlockPool::Block rows_block = std::move(rows);
+    data->pool.Release(std::move(arena));
+    Napi::Value result = env.Undefined();
+    std::string failure = error;
+    if (failure.empty()) {
+      void* dst = nullptr;
+      size_t length = 0;
+      if (!TypedArrayInfo(env, out.Value(), napi_uint16_array, &dst, &length) || length != status.size() * row) {
+        failure = "the output Uint16Array was detached or resized while the batch ran";
+      } else {
+        uint16_t* o = static_cast<uint16_t*>(dst);
+        const uint16_t* src = reinterpret_cast<const uint16_t*>(rows_block.data.get());
+        for (size_t i = 0; i < status.size(); ++i) {
+          if (status[i] != kDone) std::fill(o + i * row, o + (i + 1) * row, uint16_t{0});
+        }
+        for (size_t k = 0; k < count; ++k) {
+          if (status[item_clip[k]] == kDone) std::memcpy(o + item_clip[k] * row, src + k * row, row * sizeof(uint16_t));
+        }
+        Napi::Uint8Array st = Napi::Uint8Array::New(env, status.size());
+        if (!status.empty()) std::memcpy(st.Data(), status.data(), status.size());
+        result = st;
+      }
+    }
+    data->pool.Release(std::move(rows_block));
+    out.Reset();
+    if (failure.empty()) {
+      settle.Resolve(env, result);
+    } else {
+      settle.Reject(env, Napi::Error::New(env, failure).Value());
+    }
+  }
+};
+
+// featurizeWav(settings, topDb, wavs, out[, options][, callback]) -> Uint8Array of ClipStatus
+Napi::Value FeaturizeWav(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto job = std::make_shared<WavBatch>();
+  job->data = env.GetInstanceData<AddonData>();
+  Napi::Value options;
+  const Napi::Value returned = ReadTrailingArgs(info, 4, &job->settle, &options);
+  Settle* settle = &job->settle;
+
+  std::string error;
+  job->cfg = ResolveConfig(env, info[0], &error);
+  if (!job->cfg) return Fail(env, settle, returned, InvalidSettings(env, error));
+  const FrontendConfig& cfg = *job->cfg;
+  if (info[1].IsNumber() && std::isfinite(info[1].As<Napi::Number>().DoubleValue()) &&
+      info[1].As<Napi::Number>().DoubleValue() >= 0.0) {
+    job->trim = true;
+    job->top_db = info[1].As<Napi::Number>().DoubleValue();
+  } else if (!info[1].IsNull() && !info[1].IsUndefined()) {
+    return Fail(env, settle, returned, Napi::TypeError::New(env, "topDb must be null (no trim) or a finite number >= 0"));
+  }
+  size_t threads;
+  if (!ReadThreads(options, &threads, &error)) return Fail(env, settle, returned, Napi::TypeError::New(env, error));
+  if (!info[2].IsArray()) return Fail(env, settle, returned, Napi::TypeError::New(env, "wavs must be an array of Uint8Array"));
+  const std::vector<napi_value> values = ArrayElements(info[2].As<Napi::Array>());
+  const size_t n = values.size();
+  job->row = static_cast<size_t>(cfg.num_frames) * cfg.num_channels;
+  {
+    void* dst = nullptr;
+    size_t length = 0;
+    if (!TypedArrayInfo(env, info[3], napi_uint16_array, &dst, &length)) {
+      return Fail(env, settle, returned, Napi::TypeError::New(env, "out must be a Uint16Array"));
+    }
+    if (length != n * job->row) {
+      return Fail(env, settle, returned,
+                  Napi::RangeError::New(env, "out has " + std::to_string(length) + " values; " + std::to_string(n) +
+                                                 " clips of " + std::to_string(cfg.num_frames) + "x" +
+                                                 std::to_string(cfg.num_channels) + " need " +
+                                                 std::to_string(n * job->row)));
+    }
+  }
+  std::vector<const uint8_t*> bytes(n);
+  std::vector<size_t> lengths(n);
+  for (size_t i = 0; i < n; ++i) {
+    void* data = nullptr;
+    if (!TypedArrayInfo(env, values[i], napi_uint8_array, &data, &lengths[i])) {
+      return Fail(env, settle, returned, Napi::TypeError::New(env, "wav " + std::to_string(i) + " is not a Uint8Array"));
+    }
+    bytes[i] = static_cast<const uint8_t*>(data);
+  }
+  // Header pass: which clips are handled here, and where their samples go.
+  job->status.assign(n, kFallbackFormat);
+  std::vector<Pcm16Layout> layouts;
+  size_t total = 0;
+  for (size_t i = 0; i < n; ++i) {
+    Pcm16Layout layout;
+    if (!FindPcm16(bytes[i], lengths[i], cfg.settings.sample_rate_hz, &layout)) continue;
+    if ((total + layout.frames) * sizeof(int16_t) > kMaxArenaBytes) continue;
+    job->status[i] = kDone;
+    job->item_clip.push_back(i);
+    job->item_offset.push_back(total);
+    job->item_frames.push_back(layout.frames);
+    layouts.push_back(layout);
+    total += layout.frames;
+  }
+  job->count = job->item_clip.size();
+  try {
+    job->arena = job->data->pool.Acquire(total * sizeof(int16_t));
+    job->rows = job->data->pool.Acquire(job->count * job->row * sizeof(uint16_t));
+  } catch (const std::bad_alloc&) {
+    return Fail(env, settle, returned, Napi::RangeError::New(env, "out of memory for a batch of " + std::to_string(n) + " clips"));
+  }
+  job->out = Napi::Persistent(info[3].As<Napi::Object>());
+
+  QueueWorkers(env, job, WorkersFor(job->count, threads));
+  int16_t* arena = reinterpret_cast<int16_t*>(job->arena.data.get());
+  for (size_t k = 0; k < job->count; ++k) {
+    CopyFirstChannel(bytes[job->item_clip[k]], layouts[k], arena + job->item_offset[k]);
+    job->ready.store(k + 1, std::memory_order_release);
+  }
+  return returned;
+}
+
 Napi::Value Shape(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::string error;
@@ -518,6 +692,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData(new AddonData());
   exports.Set("processSync", Napi::Function::New(env, ProcessSync, "processSync"));
   exports.Set("processBatch", Napi::Function::New(env, ProcessBatch, "processBatch"));
+  exports.Set("featurizeWav", Napi::Function::New(env, FeaturizeWav, "featurizeWav"));
   exports.Set("shape", Napi::Function::New(env, Shape, "shape"));
   return exports;
 }

@@ -41,6 +41,16 @@ export interface RawBatchOptions {
 }
 
 /**
+ * Per-clip outcome of the addon's featurizeWav (its ClipStatus): computed natively,
+ * or left to the TypeScript pipeline (row all zeros) because the file is not 16-bit
+ * PCM at the target rate (or is malformed), or because a trim frame lies within
+ * 1e-9 dB of the threshold, where C's log10 and V8's Math.log10 could disagree.
+ */
+export const WAV_CLIP_NATIVE = 0;
+export const WAV_CLIP_FALLBACK_FORMAT = 1;
+export const WAV_CLIP_FALLBACK_TRIM = 2;
+
+/**
  * The addon's own exports. Settings are MLTK-named fields; missing fields take
  * the MLTK defaults. The addon validates for memory safety and names the
  * offending setting in its errors; batch errors arrive as rejections.
@@ -59,6 +69,21 @@ export interface RawFrontendAddon {
     options: RawBatchOptions,
     callback: (err: Error | null, result?: RawBatchResult) => void,
   ): undefined;
+  /**
+   * WAV file bytes -> first channel -> trim (librosa top_db, or none when null) ->
+   * pad/crop to sample_length (offset 0) -> int16 -> frontend, for every clip that
+   * is 16-bit PCM at sample_rate_hz, on the thread pool. Writes one height*width
+   * row per clip into `out` (length wavs.length * height * width) at completion;
+   * rows of clips it did not compute are zeros. Resolves with one status per clip
+   * (WAV_CLIP_*).
+   */
+  featurizeWav(
+    settings: Partial<FrontendSettings>,
+    topDb: number | null,
+    wavs: Uint8Array[],
+    out: Uint16Array,
+    options?: RawBatchOptions,
+  ): Promise<Uint8Array>;
   shape(settings: Partial<FrontendSettings>): { height: number; width: number; sampleLength: number; fftSize: number };
 }
 
@@ -94,6 +119,21 @@ export class NativeFrontend {
       activity.push(raw.activity[i] === 1);
     }
     return { uint16, activity, height: raw.height, width: raw.width };
+  }
+
+  /**
+   * The native part of the whole-clip pipeline (see RawFrontendAddon.featurizeWav);
+   * src/frontend/wav-batch.ts adds the TypeScript fallback. Settings are resolved
+   * and validated with the TypeScript rules first.
+   */
+  featurizeWav(
+    settings: FrontendSettings,
+    topDb: number | null,
+    wavs: Uint8Array[],
+    out: Uint16Array,
+    options: RawBatchOptions = {},
+  ): Promise<Uint8Array> {
+    return this.addon.featurizeWav(resolveFrontendSettings(settings), topDb, wavs, out, options);
   }
 
   /** One clip, synchronously on the calling thread. */
