@@ -1,12 +1,15 @@
 /**
- * Dataset loads (spec §8). Which subsets a load builds, per way of getting a validation
- * subset ("mode"):
+ * Dataset loads (spec §8). Which subsets a load builds depends on where the validation
+ * subset comes from ("mode"):
  *
- * | load       | split (generic, speech_commands_v2) | speech_commands_lists   | validation_data               |
- * |------------|-------------------------------------|-------------------------|-------------------------------|
- * | training   | training + validation (Q-12 fix: no validation when validation_split = 0) | training + validation | training (whole training dir) + validation (whole validation dir) |
- * | validation | validation                          | validation              | validation                    |
- * | evaluation | validation (the validation files, as MLTK) | evaluation (testing_list.txt) | validation (the validation dir) |
+ * - split (`generic`, `speech_commands_v2`): training → training + validation (Q-12 fix:
+ *   no validation subset when validation_split = 0); validation → validation;
+ *   evaluation → validation (MLTK evaluates on the validation files).
+ * - `speech_commands_lists`: training → training + validation; validation → validation;
+ *   evaluation → evaluation (`testing_list.txt`), a subset of its own.
+ * - `validation_data` (`DatasetDirs.validationData`): training → training (the whole
+ *   training dir) + validation (the whole validation dir); validation → validation;
+ *   evaluation → validation. Validation and evaluation loads do not list the training dir.
  *
  * An evaluation load uses `evalMaxSamplesPerClass` instead of `maxSamplesPerClass` (MLTK's
  * `eval_max_samples_per_class`). Every subset is assembled by `assembleSubset` (§6) with
