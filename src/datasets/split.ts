@@ -5,10 +5,11 @@ export function splitPoint(validationSplit: number, n: number): number {
   return Math.ceil(validationSplit * n);
 }
 
-export type SubsetName = 'training' | 'validation';
+/** The two sides of a per-class split. */
+export type SplitSide = 'training' | 'validation';
 
 /** Validation is the head `[0, b)`, training the tail `[b, n)` of the class list. */
-export function sliceSubset<T>(entries: readonly T[], b: number, subset: SubsetName): T[] {
+export function sliceSubset<T>(entries: readonly T[], b: number, subset: SplitSide): T[] {
   return subset === 'validation' ? entries.slice(0, b) : entries.slice(b);
 }
 
