@@ -1,6 +1,5 @@
 /**
- * The dashboard in a real browser (Debian's chromium through playwright-core, loopback
- * only) against the real app listening on a loopback port with in-process workers:
+ * The dashboard in a real browser (Chromium through playwright-core, loopback only) against the real app listening on a loopback port with in-process workers:
  * a copy of corpus-mini (plus one broken clip) registered through the API; the page lists
  * it, draws the class-count bars with the API's counts, loads spectrogram images and
  * audio, starts a featurization from the keyboard and follows its server-sent events to
@@ -8,30 +7,22 @@
  * token, reports a wrong one in its error region, then works with a read token.
  * Screenshots go to test-output/screenshots/.
  *
- * Chromium is required (CI installs it): without /usr/bin/chromium this test fails.
+ * The browser: the system's Chromium when there is one, else the one inside the npm package
+ * @sparticuz/chromium (test/helpers/browser.ts); AUDIOFEED_CHROMIUM names another. Every
+ * test closes its browser and its service in t.after, so a failure anywhere ends the file.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
-import { after, describe, test } from 'node:test';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { describe, test } from 'node:test';
+import type { BrowserContext, Page } from 'playwright-core';
 import { startWorkers, type RunningWorkers } from '../../src/queue/workers.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { launchChromiumContext } from '../helpers/browser.ts';
+import { cleanups, type Defer } from '../helpers/cleanup.ts';
 import { PROJECT_ROOT, copyCorpus, testdata } from '../helpers/paths.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const SCREENSHOTS = path.join(PROJECT_ROOT, 'test-output', 'screenshots');
 const CLASSES = ['yes', 'no', 'up', 'down', 'left', 'right', '_unknown_', '_silence_'];
 const BROKEN = 'up/zz-broken.wav';
@@ -46,44 +37,37 @@ interface Service {
   dataset: { class_counts: Record<string, Record<string, number>> };
   /** The subset holding the broken clip. */
   brokenSubset: 'training' | 'validation';
-  close(): Promise<void>;
 }
 
-async function startService(env: Record<string, string> = {}, adminToken?: string): Promise<Service> {
+/** Starts the app and its workers; `defer` closes them when the test ends, passed or failed. */
+async function startService(defer: Defer, env: Record<string, string> = {}, adminToken?: string): Promise<Service> {
   const t = await startTestApp(env);
+  defer(() => t.close());
   const workers = startWorkers({ redisUrl: t.redisUrl, prefix: t.prefix, concurrency: 2, frontendBackend: 'auto', lockMs: 5000, log: () => {} });
+  defer(() => workers.close());
   await t.app.listen({ port: 0, host: '127.0.0.1' });
   const base = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
-  const close = async () => {
-    await workers.close();
-    await t.close();
-  };
-  try {
-    const dir = path.join(t.root, 'corpus-mini');
-    copyCorpus(testdata('corpus-mini'), dir);
-    fs.writeFileSync(path.join(dir, BROKEN), Buffer.from('RIFF\x24\x00\x00\x00WAVEjunk', 'latin1'));
-    const auth: Record<string, string> = adminToken ? { authorization: `Bearer ${adminToken}` } : {};
-    const res = await fetch(`${base}/v1/datasets`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...auth },
-      body: JSON.stringify({
-        name: 'corpus-mini',
-        source: { type: 'directory', path: dir },
-        classes: CLASSES,
-        validation_split: 0.2,
-        batch_size: 16,
-        class_weights: 'balanced',
-      }),
-    });
-    const dataset = (await res.json()) as Service['dataset'];
-    assert.equal(res.status, 201, JSON.stringify(dataset));
-    const val = await fetch(`${base}/v1/datasets/corpus-mini/samples?subset=validation&limit=10000`, { headers: auth });
-    const inValidation = ((await val.json()) as { items: { entry: string | null }[] }).items.some((i) => i.entry === BROKEN);
-    return { t, workers, base, dataset, brokenSubset: inValidation ? 'validation' : 'training', close };
-  } catch (err) {
-    await close();
-    throw err;
-  }
+  const dir = path.join(t.root, 'corpus-mini');
+  copyCorpus(testdata('corpus-mini'), dir);
+  fs.writeFileSync(path.join(dir, BROKEN), Buffer.from('RIFF\x24\x00\x00\x00WAVEjunk', 'latin1'));
+  const auth: Record<string, string> = adminToken ? { authorization: `Bearer ${adminToken}` } : {};
+  const res = await fetch(`${base}/v1/datasets`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...auth },
+    body: JSON.stringify({
+      name: 'corpus-mini',
+      source: { type: 'directory', path: dir },
+      classes: CLASSES,
+      validation_split: 0.2,
+      batch_size: 16,
+      class_weights: 'balanced',
+    }),
+  });
+  const dataset = (await res.json()) as Service['dataset'];
+  assert.equal(res.status, 201, JSON.stringify(dataset));
+  const val = await fetch(`${base}/v1/datasets/corpus-mini/samples?subset=validation&limit=10000`, { headers: auth });
+  const inValidation = ((await val.json()) as { items: { entry: string | null }[] }).items.some((i) => i.entry === BROKEN);
+  return { t, workers, base, dataset, brokenSubset: inValidation ? 'validation' : 'training' };
 }
 
 interface Browser {
@@ -92,18 +76,13 @@ interface Browser {
   /** Requests to anything but the service's loopback origin, and uncaught page errors. */
   offLoopback: string[];
   pageErrors: string[];
-  close(): Promise<void>;
 }
 
-async function openBrowser(base: string): Promise<Browser> {
-  assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium); CI installs it in .ci/run`);
-  const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'audiofeed-chromium-'));
-  const context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: CHROMIUM_ARGS,
-    viewport: { width: 1280, height: 900 },
-  });
+/** Opens a browser; `defer` closes it when the test ends (before the service: last in, first out). */
+async function openBrowser(defer: Defer, base: string): Promise<Browser> {
+  const { context, binary, close } = await launchChromiumContext({ viewport: { width: 1280, height: 900 } });
+  defer(close);
+  console.log(`browser: ${binary.executablePath} (${binary.source})`);
   const origin = new URL(base).origin;
   const offLoopback: string[] = [];
   const pageErrors: string[] = [];
@@ -113,16 +92,7 @@ async function openBrowser(base: string): Promise<Browser> {
   });
   const page = context.pages()[0] ?? (await context.newPage());
   page.on('pageerror', (e) => pageErrors.push(e.message));
-  return {
-    context,
-    page,
-    offLoopback,
-    pageErrors,
-    async close() {
-      await context.close();
-      fs.rmSync(userDataDir, { recursive: true, force: true });
-    },
-  };
+  return { context, page, offLoopback, pageErrors };
 }
 
 /**
@@ -274,18 +244,11 @@ async function checkSkipped(page: Page, subset: string): Promise<void> {
   assert.ok(cells[3]!.length > 0);
 }
 
-let running: { svc?: Service; browser?: Browser } = {};
-after(async () => {
-  await running.browser?.close();
-  await running.svc?.close();
-});
-
 describe('dashboard in chromium', () => {
-  test('lists the dataset, draws its class counts, previews samples, featurizes with live progress', async () => {
-    const svc = await startService();
-    running.svc = svc;
-    const b = await openBrowser(svc.base);
-    running.browser = b;
+  test('lists the dataset, draws its class counts, previews samples, featurizes with live progress', async (tc) => {
+    const defer = cleanups(tc);
+    const svc = await startService(defer);
+    const b = await openBrowser(defer, svc.base);
     const { page } = b;
     const res = await page.goto(`${svc.base}/`);
     assert.equal(res?.status(), 200);
@@ -312,16 +275,12 @@ describe('dashboard in chromium', () => {
     await screenshot(page, 'dashboard-featurized.png');
     assert.deepEqual(b.offLoopback, []);
     assert.deepEqual(b.pageErrors, []);
-    await b.close();
-    await svc.close();
-    running = {};
   });
 
-  test('with API_TOKENS: asks for the token, shows the API error for a wrong one, then works', async () => {
-    const svc = await startService({ API_TOKENS: `${READ}:read,${ADMIN}:admin` }, ADMIN);
-    running.svc = svc;
-    const b = await openBrowser(svc.base);
-    running.browser = b;
+  test('with API_TOKENS: asks for the token, shows the API error for a wrong one, then works', async (tc) => {
+    const defer = cleanups(tc);
+    const svc = await startService(defer, { API_TOKENS: `${READ}:read,${ADMIN}:admin` }, ADMIN);
+    const b = await openBrowser(defer, svc.base);
     const { page } = b;
     const seenAuth: string[] = [];
     b.context.on('request', (r) => {
@@ -360,8 +319,5 @@ describe('dashboard in chromium', () => {
     assert.equal(await errors.locator('.error').count(), 0);
     assert.deepEqual(b.offLoopback, []);
     assert.deepEqual(b.pageErrors, []);
-    await b.close();
-    await svc.close();
-    running = {};
   });
 });
