@@ -21,7 +21,7 @@ import { mulberry32 } from '../../test/helpers/random.ts';
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const EXIT_WITH_PARENT = pathToFileURL(path.join(PROJECT_ROOT, 'bench', 'helpers', 'exit-with-parent.ts')).href;
-/** Queue names of src/queue/queues.ts (FEATURIZE_QUEUE, SHARD_QUEUE). */
+/** Queue names of jobs/queues.ts (FEATURIZE_QUEUE, SHARD_QUEUE). */
 const QUEUE_NAMES = ['featurize', 'featurize-shards'] as const;
 
 // ---------------------------------------------------------------- seeded audio
@@ -378,7 +378,7 @@ export class BenchSession {
     return path.join(this.dataDir, 'features');
   }
 
-  /** The service's configuration (src/config.ts) for this session, plus overrides. */
+  /** The service's configuration (src/services/config.ts) for this session, plus overrides. */
   serviceEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
     const env: NodeJS.ProcessEnv = { ...process.env };
     delete env.NODE_OPTIONS;

@@ -5,8 +5,8 @@
  * mode, listing) is declared once in src/core/schemas.ts.
  */
 import { Type, type Static } from 'typebox';
-import { ClassMode, FeatureDtype, Listing, StoredSubsetName, SubsetName } from '../../src/core/schemas.ts';
-import { DatasetId } from '../../src/services/registry/schemas.ts';
+import { ClassMode, FeatureDtype, StoredSubsetName, SubsetName } from '../../src/core/schemas.ts';
+import { DatasetId, RegistrationListing } from '../../src/services/registry/schemas.ts';
 
 export const IdParams = Type.Object({ id: DatasetId }, { additionalProperties: false });
 
@@ -25,7 +25,7 @@ export const DatasetView = Type.Object(
     updated_at: Type.String(),
     source: Type.Record(Type.String(), Type.Unknown()),
     dataset_dir: Type.String(),
-    listing: Listing,
+    listing: RegistrationListing,
     audio_classes: Type.Array(Type.String()),
     audio_input_shape: Type.Array(Type.Integer()),
     sample_rate_hz: Type.Integer(),

@@ -34,6 +34,13 @@ export const ClassMode = Type.Union([
 ]);
 export type ClassMode = Static<typeof ClassMode>;
 
-/** How the dataset directory is listed and split (spec §3, §5). */
-export const Listing = Type.Union([Type.Literal('generic'), Type.Literal('speech_commands_v2')]);
+/**
+ * How class directories are listed and split, every listing the rules implement:
+ * - `generic` (spec §3–§5.1): per-class percentage split, validation = head of each list;
+ * - `speech_commands_v2` (§5.2): MLTK's Speech Commands listing, speakers kept on one side;
+ * - `speech_commands_lists`: the dataset's own `validation_list.txt` / `testing_list.txt`
+ *   decide the subsets (src/core/datasets/split-lists.ts); evaluation is a subset of its own.
+ * A registration offers the first two (src/services/registry/schemas.ts RegistrationListing).
+ */
+export const Listing = Type.Union([Type.Literal('generic'), Type.Literal('speech_commands_v2'), Type.Literal('speech_commands_lists')]);
 export type Listing = Static<typeof Listing>;

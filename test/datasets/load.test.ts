@@ -68,6 +68,20 @@ test('load: max_samples_per_class clamps every class, pseudo-classes included', 
   assert.equal(r.training!.entries[3], null);
 });
 
+test('load: an evaluation load uses eval_max_samples_per_class instead of max_samples_per_class (spec §8)', async (t) => {
+  const dirs = await setup(t, [...CATS, ...DOGS]);
+  // v = 0.5: validation = cat c1 c2, dog d1 d2.
+  const validation = await loadDataset(dirs, options({ maxSamplesPerClass: 1 }), 'validation');
+  assert.deepEqual(validation.validation!.entries, ['cat/c1.wav', 'dog/d1.wav']);
+  const evaluation = await loadDataset(dirs, options({ maxSamplesPerClass: 1 }), 'evaluation');
+  assert.deepEqual(evaluation.validation!.entries, ['cat/c1.wav', 'cat/c2.wav', 'dog/d1.wav', 'dog/d2.wav']);
+  const clamped = await loadDataset(dirs, options({ evalMaxSamplesPerClass: 1 }), 'evaluation');
+  assert.deepEqual(clamped.validation!.entries, ['cat/c1.wav', 'dog/d1.wav']);
+  assert.deepEqual(clamped.classCounts, { validation: { cat: 1, dog: 1 } });
+  const training = await loadDataset(dirs, options({ evalMaxSamplesPerClass: 1 }), 'training');
+  assert.deepEqual(training.classCounts, { training: { cat: 2, dog: 2 }, validation: { cat: 2, dog: 2 } });
+});
+
 test('load: the unknown shuffle uses a fresh RandomState(seed or 43) per candidate', async (t) => {
   const birds = Array.from({ length: 10 }, (_, i) => `bird/b${i}.wav`);
   const dirs = await setup(t, [...CATS, ...DOGS, ...birds]);

@@ -159,10 +159,25 @@ export async function findFirstMissing(
   entries: readonly string[],
   strategy: ExistenceStrategy = 'listing',
 ): Promise<string | null> {
+  const [first] = await findMissing(datasetDir, entries, { strategy, limit: 1 });
+  return first ?? null;
+}
+
+/**
+ * Every entry (in input order, at most `limit`) for which `<datasetDir>/<entry>` does not
+ * exist, with the same existence rule and strategies as `findFirstMissing`.
+ */
+export async function findMissing(
+  datasetDir: string,
+  entries: readonly string[],
+  options: { strategy?: ExistenceStrategy; limit?: number } = {},
+): Promise<string[]> {
+  const { strategy = 'listing', limit = Infinity } = options;
+  const out: string[] = [];
   if (strategy === 'stat') {
     const exists = await mapLimit(entries, STAT_CONCURRENCY, (e) => existsFollowing(`${datasetDir}/${e}`));
-    const i = exists.indexOf(false);
-    return i < 0 ? null : entries[i]!;
+    for (let i = 0; i < entries.length && out.length < limit; i++) if (!exists[i]) out.push(entries[i]!);
+    return out;
   }
   const parents = new Set<string>();
   for (const e of entries) if (isPlainEntry(e)) parents.add(e.slice(0, e.lastIndexOf('/') + 1));
@@ -180,17 +195,18 @@ export async function findFirstMissing(
   const byParent = new Map<string, Map<string, boolean> | null>();
   parentList.forEach((p, i) => byParent.set(p, listings[i]!));
   for (const e of entries) {
+    if (out.length >= limit) break;
     if (!isPlainEntry(e)) {
-      if (!(await existsFollowing(`${datasetDir}/${e}`))) return e;
+      if (!(await existsFollowing(`${datasetDir}/${e}`))) out.push(e);
       continue;
     }
     const slash = e.lastIndexOf('/');
     const listing = byParent.get(e.slice(0, slash + 1));
     const isLink = listing?.get(e.slice(slash + 1));
-    if (isLink === undefined) return e;
-    if (isLink && !(await existsFollowing(`${datasetDir}/${e}`))) return e;
+    if (isLink === undefined) out.push(e);
+    else if (isLink && !(await existsFollowing(`${datasetDir}/${e}`))) out.push(e);
   }
-  return null;
+  return out;
 }
 
 export interface SeedRecord {

@@ -1,6 +1,36 @@
 /** Public API of the MLTK dataset rules (spec/dataset.md). */
-export type { ClassMode, DatasetDirs, DatasetOptions, Listing, LoadKind, LoadResult, Subset, IndexLocation } from './types.ts';
-export { loadDataset, listSubset, reindex, findUnknownCandidates, unknownSeed } from './load.ts';
+export type {
+  ClassMode,
+  DatasetDirs,
+  DatasetOptions,
+  IndexDirs,
+  IndexInfo,
+  Listing,
+  LoadKind,
+  LoadResult,
+  Subset,
+  SubsetName,
+  IndexLocation,
+} from './types.ts';
+export { loadDataset, loadedSubset, listSubset, reindex, findUnknownCandidates, unknownSeed } from './load.ts';
+export {
+  VALIDATION_LIST_FILE,
+  TESTING_LIST_FILE,
+  MAX_REPORTED_LINES,
+  normaliseListLine,
+  parseSplitList,
+  readSplitLists,
+  listPart,
+  type ListLine,
+  type ParsedList,
+  type SplitLists,
+} from './split-lists.ts';
+export {
+  compareClassDirectories,
+  assertSameClasses,
+  checkValidationDataOptions,
+  type ClassDifferences,
+} from './validation-data.ts';
 export { summarizeDataset, summaryJson, summarySections, type SummarySection } from './summary.ts';
 export {
   computeClassWeights,
@@ -22,6 +52,7 @@ export {
   parseIndex,
   formatIndex,
   findFirstMissing,
+  findMissing,
   readSeedRecord,
   type ExistenceStrategy,
   type SeedRecord,

@@ -3,7 +3,7 @@ import { InvalidSettingsError } from '../errors.ts';
 import { isPseudoClass } from './subset.ts';
 import type { DatasetOptions } from './types.ts';
 
-const LISTINGS = new Set(['generic', 'speech_commands_v2']);
+const LISTINGS = new Set(['generic', 'speech_commands_v2', 'speech_commands_lists']);
 
 function finite(v: unknown): v is number {
   return typeof v === 'number' && Number.isFinite(v);
@@ -57,9 +57,16 @@ export function validateOptions(opts: DatasetOptions): DatasetOptions {
     }
   }
   if (!LISTINGS.has(opts.listing)) {
-    throw new InvalidSettingsError(`listing must be 'generic' or 'speech_commands_v2', got ${String(opts.listing)}`, {
-      setting: 'listing',
-    });
+    throw new InvalidSettingsError(
+      `listing must be 'generic', 'speech_commands_v2' or 'speech_commands_lists', got ${String(opts.listing)}`,
+      { setting: 'listing' },
+    );
+  }
+  if (opts.listing === 'speech_commands_lists' && opts.validationSplit !== 0) {
+    throw new InvalidSettingsError(
+      `validation_split must be 0 or absent with listing speech_commands_lists (got ${opts.validationSplit}): validation_list.txt and testing_list.txt decide the subsets`,
+      { setting: 'validation_split' },
+    );
   }
   if (!Number.isInteger(opts.maxSamplesPerClass) || opts.maxSamplesPerClass < -1) {
     throw new InvalidSettingsError(
@@ -67,10 +74,17 @@ export function validateOptions(opts: DatasetOptions): DatasetOptions {
       { setting: 'max_samples_per_class' },
     );
   }
+  const evalMax = opts.evalMaxSamplesPerClass ?? -1;
+  if (!Number.isInteger(evalMax) || evalMax < -1) {
+    throw new InvalidSettingsError(
+      `eval_max_samples_per_class must be -1 (all) or a non-negative integer, got ${String(opts.evalMaxSamplesPerClass)}`,
+      { setting: 'eval_max_samples_per_class' },
+    );
+  }
   if (opts.seed !== null && (!Number.isInteger(opts.seed) || opts.seed < 0 || opts.seed > 0xffffffff)) {
     throw new InvalidSettingsError(`seed must be null or an integer in [0, 2^32 - 1], got ${String(opts.seed)}`, {
       setting: 'seed',
     });
   }
-  return { ...opts, classes: [...classes] };
+  return { ...opts, classes: [...classes], evalMaxSamplesPerClass: evalMax };
 }

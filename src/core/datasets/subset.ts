@@ -4,7 +4,7 @@
  */
 import { noSamplesError } from './speech-commands.ts';
 import { RandomState } from '../random.ts';
-import type { StoredSubsetName } from '../schemas.ts';
+import type { SubsetName } from '../schemas.ts';
 
 export const UNKNOWN_CLASS = '_unknown_';
 export const SILENCE_CLASS = '_silence_';
@@ -13,9 +13,17 @@ export function isPseudoClass(name: string): boolean {
   return name === UNKNOWN_CLASS || name === SILENCE_CLASS;
 }
 
+/** `evaluation` is a subset of its own only with `speech_commands_lists` (types.ts LoadResult). */
+export type { SubsetName };
+
 export interface Subset {
-  name: StoredSubsetName;
-  /** Entries relative to the dataset dir; `null` = a `_silence_` sample. */
+  name: SubsetName;
+  /**
+   * Absolute dataset dir the entries are relative to: the training dir, or with
+   * `validation_data` the validation dir for the validation/evaluation subset.
+   */
+  datasetDir: string;
+  /** Entries relative to `datasetDir`; `null` = a `_silence_` sample. */
   entries: (string | null)[];
   labels: number[];
   /** Class name → count, insertion order = `classes` order. */
@@ -23,11 +31,12 @@ export interface Subset {
 }
 
 export interface SubsetSpec {
-  name: StoredSubsetName;
+  name: SubsetName;
+  datasetDir: string;
   classes: readonly string[];
-  /** This subset's slice of every known class (already split). */
+  /** This subset's part of every known class (already split). */
   known: ReadonlyMap<string, readonly string[]>;
-  /** This subset's slice of every unknown candidate, in candidate order (code-point order, Q-10). */
+  /** This subset's part of every unknown candidate, in candidate order (code-point order, Q-10). */
   unknownCandidates: readonly (readonly [string, readonly string[]])[];
   unknownActive: boolean;
   silenceActive: boolean;
@@ -101,5 +110,5 @@ export function assembleSubset(spec: SubsetSpec): Subset {
     }
   });
   if (empty.length > 0) throw noSamplesError(empty, { subset: spec.name, classCounts });
-  return { name: spec.name, entries, labels, classCounts };
+  return { name: spec.name, datasetDir: spec.datasetDir, entries, labels, classCounts };
 }

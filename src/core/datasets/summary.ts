@@ -1,7 +1,9 @@
 /**
  * `summarize_dataset` text (spec §12) and a JSON form of the same information.
  * Sections follow the load (§8): training → Training + Validation; validation →
- * Validation; evaluation → Evaluation (from the validation counts).
+ * Validation; evaluation → Evaluation, from the evaluation counts when the load has an
+ * evaluation subset of its own (`speech_commands_lists`), else from the validation counts
+ * (MLTK evaluates on the validation files).
  */
 import { rjust } from './py-format.ts';
 import type { LoadResult } from './types.ts';
@@ -29,7 +31,9 @@ export function summarySections(result: LoadResult | null, classes: readonly str
           ['Training', result.classCounts.training],
           ['Validation', result.classCounts.validation],
         ]
-      : [[result.kind === 'validation' ? 'Validation' : 'Evaluation', result.classCounts.validation]];
+      : result.kind === 'validation'
+        ? [['Validation', result.classCounts.validation]]
+        : [['Evaluation', result.classCounts.evaluation ?? result.classCounts.validation]];
   const sections: SummarySection[] = [];
   for (const [name, counts] of parts) {
     if (!counts || Object.keys(counts).length === 0) continue;

@@ -6,11 +6,29 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { Frontend } from './frontend.ts';
 import { loadNativeFrontend, nativeFrontendUnavailableReason, type NativeFrontend } from './native.ts';
 import { resolveFrontendSettings, settingsHash, type FrontendSettings } from './settings.ts';
+import {
+  featurizeWavBatchNative,
+  featurizeWavBatchTs,
+  type WavBatchInput,
+  type WavBatchOptions,
+  type WavBatchResult,
+} from './wav-batch.ts';
 
 export interface FrontendBackend {
   readonly name: 'native' | 'typescript';
   /** One row-major height*width uint16 spectrogram per clip, in order. */
   process(settings: FrontendSettings, clips: Int16Array[]): Promise<Uint16Array[]>;
+  /**
+   * The whole per-clip pipeline (WAV bytes -> uint16 rows into `out`, clip i at row i)
+   * with loadSample's decode/resample/trim/pad semantics (offset 0); see wav-batch.ts.
+   */
+  featurizeWavs(
+    settings: FrontendSettings,
+    trimThresholdDb: number,
+    wavs: readonly WavBatchInput[],
+    out: Uint16Array,
+    options?: WavBatchOptions,
+  ): Promise<WavBatchResult>;
   /** One clip, with the activity detector's verdict (activity_detection_enable). */
   processClip(settings: FrontendSettings, clip: Int16Array): Promise<ClipSpectrogram>;
 }
@@ -38,6 +56,16 @@ class NativeBackend implements FrontendBackend {
   async processClip(settings: FrontendSettings, clip: Int16Array): Promise<ClipSpectrogram> {
     const r = this.native.processSync(settings, clip);
     return { uint16: r.uint16, activity: r.activity };
+  }
+
+  featurizeWavs(
+    settings: FrontendSettings,
+    trimThresholdDb: number,
+    wavs: readonly WavBatchInput[],
+    out: Uint16Array,
+    options?: WavBatchOptions,
+  ): Promise<WavBatchResult> {
+    return featurizeWavBatchNative(this.native, settings, trimThresholdDb, wavs, out, options);
   }
 }
 
@@ -78,6 +106,16 @@ export class TypeScriptBackend implements FrontendBackend {
   async processClip(settings: FrontendSettings, clip: Int16Array): Promise<ClipSpectrogram> {
     const r = this.frontendFor(settings).process(clip);
     return { uint16: r.uint16, activity: r.activityDetected };
+  }
+
+  async featurizeWavs(
+    settings: FrontendSettings,
+    trimThresholdDb: number,
+    wavs: readonly WavBatchInput[],
+    out: Uint16Array,
+    options?: WavBatchOptions,
+  ): Promise<WavBatchResult> {
+    return featurizeWavBatchTs(settings, trimThresholdDb, wavs, out, { ...options, frontend: this.frontendFor(settings) });
   }
 }
 

@@ -31,6 +31,25 @@ export interface RawSyncResult {
   width: number;
 }
 
+export interface RawBatchOptions {
+  /**
+   * Most pool threads that work on this call at once (default: one per core, at
+   * most the libuv pool size, UV_THREADPOOL_SIZE). Work items claim clips one at
+   * a time, so a thread that gets less CPU does fewer clips.
+   */
+  threads?: number;
+}
+
+/**
+ * Per-clip outcome of the addon's featurizeWav (its ClipStatus): computed natively,
+ * or left to the TypeScript pipeline (row all zeros) because the file is not 16-bit
+ * PCM at the target rate (or is malformed), or because a trim frame lies within
+ * 1e-9 dB of the threshold, where C's log10 and V8's Math.log10 could disagree.
+ */
+export const WAV_CLIP_NATIVE = 0;
+export const WAV_CLIP_FALLBACK_FORMAT = 1;
+export const WAV_CLIP_FALLBACK_TRIM = 2;
+
 /**
  * The addon's own exports. Settings are MLTK-named fields; missing fields take
  * the MLTK defaults. The addon validates for memory safety and names the
@@ -38,12 +57,33 @@ export interface RawSyncResult {
  */
 export interface RawFrontendAddon {
   processSync(settings: Partial<FrontendSettings>, clip: Int16Array): RawSyncResult;
-  processBatch(settings: Partial<FrontendSettings>, clips: Int16Array[]): Promise<RawBatchResult>;
+  processBatch(settings: Partial<FrontendSettings>, clips: Int16Array[], options?: RawBatchOptions): Promise<RawBatchResult>;
   processBatch(
     settings: Partial<FrontendSettings>,
     clips: Int16Array[],
     callback: (err: Error | null, result?: RawBatchResult) => void,
   ): undefined;
+  processBatch(
+    settings: Partial<FrontendSettings>,
+    clips: Int16Array[],
+    options: RawBatchOptions,
+    callback: (err: Error | null, result?: RawBatchResult) => void,
+  ): undefined;
+  /**
+   * WAV file bytes -> first channel -> trim (librosa top_db, or none when null) ->
+   * pad/crop to sample_length (offset 0) -> int16 -> frontend, for every clip that
+   * is 16-bit PCM at sample_rate_hz, on the thread pool. Writes one height*width
+   * row per clip into `out` (length wavs.length * height * width) at completion;
+   * rows of clips it did not compute are zeros. Resolves with one status per clip
+   * (WAV_CLIP_*).
+   */
+  featurizeWav(
+    settings: Partial<FrontendSettings>,
+    topDb: number | null,
+    wavs: Uint8Array[],
+    out: Uint16Array,
+    options?: RawBatchOptions,
+  ): Promise<Uint8Array>;
   shape(settings: Partial<FrontendSettings>): { height: number; width: number; sampleLength: number; fftSize: number };
 }
 
@@ -68,9 +108,9 @@ export class NativeFrontend {
    * rules as the TypeScript frontend first, so both backends reject alike
    * (FrontendSettingsError).
    */
-  async processBatch(settings: FrontendSettings, clips: Int16Array[]): Promise<NativeBatchResult> {
+  async processBatch(settings: FrontendSettings, clips: Int16Array[], options: RawBatchOptions = {}): Promise<NativeBatchResult> {
     const resolved = resolveFrontendSettings(settings);
-    const raw = await this.addon.processBatch(resolved, clips);
+    const raw = await this.addon.processBatch(resolved, clips, options);
     const size = raw.height * raw.width;
     const uint16: Uint16Array[] = [];
     const activity: boolean[] = [];
@@ -79,6 +119,21 @@ export class NativeFrontend {
       activity.push(raw.activity[i] === 1);
     }
     return { uint16, activity, height: raw.height, width: raw.width };
+  }
+
+  /**
+   * The native part of the whole-clip pipeline (see RawFrontendAddon.featurizeWav);
+   * src/frontend/wav-batch.ts adds the TypeScript fallback. Settings are resolved
+   * and validated with the TypeScript rules first.
+   */
+  featurizeWav(
+    settings: FrontendSettings,
+    topDb: number | null,
+    wavs: Uint8Array[],
+    out: Uint16Array,
+    options: RawBatchOptions = {},
+  ): Promise<Uint8Array> {
+    return this.addon.featurizeWav(resolveFrontendSettings(settings), topDb, wavs, out, options);
   }
 
   /** One clip, synchronously on the calling thread. */

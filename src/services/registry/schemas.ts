@@ -6,7 +6,15 @@
  */
 import { Type, type Static } from 'typebox';
 import { FrontendSettingsSchema } from '../../core/frontend/settings-schema.ts';
-import { ClassMode, FeatureDtype, Listing, SubsetName } from '../../core/schemas.ts';
+import { ClassMode, FeatureDtype, SubsetName } from '../../core/schemas.ts';
+
+/**
+ * The listings a registration may ask for (src/core/schemas.ts Listing has them all):
+ * `speech_commands_lists` makes evaluation a list of its own, which the registry does not
+ * store yet, so it is not offered here.
+ */
+export const RegistrationListing = Type.Union([Type.Literal('generic'), Type.Literal('speech_commands_v2')]);
+export type RegistrationListing = Static<typeof RegistrationListing>;
 
 export const DatasetId = Type.String({
   pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$',
@@ -83,7 +91,7 @@ export const DatasetSettingsFields = {
   seed: Type.Optional(Type.Union([Type.Integer({ minimum: 0, maximum: 4294967295 }), Type.Null()])),
   batch_size: Type.Optional(Type.Integer({ minimum: -1, maximum: 1_000_000, description: 'default 32; -1 = whole subset' })),
   max_samples_per_class: Type.Optional(Type.Integer({ minimum: -1, description: 'default -1 (all)' })),
-  listing: Type.Optional(Listing),
+  listing: Type.Optional(RegistrationListing),
   dtype: Type.Optional(FeatureDtype),
   add_channel_dimension: Type.Optional(Type.Boolean()),
   frontend_enabled: Type.Optional(Type.Boolean()),

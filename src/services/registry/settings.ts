@@ -7,15 +7,15 @@ import { frontendShape, resolveFrontendSettings } from '../../core/frontend/sett
 import type { DatasetOptions } from '../../core/datasets/index.ts';
 import { resolveAugmentation, type AugmentationSettings } from '../../core/audio/augment/index.ts';
 import { DEFAULT_TRIM_THRESHOLD_DB } from '../../core/audio/index.ts';
-import type { RegisterBodyT, UploadSettingsT } from './schemas.ts';
-import type { EffectiveSettings, Listing } from './types.ts';
+import type { RegistrationListing, RegisterBodyT, UploadSettingsT } from './schemas.ts';
+import type { EffectiveSettings } from './types.ts';
 
 export const UNKNOWN_CLASS = '_unknown_';
 export const SILENCE_CLASS = '_silence_';
 
 export function effectiveSettings(
   body: Omit<RegisterBodyT, 'source'> | UploadSettingsT,
-  impliedListing?: Listing,
+  impliedListing?: RegistrationListing,
 ): EffectiveSettings {
   const seen = new Set<string>();
   const dupes = body.classes.filter((c) => (seen.has(c) ? true : (seen.add(c), false)));

@@ -1,10 +1,11 @@
 /** Shapes persisted in the registry and served by the API (MLTK names at the edge). */
 import type { FrontendSettings } from '../../core/frontend/settings.ts';
 import type { ResolvedAugmentation } from '../../core/audio/augment/index.ts';
-import type { ClassMode, Listing, LoadKind } from '../../core/datasets/index.ts';
+import type { ClassMode, LoadKind } from '../../core/datasets/index.ts';
+import type { RegistrationListing } from './schemas.ts';
 import type { FeatureDtype, StoredSubsetName } from '../../core/schemas.ts';
 
-export type { ClassMode, Listing, LoadKind } from '../../core/datasets/index.ts';
+export type { ClassMode, LoadKind } from '../../core/datasets/index.ts';
 
 export type DatasetSource =
   | { type: 'directory'; path: string }
@@ -24,7 +25,7 @@ export interface EffectiveSettings {
   seed: number | null;
   batch_size: number;
   max_samples_per_class: number;
-  listing: Listing;
+  listing: RegistrationListing;
   dtype: FeatureDtype;
   add_channel_dimension: boolean;
   frontend_enabled: boolean;

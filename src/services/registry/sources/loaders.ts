@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DatasetError, NotFoundError } from '../../../core/errors.ts';
-import type { Listing } from '../../../core/schemas.ts';
+import type { RegistrationListing } from '../schemas.ts';
 import type { UploadLimits } from './upload.ts';
 
 export interface LoaderContext {
@@ -24,7 +24,7 @@ export interface LoaderContext {
 
 export interface LoaderResult {
   directory: string;
-  listing?: Listing;
+  listing?: RegistrationListing;
 }
 
 type LoaderFn = (options: Record<string, unknown>, ctx: LoaderContext) => Promise<LoaderResult | string> | LoaderResult | string;
@@ -33,7 +33,7 @@ export interface LoaderModule {
   default?: LoaderFn;
   load?: LoaderFn;
   loadData?: LoaderFn;
-  listing?: Listing;
+  listing?: RegistrationListing;
   unload?: (options: Record<string, unknown>, ctx: LoaderContext) => Promise<void> | void;
 }
 
@@ -71,7 +71,7 @@ export async function runLoader(
   name: string,
   options: Record<string, unknown>,
   ctx: LoaderContext,
-): Promise<{ directory: string; listing: Listing | undefined }> {
+): Promise<{ directory: string; listing: RegistrationListing | undefined }> {
   const mod = await importLoader(loadersDir, name);
   const fn = mod.load ?? mod.loadData ?? mod.default;
   if (typeof fn !== 'function') {
