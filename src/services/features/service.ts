@@ -30,7 +30,15 @@ export interface SubsetFeaturization {
   skipped_clips: SkippedClip[];
 }
 
-export function jobLinks(id: string): { status_url: string; events_url: string } {
+export interface JobLinks {
+  status_url: string;
+  events_url: string;
+}
+
+/** A featurization job of a dataset's loaded list, with where to follow it. */
+export type DatasetJob = (JobProgress | CancelledJob) & JobLinks & { subset: StoredSubsetName };
+
+export function jobLinks(id: string): JobLinks {
   return { status_url: `/v1/jobs/${id}`, events_url: `/v1/jobs/${id}/events` };
 }
 
@@ -82,9 +90,9 @@ export class FeatureService {
   }
 
   /** The featurization jobs of the loaded lists (job ids derive from content: no listing needed). */
-  async jobs(rec: DatasetRecord, subsets: StoredSubsets): Promise<((JobProgress | CancelledJob) & { subset: StoredSubsetName })[]> {
+  async jobs(rec: DatasetRecord, subsets: StoredSubsets): Promise<DatasetJob[]> {
     const { queue } = this.deps;
-    const jobs: ((JobProgress | CancelledJob) & { subset: StoredSubsetName; status_url: string; events_url: string })[] = [];
+    const jobs: DatasetJob[] = [];
     for (const name of STORED) {
       const list = subsets[name];
       if (!list) continue;
