@@ -19,6 +19,7 @@ import {
   type DatasetDirs,
   type DatasetOptions,
 } from '../../src/core/datasets/index.ts';
+import { datasetOptions } from '../helpers/datasets.ts';
 
 const clip = (dir: string, i: number): string => `${dir}/s${i}_nohash_0.wav`;
 const range = (dir: string, n: number): string[] => Array.from({ length: n }, (_, i) => clip(dir, i + 1));
@@ -130,20 +131,8 @@ async function makeTree(
   return { datasetDir, fallbackIndexDir: path.join(root, 'fallback'), shuffleIndexDir: path.join(root, 'log', 'dataset') };
 }
 
-function options(over: Partial<DatasetOptions> = {}): DatasetOptions {
-  return {
-    classes: CLASSES,
-    validationSplit: 0,
-    unknownClassPercentage: 1,
-    silenceClassPercentage: 0.6,
-    followLinks: true,
-    shuffleDatasetEnabled: false,
-    listing: 'speech_commands_lists',
-    maxSamplesPerClass: -1,
-    seed: null,
-    ...over,
-  };
-}
+const options = (over: Partial<DatasetOptions> = {}): DatasetOptions =>
+  datasetOptions({ classes: CLASSES, validationSplit: 0, listing: 'speech_commands_lists', ...over });
 
 function datasetError(code: string, message?: string): (err: unknown) => boolean {
   return (err: unknown) => {

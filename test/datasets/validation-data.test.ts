@@ -20,6 +20,7 @@ import {
   type DatasetDirs,
   type DatasetOptions,
 } from '../../src/core/datasets/index.ts';
+import { datasetOptions } from '../helpers/datasets.ts';
 
 const CLASSES = ['on', 'off', '_unknown_', '_silence_'];
 /** Training dir: on a–f, off a–e; unknown candidates dog 1–4, fox 1–2; `_background_noise_` is never one. */
@@ -102,20 +103,8 @@ async function makeTrees(t: TestContext, train: string[] = TRAIN_TREE, val: stri
   };
 }
 
-function options(over: Partial<DatasetOptions> = {}): DatasetOptions {
-  return {
-    classes: CLASSES,
-    validationSplit: 0,
-    unknownClassPercentage: 1,
-    silenceClassPercentage: 0.6,
-    followLinks: true,
-    shuffleDatasetEnabled: false,
-    listing: 'generic',
-    maxSamplesPerClass: -1,
-    seed: null,
-    ...over,
-  };
-}
+const options = (over: Partial<DatasetOptions> = {}): DatasetOptions =>
+  datasetOptions({ classes: CLASSES, validationSplit: 0, listing: 'generic', ...over });
 
 const core = (s: { entries: unknown; labels: unknown; classCounts: unknown }) => ({
   entries: s.entries,
