@@ -17,6 +17,7 @@ import { FlowProducer, Queue, type ConnectionOptions, type Job, type JobType } f
 import type { Redis } from 'ioredis';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { NotFoundError } from '../src/core/errors.ts';
+import { JobMetricsStore } from '../store/job-metrics.ts';
 import type { SubsetPlan } from '../src/services/features/plan.ts';
 import type {
   AugmentBatchJob,
@@ -55,6 +56,8 @@ export function shardJobId(plan: SubsetPlan, shardKey: string): string {
 export function connectionFromUrl(url: string): ConnectionOptions {
   return { url, maxRetriesPerRequest: null } as ConnectionOptions;
 }
+
+const SHARD_OPTS = { attempts: 3, backoff: { type: 'exponential', delay: 500 }, removeOnComplete: false, removeOnFail: false } as const;
 
 const clampPriority = (p: number) => Math.min(Math.max(1, p), MAX_PRIORITY);
 
@@ -122,29 +125,52 @@ export class FeatureQueues implements FeatureQueue {
       children: missing.map((s) => ({
         name: 'shard',
         queueName: SHARD_QUEUE,
-        data: {
-          datasetDir: args.datasetDir,
-          root: args.root,
-          entries: args.entries.slice(s.start, s.end),
-          spec: args.spec,
-          file: s.file,
-          shardIndex: s.index,
-          requestId: args.requestId,
-        } satisfies ShardJobData,
+        data: this.shardData(args, s),
         opts: {
+          ...SHARD_OPTS,
           jobId: shardJobId(plan, s.key),
           priority: clampPriority(priorityOf(s.index)),
-          attempts: 3,
-          backoff: { type: 'exponential', delay: 500 },
           // A shard that keeps failing must not block the parent's bookkeeping;
           // streams waiting for it see the failed job and report it.
           ignoreDependencyOnFailure: true,
-          removeOnComplete: false,
-          removeOnFail: false,
         },
       })),
     });
     return { jobId, created: true };
+  }
+
+  private shardData(args: EnsureFeaturizedArgs, s: SubsetPlan['shards'][number]): ShardJobData {
+    return {
+      datasetDir: args.datasetDir,
+      root: args.root,
+      entries: args.entries.slice(s.start, s.end),
+      spec: args.spec,
+      file: s.file,
+      shardIndex: s.index,
+      requestId: args.requestId,
+    };
+  }
+
+  async refeaturizeShard(args: EnsureFeaturizedArgs, shardIndex: number): Promise<void> {
+    const { plan } = args;
+    const s = plan.shards[shardIndex];
+    if (!s || fs.existsSync(s.file)) return;
+    const id = shardJobId(plan, s.key);
+    const old = await this.shards.getJob(id);
+    if (old) {
+      const state = await old.getState();
+      // Queued or running: it is being made already.
+      if (state !== 'completed' && state !== 'failed') return;
+      await old.remove().catch(() => undefined);
+    }
+    // A finished flow is replaced (its parent sees the missing file); a running one gets the job back on its own.
+    await this.ensureFeaturized({ ...args, priorityOf: (i) => (i === shardIndex ? 1 : (args.priorityOf?.(i) ?? i + 1)) });
+    if (await this.shards.getJob(id)) return;
+    await this.shards.add('shard', this.shardData(args, s), { ...SHARD_OPTS, jobId: id, priority: 1 });
+  }
+
+  async recordShardCorruption(reason: string): Promise<void> {
+    await new JobMetricsStore(await this.redis(), this.prefix).recordShardCorruption(reason);
   }
 
   async shardJobState(plan: SubsetPlan, shardIndex: number): Promise<JobState> {

@@ -9,6 +9,8 @@ import { Redis } from 'ioredis';
 import { BackgroundNoiseCache } from '../src/core/audio/augment/index.ts';
 import { selectFrontendBackend, type FrontendBackendPreference } from '../src/core/frontend/backend.ts';
 import { JobMetricsStore } from '../store/job-metrics.ts';
+import { quarantineShard } from '../src/services/features/integrity.ts';
+import type { ShardCorruptError } from '../src/services/features/shard-file.ts';
 import { createAugmentProcessor } from './processors/augment-batch.ts';
 import { createFeaturizeProcessor } from './processors/featurize.ts';
 import { createShardProcessor } from './processors/featurize-shard.ts';
@@ -45,12 +47,13 @@ export function startWorkers(opts: WorkerOptions): RunningWorkers {
     stalledInterval: Math.max(1000, Math.floor(opts.lockMs / 2)),
     maxStalledCount: 3,
   };
-  const shardWorker = new Worker(SHARD_QUEUE, createShardProcessor(frontend), { ...common, concurrency: opts.concurrency });
+  const onCorrupt = (err: ShardCorruptError) => quarantineShard(err, queues, { info: opts.log, warn: opts.log });
+  const shardWorker = new Worker(SHARD_QUEUE, createShardProcessor(frontend, onCorrupt), { ...common, concurrency: opts.concurrency });
   const augmentWorker = new Worker(AUGMENT_QUEUE, createAugmentProcessor(frontend, new BackgroundNoiseCache()), {
     ...common,
     concurrency: opts.concurrency,
   });
-  const parentWorker = new Worker(FEATURIZE_QUEUE, createFeaturizeProcessor((id) => queues.isCancelled(id)), { ...common, concurrency: 4 });
+  const parentWorker = new Worker(FEATURIZE_QUEUE, createFeaturizeProcessor((id) => queues.isCancelled(id), onCorrupt), { ...common, concurrency: 4 });
   // Every job's log lines carry the request id of the HTTP request that created it
   // (job data `requestId`), in the message for plain sinks and as a field for JSON ones.
   const jobFields = (job: Job | undefined) => ({

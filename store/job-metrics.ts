@@ -34,6 +34,8 @@ export interface JobMetricsSnapshot {
   durations: { queue: string; status: string; buckets: { le: string; count: number }[]; sum: number; count: number }[];
   clips: { backend: string; count: number }[];
   failures: { reason: string; count: number }[];
+  /** Feature shards that failed verification and were quarantined (or found gone), by reason. */
+  shardCorruptions: { reason: string; count: number }[];
 }
 
 const SEP = '|';
@@ -61,6 +63,11 @@ export class JobMetricsStore {
     await m.exec();
   }
 
+  /** Called by whoever found a corrupted shard (a stream, a preview, a worker). */
+  async recordShardCorruption(reason: string): Promise<void> {
+    await this.redis.hincrby(metricsKey(this.prefix), `shard_corruptions${SEP}${clean(reason)}`, 1);
+  }
+
   /** One HGETALL. */
   async read(): Promise<JobMetricsSnapshot> {
     const h = await this.redis.hgetall(metricsKey(this.prefix));
@@ -82,6 +89,7 @@ export class JobMetricsStore {
       }),
       clips: fields('clips').map(({ parts, value }) => ({ backend: parts[0]!, count: value })),
       failures: fields('failures').map(({ parts, value }) => ({ reason: parts[0]!, count: value })),
+      shardCorruptions: fields('shard_corruptions').map(({ parts, value }) => ({ reason: parts[0]!, count: value })),
     };
   }
 }

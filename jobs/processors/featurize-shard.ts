@@ -5,19 +5,26 @@
 import fs from 'node:fs';
 import type { Job } from 'bullmq';
 import { computeShard } from '../../src/services/features/compute-shard.ts';
-import { openShardSync, removeStaleTemps, writeShard } from '../../src/services/features/shard-file.ts';
+import { isShardCorrupt } from '../../src/services/features/integrity.ts';
+import { openShardSync, removeStaleTemps, writeShard, type ShardCorruptError } from '../../src/services/features/shard-file.ts';
 import type { FrontendBackend } from '../../src/core/frontend/backend.ts';
 import type { ShardJobData, ShardResult } from '../payloads.ts';
 
-export function createShardProcessor(frontend: FrontendBackend) {
+/** `onCorrupt` quarantines and counts a shard file that fails verification (it is then computed again). */
+export function createShardProcessor(frontend: FrontendBackend, onCorrupt: (err: ShardCorruptError) => Promise<unknown> = async () => undefined) {
   return async function processShard(job: Job<ShardJobData, ShardResult>): Promise<ShardResult> {
     const t0 = performance.now();
     const { file } = job.data;
     if (fs.existsSync(file)) {
-      // Another flow or worker finished the same content first.
-      const shard = openShardSync(file);
-      fs.closeSync(shard.fd);
-      return { rows: shard.header.rows, failures: shard.header.failures, ms: performance.now() - t0, reused: true };
+      // Another flow or worker finished the same content first (unless the file fails verification).
+      try {
+        const shard = openShardSync(file);
+        fs.closeSync(shard.fd);
+        return { rows: shard.header.rows, failures: shard.header.failures, ms: performance.now() - t0, reused: true };
+      } catch (err) {
+        if (!isShardCorrupt(err)) throw err;
+        await onCorrupt(err);
+      }
     }
     await removeStaleTemps(file);
     const { header, data } = await computeShard(job.data, frontend);

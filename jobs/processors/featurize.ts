@@ -6,27 +6,39 @@
 import fs from 'node:fs';
 import { UnrecoverableError, type Job } from 'bullmq';
 import { SHARD_SIZE } from '../../src/services/features/plan.ts';
-import { openShardSync } from '../../src/services/features/shard-file.ts';
-import type { ShardFailure } from '../../src/services/features/shard-file.ts';
+import { isShardCorrupt } from '../../src/services/features/integrity.ts';
+import { openShardSync, type ShardCorruptError, type ShardFailure } from '../../src/services/features/shard-file.ts';
 import type { FeaturizeJobData, FeaturizeResult } from '../payloads.ts';
 
-export function createFeaturizeProcessor(isCancelled: (jobId: string) => Promise<boolean>) {
+/** `onCorrupt` quarantines and counts a shard that fails verification; it then counts as not computed. */
+export function createFeaturizeProcessor(
+  isCancelled: (jobId: string) => Promise<boolean>,
+  onCorrupt: (err: ShardCorruptError) => Promise<unknown> = async () => undefined,
+) {
   return async function processFeaturize(job: Job<FeaturizeJobData, FeaturizeResult>): Promise<FeaturizeResult> {
     if (await isCancelled(job.id!)) throw new UnrecoverableError('cancelled');
     const failures: ShardFailure[] = [];
     let clips = 0;
     const missing: string[] = [];
-    job.data.files.forEach((file, index) => {
+    for (const [index, file] of job.data.files.entries()) {
       if (!fs.existsSync(file)) {
         missing.push(String(index));
-        return;
+        continue;
       }
-      const shard = openShardSync(file);
+      let shard;
+      try {
+        shard = openShardSync(file);
+      } catch (err) {
+        if (!isShardCorrupt(err)) throw err;
+        await onCorrupt(err);
+        missing.push(String(index));
+        continue;
+      }
       fs.closeSync(shard.fd);
       clips += shard.header.rows;
       // Report subset positions, not rows within the shard.
       failures.push(...shard.header.failures.map((f) => ({ ...f, row: index * SHARD_SIZE + f.row })));
-    });
+    }
     if (missing.length > 0) {
       const ignored = await job.getIgnoredChildrenFailures();
       const reasons = [...new Set(Object.values(ignored))].slice(0, 3).join('; ');

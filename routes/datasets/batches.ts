@@ -47,12 +47,13 @@ const batches: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (app, { ct
       const rec = await ctx.registry.get(req.params.id);
       const subsets = await ctx.registry.subsets(rec.id);
       const abort = new AbortController();
+      // The response's close: the client went away (or the stream ended); waits for shards end with it.
+      reply.raw.on('close', () => abort.abort(new Error('client went away')));
       const epoch = await ctx.epochs.open(rec, subsets, {
         ...epochRequestOf(req.query, req.headers.accept),
         requestId: req.id,
         signal: abort.signal,
       });
-      req.raw.on('close', () => abort.abort(new Error('client went away')));
       const stream = Readable.from(epoch.chunks(), { objectMode: false, highWaterMark: 1 << 20 });
       stream.on('error', (err) => {
         req.log.warn({ err: err.message }, 'batch stream aborted');

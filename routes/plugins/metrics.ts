@@ -155,6 +155,15 @@ export function createAppMetrics(opts: { source: DeploymentMetrics; frontend: st
     ) as unknown as Counter,
   );
 
+  registry.registerMetric(
+    new RedisBackedMetric(
+      'audiofeed_shard_corruptions_total',
+      'Feature shards that failed verification (checksum, truncation, unparsable, old layout) or were found gone, by reason; each was quarantined and featurized again',
+      'counter',
+      async () => ((await read())?.jobs.shardCorruptions ?? []).map(({ reason, count }) => ({ labels: { reason }, value: count })),
+    ) as unknown as Counter,
+  );
+
   return {
     registry,
     observeRequest(route, method, status, seconds) {

@@ -92,6 +92,14 @@ export interface FeatureQueue {
   featurizeJobId(plan: SubsetPlan): string;
   /** Makes sure every shard of the plan exists or is being made; finished work is reused. */
   ensureFeaturized(args: EnsureFeaturizedArgs): Promise<{ jobId: string; created: boolean }>;
+  /**
+   * Makes shard `shardIndex` again after its file was found corrupted or gone: its
+   * finished job is replaced by a new one (highest priority), or the whole flow when it
+   * had finished.
+   */
+  refeaturizeShard(args: EnsureFeaturizedArgs, shardIndex: number): Promise<void>;
+  /** Counts a shard that failed verification (audiofeed_shard_corruptions_total{reason}, deployment-wide). */
+  recordShardCorruption(reason: string): Promise<void>;
   /** State of the job that makes shard `shardIndex` of the plan (to tell "not yet" from "never"). */
   shardJobState(plan: SubsetPlan, shardIndex: number): Promise<JobState>;
   addAugmentBatch(jobId: string, job: AugmentBatchJob, priority: number): Promise<void>;

@@ -66,6 +66,14 @@ export class ShardReader {
     return s;
   }
 
+  /** Forgets a shard (after it failed verification): the next get() opens the file again. */
+  drop(index: number): void {
+    const s = this.open.get(index);
+    if (!s) return;
+    fs.closeSync(s.fd);
+    this.open.delete(index);
+  }
+
   close(): void {
     for (const s of this.open.values()) fs.closeSync(s.fd);
     this.open.clear();

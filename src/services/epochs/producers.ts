@@ -9,9 +9,10 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { ResolvedAugmentation } from '../../core/audio/augment/index.ts';
 import { DEFAULT_EPOCH_SEED } from '../../core/datasets/index.ts';
-import { openShardSync } from '../features/shard-file.ts';
+import { isShardCorrupt, quarantineShard } from '../features/integrity.ts';
+import { ShardCorruptError, openShardSync } from '../features/shard-file.ts';
 import { waitForFile, waitForShard } from '../features/wait.ts';
-import type { FeatureQueue } from '../ports.ts';
+import type { EnsureFeaturizedArgs, FeatureQueue, Logger } from '../ports.ts';
 import type { DatasetRecord } from '../registry/types.ts';
 import { ShardReader, assembleBatch, assembleFromBatchFile, shardsOf, type BatchColumns } from './assemble.ts';
 import type { EpochPlan } from './epoch-plan.ts';
@@ -22,19 +23,43 @@ export interface BatchProducer {
   close(): Promise<void>;
 }
 
+/** How often one batch repairs a shard (quarantine + featurize again) before its stream gives up. */
+const REPAIRS_PER_BATCH = 3;
+
 export function cachedProducer(
   ep: EpochPlan,
   todo: Int32Array[],
   queue: FeatureQueue,
   signal: AbortSignal,
-  reensure: () => Promise<void>,
+  ensureArgs: EnsureFeaturizedArgs,
+  log?: Logger,
 ): BatchProducer {
   const reader = new ShardReader(ep.plan);
+  const reensure = async () => {
+    await queue.ensureFeaturized(ensureArgs);
+  };
+  // A shard found corrupted (or gone) is moved aside, counted and made again; the stream waits for it.
+  const repair = async (err: ShardCorruptError) => {
+    const index = ep.plan.shards.findIndex((sh) => sh.file === err.file);
+    reader.drop(index);
+    await quarantineShard(err, queue, log);
+    await queue.refeaturizeShard(ensureArgs, index);
+  };
   return {
     async batch(k) {
       const positions = todo[k]!;
-      for (const s of shardsOf(positions)) await waitForShard(ep.plan, s, queue, signal, reensure);
-      return assembleBatch(ep.source, positions, reader);
+      for (let repairs = 0; ; repairs++) {
+        for (const s of shardsOf(positions)) {
+          const gone = () => repair(new ShardCorruptError(ep.plan.shards[s]!.file, 'missing', 'the shard file is gone'));
+          await waitForShard(ep.plan, s, queue, signal, reensure, gone);
+        }
+        try {
+          return assembleBatch(ep.source, positions, reader);
+        } catch (err) {
+          if (!isShardCorrupt(err) || repairs >= REPAIRS_PER_BATCH) throw err;
+          await repair(err);
+        }
+      }
     },
     async close() {
       reader.close();

@@ -11,11 +11,12 @@ import type { SubsetName } from '../../core/schemas.ts';
 import { createBatchEncoder, type BatchEncoder, type BatchFormat } from '../../core/tensors/batch-encoder.ts';
 import { SHARD_SIZE } from '../features/plan.ts';
 import { noWorkers } from '../features/wait.ts';
-import type { FeatureQueue } from '../ports.ts';
+import type { EnsureFeaturizedArgs, FeatureQueue, Logger } from '../ports.ts';
 import { loadSampleWeights } from '../registry/sample-weights.ts';
 import { storedSubsetOf } from '../registry/subsets.ts';
 import type { DatasetRecord, StoredSubsets } from '../registry/types.ts';
 import { planEpoch, shardPriorities, type EpochParams, type EpochPlan } from './epoch-plan.ts';
+import type { BatchColumns } from './assemble.ts';
 import { augmentedProducer, cachedProducer } from './producers.ts';
 
 export interface EpochStreamRequest extends Omit<EpochParams, 'sampleWeights'> {
@@ -61,6 +62,8 @@ export class EpochService {
       featuresDir: string;
       /** Where augmented batches are written for the stream that asked for them. */
       augmentTmpDir: string;
+      /** Corrupted shards are reported here (warn). */
+      log?: Logger;
     },
   ) {}
 
@@ -73,18 +76,19 @@ export class EpochService {
       this.deps.featuresDir,
     );
     const prio = shardPriorities(ep.plan, ep.batches.slice(ep.fromBatch), SHARD_SIZE);
+    const ensureArgs: EnsureFeaturizedArgs = {
+      datasetId: rec.id,
+      subset: storedSubsetOf(req.subset),
+      datasetDir: rec.dataset_dir,
+      root: rec.data_root,
+      entries: ep.subset.entries,
+      spec: ep.spec,
+      plan: ep.plan,
+      priorityOf: (i) => prio.get(i) ?? i + 1,
+      requestId: req.requestId,
+    };
     const ensure = async () => {
-      await queue.ensureFeaturized({
-        datasetId: rec.id,
-        subset: storedSubsetOf(req.subset),
-        datasetDir: rec.dataset_dir,
-        root: rec.data_root,
-        entries: ep.subset.entries,
-        spec: ep.spec,
-        plan: ep.plan,
-        priorityOf: (i) => prio.get(i) ?? i + 1,
-        requestId: req.requestId,
-      });
+      await queue.ensureFeaturized(ensureArgs);
     };
     const augmentation = augmentationFor(rec, req.subset, req.augment);
     if (augmentation) {
@@ -128,7 +132,18 @@ export class EpochService {
           queue,
           req.signal,
         )
-      : cachedProducer(ep, todo, queue, req.signal, ensure);
+      : cachedProducer(ep, todo, queue, req.signal, ensureArgs, this.deps.log);
+    // The first batch is made before anything is sent: whatever fails until then is a
+    // proper error response (status + problem), not a stream that ends early.
+    let first: BatchColumns | null = null;
+    if (todo.length > 0) {
+      try {
+        first = await producer.batch(0);
+      } catch (err) {
+        await producer.close();
+        throw err;
+      }
+    }
     return {
       plan: ep,
       encoder,
@@ -138,7 +153,9 @@ export class EpochService {
         try {
           for (const chunk of encoder.begin()) yield chunk;
           for (let k = 0; k < todo.length; k++) {
-            for (const chunk of encoder.batch(await producer.batch(k))) yield chunk;
+            const cols = k === 0 ? first! : await producer.batch(k);
+            if (k === 0) first = null;
+            for (const chunk of encoder.batch(cols)) yield chunk;
           }
           for (const chunk of encoder.end()) yield chunk;
         } finally {

@@ -13,7 +13,8 @@ import type { SampleRef } from '../registry/subsets.ts';
 import type { DatasetRecord } from '../registry/types.ts';
 import { computeShard } from './compute-shard.ts';
 import { SHARD_SIZE, featureHash, featureSpecOf, planSubset } from './plan.ts';
-import { openShardSync, readRowSync } from './shard-file.ts';
+import { isShardCorrupt } from './integrity.ts';
+import { openShardSync, readRowSync, type ShardCorruptError } from './shard-file.ts';
 
 export interface SampleSpectrogram {
   /** [height (frames) × width (channels)], row-major, as stored in the feature shard. */
@@ -34,6 +35,7 @@ export async function sampleSpectrogram(
   sample: SampleRef,
   featuresDir: string,
   frontend: FrontendBackend,
+  onCorrupt: (err: ShardCorruptError) => Promise<unknown> = async () => undefined,
 ): Promise<SampleSpectrogram> {
   const spec = featureSpecOf(rec);
   if (!spec.frontendEnabled) {
@@ -46,20 +48,13 @@ export async function sampleSpectrogram(
   const shard = plan.shards[Math.floor(sample.position / SHARD_SIZE)]!;
   const row = sample.position - shard.start;
   if (fs.existsSync(shard.file)) {
-    const open = openShardSync(shard.file);
     try {
-      const h = open.header;
-      // The shard key derives from these entries and settings; a mismatch means the file is not ours.
-      if (h.feature_hash === featureHash(spec) && h.dtype === 'uint16' && h.row_shape.length === 2 && h.entries[row] === sample.entry) {
-        const failure = h.failures.find((f) => f.row === row);
-        if (failure) throw skipped(failure.reason, failure.detail, sample.entry);
-        const bytes = new Uint8Array(open.rowBytes);
-        readRowSync(open, row, bytes, 0);
-        const [height, width] = h.row_shape as [number, number];
-        return { values: new Uint16Array(bytes.buffer, 0, height * width), height, width, source: 'shard' };
-      }
-    } finally {
-      fs.closeSync(open.fd);
+      const fromShard = readSample(shard.file, row, sample.entry, featureHash(spec));
+      if (fromShard) return fromShard;
+    } catch (err) {
+      // A shard that fails verification is quarantined; the sample is computed instead.
+      if (!isShardCorrupt(err)) throw err;
+      await onCorrupt(err);
     }
   }
   const { header, data } = await computeShard(
@@ -70,6 +65,24 @@ export async function sampleSpectrogram(
   if (failure) throw skipped(failure.reason, failure.detail, sample.entry);
   const [height, width] = header.row_shape as [number, number];
   return { values: new Uint16Array(data.buffer, data.byteOffset, height * width), height, width, source: 'computed' };
+}
+
+/** The sample from its shard, or null when the file is not this sample's (hash or entry mismatch). */
+function readSample(file: string, row: number, entry: string | null, hash: string): SampleSpectrogram | null {
+  const open = openShardSync(file);
+  try {
+    const h = open.header;
+    // The shard key derives from these entries and settings; a mismatch means the file is not ours.
+    if (h.feature_hash !== hash || h.dtype !== 'uint16' || h.row_shape.length !== 2 || h.entries[row] !== entry) return null;
+    const failure = h.failures.find((f) => f.row === row);
+    if (failure) throw skipped(failure.reason, failure.detail, entry);
+    const bytes = new Uint8Array(open.rowBytes);
+    readRowSync(open, row, bytes, 0);
+    const [height, width] = h.row_shape as [number, number];
+    return { values: new Uint16Array(bytes.buffer, 0, height * width), height, width, source: 'shard' };
+  } finally {
+    fs.closeSync(open.fd);
+  }
 }
 
 /** A mono 16-bit PCM WAV file (RIFF/WAVE, 44-byte header). */

@@ -8,7 +8,9 @@
 import { NotFoundError } from '../../core/errors.ts';
 import type { FrontendBackend } from '../../core/frontend/backend.ts';
 import type { StoredSubsetName, SubsetName } from '../../core/schemas.ts';
-import type { FeatureQueue, JobProgress } from '../ports.ts';
+import type { FeatureQueue, JobProgress, Logger } from '../ports.ts';
+import { quarantineShard } from './integrity.ts';
+import type { ShardCorruptError } from './shard-file.ts';
 import { storedSubsetOf, subsetFor, type SampleRef } from '../registry/subsets.ts';
 import type { DatasetRecord, StoredSubsets } from '../registry/types.ts';
 import { deliveredDtype, featureSpecOf, planSubset, type SubsetPlan } from './plan.ts';
@@ -50,8 +52,13 @@ export class FeatureService {
       featuresDir: string;
       /** Computes previews of samples whose shard does not exist yet. */
       frontend: FrontendBackend;
+      /** Corrupted shards are reported here (warn). */
+      log?: Logger;
     },
   ) {}
+
+  /** Quarantines and counts a shard that failed verification (the next stream or featurize makes it again). */
+  private readonly onCorrupt = (err: ShardCorruptError) => quarantineShard(err, this.deps.queue, this.deps.log);
 
   /** Where the features of one stored list of a dataset are (and which job makes them). */
   planOf(rec: DatasetRecord, entries: readonly (string | null)[]): SubsetPlan {
@@ -116,7 +123,7 @@ export class FeatureService {
     for (const name of STORED) {
       const list = subsets[name];
       if (!list) continue;
-      const state = featurizationState(this.planOf(rec, list.entries));
+      const state = featurizationState(this.planOf(rec, list.entries), (err) => void this.onCorrupt(err).catch(() => undefined));
       out[name] = { shards_done: state.shardsDone, shards_total: state.shardsTotal, skipped_clips: state.skipped };
     }
     return out;
@@ -124,6 +131,6 @@ export class FeatureService {
 
   /** The uint16 spectrogram of one sample, exactly the values the featurization stores. */
   sampleSpectrogram(rec: DatasetRecord, sample: SampleRef): Promise<SampleSpectrogram> {
-    return sampleSpectrogram(rec, sample, this.deps.featuresDir, this.deps.frontend);
+    return sampleSpectrogram(rec, sample, this.deps.featuresDir, this.deps.frontend, this.onCorrupt);
   }
 }

@@ -3,15 +3,40 @@
  * self-describing header, written atomically (temp file in the same directory, fsync,
  * rename) so a reader never sees half a shard and a killed worker leaves nothing behind.
  *
- * Layout: "AFSHARD1" | u32 LE header length | JSON header (space-padded so the data
- * starts on a 64-byte boundary) | rows × prod(row_shape) values, little-endian.
+ * Layout (version 2): "AFSHARD2" | u32 LE header length | u32 LE CRC-32 of the header
+ * bytes | JSON header (space-padded so the data starts on a 64-byte boundary) | rows ×
+ * prod(row_shape) values, little-endian. The header holds the CRC-32 of every row
+ * (`row_crc32`), so a reader verifies the header when it opens a shard and each row when
+ * it reads it. A file that fails (bad checksum, wrong size, unparsable, another version)
+ * raises ShardCorruptError; src/services/features/integrity.ts moves it aside.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
+import zlib from 'node:zlib';
 
-export const SHARD_MAGIC = 'AFSHARD1';
+export const SHARD_MAGIC = 'AFSHARD2';
+/** Every shard magic starts with this; the digit after it is the layout version. */
+const MAGIC_STEM = 'AFSHARD';
+const PRELUDE = SHARD_MAGIC.length + 8;
+
+/** Why a shard file cannot be used (the `reason` label of audiofeed_shard_corruptions_total). */
+export type ShardCorruption = 'header-checksum' | 'row-checksum' | 'truncated' | 'unparsable' | 'old-version' | 'missing';
+
+export class ShardCorruptError extends Error {
+  constructor(
+    readonly file: string,
+    readonly reason: ShardCorruption,
+    detail: string,
+    /** Inode of the file that failed (so a reader never quarantines a fresh replacement). */
+    readonly ino?: number,
+  ) {
+    super(`${file}: ${detail}`);
+  }
+}
+
+export const crc32 = (b: Uint8Array): number => zlib.crc32(b);
 export type ShardDtype = 'uint16' | 'float32';
 
 export interface ShardFailure {
@@ -22,13 +47,15 @@ export interface ShardFailure {
 }
 
 export interface ShardHeader {
-  version: 1;
+  version: number;
   dtype: ShardDtype;
   row_shape: number[];
   rows: number;
   entries: (string | null)[];
   failures: ShardFailure[];
   feature_hash: string;
+  /** CRC-32 of each row's bytes (filled in by writeShard). */
+  row_crc32?: number[];
 }
 
 export const BYTES: Record<ShardDtype, number> = { uint16: 2, float32: 4 };
@@ -39,20 +66,25 @@ export function rowBytes(h: Pick<ShardHeader, 'dtype' | 'row_shape'>): number {
 
 export function encodeShardHeader(header: ShardHeader): Buffer {
   const json = Buffer.from(JSON.stringify(header), 'utf8');
-  const unpadded = SHARD_MAGIC.length + 4 + json.length;
+  const unpadded = PRELUDE + json.length;
   const total = Math.ceil(unpadded / 64) * 64;
   const buf = Buffer.alloc(total, 0x20);
   buf.write(SHARD_MAGIC, 0, 'latin1');
-  buf.writeUInt32LE(total - SHARD_MAGIC.length - 4, SHARD_MAGIC.length);
-  json.copy(buf, SHARD_MAGIC.length + 4);
+  buf.writeUInt32LE(total - PRELUDE, SHARD_MAGIC.length);
+  json.copy(buf, PRELUDE);
+  buf.writeUInt32LE(crc32(buf.subarray(PRELUDE)), SHARD_MAGIC.length + 4);
   return buf;
 }
 
-/** Writes header + data atomically at `file`. */
+/** Writes header + data atomically at `file`, with the checksums of the header and of every row. */
 export async function writeShard(file: string, header: ShardHeader, data: Uint8Array): Promise<void> {
-  if (data.byteLength !== header.rows * rowBytes(header)) {
-    throw new Error(`shard data is ${data.byteLength} bytes, header says ${header.rows} rows of ${rowBytes(header)}`);
+  const rb = rowBytes(header);
+  if (data.byteLength !== header.rows * rb) {
+    throw new Error(`shard data is ${data.byteLength} bytes, header says ${header.rows} rows of ${rb}`);
   }
+  const row_crc32 = new Array<number>(header.rows);
+  for (let r = 0; r < header.rows; r++) row_crc32[r] = crc32(data.subarray(r * rb, (r + 1) * rb));
+  header = { ...header, version: 2, row_crc32 };
   await fsp.mkdir(path.dirname(file), { recursive: true });
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}-${crypto.randomBytes(4).toString('hex')}.tmp`);
   const fh = await fsp.open(tmp, 'wx');
@@ -91,31 +123,60 @@ export interface OpenShard {
   dataOffset: number;
   rowBytes: number;
   fd: number;
+  file: string;
+  ino: number;
 }
 
-/** Reads and validates the header; keeps the descriptor open for row reads. */
+/** Reads and verifies the header; keeps the descriptor open for row reads. ShardCorruptError when the file cannot be used. */
 export function openShardSync(file: string): OpenShard {
-  const fd = fs.openSync(file, 'r');
+  let fd: number;
   try {
-    const pre = Buffer.alloc(SHARD_MAGIC.length + 4);
-    fs.readSync(fd, pre, 0, pre.length, 0);
-    if (pre.toString('latin1', 0, SHARD_MAGIC.length) !== SHARD_MAGIC) throw new Error(`${file} is not a feature shard`);
+    fd = fs.openSync(file, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new ShardCorruptError(file, 'missing', 'the shard file is gone');
+    throw err;
+  }
+  const st = fs.fstatSync(fd);
+  const size = st.size;
+  try {
+    const pre = Buffer.alloc(PRELUDE);
+    const got = fs.readSync(fd, pre, 0, pre.length, 0);
+    const magic = pre.toString('latin1', 0, SHARD_MAGIC.length);
+    if (got >= SHARD_MAGIC.length && magic !== SHARD_MAGIC && magic.startsWith(MAGIC_STEM)) {
+      throw new ShardCorruptError(file, 'old-version', `shard layout ${magic} is not ${SHARD_MAGIC}`);
+    }
+    if (got < PRELUDE) throw new ShardCorruptError(file, 'truncated', `${size} bytes: shorter than a shard header`);
+    if (magic !== SHARD_MAGIC) throw new ShardCorruptError(file, 'unparsable', 'not a feature shard (bad magic)');
     const len = pre.readUInt32LE(SHARD_MAGIC.length);
+    if (PRELUDE + len > size) throw new ShardCorruptError(file, 'truncated', `${size} bytes: the header alone needs ${PRELUDE + len}`);
     const hbuf = Buffer.alloc(len);
-    fs.readSync(fd, hbuf, 0, len, pre.length);
-    const header = JSON.parse(hbuf.toString('utf8')) as ShardHeader;
+    fs.readSync(fd, hbuf, 0, len, PRELUDE);
+    if (crc32(hbuf) !== pre.readUInt32LE(SHARD_MAGIC.length + 4)) throw new ShardCorruptError(file, 'header-checksum', 'header checksum mismatch');
+    let header: ShardHeader;
+    try {
+      header = JSON.parse(hbuf.toString('utf8')) as ShardHeader;
+    } catch (err) {
+      throw new ShardCorruptError(file, 'unparsable', `header is not JSON: ${(err as Error).message}`);
+    }
+    if (!Array.isArray(header.row_crc32) || header.row_crc32.length !== header.rows) {
+      throw new ShardCorruptError(file, 'unparsable', 'header has no row checksums');
+    }
     const rb = rowBytes(header);
-    const size = fs.fstatSync(fd).size;
-    if (size !== pre.length + len + header.rows * rb) throw new Error(`${file} has ${size} bytes, its header disagrees`);
-    return { header, dataOffset: pre.length + len, rowBytes: rb, fd };
+    const want = PRELUDE + len + header.rows * rb;
+    if (size !== want) throw new ShardCorruptError(file, 'truncated', `${size} bytes, its header says ${want}`);
+    return { header, dataOffset: PRELUDE + len, rowBytes: rb, fd, file, ino: st.ino };
   } catch (err) {
     fs.closeSync(fd);
+    if (err instanceof ShardCorruptError && err.ino === undefined) throw new ShardCorruptError(file, err.reason, err.message.slice(file.length + 2), st.ino);
     throw err;
   }
 }
 
-/** Copies one row into `out` at byte offset `at`. */
+/** Copies one row into `out` at byte offset `at` and verifies its checksum. */
 export function readRowSync(shard: OpenShard, row: number, out: Uint8Array, at: number): void {
   const n = fs.readSync(shard.fd, out, at, shard.rowBytes, shard.dataOffset + row * shard.rowBytes);
-  if (n !== shard.rowBytes) throw new Error(`short read of row ${row}`);
+  if (n !== shard.rowBytes) throw new ShardCorruptError(shard.file, 'truncated', `short read of row ${row}`, shard.ino);
+  if (crc32(out.subarray(at, at + shard.rowBytes)) !== shard.header.row_crc32![row]) {
+    throw new ShardCorruptError(shard.file, 'row-checksum', `row ${row} checksum mismatch`, shard.ino);
+  }
 }

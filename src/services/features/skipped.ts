@@ -4,7 +4,8 @@
  */
 import fs from 'node:fs';
 import { SHARD_SIZE, type SubsetPlan } from './plan.ts';
-import { openShardSync } from './shard-file.ts';
+import { isShardCorrupt } from './integrity.ts';
+import { openShardSync, type OpenShard, type ShardCorruptError } from './shard-file.ts';
 
 export interface SkippedClip {
   position: number;
@@ -13,13 +14,24 @@ export interface SkippedClip {
   detail: string;
 }
 
-export function featurizationState(plan: SubsetPlan): { shardsDone: number; shardsTotal: number; skipped: SkippedClip[] } {
+/** A shard that fails verification counts as not done; `onCorrupt` quarantines it. */
+export function featurizationState(
+  plan: SubsetPlan,
+  onCorrupt: (err: ShardCorruptError) => void = () => undefined,
+): { shardsDone: number; shardsTotal: number; skipped: SkippedClip[] } {
   const skipped: SkippedClip[] = [];
   let done = 0;
   for (const s of plan.shards) {
     if (!fs.existsSync(s.file)) continue;
+    let shard: OpenShard;
+    try {
+      shard = openShardSync(s.file);
+    } catch (err) {
+      if (!isShardCorrupt(err)) throw err;
+      onCorrupt(err);
+      continue;
+    }
     done++;
-    const shard = openShardSync(s.file);
     fs.closeSync(shard.fd);
     for (const f of shard.header.failures) {
       skipped.push({ position: s.index * SHARD_SIZE + f.row, entry: f.entry, reason: f.reason, detail: f.detail });

@@ -34,6 +34,8 @@ export interface WaitChecks {
   workers(): Promise<number>;
   /** Called once when the job is missing; a second miss is an error. */
   onMissing?(): Promise<void>;
+  /** Called when the job says completed but the file is not there (deleted): make it again. */
+  onGone?(): Promise<void>;
   what: string;
 }
 
@@ -56,6 +58,7 @@ export async function waitForFile(file: string, checks: WaitChecks, signal: Abor
       } else {
         workerlessSince = null;
       }
+      if (state === 'completed' && checks.onGone) await checks.onGone();
       if (state === 'failed') throw new FeaturizationFailedError(`${checks.what} failed after retries: ${reason ?? 'unknown reason'}`);
       if (state === 'missing') {
         if (missingSeen || !checks.onMissing) throw new FeaturizationFailedError(`${checks.what} has no job (it was cancelled)`);
@@ -74,6 +77,7 @@ export function waitForShard(
   queue: FeatureQueue,
   signal: AbortSignal,
   reensure: () => Promise<void>,
+  onGone?: () => Promise<void>,
 ): Promise<void> {
   const shard = plan.shards[index]!;
   return waitForFile(
@@ -82,6 +86,7 @@ export function waitForShard(
       jobState: () => queue.shardJobState(plan, index),
       workers: () => queue.workersConnected('shards'),
       onMissing: reensure,
+      onGone,
       what: `shard ${index}`,
     },
     signal,
