@@ -21,6 +21,7 @@ import { JobMetricsStore } from '../store/job-metrics.ts';
 import type { SubsetPlan } from '../src/services/features/plan.ts';
 import type {
   AugmentBatchJob,
+  DirectBatchJob,
   EnsureFeaturizedArgs,
   FeatureQueue,
   JobProgress,
@@ -189,6 +190,30 @@ export class FeatureQueues implements FeatureQueue {
       removeOnComplete: { age: 3600 },
       removeOnFail: { age: 24 * 3600 },
     });
+  }
+
+  /** Priority 1: before the background shards, which a stream queues at DIRECT_BAND + rank. */
+  async addDirectBatch(jobId: string, job: DirectBatchJob): Promise<void> {
+    await this.shards.add('direct', { ...job, shardIndex: -1 }, {
+      jobId,
+      priority: 1,
+      attempts: 3,
+      backoff: { type: 'exponential', delay: 200 },
+      removeOnComplete: { age: 3600 },
+      removeOnFail: { age: 24 * 3600 },
+    });
+  }
+
+  async directBatchState(jobId: string): Promise<JobState> {
+    return stateOf(await this.shards.getJob(jobId));
+  }
+
+  async removeDirectBatch(jobId: string): Promise<'removed' | 'active' | 'missing'> {
+    const job = await this.shards.getJob(jobId);
+    if (!job) return 'missing';
+    if ((await job.getState()) === 'active') return 'active';
+    await job.remove().catch(() => undefined);
+    return 'removed';
   }
 
   async augmentBatchState(jobId: string): Promise<JobState> {

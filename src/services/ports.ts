@@ -54,6 +54,20 @@ export interface AugmentBatchJob extends AugmentedBatchInput {
   requestId?: string;
 }
 
+/**
+ * The clips of one batch of a cold epoch, featurized for the stream that needs them now
+ * (before the background flow has made their shards), into `file` in batch order. The
+ * same computation as a shard's, so the bytes are the cached ones.
+ */
+export interface DirectBatchJob {
+  datasetDir: string;
+  root: string;
+  entries: (string | null)[];
+  spec: FeatureSpec;
+  file: string;
+  requestId?: string;
+}
+
 /** A job's state as the queue reports it ('missing' when there is no such job). */
 export interface JobState {
   state: string;
@@ -103,6 +117,11 @@ export interface FeatureQueue {
   /** State of the job that makes shard `shardIndex` of the plan (to tell "not yet" from "never"). */
   shardJobState(plan: SubsetPlan, shardIndex: number): Promise<JobState>;
   addAugmentBatch(jobId: string, job: AugmentBatchJob, priority: number): Promise<void>;
+  /** Queues a direct batch on the shard workers, ahead of every background shard. */
+  addDirectBatch(jobId: string, job: DirectBatchJob): Promise<void>;
+  directBatchState(jobId: string): Promise<JobState>;
+  /** Removes a queued or finished direct-batch job; a running one is left alone ('active'). */
+  removeDirectBatch(jobId: string): Promise<'removed' | 'active' | 'missing'>;
   augmentBatchState(jobId: string): Promise<JobState>;
   /** Removes a queued or finished augmented-batch job; a running one is left alone ('active'). */
   removeAugmentBatch(jobId: string): Promise<'removed' | 'active' | 'missing'>;

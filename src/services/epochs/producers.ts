@@ -25,17 +25,39 @@ export interface BatchProducer {
 
 /** How often one batch repairs a shard (quarantine + featurize again) before its stream gives up. */
 const REPAIRS_PER_BATCH = 3;
+/** Batches of a cold epoch featurized directly ahead of the one being sent. */
+export const DIRECT_AHEAD = 4;
+/** Background shards are queued at priority DIRECT_BAND + rank: after every direct batch (priority 1). */
+export const DIRECT_BAND = 100;
 
-export function cachedProducer(
-  ep: EpochPlan,
-  todo: Int32Array[],
-  queue: FeatureQueue,
-  signal: AbortSignal,
-  ensureArgs: EnsureFeaturizedArgs,
-  log?: Logger,
-): BatchProducer {
+export interface CachedStream {
+  ep: EpochPlan;
+  todo: Int32Array[];
+  queue: FeatureQueue;
+  signal: AbortSignal;
+  /** The subset's featurization (one flow per subset, created in the background). */
+  ensureArgs: EnsureFeaturizedArgs;
+  /** The background ensure the stream started (awaited before ensuring again). */
+  ensuring: Promise<void>;
+  /** Where direct batches are written (DATA_DIR/features/.direct). */
+  directDir: string;
+  requestId: string;
+  log?: Logger;
+}
+
+/**
+ * Batches from the feature cache; a batch whose shards do not all exist yet (a cold
+ * epoch) is featurized directly for this stream, a few batches ahead, at the highest
+ * priority, while the background flow fills the cache in the order the epoch needs it.
+ * A direct batch is the shard computation on the batch's clips, so its bytes are the
+ * cached ones: the time to the first batch is a few batches' work, whatever the size of
+ * the dataset.
+ */
+export function cachedProducer(c: CachedStream): BatchProducer {
+  const { ep, todo, queue, signal, ensureArgs, log } = c;
   const reader = new ShardReader(ep.plan);
   const reensure = async () => {
+    await c.ensuring.catch(() => undefined);
     await queue.ensureFeaturized(ensureArgs);
   };
   // A shard found corrupted (or gone) is moved aside, counted and made again; the stream waits for it.
@@ -43,26 +65,94 @@ export function cachedProducer(
     const index = ep.plan.shards.findIndex((sh) => sh.file === err.file);
     reader.drop(index);
     await quarantineShard(err, queue, log);
+    await c.ensuring.catch(() => undefined);
     await queue.refeaturizeShard(ensureArgs, index);
+  };
+  const fromCache = async (positions: Int32Array): Promise<BatchColumns> => {
+    for (let repairs = 0; ; repairs++) {
+      for (const s of shardsOf(positions)) {
+        const gone = () => repair(new ShardCorruptError(ep.plan.shards[s]!.file, 'missing', 'the shard file is gone'));
+        await waitForShard(ep.plan, s, queue, signal, reensure, gone);
+      }
+      try {
+        return assembleBatch(ep.source, positions, reader);
+      } catch (err) {
+        if (!isShardCorrupt(err) || repairs >= REPAIRS_PER_BATCH) throw err;
+        await repair(err);
+      }
+    }
+  };
+
+  const key = crypto.randomBytes(8).toString('hex');
+  const jobId = (k: number) => `direct-${key}-${k}`;
+  const file = (k: number) => path.join(c.directDir, `${key}-${k}.afs`);
+  const direct: boolean[] = [];
+  const consumed = new Set<number>();
+  const decide = async (upTo: number) => {
+    for (let k = direct.length; k < Math.min(upTo, todo.length); k++) {
+      const positions = todo[k]!;
+      const cached = shardsOf(positions).every((s) => fs.existsSync(ep.plan.shards[s]!.file));
+      direct[k] = !cached;
+      if (cached) continue;
+      await queue.addDirectBatch(jobId(k), {
+        datasetDir: ensureArgs.datasetDir,
+        root: ensureArgs.root,
+        entries: Array.from(positions, (p) => ep.subset.entries[p]!),
+        spec: ep.spec,
+        file: file(k),
+        requestId: c.requestId,
+      });
+    }
+  };
+  const fromDirect = async (k: number): Promise<BatchColumns | null> => {
+    try {
+      await waitForFile(
+        file(k),
+        {
+          jobState: () => queue.directBatchState(jobId(k)),
+          workers: () => queue.workersConnected('shards'),
+          what: `batch ${k} of this stream (featurized directly)`,
+        },
+        signal,
+      );
+      const shard = openShardSync(file(k));
+      try {
+        return assembleFromBatchFile(ep.source, todo[k]!, shard);
+      } finally {
+        fs.closeSync(shard.fd);
+      }
+    } catch (err) {
+      // A damaged direct batch is not repaired: the batch is read from the cache instead.
+      if (!isShardCorrupt(err)) throw err;
+      log?.warn(`direct batch ${err.file} unusable (${err.reason}): reading the batch from the feature cache`);
+      return null;
+    } finally {
+      consumed.add(k);
+      await fsp.rm(file(k), { force: true }).catch(() => undefined);
+      void queue.removeDirectBatch(jobId(k)).catch(() => undefined);
+    }
   };
   return {
     async batch(k) {
-      const positions = todo[k]!;
-      for (let repairs = 0; ; repairs++) {
-        for (const s of shardsOf(positions)) {
-          const gone = () => repair(new ShardCorruptError(ep.plan.shards[s]!.file, 'missing', 'the shard file is gone'));
-          await waitForShard(ep.plan, s, queue, signal, reensure, gone);
-        }
-        try {
-          return assembleBatch(ep.source, positions, reader);
-        } catch (err) {
-          if (!isShardCorrupt(err) || repairs >= REPAIRS_PER_BATCH) throw err;
-          await repair(err);
-        }
+      await decide(k + 1 + DIRECT_AHEAD);
+      if (direct[k]) {
+        const cols = await fromDirect(k);
+        if (cols) return cols;
       }
+      return fromCache(todo[k]!);
     },
     async close() {
       reader.close();
+      // The client may leave early: drop the direct batches queued or computed for it.
+      const running: string[] = [];
+      for (let k = 0; k < direct.length; k++) {
+        if (!direct[k] || consumed.has(k)) continue;
+        if ((await queue.removeDirectBatch(jobId(k)).catch(() => 'missing')) === 'active') running.push(file(k));
+        await fsp.rm(file(k), { force: true }).catch(() => undefined);
+      }
+      if (running.length > 0) {
+        setTimeout(() => void Promise.all(running.map((f) => fsp.rm(f, { force: true }).catch(() => undefined))), 2 * LATE_BATCH_MS).unref();
+      }
     },
   };
 }

@@ -6,6 +6,7 @@
  * memory stays bounded by one batch.
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import { isAugmentationActive, type ResolvedAugmentation } from '../../core/audio/augment/index.ts';
 import type { SubsetName } from '../../core/schemas.ts';
 import { createBatchEncoder, type BatchEncoder, type BatchFormat } from '../../core/tensors/batch-encoder.ts';
@@ -17,7 +18,7 @@ import { storedSubsetOf } from '../registry/subsets.ts';
 import type { DatasetRecord, StoredSubsets } from '../registry/types.ts';
 import { planEpoch, shardPriorities, type EpochParams, type EpochPlan } from './epoch-plan.ts';
 import type { BatchColumns } from './assemble.ts';
-import { augmentedProducer, cachedProducer } from './producers.ts';
+import { DIRECT_BAND, augmentedProducer, cachedProducer } from './producers.ts';
 
 export interface EpochStreamRequest extends Omit<EpochParams, 'sampleWeights'> {
   /** Uploaded per-sample weights (POST …/sample-weights) to stream as the third column. */
@@ -84,19 +85,25 @@ export class EpochService {
       entries: ep.subset.entries,
       spec: ep.spec,
       plan: ep.plan,
-      priorityOf: (i) => prio.get(i) ?? i + 1,
+      // After the batches this stream has featurized directly (priority 1).
+      priorityOf: (i) => DIRECT_BAND + (prio.get(i) ?? i + 1),
       requestId: req.requestId,
     };
     const ensure = async () => {
       await queue.ensureFeaturized(ensureArgs);
     };
     const augmentation = augmentationFor(rec, req.subset, req.augment);
+    let ensuring: Promise<void> = Promise.resolve();
     if (augmentation) {
       if ((await queue.workersConnected('augment')) === 0) throw noWorkers();
     } else {
-      await ensure();
-      const missing = ep.plan.shards.some((sh) => !fs.existsSync(sh.file));
-      if (missing && (await queue.workersConnected('shards')) === 0) throw noWorkers();
+      // The background flow (thousands of children, existence checks of thousands of
+      // files) must not delay the first batch: it runs while the first batches are made.
+      const firstShards = new Set(ep.batches.slice(ep.fromBatch, ep.fromBatch + 1).flatMap((b) => [...b].map((p) => Math.floor(p / SHARD_SIZE))));
+      const coldStart = [...firstShards].some((s) => !fs.existsSync(ep.plan.shards[s]!.file));
+      if (coldStart && (await queue.workersConnected('shards')) === 0) throw noWorkers();
+      ensuring = ensure();
+      ensuring.catch((err: Error) => this.deps.log?.warn(`featurization of ${rec.id}/${req.subset} not queued: ${err.message}`));
     }
 
     const encoder = createBatchEncoder(req.format, {
@@ -132,7 +139,17 @@ export class EpochService {
           queue,
           req.signal,
         )
-      : cachedProducer(ep, todo, queue, req.signal, ensureArgs, this.deps.log);
+      : cachedProducer({
+          ep,
+          todo,
+          queue,
+          signal: req.signal,
+          ensureArgs,
+          ensuring,
+          directDir: path.join(this.deps.featuresDir, '.direct'),
+          requestId: req.requestId,
+          log: this.deps.log,
+        });
     // The first batch is made before anything is sent: whatever fails until then is a
     // proper error response (status + problem), not a stream that ends early.
     let first: BatchColumns | null = null;
@@ -141,6 +158,7 @@ export class EpochService {
         first = await producer.batch(0);
       } catch (err) {
         await producer.close();
+        await ensuring.catch(() => undefined);
         throw err;
       }
     }

@@ -1,0 +1,134 @@
+/**
+ * The first batches of a cold epoch (issue #12): time to the first byte and to the first
+ * complete batch of a never-featurized generated tree (distinct content per clip, 35
+ * class directories like Speech Commands), default shuffle, through the real service
+ * (`routes/server.ts` as `npm start` runs it: in-process workers at their defaults, a
+ * private KEY_PREFIX, PORT and DATA_DIR); then the rest of that first epoch, so the
+ * 105k-clip run is the whole first epoch (register + featurize + stream). Trees live in a
+ * temp directory under /tmp and are removed afterwards. Prints, never asserts.
+ *
+ *   npx tsx bench/cold.ts [--sizes 10000,105000] [--batch-size 32]
+ */
+import fsp from 'node:fs/promises';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { BenchSession, intArg, requestJson, speechLikeClip, stringArg, wavFile } from './helpers/harness.ts';
+import { mulberry32 } from '../test/helpers/random.ts';
+
+const SIZES = stringArg('--sizes', '10000,105000').split(',').map(Number);
+const BATCH = intArg('--batch-size', 32);
+const CLASSES = [
+  'backward', 'bed', 'bird', 'cat', 'dog', 'down', 'eight', 'five', 'follow', 'forward', 'four', 'go', 'happy', 'house',
+  'learn', 'left', 'marvin', 'nine', 'no', 'off', 'on', 'one', 'right', 'seven', 'sheila', 'six', 'stop', 'three',
+  'tree', 'two', 'up', 'visual', 'wow', 'yes', 'zero',
+];
+
+/** One base clip, a per-file perturbation of a few samples: every file has its own content. */
+async function generateTree(dir: string, clips: number): Promise<number> {
+  const t0 = performance.now();
+  for (const c of CLASSES) await fsp.mkdir(path.join(dir, c), { recursive: true });
+  const base = wavFile(speechLikeClip(mulberry32(7), 16000, 16000, 150), 16000);
+  const pending: Promise<void>[] = [];
+  for (let i = 0; i < clips; i++) {
+    const wav = Buffer.from(base);
+    for (let k = 0; k < 8; k++) wav.writeInt16LE(((i >> (2 * k)) & 0x3ff) - 512, 44 + 2 * (997 * k + (i % 1000)));
+    const speaker = (Math.imul(i + 1, 2654435761) >>> 0).toString(16).padStart(8, '0');
+    pending.push(fsp.writeFile(path.join(dir, CLASSES[i % CLASSES.length]!, `${speaker}_nohash_${i % 5}.wav`), wav));
+    if (pending.length >= 256) await Promise.all(pending.splice(0));
+  }
+  await Promise.all(pending);
+  return (performance.now() - t0) / 1000;
+}
+
+/** Bytes of one .npy array from its header, or null when the header is not complete yet. */
+function npyArrayBytes(buf: Buffer, at: number): number | null {
+  if (buf.length < at + 10) return null;
+  const hlen = buf.readUInt16LE(at + 8);
+  if (buf.length < at + 10 + hlen) return null;
+  const header = buf.toString('latin1', at + 10, at + 10 + hlen);
+  const shape = /'shape': \(([^)]*)\)/.exec(header)![1]!.split(',').filter((s) => s.trim() !== '').map(Number);
+  const item = Number(/'descr': '[<|>]?[a-z](\d+)'/.exec(header)![1]);
+  return 10 + hlen + shape.reduce((a, b) => a * b, 1) * item;
+}
+
+interface StreamTimes {
+  status: number;
+  firstByte: number;
+  firstBatch: number;
+  end: number;
+  bytes: number;
+  batches: number;
+}
+
+/** GET the npy stream; times (s, from t0) of the first byte, the end of batch 0 (its x and y arrays) and the end. */
+function streamEpoch(url: string, t0: number): Promise<StreamTimes> {
+  return new Promise((resolve, reject) => {
+    http
+      .get(url, (res) => {
+        const firstByte = (performance.now() - t0) / 1000;
+        let head = Buffer.alloc(0);
+        let firstBatch = NaN;
+        let bytes = 0;
+        res.on('data', (chunk: Buffer) => {
+          bytes += chunk.length;
+          if (Number.isNaN(firstBatch)) {
+            head = Buffer.concat([head, chunk]);
+            const x = npyArrayBytes(head, 0);
+            const y = x === null ? null : npyArrayBytes(head, x);
+            if (x !== null && y !== null && head.length >= x + y) firstBatch = (performance.now() - t0) / 1000;
+          }
+        });
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, firstByte, firstBatch, end: (performance.now() - t0) / 1000, bytes, batches: Number(res.headers['x-audiofeed-batches']) }),
+        );
+        res.on('error', reject);
+      })
+      .on('error', reject);
+  });
+}
+
+const load = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
+
+async function main(): Promise<void> {
+  console.log(`cold-epoch benchmark: node ${process.version}, ${os.availableParallelism()} cores, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB`);
+  console.log(`service: routes/server.ts with in-process workers (IN_PROCESS_WORKERS, WORKER_CONCURRENCY at their defaults), npy stream, batch_size ${BATCH}, default shuffle`);
+  console.log('');
+  for (const clips of SIZES) {
+    const session = await BenchSession.open(`cold${clips}`);
+    try {
+      const gen = await generateTree(path.join(session.root, 'tree'), clips);
+      const env = session.serviceEnv({ HOST: '127.0.0.1', PORT: '0' });
+      delete env.IN_PROCESS_WORKERS;
+      delete env.WORKER_CONCURRENCY;
+      const api = session.spawn('api', 'routes/server.ts', env);
+      const url = (await api.waitFor(/listening at (http:\/\/127\.0\.0\.1:\d+)/, 60_000))[1]!;
+      // Until /readyz says a stream request will be served (workers connected).
+      for (let i = 0; i < 600 && (await requestJson(`${url}/readyz`)).status !== 200; i++) await new Promise((r) => setTimeout(r, 100));
+      const loadBefore = load();
+      const t0 = performance.now();
+      const reg = await requestJson(`${url}/v1/datasets`, 'POST', {
+        name: 'cold',
+        source: { type: 'directory', path: 'tree' },
+        classes: CLASSES,
+        validation_split: 0,
+        batch_size: BATCH,
+      });
+      if (reg.status !== 201) throw new Error(`registration failed (${reg.status}): ${JSON.stringify(reg.json)}`);
+      const registered = (performance.now() - t0) / 1000;
+      const t1 = performance.now();
+      const s = await streamEpoch(`${url}/v1/datasets/cold/batches?format=npy`, t1);
+      if (s.status !== 200) throw new Error(`stream: HTTP ${s.status}`);
+      const total = (performance.now() - t0) / 1000;
+      console.log(
+        `${clips} clips (generated in ${gen.toFixed(1)} s): register ${registered.toFixed(2)} s; cold stream: first byte ${s.firstByte.toFixed(3)} s, ` +
+          `first complete batch ${s.firstBatch.toFixed(3)} s, whole epoch (${s.batches} batches, ${(s.bytes / 1e6).toFixed(0)} MB) ${s.end.toFixed(1)} s; ` +
+          `first epoch incl. registration ${total.toFixed(1)} s; load average before ${loadBefore}, after ${load()}`,
+      );
+    } finally {
+      await session.close();
+    }
+  }
+}
+
+await main();
