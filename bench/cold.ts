@@ -13,7 +13,9 @@ import fsp from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { BenchSession, intArg, requestJson, speechLikeClip, stringArg, wavFile } from './helpers/harness.ts';
+import { Queue } from 'bullmq';
+import { spawn } from 'node:child_process';
+import { BenchSession, PROJECT_ROOT, REDIS_URL, intArg, requestJson, speechLikeClip, stringArg, wavFile } from './helpers/harness.ts';
 import { mulberry32 } from '../test/helpers/random.ts';
 
 const SIZES = stringArg('--sizes', '10000,105000').split(',').map(Number);
@@ -70,6 +72,7 @@ function streamEpoch(url: string, t0: number): Promise<StreamTimes> {
         let head = Buffer.alloc(0);
         let firstBatch = NaN;
         let bytes = 0;
+        if (res.statusCode !== 200) res.on('data', (c: Buffer) => console.error(c.toString().slice(0, 500)));
         res.on('data', (chunk: Buffer) => {
           bytes += chunk.length;
           if (Number.isNaN(firstBatch)) {
@@ -96,15 +99,35 @@ async function main(): Promise<void> {
   console.log('');
   for (const clips of SIZES) {
     const session = await BenchSession.open(`cold${clips}`);
+    let stopApi = () => {};
     try {
       const gen = await generateTree(path.join(session.root, 'tree'), clips);
       const env = session.serviceEnv({ HOST: '127.0.0.1', PORT: '0' });
       delete env.IN_PROCESS_WORKERS;
       delete env.WORKER_CONCURRENCY;
-      const api = session.spawn('api', 'routes/server.ts', env);
-      const url = (await api.waitFor(/listening at (http:\/\/127\.0\.0\.1:\d+)/, 60_000))[1]!;
-      // Until /readyz says a stream request will be served (workers connected).
-      for (let i = 0; i < 600 && (await requestJson(`${url}/readyz`)).status !== 200; i++) await new Promise((r) => setTimeout(r, 100));
+      // Not session.spawn: its --import of bench/helpers/exit-with-parent.ts is inherited by the
+      // in-process worker threads, which cannot load a .ts preload; the API is killed in `finally`.
+      const api = spawn(process.execPath, ['--import', 'tsx', 'routes/server.ts'], { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      stopApi = () => api.kill('SIGTERM');
+      const tail: string[] = [];
+      api.stderr.on('data', (c: Buffer) => tail.push(c.toString()));
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        api.stdout.on('data', (c: Buffer) => {
+          out += c.toString();
+          if (out.length > 1e6) out = out.slice(-1e5);
+          const m = /listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+          if (m) resolve(m[1]!);
+        });
+        api.on('exit', (code) => reject(new Error(`API exited (${code}): ${tail.join('').slice(-2000)}`)));
+      });
+      // Until the in-process workers are connected (start-up is not measured).
+      const shards = new Queue('featurize-shards', { connection: { url: REDIS_URL, maxRetriesPerRequest: null }, prefix: session.prefix });
+      try {
+        for (let i = 0; i < 600 && (await shards.getWorkersCount()) === 0; i++) await new Promise((r) => setTimeout(r, 100));
+      } finally {
+        await shards.close();
+      }
       const loadBefore = load();
       const t0 = performance.now();
       const reg = await requestJson(`${url}/v1/datasets`, 'POST', {
@@ -126,6 +149,8 @@ async function main(): Promise<void> {
           `first epoch incl. registration ${total.toFixed(1)} s; load average before ${loadBefore}, after ${load()}`,
       );
     } finally {
+      stopApi();
+      await new Promise((r) => setTimeout(r, 500));
       await session.close();
     }
   }
