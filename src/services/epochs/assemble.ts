@@ -115,7 +115,15 @@ export function assembleRows(src: EpochSource, positions: Int32Array, locate: Ro
   const raw = new Uint8Array(first.rowBytes);
   const u16 = new Uint16Array(raw.buffer, 0, src.frontendEnabled ? rowElems : 0);
   const f32 = new Float32Array(raw.buffer, 0, src.frontendEnabled ? 0 : rowElems);
+  // Rows stored in the delivered dtype (uint16 spectrograms as uint16, raw float32 audio) are
+  // read straight into x: one copy per row, from the file into the batch.
+  const direct = src.frontendEnabled ? src.dtype === 'uint16' : src.dtype === 'float32';
+  const xBytes = new Uint8Array(x.buffer, x.byteOffset, x.byteLength);
   kept.forEach(({ at }, i) => {
+    if (direct) {
+      readRowSync(at.shard, at.row, xBytes, i * first.rowBytes);
+      return;
+    }
     readRowSync(at.shard, at.row, raw, 0);
     const offset = i * rowElems;
     if (!src.frontendEnabled) {
