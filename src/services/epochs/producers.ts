@@ -11,7 +11,7 @@ import type { ResolvedAugmentation } from '../../core/audio/augment/index.ts';
 import { DEFAULT_EPOCH_SEED } from '../../core/datasets/index.ts';
 import { isShardCorrupt, quarantineShard } from '../features/integrity.ts';
 import { ShardCorruptError, openShardSync } from '../features/shard-file.ts';
-import { waitForFile, waitForShard } from '../features/wait.ts';
+import { FeaturizationFailedError, waitForFile, waitForShard } from '../features/wait.ts';
 import type { EnsureFeaturizedArgs, FeatureQueue, Logger } from '../ports.ts';
 import type { DatasetRecord } from '../registry/types.ts';
 import { ShardReader, assembleBatch, assembleFromBatchFile, shardsOf, type BatchColumns } from './assemble.ts';
@@ -77,7 +77,10 @@ export function cachedProducer(c: CachedStream): BatchProducer {
       try {
         return assembleBatch(ep.source, positions, reader);
       } catch (err) {
-        if (!isShardCorrupt(err) || repairs >= REPAIRS_PER_BATCH) throw err;
+        if (!isShardCorrupt(err)) throw err;
+        if (repairs >= REPAIRS_PER_BATCH) {
+          throw new FeaturizationFailedError(`a shard of this batch failed verification ${repairs + 1} times in a row (${err.reason}): ${err.message}`);
+        }
         await repair(err);
       }
     }
