@@ -7,7 +7,7 @@
  * 105k-clip run is the whole first epoch (register + featurize + stream). Trees live in a
  * temp directory under /tmp and are removed afterwards. Prints, never asserts.
  *
- *   npx tsx bench/cold.ts [--sizes 10000,105000] [--batch-size 32]
+ *   npx tsx bench/cold.ts [--sizes 10000,105000] [--batch-size 32] [--first-only]
  */
 import fsp from 'node:fs/promises';
 import http from 'node:http';
@@ -20,6 +20,8 @@ import { mulberry32 } from '../test/helpers/random.ts';
 
 const SIZES = stringArg('--sizes', '10000,105000').split(',').map(Number);
 const BATCH = intArg('--batch-size', 32);
+/** Stop each stream after its first batch (no whole-epoch figure). */
+const FIRST_ONLY = process.argv.includes('--first-only');
 const CLASSES = [
   'backward', 'bed', 'bird', 'cat', 'dog', 'down', 'eight', 'five', 'follow', 'forward', 'four', 'go', 'happy', 'house',
   'learn', 'left', 'marvin', 'nine', 'no', 'off', 'on', 'one', 'right', 'seven', 'sheila', 'six', 'stop', 'three',
@@ -79,7 +81,13 @@ function streamEpoch(url: string, t0: number): Promise<StreamTimes> {
             head = Buffer.concat([head, chunk]);
             const x = npyArrayBytes(head, 0);
             const y = x === null ? null : npyArrayBytes(head, x);
-            if (x !== null && y !== null && head.length >= x + y) firstBatch = (performance.now() - t0) / 1000;
+            if (x !== null && y !== null && head.length >= x + y) {
+              firstBatch = (performance.now() - t0) / 1000;
+              if (FIRST_ONLY) {
+                res.destroy();
+                resolve({ status: res.statusCode ?? 0, firstByte, firstBatch, end: NaN, bytes, batches: Number(res.headers['x-audiofeed-batches']) });
+              }
+            }
           }
         });
         res.on('end', () =>

@@ -37,8 +37,8 @@ export interface CachedStream {
   signal: AbortSignal;
   /** The subset's featurization (one flow per subset, created in the background). */
   ensureArgs: EnsureFeaturizedArgs;
-  /** The background ensure the stream started (awaited before ensuring again). */
-  ensuring: Promise<void>;
+  /** Creates the subset's background flow once (never rejects); awaited before ensuring again. */
+  background: () => Promise<void>;
   /** Where direct batches are written (DATA_DIR/features/.direct). */
   directDir: string;
   requestId: string;
@@ -57,7 +57,7 @@ export function cachedProducer(c: CachedStream): BatchProducer {
   const { ep, todo, queue, signal, ensureArgs, log } = c;
   const reader = new ShardReader(ep.plan);
   const reensure = async () => {
-    await c.ensuring.catch(() => undefined);
+    await c.background();
     await queue.ensureFeaturized(ensureArgs);
   };
   // A shard found corrupted (or gone) is moved aside, counted and made again; the stream waits for it.
@@ -65,7 +65,7 @@ export function cachedProducer(c: CachedStream): BatchProducer {
     const index = ep.plan.shards.findIndex((sh) => sh.file === err.file);
     reader.drop(index);
     await quarantineShard(err, queue, log);
-    await c.ensuring.catch(() => undefined);
+    await c.background();
     await queue.refeaturizeShard(ensureArgs, index);
   };
   const fromCache = async (positions: Int32Array): Promise<BatchColumns> => {

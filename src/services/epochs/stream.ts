@@ -93,17 +93,18 @@ export class EpochService {
       await queue.ensureFeaturized(ensureArgs);
     };
     const augmentation = augmentationFor(rec, req.subset, req.augment);
-    let ensuring: Promise<void> = Promise.resolve();
+    // The subset's background flow (thousands of children, existence checks of thousands of
+    // files) is created once the first batch is made, so it never delays it; a batch that
+    // needs a missing shard from the cache before then creates it at once.
+    let ensuring: Promise<void> | null = null;
+    const background = () =>
+      (ensuring ??= ensure().catch((err: Error) => this.deps.log?.warn(`featurization of ${rec.id}/${req.subset} not queued: ${err.message}`)));
     if (augmentation) {
       if ((await queue.workersConnected('augment')) === 0) throw noWorkers();
     } else {
-      // The background flow (thousands of children, existence checks of thousands of
-      // files) must not delay the first batch: it runs while the first batches are made.
       const firstShards = new Set(ep.batches.slice(ep.fromBatch, ep.fromBatch + 1).flatMap((b) => [...b].map((p) => Math.floor(p / SHARD_SIZE))));
       const coldStart = [...firstShards].some((s) => !fs.existsSync(ep.plan.shards[s]!.file));
       if (coldStart && (await queue.workersConnected('shards')) === 0) throw noWorkers();
-      ensuring = ensure();
-      ensuring.catch((err: Error) => this.deps.log?.warn(`featurization of ${rec.id}/${req.subset} not queued: ${err.message}`));
     }
 
     const encoder = createBatchEncoder(req.format, {
@@ -145,7 +146,7 @@ export class EpochService {
           queue,
           signal: req.signal,
           ensureArgs,
-          ensuring,
+          background,
           directDir: path.join(this.deps.featuresDir, '.direct'),
           requestId: req.requestId,
           log: this.deps.log,
@@ -158,10 +159,10 @@ export class EpochService {
         first = await producer.batch(0);
       } catch (err) {
         await producer.close();
-        await ensuring.catch(() => undefined);
         throw err;
       }
     }
+    if (!augmentation) void background();
     return {
       plan: ep,
       encoder,
