@@ -13,6 +13,7 @@ import { RecordBatchReader } from 'apache-arrow';
 import { startTestApp, startTestWorkers, registerDataset, type TestApp } from '../helpers/app.ts';
 import { copyCorpus, testdata } from '../helpers/paths.ts';
 import { SHARD_QUEUE } from '../../jobs/queues.ts';
+import { until } from '../ops/helpers.ts';
 import type { RunningWorkers } from '../../jobs/workers.ts';
 import { batchIndices, buildLabels } from '../../src/core/datasets/index.ts';
 import { loadSample, toInt16 } from '../../src/core/audio/index.ts';
@@ -184,6 +185,11 @@ describe('an epoch over HTTP equals src/ computed directly', () => {
 
   test('a second request for the same epoch does no featurization work', async () => {
     const shardJobs = async () => (await t.queues.jobCounts('completed', 'waiting', 'active', 'prioritized'))[SHARD_QUEUE];
+    // The first streams were featurized directly; the background flow may still be finishing the cache.
+    await until(async () => {
+      const c = (await shardJobs())!;
+      return (c.active ?? 0) + (c.waiting ?? 0) + (c.prioritized ?? 0) === 0;
+    });
     const before = await shardJobs();
     const res = await t.app.inject({ url: '/v1/datasets/mini/batches?epoch=0&format=npy' });
     assert.equal(res.statusCode, 200);
