@@ -18,6 +18,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Queue, Worker } from 'bullmq';
 import { clipEntries, copyCorpus, MINI_CLASSES, mkfifo, releaseFifo, shardJob, spawnService, until, type ServiceProcess } from './helpers.ts';
+import { cleanups, type Defer } from '../helpers/cleanup.ts';
 import { deleteKeys, testRedisUrl } from '../helpers/app.ts';
 import { createRedis } from '../../src/store/redis.ts';
 import { SHARD_QUEUE, connectionFromUrl, type ShardJobData, type ShardResult } from '../../src/queue/queues.ts';
@@ -48,8 +49,9 @@ function privateEnv(): Record<string, string> {
 }
 
 /** A worker connected to the shard queue that runs nothing (so a stream accepts to wait). */
-async function idleWorker(env: Record<string, string>): Promise<Worker> {
+async function idleWorker(defer: Defer, env: Record<string, string>): Promise<Worker> {
   const w = new Worker(SHARD_QUEUE, async () => undefined, { connection: connectionFromUrl(redisUrl), prefix: env.KEY_PREFIX, autorun: false });
+  defer(() => w.close());
   await w.waitUntilReady();
   return w;
 }
@@ -89,8 +91,9 @@ async function arrowBatches(body: Buffer): Promise<number> {
   return n;
 }
 
-async function startApi(env: Record<string, string>): Promise<ServiceProcess> {
+async function startApi(defer: Defer, env: Record<string, string>): Promise<ServiceProcess> {
   const api = await spawnService('main.ts', { ...env, IN_PROCESS_WORKERS: '0' });
+  defer(() => api.stop());
   await api.waitFor(/Server listening/);
   const res = await fetch(`http://127.0.0.1:${api.port}/v1/datasets`, {
     method: 'POST',
@@ -105,10 +108,11 @@ async function startApi(env: Record<string, string>): Promise<ServiceProcess> {
 const STREAM = '/v1/datasets/mini/batches?subset=training&format=arrow&dtype=uint16';
 
 describe('API process', () => {
-  test('SIGTERM: stops accepting, the in-flight stream completes, exit 0', { timeout: 60_000 }, async () => {
+  test('SIGTERM: stops accepting, the in-flight stream completes, exit 0', { timeout: 60_000 }, async (t) => {
+    const defer = cleanups(t);
     const env = privateEnv();
-    const api = await startApi(env);
-    const idle = await idleWorker(env);
+    const api = await startApi(defer, env);
+    const idle = await idleWorker(defer, env);
     const stream = openStream(api.port, STREAM);
     const headers = await stream.headers;
     const batches = Number(headers['x-audiofeed-batches']);
@@ -142,10 +146,11 @@ describe('API process', () => {
     }
   });
 
-  test('a second SIGTERM exits at once (143), cutting the stream', { timeout: 60_000 }, async () => {
+  test('a second SIGTERM exits at once (143), cutting the stream', { timeout: 60_000 }, async (t) => {
+    const defer = cleanups(t);
     const env = privateEnv();
-    const api = await startApi(env);
-    const idle = await idleWorker(env);
+    const api = await startApi(defer, env);
+    const idle = await idleWorker(defer, env);
     try {
       const stream = openStream(api.port, STREAM);
       await stream.headers;
@@ -174,9 +179,11 @@ describe('worker process', () => {
     return { fifo, queue, file, job, entries };
   }
 
-  test('SIGTERM: /healthz turns 503, the active job completes, exit 0', { timeout: 60_000 }, async () => {
+  test('SIGTERM: /healthz turns 503, the active job completes, exit 0', { timeout: 60_000 }, async (t) => {
+    const defer = cleanups(t);
     const env = { ...privateEnv(), WORKER_CONCURRENCY: '1' };
     const worker = await spawnService('worker-main.ts', env);
+    defer(() => worker.stop());
     await worker.waitFor(/worker health endpoint/);
     const { fifo, queue, file, entries } = await heldJob(env, 'held-1');
     try {
@@ -199,9 +206,11 @@ describe('worker process', () => {
     }
   });
 
-  test('a second SIGTERM exits at once (143) with the job unfinished', { timeout: 60_000 }, async () => {
+  test('a second SIGTERM exits at once (143) with the job unfinished', { timeout: 60_000 }, async (t) => {
+    const defer = cleanups(t);
     const env = { ...privateEnv(), WORKER_CONCURRENCY: '1' };
     const worker = await spawnService('worker-main.ts', env);
+    defer(() => worker.stop());
     await worker.waitFor(/worker health endpoint/);
     const { fifo, queue, file } = await heldJob(env, 'held-2');
     try {
