@@ -5,6 +5,7 @@
       "sources": [
         "native/activity_detection.cc",
         "native/addon.cc",
+        "native/clip_pipeline.cc",
         "native/dc_notch.cc",
         "native/fft.cc",
         "native/filterbank.cc",

@@ -3,7 +3,7 @@
  * 16 kHz speech-like clips (a temp dir, a private KEY_PREFIX and DATA_DIR, all removed
  * afterwards), registers it through the API (validation_split 0: every clip is in the
  * training subset), then for 1 and for 2 worker processes (`node --import tsx
- * src/worker-main.ts`, WORKER_CONCURRENCY=1) featurizes the whole subset from an empty
+ * jobs/worker.ts`, WORKER_CONCURRENCY=1) featurizes the whole subset from an empty
  * feature cache: the workers are started and registered with BullMQ first, then
  * POST /v1/datasets/{id}/featurize enqueues the flow, and the time from the flow's
  * creation to the parent job finishing (the job's own timestamps, GET /v1/jobs/{id})

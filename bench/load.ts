@@ -6,7 +6,7 @@
  *    own process in the same run. Target: p99 within 2x of the hello-world's.
  * 2. Peak RSS of the API process while it serves 64 concurrent epoch streams.
  *
- * The API (`node --import tsx src/main.ts`) and one worker process run as children on a
+ * The API (`node --import tsx routes/server.ts`) and one worker process run as children on a
  * private KEY_PREFIX, DATA_DIR and ports. BENCH_SECONDS sets the duration per case
  * (default 10). Run: `npm run bench:load`.
  */
@@ -17,7 +17,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createRedis, ensureRedis, freePort } from '../src/store/redis.ts';
+import { createRedis, ensureRedis, freePort } from '../store/redis.ts';
 
 interface AutocannonResult {
   latency: { p50: number; p99: number; average: number };
@@ -74,8 +74,8 @@ async function main(): Promise<void> {
   try {
     const apiPort = await freePort();
     const helloPort = await freePort();
-    const api = await start(['--import', 'tsx', 'src/main.ts'], { ...env, PORT: String(apiPort) }, null);
-    await start(['--import', 'tsx', 'src/worker-main.ts'], { ...env, LOG_LEVEL: 'info', WORKER_HEALTH_PORT: String(await freePort()) }, /worker started/);
+    const api = await start(['--import', 'tsx', 'routes/server.ts'], { ...env, PORT: String(apiPort) }, null);
+    await start(['--import', 'tsx', 'jobs/worker.ts'], { ...env, LOG_LEVEL: 'info', WORKER_HEALTH_PORT: String(await freePort()) }, /worker started/);
     const hello = `import Fastify from 'fastify'; const app = Fastify(); app.get('/', async () => ({ hello: 'world' })); await app.listen({ host: '127.0.0.1', port: ${helloPort} }); console.log('hello listening');`;
     await start(['--input-type=module', '-e', hello], {}, /hello listening/);
 

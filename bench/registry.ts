@@ -16,12 +16,13 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadDataset, type DatasetDirs, type DatasetOptions } from '../src/datasets/index.ts';
-import { findFirstMissing, type ExistenceStrategy } from '../src/datasets/index-files.ts';
-import { loadConfig } from '../src/config.ts';
-import { RegistryService } from '../src/registry/service.ts';
-import { RegistryStore } from '../src/store/registry-store.ts';
-import { createRedis } from '../src/store/redis.ts';
+import { loadDataset, type DatasetDirs, type DatasetOptions } from '../src/core/datasets/index.ts';
+import { findFirstMissing, type ExistenceStrategy } from '../src/core/datasets/index-files.ts';
+import { loadConfig } from '../src/services/config.ts';
+import { RegistryService } from '../src/services/registry/service.ts';
+import { RegistryStore } from '../store/registry-store.ts';
+import { createRedis } from '../store/redis.ts';
+import { datasetOptions } from '../test/helpers/datasets.ts';
 
 const CLASSES = 35;
 const FILES_PER_CLASS = 3000;
@@ -75,17 +76,7 @@ async function generate(datasetDir: string): Promise<number> {
 }
 
 function options(): DatasetOptions {
-  return {
-    classes: [...KEYWORDS, '_unknown_', '_silence_'],
-    validationSplit: 0.1,
-    unknownClassPercentage: 1,
-    silenceClassPercentage: 0.6,
-    followLinks: true,
-    shuffleDatasetEnabled: false,
-    listing: 'generic',
-    maxSamplesPerClass: -1,
-    seed: null,
-  };
+  return datasetOptions({ classes: [...KEYWORDS, '_unknown_', '_silence_'], validationSplit: 0.1 });
 }
 
 interface PhaseResult {

@@ -1,7 +1,7 @@
 /**
  * Batch streaming throughput of a cached epoch versus a plain file over loopback HTTP.
  * Generates a seeded dataset (temp dir, private KEY_PREFIX and DATA_DIR, all removed
- * afterwards), starts the API (`src/main.ts`, no in-process workers) on a loopback port,
+ * afterwards), starts the API (`routes/server.ts`, no in-process workers) on a loopback port,
  * registers the dataset (validation_split 0), featurizes it with two worker processes
  * (then stops them), and measures GET /v1/datasets/{id}/batches?format=npy|arrow
  * (batch_size 32, float32) read by a plain http.get consumer that discards the bytes,

@@ -12,10 +12,10 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { DatasetError, ForbiddenPathError } from '../src/errors.ts';
-import { isInside, rootOf } from '../src/sources/directory.ts';
-import { UploadBudget, datasetRootOf, detectArchive, extractArchive } from '../src/sources/upload.ts';
-import type { LoaderContext, LoaderResult } from '../src/sources/loaders.ts';
+import { DatasetError, ForbiddenPathError } from '../src/core/errors.ts';
+import { isInside, rootOf } from '../src/services/registry/sources/directory.ts';
+import { UploadBudget, datasetRootOf, detectArchive, extractArchive } from '../src/services/registry/sources/upload.ts';
+import type { LoaderContext, LoaderResult } from '../src/services/registry/sources/loaders.ts';
 
 export const listing = 'speech_commands_v2';
 

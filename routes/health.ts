@@ -1,20 +1,21 @@
-/** Liveness (`/healthz`: the process answers) and readiness (`/readyz`: Redis answers). */
+/** Liveness (`/healthz`: the process answers) and readiness (`/readyz`: Redis answers). Public. */
 import type { FastifyPluginAsync } from 'fastify';
 import { Type } from 'typebox';
-import type { AppContext } from '../src/http/app.ts';
-import { problem, sendProblem } from '../src/http/problem.ts';
+import type { AppContext } from './context.ts';
+import { problem, sendProblem } from './problem.ts';
 
 const health: FastifyPluginAsync<{ ctx: AppContext }> = async (app, { ctx }) => {
   const Status = Type.Object({ status: Type.String() });
-  app.get('/healthz', { schema: { tags: ['service'], response: { 200: Status } } }, async () => ({ status: 'ok' }));
+  const config = { scope: 'public' } as const;
+  app.get('/healthz', { config, schema: { tags: ['service'], response: { 200: Status } } }, async () => ({ status: 'ok' }));
 
-  app.get('/readyz', { schema: { tags: ['service'], response: { 200: Status } } }, async (_req, reply) => {
+  app.get('/readyz', { config, schema: { tags: ['service'], response: { 200: Status } } }, async (_req, reply) => {
     try {
-      const pong = await Promise.race([
-        ctx.redis.ping(),
+      const ok = await Promise.race([
+        ctx.storeAnswers(),
         new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timeout')), 1000)),
       ]);
-      if (pong === 'PONG') return { status: 'ready' };
+      if (ok) return { status: 'ready' };
     } catch {
       // reported below
     }

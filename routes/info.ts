@@ -1,13 +1,14 @@
 /** Service information: version, which frontend backend runs, configured loaders. */
 import type { FastifyPluginAsync } from 'fastify';
 import { Type } from 'typebox';
-import type { AppContext } from '../src/http/app.ts';
-import { listLoaders } from '../src/sources/loaders.ts';
+import type { AppContext } from './context.ts';
+import { listLoaders } from '../src/services/registry/sources/loaders.ts';
 
 const info: FastifyPluginAsync<{ ctx: AppContext }> = async (app, { ctx }) => {
   app.get(
     '/v1/info',
     {
+      config: { scope: 'read' },
       schema: {
         tags: ['service'],
         response: {

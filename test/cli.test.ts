@@ -10,11 +10,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { PNG } from 'pngjs';
-import { decodeWav, prepareSample, toInt16 } from '../src/audio/index.ts';
-import { computeSpectrogram } from '../src/frontend/frontend.ts';
-import { convertSpectrogram, type FeatureDtype } from '../src/frontend/output.ts';
-import { resolveFrontendSettings, type FrontendSettings } from '../src/frontend/settings.ts';
-import { decodeNpy } from '../src/tensors/npy.ts';
+import { decodeWav, prepareSample, toInt16 } from '../src/core/audio/index.ts';
+import { computeSpectrogram } from '../src/core/frontend/frontend.ts';
+import { convertSpectrogram } from '../src/core/frontend/output.ts';
+import type { FeatureDtype } from '../src/core/schemas.ts';
+import { resolveFrontendSettings, type FrontendSettings } from '../src/core/frontend/settings.ts';
+import { decodeNpy } from '../src/core/tensors/npy.ts';
 import { PROJECT_ROOT, testdata } from './helpers/paths.ts';
 import { wavBytes } from './helpers/wav.ts';
 

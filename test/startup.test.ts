@@ -10,17 +10,17 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PROJECT_ROOT } from './helpers/paths.ts';
-import { freePort } from '../src/store/redis.ts';
+import { freePort } from '../store/redis.ts';
 
 interface Run {
   code: number | null;
   out: string;
 }
 
-/** Runs src/main.ts until it exits, or until `until(output)` holds (then SIGTERM). */
+/** Runs routes/server.ts until it exits, or until `until(output)` holds (then SIGTERM). */
 function runMain(env: Record<string, string>, until?: (out: string) => boolean): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'src/main.ts')], {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'routes/server.ts')], {
       cwd: PROJECT_ROOT,
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

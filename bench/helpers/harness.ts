@@ -21,7 +21,7 @@ import { mulberry32 } from '../../test/helpers/random.ts';
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const EXIT_WITH_PARENT = pathToFileURL(path.join(PROJECT_ROOT, 'bench', 'helpers', 'exit-with-parent.ts')).href;
-/** Queue names of src/queue/queues.ts (FEATURIZE_QUEUE, SHARD_QUEUE). */
+/** Queue names of jobs/queues.ts (FEATURIZE_QUEUE, SHARD_QUEUE). */
 const QUEUE_NAMES = ['featurize', 'featurize-shards'] as const;
 
 // ---------------------------------------------------------------- seeded audio
@@ -378,7 +378,7 @@ export class BenchSession {
     return path.join(this.dataDir, 'features');
   }
 
-  /** The service's configuration (src/config.ts) for this session, plus overrides. */
+  /** The service's configuration (src/services/config.ts) for this session, plus overrides. */
   serviceEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
     const env: NodeJS.ProcessEnv = { ...process.env };
     delete env.NODE_OPTIONS;
@@ -408,16 +408,16 @@ export class BenchSession {
     return child;
   }
 
-  /** The API (`src/main.ts`) without in-process workers, on a free loopback port. */
+  /** The API (`routes/server.ts`) without in-process workers, on a free loopback port. */
   async startApi(extra: Record<string, string> = {}, nodeArgs: string[] = []): Promise<{ url: string; proc: ServiceProcess }> {
     const env = this.serviceEnv({ HOST: '127.0.0.1', PORT: '0', IN_PROCESS_WORKERS: '0', ...extra });
-    const proc = this.spawn('api', 'src/main.ts', env, nodeArgs);
+    const proc = this.spawn('api', 'routes/server.ts', env, nodeArgs);
     const m = await proc.waitFor(/Server listening at (http:\/\/127\.0\.0\.1:\d+)/, 30_000);
     return { url: m[1]!, proc };
   }
 
   /**
-   * `n` worker processes (`src/worker-main.ts`). Resolves once each has logged that it
+   * `n` worker processes (`jobs/worker.ts`). Resolves once each has logged that it
    * started and BullMQ lists n workers on both queues, so start-up is not measured.
    */
   async startWorkers(
@@ -425,7 +425,7 @@ export class BenchSession {
     extra: Record<string, string>,
     nodeArgs: string[] = [],
   ): Promise<{ procs: ServiceProcess[]; frontend: string }> {
-    const procs = Array.from({ length: n }, (_, i) => this.spawn(`worker ${i + 1}`, 'src/worker-main.ts', this.serviceEnv(extra), nodeArgs));
+    const procs = Array.from({ length: n }, (_, i) => this.spawn(`worker ${i + 1}`, 'jobs/worker.ts', this.serviceEnv(extra), nodeArgs));
     const started = await Promise.all(procs.map((p) => p.waitFor(/worker started \(frontend (\w+)/, 60_000)));
     const queues = QUEUE_NAMES.map((q) => new Queue(q, { connection: { url: REDIS_URL, maxRetriesPerRequest: null }, prefix: this.prefix }));
     try {

@@ -66,12 +66,25 @@ export class AudiofeedError extends Error {
   }
 }
 
-/** The stream ended before all announced batches arrived, and reconnecting did not help. */
+/**
+ * The batch stream ended before the batches announced in `X-Audiofeed-Batches`, and
+ * reconnecting did not help: a body that ends on a batch boundary, even cleanly, but too
+ * early (`cause` undefined), a message cut mid-way (`cause` is arrow's or fetch's error), or a
+ * response without the header (`expected` null: a cut could not be told from the end).
+ * `received` and `expected` count batches from the request's `fromBatch`.
+ */
 export class IncompleteStreamError extends Error {
   readonly received: number;
-  readonly expected: number;
-  constructor(received: number, expected: number, cause?: unknown) {
-    super(`batch stream interrupted after ${received} of ${expected} batches`, { cause });
+  readonly expected: number | null;
+  constructor(received: number, expected: number | null, cause?: unknown) {
+    super(
+      expected === null
+        ? 'batch stream without a valid X-Audiofeed-Batches header: a cut stream could not be told from a complete one, so it is not read (is this an audiofeed service?)'
+        : `batch stream ended early: ${received} of ${expected} batches arrived (${
+            cause === undefined ? 'the body ended on a batch boundary' : `cut: ${cause instanceof Error ? cause.message : String(cause)}`
+          }); the epoch is incomplete`,
+      { cause },
+    );
     this.name = 'IncompleteStreamError';
     this.received = received;
     this.expected = expected;
@@ -125,8 +138,10 @@ export class AudiofeedClient {
           await sleep(delay * failures);
           continue;
         }
-        const announced = res.headers.get('x-audiofeed-batches');
-        if (announced !== null && Number.isSafeInteger(Number(announced))) end = next + Number(announced);
+        // The count is what tells a cut on a batch boundary from the end of the epoch.
+        const announced = res.headers.get('x-audiofeed-batches')?.trim() ?? '';
+        if (!/^\d+$/.test(announced)) throw new IncompleteStreamError(0, null);
+        end = next + Number(announced);
         try {
           const reader = await RecordBatchReader.from(res.body as ReadableStream<Uint8Array>);
           for await (const rb of reader) {
@@ -142,8 +157,7 @@ export class AudiofeedClient {
           if (params.signal?.aborted) throw err;
           lastError = err;
         }
-        // Without the header, a clean end of the Arrow stream is the only end we can know.
-        if (next >= end || (end === Number.POSITIVE_INFINITY && lastError === undefined)) return;
+        if (next >= end) return;
         if (++failures > retries) throw new IncompleteStreamError(next - (params.fromBatch ?? 0), end - (params.fromBatch ?? 0), lastError);
         await sleep(delay * failures);
         lastError = undefined;

@@ -20,12 +20,12 @@ import {
   type AugmentationSettings,
   type TransformContext,
   type TransformParams,
-} from '../../src/audio/augment.ts';
-import { colouredNoise, NOISE_COLORS, type NoiseColor } from '../../src/audio/noise.ts';
-import { pitchShift, resampleRatio, stretchAndShift, vtlp } from '../../src/audio/pitch.ts';
-import { realFft, timeStretch } from '../../src/audio/stretch.ts';
-import { decodeWav, prepareSample, type DecodedWav } from '../../src/audio/index.ts';
-import { InvalidSettingsError } from '../../src/errors.ts';
+} from '../../src/core/audio/augment/index.ts';
+import { colouredNoise, NOISE_COLORS, type NoiseColor } from '../../src/core/audio/noise.ts';
+import { pitchShift, resampleRatio, stretchAndShift, vtlp } from '../../src/core/audio/pitch.ts';
+import { realFft, timeStretch } from '../../src/core/audio/stretch.ts';
+import { decodeWav, prepareSample, type DecodedWav } from '../../src/core/audio/index.ts';
+import { InvalidSettingsError } from '../../src/core/errors.ts';
 import { testdata } from '../helpers/paths.ts';
 import { wavBytes } from '../helpers/wav.ts';
 

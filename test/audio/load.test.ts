@@ -17,8 +17,8 @@ import {
   trimBounds,
   trimSilence,
   type DecodedWav,
-} from '../../src/audio/index.ts';
-import { InvalidSettingsError, WavDecodeError } from '../../src/errors.ts';
+} from '../../src/core/audio/index.ts';
+import { InvalidSettingsError, WavDecodeError } from '../../src/core/errors.ts';
 import { testdata } from '../helpers/paths.ts';
 
 const odd = (rel: string): string => testdata('corpus-mini-odd', rel);

@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import wavefile from 'wavefile';
-import { decodeWav, inspectWav, type DecodedWav } from '../../src/audio/wav.ts';
-import { WavDecodeError } from '../../src/errors.ts';
+import { decodeWav, inspectWav, type DecodedWav } from '../../src/core/audio/wav.ts';
+import { WavDecodeError } from '../../src/core/errors.ts';
 import { testdata } from '../helpers/paths.ts';
 
 const read = (...parts: string[]): Uint8Array => new Uint8Array(readFileSync(testdata(...parts)));
@@ -408,15 +408,4 @@ test('mutated headers never crash, hang or throw anything but WavDecodeError', (
   }
   assert.ok(accepted > 0 && accepted < 3000, `accepted ${accepted}`);
   assert.ok(Date.now() - started < 5000, 'fuzzing took too long');
-});
-
-test('throughput: thousands of 1-s 16-bit clips per second', () => {
-  const bytes = read('bad-wavs', 'reference-valid.wav');
-  for (let i = 0; i < 200; i++) decodeWav(bytes);
-  const n = 2000;
-  const t0 = performance.now();
-  for (let i = 0; i < n; i++) decodeWav(bytes);
-  const perSecond = n / ((performance.now() - t0) / 1000);
-  // Generous floor (measured ~25 000/s) so a slow CI machine does not flake.
-  assert.ok(perSecond > 2000, `${Math.round(perSecond)} clips/s`);
 });

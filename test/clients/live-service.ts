@@ -5,9 +5,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { startTestApp, startTestWorkers, type TestApp } from '../helpers/app.ts';
 import { testdata } from '../helpers/paths.ts';
-import { startWorkers, type RunningWorkers } from '../../src/queue/workers.ts';
+import type { RunningWorkers } from '../../jobs/workers.ts';
 
 export const CLASSES = ['yes', 'no', 'up', 'down', 'left', 'right', '_unknown_', '_silence_'];
 export const BATCH_SIZE = 16;
@@ -26,7 +26,7 @@ export async function startLiveService(): Promise<LiveService> {
   try {
     const corpusPath = 'corpus-mini';
     fs.cpSync(testdata('corpus-mini'), path.join(t.root, corpusPath), { recursive: true, filter: (s) => !s.includes('.index') });
-    workers = startWorkers({ redisUrl: t.redisUrl, prefix: t.prefix, concurrency: 2, frontendBackend: 'auto', lockMs: 5000, log: () => {} });
+    workers = startTestWorkers(t);
     await t.app.listen({ port: 0, host: '127.0.0.1' });
     const { port } = t.app.server.address() as AddressInfo;
     const running = workers;

@@ -1,43 +1,13 @@
 /** Spec §15: every failure condition maps to a stable DatasetError code and MLTK's message. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
-import { DatasetError, InvalidSettingsError } from '../../src/errors.ts';
-import { batchIndices, buildLabels, loadDataset, type DatasetDirs, type DatasetOptions } from '../../src/datasets/index.ts';
+import { DatasetError, InvalidSettingsError } from '../../src/core/errors.ts';
+import { batchIndices, buildLabels, loadDataset, type DatasetOptions } from '../../src/core/datasets/index.ts';
+import { datasetDirs, datasetOptions } from '../helpers/datasets.ts';
 
-async function setup(t: { after: (fn: () => Promise<void>) => void }, files: string[]): Promise<DatasetDirs> {
-  const root = await fs.mkdtemp(path.join(os.tmpdir(), 'audiofeed-ds-errors-'));
-  t.after(() => fs.rm(root, { recursive: true, force: true }));
-  const datasetDir = path.join(root, 'data');
-  await fs.mkdir(datasetDir);
-  for (const f of files) {
-    const p = path.join(datasetDir, f);
-    if (f.endsWith('/')) {
-      await fs.mkdir(p, { recursive: true });
-      continue;
-    }
-    await fs.mkdir(path.dirname(p), { recursive: true });
-    await fs.writeFile(p, 'x');
-  }
-  return { datasetDir, fallbackIndexDir: path.join(root, 'fallback'), shuffleIndexDir: path.join(root, 'log', 'dataset') };
-}
-
-function options(over: Partial<DatasetOptions>): DatasetOptions {
-  return {
-    classes: ['yes', 'no'],
-    validationSplit: 0.5,
-    unknownClassPercentage: 1,
-    silenceClassPercentage: 0.6,
-    followLinks: true,
-    shuffleDatasetEnabled: false,
-    listing: 'generic',
-    maxSamplesPerClass: -1,
-    seed: null,
-    ...over,
-  };
-}
+const setup = (t: { after: (fn: () => Promise<void>) => void }, files: string[]) => datasetDirs(t, files, 'audiofeed-ds-errors-');
+const options = (over: Partial<DatasetOptions>): DatasetOptions => datasetOptions({ classes: ['yes', 'no'], ...over });
 
 function datasetError(code: string, message?: string): (err: unknown) => boolean {
   return (err: unknown) => {
@@ -165,6 +135,9 @@ test('errors: bad option values → InvalidSettingsError', async (t) => {
     { classes: ['a/b'] },
     { maxSamplesPerClass: -2 },
     { maxSamplesPerClass: 1.5 },
+    { evalMaxSamplesPerClass: -2 },
+    { evalMaxSamplesPerClass: 0.5 },
+    { listing: 'speech_commands_lists', validationSplit: 0.5 },
     { seed: -1 },
     { seed: 2 ** 32 },
     { listing: 'other' as never },

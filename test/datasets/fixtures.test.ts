@@ -11,7 +11,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { testdata } from '../helpers/paths.ts';
-import { DatasetError } from '../../src/errors.ts';
+import { wavBytes } from '../helpers/wav.ts';
+import { DatasetError } from '../../src/core/errors.ts';
 import {
   assertClassMode,
   batchIndices,
@@ -31,8 +32,8 @@ import {
   type LoadKind,
   type LoadResult,
   type Subset,
-} from '../../src/datasets/index.ts';
-import { shuffledOrder } from '../../src/datasets/index-files.ts';
+} from '../../src/core/datasets/index.ts';
+import { shuffledOrder } from '../../src/core/datasets/index-files.ts';
 
 // ---------------------------------------------------------------------------------------
 // Fixture model (see shared/testdata/datasets/README.md)
@@ -132,27 +133,14 @@ const FIXTURE_DIR = testdata('datasets');
 // ---------------------------------------------------------------------------------------
 // Materialisation
 
-function wavBytes(sampleRate: number, channels: number, frames: number, freq: number, amplitude: number): Buffer {
-  const dataBytes = frames * channels * 2;
-  const buf = Buffer.alloc(44 + dataBytes);
-  buf.write('RIFF', 0, 'ascii');
-  buf.writeUInt32LE(36 + dataBytes, 4);
-  buf.write('WAVE', 8, 'ascii');
-  buf.write('fmt ', 12, 'ascii');
-  buf.writeUInt32LE(16, 16);
-  buf.writeUInt16LE(1, 20); // PCM
-  buf.writeUInt16LE(channels, 22);
-  buf.writeUInt32LE(sampleRate, 24);
-  buf.writeUInt32LE(sampleRate * channels * 2, 28);
-  buf.writeUInt16LE(channels * 2, 32);
-  buf.writeUInt16LE(16, 34);
-  buf.write('data', 36, 'ascii');
-  buf.writeUInt32LE(dataBytes, 40);
+/** A sine tone, the same in every channel, as 16-bit PCM WAV. */
+function toneBytes(sampleRate: number, channels: number, frames: number, freq: number, amplitude: number): Buffer {
+  const samples = new Int16Array(frames * channels);
   for (let i = 0; i < frames; i++) {
     const v = Math.round(amplitude * Math.sin((2 * Math.PI * freq * i) / sampleRate));
-    for (let c = 0; c < channels; c++) buf.writeInt16LE(v, 44 + (i * channels + c) * 2);
+    for (let c = 0; c < channels; c++) samples[i * channels + c] = v;
   }
-  return buf;
+  return wavBytes(samples, sampleRate, channels);
 }
 
 async function materialiseTree(dir: string, tree: TreeEntry[], defaults: WavDefaults): Promise<void> {
@@ -163,7 +151,7 @@ async function materialiseTree(dir: string, tree: TreeEntry[], defaults: WavDefa
       case 'wav':
         await fs.writeFile(
           p,
-          wavBytes(
+          toneBytes(
             e.sample_rate ?? defaults.sample_rate,
             e.channels ?? defaults.channels,
             e.samples ?? defaults.samples,

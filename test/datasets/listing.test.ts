@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { compareCodePoints, sortByCodePoint } from '../../src/datasets/code-point-order.ts';
-import { listClassEntries } from '../../src/datasets/listing.ts';
+import { compareCodePoints, sortByCodePoint } from '../../src/core/datasets/code-point-order.ts';
+import { listClassEntries } from '../../src/core/datasets/listing.ts';
 
 async function tempTree(t: { after: (fn: () => Promise<void>) => void }, files: string[]): Promise<string> {
   const root = await fs.mkdtemp(path.join(os.tmpdir(), 'audiofeed-ds-listing-'));

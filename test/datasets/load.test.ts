@@ -2,7 +2,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import {
   batchIndices,
@@ -15,37 +14,13 @@ import {
   reindex,
   RandomState,
   speechCommandsSplitPoint,
-  type DatasetDirs,
   type DatasetOptions,
-} from '../../src/datasets/index.ts';
-import { chooseIndexPlace, parseIndex } from '../../src/datasets/index-files.ts';
+} from '../../src/core/datasets/index.ts';
+import { chooseIndexPlace, parseIndex } from '../../src/core/datasets/index-files.ts';
+import { datasetDirs, datasetOptions } from '../helpers/datasets.ts';
 
-async function setup(t: { after: (fn: () => Promise<void>) => void }, files: string[]): Promise<DatasetDirs & { root: string }> {
-  const root = await fs.mkdtemp(path.join(os.tmpdir(), 'audiofeed-ds-load-'));
-  t.after(() => fs.rm(root, { recursive: true, force: true }));
-  const datasetDir = path.join(root, 'data');
-  await fs.mkdir(datasetDir);
-  for (const f of files) {
-    await fs.mkdir(path.dirname(path.join(datasetDir, f)), { recursive: true });
-    await fs.writeFile(path.join(datasetDir, f), 'x');
-  }
-  return { root, datasetDir, fallbackIndexDir: path.join(root, 'fallback'), shuffleIndexDir: path.join(root, 'log', 'dataset') };
-}
-
-function options(over: Partial<DatasetOptions> = {}): DatasetOptions {
-  return {
-    classes: ['cat', 'dog'],
-    validationSplit: 0.5,
-    unknownClassPercentage: 1,
-    silenceClassPercentage: 0.6,
-    followLinks: true,
-    shuffleDatasetEnabled: false,
-    listing: 'generic',
-    maxSamplesPerClass: -1,
-    seed: null,
-    ...over,
-  };
-}
+const setup = (t: { after: (fn: () => Promise<void>) => void }, files: string[]) => datasetDirs(t, files, 'audiofeed-ds-load-');
+const options = (over: Partial<DatasetOptions> = {}): DatasetOptions => datasetOptions({ classes: ['cat', 'dog'], ...over });
 
 const CATS = ['cat/c1.wav', 'cat/c2.wav', 'cat/c3.wav', 'cat/c4.wav'];
 const DOGS = ['dog/d1.wav', 'dog/d2.wav', 'dog/d3.wav', 'dog/d4.wav'];
@@ -91,6 +66,20 @@ test('load: max_samples_per_class clamps every class, pseudo-classes included', 
   assert.deepEqual(r.training!.classCounts, { cat: 1, dog: 1, _unknown_: 1, _silence_: 1 });
   assert.deepEqual(r.training!.entries.slice(0, 2), ['cat/c1.wav', 'dog/d1.wav']);
   assert.equal(r.training!.entries[3], null);
+});
+
+test('load: an evaluation load uses eval_max_samples_per_class instead of max_samples_per_class (spec §8)', async (t) => {
+  const dirs = await setup(t, [...CATS, ...DOGS]);
+  // v = 0.5: validation = cat c1 c2, dog d1 d2.
+  const validation = await loadDataset(dirs, options({ maxSamplesPerClass: 1 }), 'validation');
+  assert.deepEqual(validation.validation!.entries, ['cat/c1.wav', 'dog/d1.wav']);
+  const evaluation = await loadDataset(dirs, options({ maxSamplesPerClass: 1 }), 'evaluation');
+  assert.deepEqual(evaluation.validation!.entries, ['cat/c1.wav', 'cat/c2.wav', 'dog/d1.wav', 'dog/d2.wav']);
+  const clamped = await loadDataset(dirs, options({ evalMaxSamplesPerClass: 1 }), 'evaluation');
+  assert.deepEqual(clamped.validation!.entries, ['cat/c1.wav', 'dog/d1.wav']);
+  assert.deepEqual(clamped.classCounts, { validation: { cat: 1, dog: 1 } });
+  const training = await loadDataset(dirs, options({ evalMaxSamplesPerClass: 1 }), 'training');
+  assert.deepEqual(training.classCounts, { training: { cat: 2, dog: 2 }, validation: { cat: 2, dog: 2 } });
 });
 
 test('load: the unknown shuffle uses a fresh RandomState(seed or 43) per candidate', async (t) => {

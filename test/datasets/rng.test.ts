@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { RandomState } from '../../src/datasets/rng.ts';
+import { RandomState } from '../../src/core/random.ts';
 
 test('rng: seed 43 first five next_uint32 (spec §7)', () => {
   const r = new RandomState(43);

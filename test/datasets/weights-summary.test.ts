@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CLASS_WEIGHTS_WARNING, computeClassWeights, formatClassWeightsLog } from '../../src/datasets/class-weights.ts';
-import { formatFixed2, pyFloatRepr, rjust } from '../../src/datasets/py-format.ts';
-import { summarizeDataset, summaryJson } from '../../src/datasets/summary.ts';
-import type { LoadResult } from '../../src/datasets/types.ts';
+import { CLASS_WEIGHTS_WARNING, computeClassWeights, formatClassWeightsLog } from '../../src/core/datasets/class-weights.ts';
+import { formatFixed2, pyFloatRepr, rjust } from '../../src/core/datasets/py-format.ts';
+import { summarizeDataset, summaryJson } from '../../src/core/datasets/summary.ts';
+import type { LoadResult } from '../../src/core/datasets/types.ts';
 
 test('weights: two-decimal formatting rounds exact ties half-to-even like Python', () => {
   assert.equal(formatFixed2(0.125), '0.12');

@@ -2,31 +2,31 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { FrontendSettingsError } from '../../src/errors.ts';
-import { activityDetectionConstants } from '../../src/frontend/activity-detection.ts';
-import { dcNotchCoefficient, dcNotchFilter } from '../../src/frontend/dc-notch.ts';
-import { FixedPointRealFft } from '../../src/frontend/fft.ts';
+import { FrontendSettingsError } from '../../src/core/errors.ts';
+import { activityDetectionConstants } from '../../src/core/frontend/activity-detection.ts';
+import { dcNotchCoefficient, dcNotchFilter } from '../../src/core/frontend/dc-notch.ts';
+import { FixedPointRealFft } from '../../src/core/frontend/fft.ts';
 import {
   buildFilterbank,
   filterbankAccumulate,
   filterbankEnergy,
   filterbankSqrt,
-} from '../../src/frontend/filterbank.ts';
-import type { SpectrogramResult } from '../../src/frontend/frontend.ts';
-import { Frontend, computeSpectrogram } from '../../src/frontend/frontend.ts';
-import { logScaleApply } from '../../src/frontend/log-scale.ts';
-import { noiseReductionApply, noiseReductionConstants } from '../../src/frontend/noise-reduction.ts';
-import { convertSpectrogram, dynamicInt8, dynamicQuantizeRange, staticInt8 } from '../../src/frontend/output.ts';
-import { pcanApply, pcanConstants } from '../../src/frontend/pcan.ts';
-import type { FrontendSettings } from '../../src/frontend/settings.ts';
+} from '../../src/core/frontend/filterbank.ts';
+import type { SpectrogramResult } from '../../src/core/frontend/frontend.ts';
+import { Frontend, computeSpectrogram } from '../../src/core/frontend/frontend.ts';
+import { logScaleApply } from '../../src/core/frontend/log-scale.ts';
+import { noiseReductionApply, noiseReductionConstants } from '../../src/core/frontend/noise-reduction.ts';
+import { convertSpectrogram, dynamicInt8, dynamicQuantizeRange, staticInt8 } from '../../src/core/frontend/output.ts';
+import { pcanApply, pcanConstants } from '../../src/core/frontend/pcan.ts';
+import type { FrontendSettings } from '../../src/core/frontend/settings.ts';
 import {
   correctionBits,
   frontendShape,
   frontendSizes,
   resolveFrontendSettings,
   settingsHash,
-} from '../../src/frontend/settings.ts';
-import { fftInputShift, hannWindowQ12, windowFrame } from '../../src/frontend/window.ts';
+} from '../../src/core/frontend/settings.ts';
+import { fftInputShift, hannWindowQ12, windowFrame } from '../../src/core/frontend/window.ts';
 import { testdata } from '../helpers/paths.ts';
 
 interface TraceFrame {

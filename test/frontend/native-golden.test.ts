@@ -5,9 +5,9 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { FrontendSettingsError } from '../../src/errors.ts';
-import { loadNativeFrontend, nativeFrontendUnavailableReason, type NativeFrontend } from '../../src/frontend/native.ts';
-import { resolveFrontendSettings, type FrontendSettings } from '../../src/frontend/settings.ts';
+import { FrontendSettingsError } from '../../src/core/errors.ts';
+import { loadNativeFrontend, nativeFrontendUnavailableReason, type NativeFrontend } from '../../src/core/frontend/native.ts';
+import { resolveFrontendSettings, type FrontendSettings } from '../../src/core/frontend/settings.ts';
 import { testdata } from '../helpers/paths.ts';
 
 interface Vector {
@@ -98,6 +98,46 @@ describe('native frontend addon: batches', () => {
       assertSameU16(r.uint16[i]!, expectedOf(v), `clip ${i} (${v.name})`);
       assertSameU16(r.uint16[i]!, native.processSync(defaults, pcmOf(v)).uint16, `clip ${i} vs sync`);
     });
+  });
+
+  it('gives the same bytes with 1 and 2 threads (options.threads), and through a callback after options', async () => {
+    const native = requireNative();
+    const batch: Vector[] = [];
+    for (let rep = 0; rep < 3; rep++) batch.push(...sameSettings);
+    const one = await native.processBatch(defaults, batch.map(pcmOf), { threads: 1 });
+    const two = await native.processBatch(defaults, batch.map(pcmOf), { threads: 2 });
+    batch.forEach((v, i) => {
+      assertSameU16(one.uint16[i]!, expectedOf(v), `1 thread, clip ${i}`);
+      assertSameU16(two.uint16[i]!, expectedOf(v), `2 threads, clip ${i}`);
+    });
+    const viaCallback = await new Promise<Uint16Array>((resolve, reject) => {
+      native.addon.processBatch(defaults, [pcmOf(batch[1]!)], { threads: 1 }, (err, res) => (err ? reject(err) : resolve(res!.uint16)));
+    });
+    assertSameU16(viaCallback, expectedOf(batch[1]!), 'options + callback');
+  });
+
+  it('rejects a bad options.threads', async () => {
+    const native = requireNative();
+    for (const threads of [0, 1.5, -1, 'two', Number.NaN]) {
+      await assert.rejects(
+        native.addon.processBatch(defaults, [], { threads } as unknown as { threads: number }),
+        /options\.threads must be an integer/,
+        `threads ${String(threads)}`,
+      );
+    }
+  });
+
+  it('reads every clip before taking any data pointer: a getter that detaches an earlier clip is caught', async () => {
+    const native = requireNative();
+    const first = new Int16Array(16000);
+    const clips: Int16Array[] = [first, new Int16Array(16000)];
+    Object.defineProperty(clips, 1, {
+      get() {
+        structuredClone(first.buffer, { transfer: [first.buffer] }); // detaches clip 0
+        return new Int16Array(16000);
+      },
+    });
+    await assert.rejects(native.processBatch(defaults, clips), /clip 0 has 0 samples/);
   });
 
   it('honours the byteOffset of clips that are views into a larger buffer', async () => {

@@ -6,9 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Frontend } from '../../src/frontend/frontend.ts';
-import { loadNativeFrontend, nativeFrontendUnavailableReason } from '../../src/frontend/native.ts';
-import { frontendSizes, resolveFrontendSettings, type FrontendSettings } from '../../src/frontend/settings.ts';
+import { Frontend } from '../../src/core/frontend/frontend.ts';
+import { loadNativeFrontend, nativeFrontendUnavailableReason } from '../../src/core/frontend/native.ts';
+import { frontendSizes, resolveFrontendSettings, type FrontendSettings } from '../../src/core/frontend/settings.ts';
 import { mulberry32 } from '../helpers/random.ts';
 
 const SEED = 0x5eed_f00d;

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { FrontendSettingsError } from '../../src/errors.ts';
-import type { FrontendSettings } from '../../src/frontend/settings.ts';
+import { FrontendSettingsError } from '../../src/core/errors.ts';
+import type { FrontendSettings } from '../../src/core/frontend/settings.ts';
 import {
   DEFAULT_FRONTEND_SETTINGS,
   frontendShape,
   resolveFrontendSettings,
   settingsHash,
-} from '../../src/frontend/settings.ts';
+} from '../../src/core/frontend/settings.ts';
 
 /** frontend.md §1, copied by hand so a drift in the source is caught. */
 const SPEC_DEFAULTS = {

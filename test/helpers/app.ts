@@ -1,19 +1,23 @@
 /**
- * Builds the real app against the real Redis with a private key prefix, a temp data
- * dir and temp data roots; `close()` removes the keys and the directories.
+ * The one test app factory: the real app, wired by the same composition root as
+ * `npm start` (routes/compose.ts), against a real Redis with a private key prefix, a temp
+ * data dir and a temp data root. `close()` removes the keys and the directories, and
+ * awaits every connection it opened.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { loadConfig, type Config } from '../../src/config.ts';
-import { selectFrontendBackend } from '../../src/frontend/backend.ts';
-import { buildApp, type App } from '../../src/http/app.ts';
-import { RegistryService } from '../../src/registry/service.ts';
-import { createRedis, ensureRedis, type PrivateRedis } from '../../src/store/redis.ts';
-import { RegistryStore } from '../../src/store/registry-store.ts';
-import { FeatureQueues, connectionFromUrl } from '../../src/queue/queues.ts';
+import assert from 'node:assert/strict';
 import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { loadConfig, type Config } from '../../src/services/config.ts';
+import { buildApp, type App } from '../../routes/app.ts';
+import { createServices } from '../../routes/compose.ts';
+import type { AppContext } from '../../routes/context.ts';
+import type { FeatureQueues } from '../../jobs/queues.ts';
+import { startWorkers, type RunningWorkers, type WorkerOptions } from '../../jobs/workers.ts';
+import { createRedis, ensureRedis, type PrivateRedis } from '../../store/redis.ts';
 
 const quiet = { info() {}, warn() {} };
 
@@ -41,57 +45,114 @@ export async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
   } while (cursor !== '0');
 }
 
+/** Disconnects a client after its pending commands have been answered (no "Connection is closed" rejections). */
+export async function closeRedis(redis: Redis): Promise<void> {
+  if (redis.status === 'ready') await redis.quit().catch(() => redis.disconnect());
+  else redis.disconnect();
+}
+
+export interface TestAppOptions {
+  /** The Redis to use instead of the test process's shared one (e.g. one a test stops and restarts). */
+  redisUrl?: string;
+  /** A pino logger for the app; default: no logs. */
+  logger?: Logger;
+  /** More data roots beside the app's own temp root. */
+  roots?: string[];
+  /**
+   * Another app on this configuration (the same Redis keys and directories, e.g. a second
+   * replica): its close() then leaves the keys and directories to the app that made them.
+   */
+  config?: Config;
+}
+
 export interface TestApp {
   app: App;
+  /** What the routes get (services and ports). */
+  ctx: AppContext;
   config: Config;
-  redis: Redis;
-  registry: RegistryService;
+  /** The queue facade (job counts, workers connected; for assertions about the queues). */
   queues: FeatureQueues;
   redisUrl: string;
+  /** The temp directory holding `root` and `dataDir`. */
+  base: string;
+  /** The app's own data root (relative directory sources resolve here). */
   root: string;
   dataDir: string;
   prefix: string;
   close(): Promise<void>;
 }
 
-export async function startTestApp(env: Record<string, string> = {}, roots: string[] = []): Promise<TestApp> {
-  const { url } = await testRedisUrl();
-  const base = fs.mkdtempSync(path.join(os.tmpdir(), 'audiofeed-test-'));
-  const root = path.join(base, 'root');
-  const dataDir = path.join(base, 'data');
-  fs.mkdirSync(root);
-  const prefix = `aftest-${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
-  const config = loadConfig({
-    REDIS_URL: url,
-    KEY_PREFIX: prefix,
-    DATA_ROOTS: [root, ...roots].join(','),
-    DATA_DIR: dataDir,
-    LOG_LEVEL: 'silent',
-    ...env,
-  });
-  const redis = createRedis(url);
-  const registry = new RegistryService(config, new RegistryStore(redis, prefix), quiet);
-  const frontend = selectFrontendBackend(config.frontendBackend, () => {});
-  const queues = new FeatureQueues(connectionFromUrl(url), prefix);
-  const featuresDir = path.join(dataDir, 'features');
-  const app = await buildApp({ config, redis, registry, frontend, queues, featuresDir, version: 'test' }, { logger: false });
-  await app.ready();
+/** The app with `env` on top of the test defaults (any configuration variable: API_TOKENS, UPLOAD_MAX_BYTES, ...). */
+export async function startTestApp(env: Record<string, string> = {}, opts: TestAppOptions = {}): Promise<TestApp> {
+  const owned = opts.config === undefined;
+  let config: Config;
+  let base: string;
+  if (opts.config) {
+    config = opts.config;
+    base = path.dirname(config.dataDir);
+  } else {
+    const url = opts.redisUrl ?? (await testRedisUrl()).url;
+    base = fs.mkdtempSync(path.join(os.tmpdir(), 'audiofeed-test-'));
+    fs.mkdirSync(path.join(base, 'root'));
+    config = loadConfig({
+      REDIS_URL: url,
+      KEY_PREFIX: `aftest-${process.pid}-${crypto.randomBytes(4).toString('hex')}`,
+      DATA_ROOTS: [path.join(base, 'root'), ...(opts.roots ?? [])].join(','),
+      DATA_DIR: path.join(base, 'data'),
+      LOG_LEVEL: 'silent',
+      ...env,
+    });
+  }
+  const services = createServices(config, { version: 'test', log: quiet });
+  let app: App | undefined;
+  try {
+    app = await buildApp(services.ctx, opts.logger ? { loggerInstance: opts.logger } : { logger: false });
+    await app.ready();
+    // Connected before a test can close them (closing a queue mid-connect rejects unobserved).
+    await services.ready();
+  } catch (err) {
+    await app?.close();
+    await services.close();
+    if (owned) fs.rmSync(base, { recursive: true, force: true });
+    throw err;
+  }
+  const started = app;
   return {
-    app,
+    app: started,
+    ctx: services.ctx,
     config,
-    redis,
-    registry,
-    queues,
-    redisUrl: url,
-    root,
-    dataDir,
-    prefix,
+    queues: services.queues,
+    redisUrl: config.redisUrl,
+    base,
+    root: path.join(base, 'root'),
+    dataDir: config.dataDir,
+    prefix: config.keyPrefix,
     async close() {
-      await app.close();
-      await queues.close();
-      await deleteKeys(redis, prefix);
-      redis.disconnect();
+      await started.close();
+      await services.close();
+      if (!owned) return;
+      const redis = createRedis(config.redisUrl);
+      redis.on('error', () => {});
+      try {
+        await deleteKeys(redis, config.keyPrefix);
+      } catch {
+        // Redis is gone (a test stopped it): nothing to clean there.
+      } finally {
+        await closeRedis(redis);
+      }
       fs.rmSync(base, { recursive: true, force: true });
     },
   };
+}
+
+/** The workers of `t`'s queues, in this process (as `npm run worker` would run them). */
+export function startTestWorkers(t: Pick<TestApp, 'redisUrl' | 'prefix'>, over: Partial<WorkerOptions> = {}): RunningWorkers {
+  return startWorkers({ redisUrl: t.redisUrl, prefix: t.prefix, concurrency: 2, frontendBackend: 'auto', lockMs: 5000, log: () => {}, ...over });
+}
+
+/** POST /v1/datasets with a JSON body; fails the test (with the problem) unless the answer is 201. */
+export async function registerDataset(t: Pick<TestApp, 'app'>, body: Record<string, unknown>): Promise<Record<string, unknown>> {
+  const res = await t.app.inject({ method: 'POST', url: '/v1/datasets', payload: body });
+  assert.equal(res.statusCode, 201, res.body);
+  return res.json() as Record<string, unknown>;
 }

@@ -20,22 +20,23 @@ import path from 'node:path';
 import { Queue } from 'bullmq';
 import {
   clipEntries,
-  copyCorpus,
   MINI_CLASSES,
   mkfifo,
   releaseFifo,
   shardJob,
   spawnService,
-  startOpsApp,
   startRedis,
   unblockFifo,
   until,
   type RedisProcess,
 } from './helpers.ts';
+import { registerDataset, startTestApp, startTestWorkers } from '../helpers/app.ts';
 import { cleanups } from '../helpers/cleanup.ts';
-import { SHARD_QUEUE, connectionFromUrl, type ShardJobData, type ShardResult } from '../../src/queue/queues.ts';
-import { startWorkers } from '../../src/queue/workers.ts';
-import { decodeNpy } from '../../src/tensors/npy.ts';
+import { copyCorpus, testdata } from '../helpers/paths.ts';
+import type { ShardJobData, ShardResult } from '../../jobs/payloads.ts';
+import { SHARD_QUEUE, connectionFromUrl } from '../../jobs/queues.ts';
+import { startWorkers } from '../../jobs/workers.ts';
+import { decodeNpy } from '../../src/core/tensors/npy.ts';
 
 const base = fs.mkdtempSync(path.join(os.tmpdir(), 'audiofeed-faults-'));
 const redises: RedisProcess[] = [];
@@ -51,7 +52,7 @@ describe('a worker process killed mid-job', () => {
     redises.push(redis);
     const root = path.join(base, 'root-a');
     const dataset = path.join(root, 'mini');
-    copyCorpus(dataset);
+    copyCorpus(testdata('corpus-mini'), dataset);
     const fifo = path.join(dataset, 'yes', 'zz-held.wav');
     mkfifo(fifo);
     const entries = [...clipEntries(dataset, 20).slice(0, 10), 'yes/zz-held.wav', ...clipEntries(dataset, 20).slice(10)];
@@ -77,13 +78,13 @@ describe('a worker process killed mid-job', () => {
         JOB_LOCK_MS: '2000',
         WORKER_CONCURRENCY: '1',
       };
-      const a = await spawnService('worker-main.ts', env);
+      const a = await spawnService('jobs/worker.ts', env);
       defer(() => a.stop());
       await a.waitFor(/worker started/);
       const file = path.join(dataDir, 'interrupted.afs');
       await queue.add('shard', shardJob(dataset, root, entries, file), { jobId: 'interrupted' });
       await a.waitFor(/featurize-shards job interrupted .* active/);
-      const b = await spawnService('worker-main.ts', env);
+      const b = await spawnService('jobs/worker.ts', env);
       defer(() => b.stop());
       await b.waitFor(/worker started/);
 
@@ -112,16 +113,11 @@ describe('Redis stops and restarts', () => {
     const dir = path.join(base, 'redis-b');
     let redis = await startRedis(dir);
     redises.push(redis);
-    const t = await startOpsApp({}, { redisUrl: redis.url });
-    const workers = startWorkers({ redisUrl: redis.url, prefix: t.prefix, concurrency: 2, frontendBackend: 'auto', lockMs: 5000, log: () => {} });
+    const t = await startTestApp({}, { redisUrl: redis.url });
+    const workers = startTestWorkers(t);
     try {
-      copyCorpus(path.join(t.root, 'mini'));
-      const reg = await t.app.inject({
-        method: 'POST',
-        url: '/v1/datasets',
-        payload: { name: 'mini', source: { type: 'directory', path: 'mini' }, classes: MINI_CLASSES, validation_split: 0.2, batch_size: 4 },
-      });
-      assert.equal(reg.statusCode, 201, reg.body);
+      copyCorpus(testdata('corpus-mini'), path.join(t.root, 'mini'));
+      await registerDataset(t, { name: 'mini', source: { type: 'directory', path: 'mini' }, classes: MINI_CLASSES, validation_split: 0.2, batch_size: 4 });
       const url = '/v1/datasets/mini/batches?subset=training&epoch=3&format=npy&dtype=uint16';
       const full = await t.app.inject({ url });
       assert.equal(full.statusCode, 200, full.body);

@@ -1,96 +1,18 @@
 /**
- * Helpers of the operations and security tests: an app on a given Redis with a given
- * logger, service processes (`node --import tsx src/main.ts` / `src/worker-main.ts`) with
- * a private KEY_PREFIX, DATA_DIR and PORT, and a redis-server with persistence that a
- * test can stop and restart on the same port.
+ * Helpers of the operations and security tests: service processes (`node --import tsx
+ * routes/server.ts` / `jobs/worker.ts`) with a private KEY_PREFIX, DATA_DIR and PORT, a
+ * redis-server with persistence that a test can stop and restart on the same port, and
+ * shard jobs a test adds by hand. The app itself comes from the one factory,
+ * test/helpers/app.ts.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import crypto from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { Queue } from 'bullmq';
-import type { Logger } from 'pino';
-import type { Redis } from 'ioredis';
-import { loadConfig, type Config } from '../../src/config.ts';
-import { selectFrontendBackend } from '../../src/frontend/backend.ts';
-import { buildApp, type App } from '../../src/http/app.ts';
-import { RegistryService } from '../../src/registry/service.ts';
-import { FeatureQueues, connectionFromUrl, type ShardJobData } from '../../src/queue/queues.ts';
-import { resolveFrontendSettings } from '../../src/frontend/settings.ts';
-import { DEFAULT_TRIM_THRESHOLD_DB } from '../../src/features/plan.ts';
-import { createRedis, freePort, pingRedis, which } from '../../src/store/redis.ts';
-import { RegistryStore } from '../../src/store/registry-store.ts';
-import { deleteKeys, testRedisUrl } from '../helpers/app.ts';
-import { PROJECT_ROOT, testdata } from '../helpers/paths.ts';
-
-const quiet = { info() {}, warn() {} };
-
-export interface OpsApp {
-  app: App;
-  config: Config;
-  redis: Redis;
-  queues: FeatureQueues;
-  redisUrl: string;
-  base: string;
-  root: string;
-  dataDir: string;
-  prefix: string;
-  close(): Promise<void>;
-}
-
-/** Like test/helpers/app.ts startTestApp, with a chosen Redis and logger. */
-export async function startOpsApp(
-  env: Record<string, string> = {},
-  opts: { redisUrl?: string; logger?: Logger } = {},
-): Promise<OpsApp> {
-  const url = opts.redisUrl ?? (await testRedisUrl()).url;
-  const base = fs.mkdtempSync(path.join(os.tmpdir(), 'audiofeed-ops-'));
-  const root = path.join(base, 'root');
-  const dataDir = path.join(base, 'data');
-  fs.mkdirSync(root);
-  const prefix = `afops-${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
-  const config = loadConfig({ REDIS_URL: url, KEY_PREFIX: prefix, DATA_ROOTS: root, DATA_DIR: dataDir, LOG_LEVEL: 'silent', ...env });
-  const redis = createRedis(url);
-  redis.on('error', () => {});
-  const registry = new RegistryService(config, new RegistryStore(redis, prefix), quiet);
-  const frontend = selectFrontendBackend(config.frontendBackend, () => {});
-  const queues = new FeatureQueues(connectionFromUrl(url), prefix);
-  const app = await buildApp(
-    { config, redis, registry, frontend, queues, featuresDir: path.join(dataDir, 'features'), version: 'test' },
-    opts.logger ? { loggerInstance: opts.logger } : { logger: false },
-  );
-  await app.ready();
-  // Connected before a test can close them (closing a queue mid-connect rejects unobserved).
-  await Promise.all(
-    Object.values(queues)
-      .filter((q): q is Queue => q instanceof Queue)
-      .map((q) => q.waitUntilReady()),
-  );
-  return {
-    app,
-    config,
-    redis,
-    queues,
-    redisUrl: url,
-    base,
-    root,
-    dataDir,
-    prefix,
-    async close() {
-      await app.close();
-      await queues.close();
-      await deleteKeys(redis, prefix).catch(() => undefined);
-      redis.disconnect();
-      fs.rmSync(base, { recursive: true, force: true });
-    },
-  };
-}
-
-/** corpus-mini (91 clips, 10 classes) copied into `dir`, without its index. */
-export function copyCorpus(dir: string): void {
-  fs.cpSync(testdata('corpus-mini'), dir, { recursive: true, filter: (s) => !s.includes('.index') });
-}
+import type { ShardJobData } from '../../jobs/payloads.ts';
+import { DEFAULT_TRIM_THRESHOLD_DB } from '../../src/core/audio/index.ts';
+import { resolveFrontendSettings } from '../../src/core/frontend/settings.ts';
+import { freePort, pingRedis, which } from '../../store/redis.ts';
+import { PROJECT_ROOT } from '../helpers/paths.ts';
 
 export const MINI_CLASSES = ['yes', 'no', '_unknown_', '_silence_'];
 
@@ -106,11 +28,11 @@ export interface ServiceProcess {
   stop(): Promise<void>;
 }
 
-/** Spawns `node --import tsx src/<script>` with `env` on top of a clean environment. */
-export async function spawnService(script: 'main.ts' | 'worker-main.ts', env: Record<string, string>): Promise<ServiceProcess> {
+/** Spawns `node --import tsx <script>` with `env` on top of a clean environment. */
+export async function spawnService(script: 'routes/server.ts' | 'jobs/worker.ts', env: Record<string, string>): Promise<ServiceProcess> {
   const port = Number(env.PORT ?? (await freePort()));
   const healthPort = Number(env.WORKER_HEALTH_PORT ?? (await freePort()));
-  const proc = spawn(process.execPath, ['--import', 'tsx', path.join('src', script)], {
+  const proc = spawn(process.execPath, ['--import', 'tsx', script], {
     cwd: PROJECT_ROOT,
     env: {
       PATH: process.env.PATH,

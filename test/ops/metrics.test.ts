@@ -8,11 +8,12 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { copyCorpus, startOpsApp, until, type OpsApp } from './helpers.ts';
-import { testdata } from '../helpers/paths.ts';
-import { startWorkers, type RunningWorkers } from '../../src/queue/workers.ts';
+import { until } from './helpers.ts';
+import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { copyCorpus, testdata } from '../helpers/paths.ts';
+import { startWorkers, type RunningWorkers } from '../../jobs/workers.ts';
 
-let t: OpsApp;
+let t: TestApp;
 let workers: RunningWorkers;
 const workerLogs: { msg: string; fields?: Record<string, unknown> }[] = [];
 let jobId: string;
@@ -38,8 +39,8 @@ function find(s: Map<string, number>, name: string, labels: Record<string, strin
 }
 
 before(async () => {
-  t = await startOpsApp();
-  copyCorpus(path.join(t.root, 'mini'));
+  t = await startTestApp();
+  copyCorpus(testdata('corpus-mini'), path.join(t.root, 'mini'));
   fs.copyFileSync(testdata('bad-wavs', 'truncated-data.wav'), path.join(t.root, 'mini', 'yes', 'ffffffff_nohash_0.wav'));
   workers = startWorkers({
     redisUrl: t.redisUrl,
@@ -152,7 +153,7 @@ describe('/metrics', () => {
   });
 
   test('every app has its own registry', async () => {
-    const other = await startOpsApp();
+    const other = await startTestApp();
     try {
       await other.app.inject({ url: '/v1/info' });
       const mine = (await t.app.inject({ url: '/metrics' })).body;

@@ -1,6 +1,6 @@
 /**
- * Graceful shutdown of both roles, as real processes (`node --import tsx src/main.ts`
- * and `src/worker-main.ts`) with a private KEY_PREFIX, DATA_DIR and PORT:
+ * Graceful shutdown of both roles, as real processes (`node --import tsx routes/server.ts`
+ * and `jobs/worker.ts`) with a private KEY_PREFIX, DATA_DIR and PORT:
  *
  * - API: on SIGTERM it stops accepting connections, the in-flight epoch stream (held
  *   open because its shards are not featurized until after the signal) completes in
@@ -17,12 +17,14 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { Queue, Worker } from 'bullmq';
-import { clipEntries, copyCorpus, MINI_CLASSES, mkfifo, releaseFifo, shardJob, spawnService, until, type ServiceProcess } from './helpers.ts';
+import { clipEntries, MINI_CLASSES, mkfifo, releaseFifo, shardJob, spawnService, until, type ServiceProcess } from './helpers.ts';
 import { cleanups, type Defer } from '../helpers/cleanup.ts';
 import { deleteKeys, testRedisUrl } from '../helpers/app.ts';
-import { createRedis } from '../../src/store/redis.ts';
-import { SHARD_QUEUE, connectionFromUrl, type ShardJobData, type ShardResult } from '../../src/queue/queues.ts';
-import { startWorkers } from '../../src/queue/workers.ts';
+import { copyCorpus, testdata } from '../helpers/paths.ts';
+import { createRedis } from '../../store/redis.ts';
+import type { ShardJobData, ShardResult } from '../../jobs/payloads.ts';
+import { SHARD_QUEUE, connectionFromUrl } from '../../jobs/queues.ts';
+import { startWorkers } from '../../jobs/workers.ts';
 import { RecordBatchReader } from 'apache-arrow';
 
 let redisUrl: string;
@@ -32,7 +34,7 @@ const prefixes: string[] = [];
 before(async () => {
   redisUrl = (await testRedisUrl()).url;
   base = fs.mkdtempSync(path.join(os.tmpdir(), 'audiofeed-shutdown-'));
-  copyCorpus(path.join(base, 'root', 'mini'));
+  copyCorpus(testdata('corpus-mini'), path.join(base, 'root', 'mini'));
 });
 after(async () => {
   const redis = createRedis(redisUrl);
@@ -92,7 +94,7 @@ async function arrowBatches(body: Buffer): Promise<number> {
 }
 
 async function startApi(defer: Defer, env: Record<string, string>): Promise<ServiceProcess> {
-  const api = await spawnService('main.ts', { ...env, IN_PROCESS_WORKERS: '0' });
+  const api = await spawnService('routes/server.ts', { ...env, IN_PROCESS_WORKERS: '0' });
   defer(() => api.stop());
   await api.waitFor(/Server listening/);
   const res = await fetch(`http://127.0.0.1:${api.port}/v1/datasets`, {
@@ -182,7 +184,7 @@ describe('worker process', () => {
   test('SIGTERM: /healthz turns 503, the active job completes, exit 0', { timeout: 60_000 }, async (t) => {
     const defer = cleanups(t);
     const env = { ...privateEnv(), WORKER_CONCURRENCY: '1' };
-    const worker = await spawnService('worker-main.ts', env);
+    const worker = await spawnService('jobs/worker.ts', env);
     defer(() => worker.stop());
     await worker.waitFor(/worker health endpoint/);
     const { fifo, queue, file, entries } = await heldJob(env, 'held-1');
@@ -209,7 +211,7 @@ describe('worker process', () => {
   test('a second SIGTERM exits at once (143) with the job unfinished', { timeout: 60_000 }, async (t) => {
     const defer = cleanups(t);
     const env = { ...privateEnv(), WORKER_CONCURRENCY: '1' };
-    const worker = await spawnService('worker-main.ts', env);
+    const worker = await spawnService('jobs/worker.ts', env);
     defer(() => worker.stop());
     await worker.waitFor(/worker health endpoint/);
     const { fifo, queue, file } = await heldJob(env, 'held-2');

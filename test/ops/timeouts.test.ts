@@ -10,32 +10,29 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
-import { copyCorpus, MINI_CLASSES, startOpsApp, type OpsApp } from './helpers.ts';
-import { startWorkers, type RunningWorkers } from '../../src/queue/workers.ts';
-import { decodeNpy } from '../../src/tensors/npy.ts';
+import { MINI_CLASSES } from './helpers.ts';
+import { registerDataset, startTestApp, startTestWorkers, type TestApp } from '../helpers/app.ts';
+import { copyCorpus, testdata } from '../helpers/paths.ts';
+import type { RunningWorkers } from '../../jobs/workers.ts';
+import { decodeNpy } from '../../src/core/tensors/npy.ts';
 import { Worker } from 'bullmq';
-import { SHARD_QUEUE, connectionFromUrl } from '../../src/queue/queues.ts';
+import { SHARD_QUEUE, connectionFromUrl } from '../../jobs/queues.ts';
 
 const REQUEST_TIMEOUT_MS = 1000;
-let t: OpsApp;
+let t: TestApp;
 let port: number;
 let workers: RunningWorkers | null = null;
 
 before(async () => {
-  t = await startOpsApp({
+  t = await startTestApp({
     REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS),
     HEADERS_TIMEOUT_MS: '500',
     CONNECTION_TIMEOUT_MS: '1000',
     KEEP_ALIVE_TIMEOUT_MS: '1000',
     STREAM_IDLE_TIMEOUT_MS: '0',
   });
-  copyCorpus(path.join(t.root, 'mini'));
-  const reg = await t.app.inject({
-    method: 'POST',
-    url: '/v1/datasets',
-    payload: { name: 'mini', source: { type: 'directory', path: 'mini' }, classes: MINI_CLASSES, validation_split: 0.2, batch_size: 4 },
-  });
-  assert.equal(reg.statusCode, 201, reg.body);
+  copyCorpus(testdata('corpus-mini'), path.join(t.root, 'mini'));
+  await registerDataset(t, { name: 'mini', source: { type: 'directory', path: 'mini' }, classes: MINI_CLASSES, validation_split: 0.2, batch_size: 4 });
   await t.app.listen({ host: '127.0.0.1', port: 0 });
   port = (t.app.server.address() as net.AddressInfo).port;
 });
@@ -105,7 +102,7 @@ describe('timeouts', () => {
       // Nothing featurizes the shards yet: the stream sends nothing for 1.5 × REQUEST_TIMEOUT_MS.
       void sleep(REQUEST_TIMEOUT_MS * 1.5).then(async () => {
         await idle.close();
-        workers = startWorkers({ redisUrl: t.redisUrl, prefix: t.prefix, concurrency: 2, frontendBackend: 'auto', lockMs: 5000, log: () => {} });
+        workers = startTestWorkers(t);
       });
     });
     assert.ok(Date.now() - started > REQUEST_TIMEOUT_MS, 'the stream lasted longer than the request timeout');

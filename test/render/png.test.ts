@@ -11,7 +11,7 @@ import {
   renderSpectrogramPng,
   spectrogramPngLayout,
   type SpectrogramPngLayout,
-} from '../../src/render/spectrogram-png.ts';
+} from '../../src/core/render/spectrogram-png.ts';
 
 function pixel(png: PNG, x: number, y: number): [number, number, number] {
   const i = (y * png.width + x) * 4;

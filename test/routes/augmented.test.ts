@@ -8,16 +8,16 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { startTestApp, startTestWorkers, registerDataset, type TestApp } from '../helpers/app.ts';
 import { copyCorpus, testdata } from '../helpers/paths.ts';
-import { startWorkers, type RunningWorkers } from '../../src/queue/workers.ts';
-import { batchIndices } from '../../src/datasets/index.ts';
-import { decodeWav } from '../../src/audio/wav.ts';
-import { toInt16 } from '../../src/audio/pcm.ts';
-import { applyTransform, augmentRng, drawTransformParams, loadBackgroundNoises, resolveAugmentation } from '../../src/audio/augment.ts';
-import { computeSpectrogram } from '../../src/frontend/frontend.ts';
-import { resolveFrontendSettings } from '../../src/frontend/settings.ts';
-import { decodeNpy } from '../../src/tensors/npy.ts';
+import type { RunningWorkers } from '../../jobs/workers.ts';
+import { batchIndices } from '../../src/core/datasets/index.ts';
+import { decodeWav } from '../../src/core/audio/wav.ts';
+import { toInt16 } from '../../src/core/audio/pcm.ts';
+import { applyTransform, augmentRng, drawTransformParams, loadBackgroundNoises, resolveAugmentation } from '../../src/core/audio/augment/index.ts';
+import { computeSpectrogram } from '../../src/core/frontend/frontend.ts';
+import { resolveFrontendSettings } from '../../src/core/frontend/settings.ts';
+import { decodeNpy } from '../../src/core/tensors/npy.ts';
 
 let t: TestApp;
 let workers: RunningWorkers;
@@ -35,20 +35,15 @@ const augmentation = {
 before(async () => {
   t = await startTestApp();
   copyCorpus(testdata('corpus-mini'), path.join(t.root, 'mini'));
-  workers = startWorkers({ redisUrl: t.redisUrl, prefix: t.prefix, concurrency: 2, frontendBackend: 'auto', lockMs: 5000, log: () => {} });
-  const res = await t.app.inject({
-    method: 'POST',
-    url: '/v1/datasets',
-    payload: {
-      name: 'aug',
-      source: { type: 'directory', path: 'mini' },
-      classes: ['yes', 'no', '_silence_'],
-      validation_split: 0.25,
-      batch_size: 8,
-      augmentation,
-    },
+  workers = startTestWorkers(t);
+  await registerDataset(t, {
+    name: 'aug',
+    source: { type: 'directory', path: 'mini' },
+    classes: ['yes', 'no', '_silence_'],
+    validation_split: 0.25,
+    batch_size: 8,
+    augmentation,
   });
-  assert.equal(res.statusCode, 201, res.body);
 });
 after(async () => {
   await workers.close();

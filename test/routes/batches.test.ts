@@ -10,15 +10,16 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { RecordBatchReader } from 'apache-arrow';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { startTestApp, startTestWorkers, registerDataset, type TestApp } from '../helpers/app.ts';
 import { copyCorpus, testdata } from '../helpers/paths.ts';
-import { startWorkers, type RunningWorkers } from '../../src/queue/workers.ts';
-import { batchIndices, buildLabels } from '../../src/datasets/index.ts';
-import { loadSample, toInt16 } from '../../src/audio/index.ts';
-import { computeSpectrogram } from '../../src/frontend/frontend.ts';
-import { convertSpectrogram } from '../../src/frontend/output.ts';
-import { resolveFrontendSettings } from '../../src/frontend/settings.ts';
-import { decodeNpy } from '../../src/tensors/npy.ts';
+import { SHARD_QUEUE } from '../../jobs/queues.ts';
+import type { RunningWorkers } from '../../jobs/workers.ts';
+import { batchIndices, buildLabels } from '../../src/core/datasets/index.ts';
+import { loadSample, toInt16 } from '../../src/core/audio/index.ts';
+import { computeSpectrogram } from '../../src/core/frontend/frontend.ts';
+import { convertSpectrogram } from '../../src/core/frontend/output.ts';
+import { resolveFrontendSettings } from '../../src/core/frontend/settings.ts';
+import { decodeNpy } from '../../src/core/tensors/npy.ts';
 
 let t: TestApp;
 let workers: RunningWorkers;
@@ -29,20 +30,15 @@ before(async () => {
   copyCorpus(testdata('corpus-mini'), path.join(t.root, 'mini'));
   // One clip that cannot be decoded, in a class of its own position in the list.
   fs.copyFileSync(testdata('bad-wavs', 'truncated-data.wav'), path.join(t.root, 'mini', 'yes', 'ffffffff_nohash_0.wav'));
-  workers = startWorkers({ redisUrl: t.redisUrl, prefix: t.prefix, concurrency: 2, frontendBackend: 'auto', lockMs: 5000, log: () => {} });
-  const res = await t.app.inject({
-    method: 'POST',
-    url: '/v1/datasets',
-    payload: {
-      name: 'mini',
-      source: { type: 'directory', path: 'mini' },
-      classes: ['yes', 'no', '_unknown_', '_silence_'],
-      validation_split: 0.2,
-      batch_size: 8,
-      class_weights: 'balanced',
-    },
+  workers = startTestWorkers(t);
+  await registerDataset(t, {
+    name: 'mini',
+    source: { type: 'directory', path: 'mini' },
+    classes: ['yes', 'no', '_unknown_', '_silence_'],
+    validation_split: 0.2,
+    batch_size: 8,
+    class_weights: 'balanced',
   });
-  assert.equal(res.statusCode, 201, res.body);
 });
 after(async () => {
   await workers.close();
@@ -187,10 +183,11 @@ describe('an epoch over HTTP equals src/ computed directly', () => {
   });
 
   test('a second request for the same epoch does no featurization work', async () => {
-    const before = await t.queues.shards.getJobCounts('completed', 'waiting', 'active', 'prioritized');
+    const shardJobs = async () => (await t.queues.jobCounts('completed', 'waiting', 'active', 'prioritized'))[SHARD_QUEUE];
+    const before = await shardJobs();
     const res = await t.app.inject({ url: '/v1/datasets/mini/batches?epoch=0&format=npy' });
     assert.equal(res.statusCode, 200);
-    const afterCounts = await t.queues.shards.getJobCounts('completed', 'waiting', 'active', 'prioritized');
+    const afterCounts = await shardJobs();
     assert.deepEqual(afterCounts, before);
   });
 
@@ -330,9 +327,10 @@ describe('featurization jobs', () => {
       assert.equal(del.statusCode, 202, del.body);
       const after = (await t.app.inject({ url: `/v1/jobs/${job_id}` })).json();
       assert.equal(after.state, 'cancelled');
-      assert.equal(await t.queues.shards.getWaitingCount() + (await t.queues.shards.getPrioritizedCount()), 0, 'its shard jobs are gone');
+      const shards = (await t.queues.jobCounts('waiting', 'prioritized'))[SHARD_QUEUE]!;
+      assert.equal(shards.waiting! + shards.prioritized!, 0, 'its shard jobs are gone');
     } finally {
-      workers = startWorkers({ redisUrl: t.redisUrl, prefix: t.prefix, concurrency: 2, frontendBackend: 'auto', lockMs: 5000, log: () => {} });
+      workers = startTestWorkers(t);
     }
     const again = (await t.app.inject({ method: 'POST', url: '/v1/datasets/mini-cancel/featurize', payload: {} })).json();
     assert.equal(again.created, true);

@@ -116,14 +116,13 @@ describe('registration from a directory', () => {
   });
 
   test('a second app on the same Redis sees the dataset (registry survives a restart)', async () => {
-    const { buildApp } = await import('../../src/http/app.ts');
-    const other = await buildApp(
-      { config: t.config, redis: t.redis, registry: t.registry, frontend: (await import('../../src/frontend/backend.ts')).selectFrontendBackend('typescript'), queues: t.queues, featuresDir: path.join(t.dataDir, 'features'), version: 'x' },
-      { logger: false },
-    );
-    const res = await other.inject({ url: '/v1/datasets' });
-    assert.ok(res.json().datasets.some((d: { id: string }) => d.id === 'small'));
-    await other.close();
+    const other = await startTestApp({}, { config: t.config });
+    try {
+      const res = await other.app.inject({ url: '/v1/datasets' });
+      assert.ok(res.json().datasets.some((d: { id: string }) => d.id === 'small'));
+    } finally {
+      await other.close();
+    }
   });
 
   test('unload forgets the load, load brings it back', async () => {

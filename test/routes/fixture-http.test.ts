@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { startTestApp, registerDataset, type TestApp } from '../helpers/app.ts';
 import { copyCorpus, testdata } from '../helpers/paths.ts';
 
 interface ExpSubset {
@@ -52,26 +52,20 @@ for (const run of fixture.runs) {
       // A fresh writable copy per run, so the alphabetical index lands in the dataset dir as in MLTK.
       copyCorpus(testdata('corpus-mini'), dir());
       const s = run.settings;
-      const res = await t.app.inject({
-        method: 'POST',
-        url: '/v1/datasets',
-        payload: {
-          name: id,
-          source: { type: 'directory', path: dir() },
-          listing: run.dataset_source.listing === 'speech_commands_v2' ? 'speech_commands_v2' : 'generic',
-          classes: s.classes,
-          validation_split: s.validation_split,
-          unknown_class_percentage: s.unknown_class_percentage,
-          silence_class_percentage: s.silence_class_percentage,
-          follow_links: s.follow_links,
-          shuffle_dataset_enabled: s.shuffle_dataset_enabled,
-          class_mode: s.class_mode,
-          batch_size: s.batch_size,
-          class_weights: s.class_weights,
-        },
+      registered = await registerDataset(t, {
+        name: id,
+        source: { type: 'directory', path: dir() },
+        listing: run.dataset_source.listing === 'speech_commands_v2' ? 'speech_commands_v2' : 'generic',
+        classes: s.classes,
+        validation_split: s.validation_split,
+        unknown_class_percentage: s.unknown_class_percentage,
+        silence_class_percentage: s.silence_class_percentage,
+        follow_links: s.follow_links,
+        shuffle_dataset_enabled: s.shuffle_dataset_enabled,
+        class_mode: s.class_mode,
+        batch_size: s.batch_size,
+        class_weights: s.class_weights,
       });
-      assert.equal(res.statusCode, 201, res.body);
-      registered = res.json();
     });
 
     test('audio_input_shape and class counts', () => {

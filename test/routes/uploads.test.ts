@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { create as tarCreate } from 'tar';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { startTestApp, registerDataset, type TestApp } from '../helpers/app.ts';
 import { smallCorpus, toneWav } from '../helpers/wav.ts';
 
 let t: TestApp;
@@ -225,19 +225,14 @@ describe('loader sources', () => {
     fs.mkdirSync(path.join(t.root, 'archives'), { recursive: true });
     const corpus = path.resolve('..', 'shared', 'testdata', 'corpus-mini');
     fs.writeFileSync(path.join(t.root, 'archives', 'sc.tar.gz'), await tarOf(corpus, fs.readdirSync(corpus).filter((n) => n !== '.index')));
-    const res = await t.app.inject({
-      method: 'POST',
-      url: '/v1/datasets',
-      payload: {
-        name: 'sc',
-        source: { type: 'loader', name: 'speech_commands_v2', options: { archive: 'archives/sc.tar.gz' } },
-        classes: ['yes', 'no', '_unknown_', '_silence_'],
-        validation_split: 0.2,
-      },
+    const view = await registerDataset(t, {
+      name: 'sc',
+      source: { type: 'loader', name: 'speech_commands_v2', options: { archive: 'archives/sc.tar.gz' } },
+      classes: ['yes', 'no', '_unknown_', '_silence_'],
+      validation_split: 0.2,
     });
-    assert.equal(res.statusCode, 201, res.body);
-    assert.equal(res.json().listing, 'speech_commands_v2');
-    assert.equal(res.json().source.type, 'loader');
+    assert.equal(view.listing, 'speech_commands_v2');
+    assert.equal((view.source as { type: string }).type, 'loader');
   });
   test('an unknown loader → 404', async () => {
     const res = await t.app.inject({

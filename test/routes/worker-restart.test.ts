@@ -1,7 +1,7 @@
 /**
  * Workers killed (SIGKILL) and restarted while an epoch streams: the stream completes,
  * byte for byte equal to the features src/ computes directly, and no half-written
- * shard is left behind. Worker processes are real `src/worker-main.ts` processes.
+ * shard is left behind. Worker processes are real `jobs/worker.ts` processes.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,11 +11,11 @@ import path from 'node:path';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { PROJECT_ROOT } from '../helpers/paths.ts';
 import { wavBytes } from '../helpers/wav.ts';
-import { batchIndices, buildLabels } from '../../src/datasets/index.ts';
-import { loadSample, toInt16 } from '../../src/audio/index.ts';
-import { computeSpectrogram } from '../../src/frontend/frontend.ts';
-import { resolveFrontendSettings } from '../../src/frontend/settings.ts';
-import { decodeNpy } from '../../src/tensors/npy.ts';
+import { batchIndices, buildLabels } from '../../src/core/datasets/index.ts';
+import { loadSample, toInt16 } from '../../src/core/audio/index.ts';
+import { computeSpectrogram } from '../../src/core/frontend/frontend.ts';
+import { resolveFrontendSettings } from '../../src/core/frontend/settings.ts';
+import { decodeNpy } from '../../src/core/tensors/npy.ts';
 
 let t: TestApp;
 const children = new Set<ChildProcess>();
@@ -50,7 +50,7 @@ after(async () => {
 });
 
 function startWorker(): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'src/worker-main.ts')], {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'jobs/worker.ts')], {
     cwd: PROJECT_ROOT,
     env: {
       ...process.env,
@@ -86,7 +86,7 @@ async function until(cond: () => boolean, what: string, limitMs = 60_000): Promi
 test('an epoch streamed while workers are killed and restarted completes with identical bytes', async () => {
   const a = startWorker();
   // A stream that needs featurization is refused while no worker is connected.
-  for (let i = 0; i < 600 && (await t.queues.shards.getWorkersCount()) === 0; i++) await new Promise((r) => setTimeout(r, 50));
+  for (let i = 0; i < 600 && (await t.queues.workersConnected('shards')) === 0; i++) await new Promise((r) => setTimeout(r, 50));
   const streaming = t.app.inject({ url: '/v1/datasets/slow/batches?format=npy&dtype=uint16&class_mode=sparse' });
   await until(() => shardFiles().length >= 1, 'the first shard');
   a.kill('SIGKILL');
@@ -124,7 +124,7 @@ test('an epoch streamed while workers are killed and restarted completes with id
 });
 
 test('a retried shard job removes the temp file a killed attempt left', async () => {
-  const { removeStaleTemps } = await import('../../src/features/shard-file.ts');
+  const { removeStaleTemps } = await import('../../src/services/features/shard-file.ts');
   const dir = path.join(t.dataDir, 'stale');
   fs.mkdirSync(dir, { recursive: true });
   const file = path.join(dir, 'abc.afs');

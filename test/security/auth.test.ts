@@ -9,14 +9,14 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import { startOpsApp, type OpsApp } from '../ops/helpers.ts';
-import { loggerOptions } from '../../src/http/plugins/logging.ts';
+import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { loggerOptions } from '../../src/services/logging.ts';
 
 const READ = 'read-tok-6f1c2b';
 const ADMIN = 'admin-tok-91d0ae';
 const WRONG = 'read-tok-6f1c2c';
 
-let t: OpsApp;
+let t: TestApp;
 let logs = '';
 
 before(async () => {
@@ -26,7 +26,7 @@ before(async () => {
       cb();
     },
   });
-  t = await startOpsApp({ API_TOKENS: `${READ}:read,${ADMIN}:admin` }, { logger: pino(loggerOptions('trace'), sink) });
+  t = await startTestApp({ API_TOKENS: `${READ}:read,${ADMIN}:admin` }, { logger: pino(loggerOptions('trace'), sink) });
 });
 after(async () => t.close());
 
@@ -53,7 +53,7 @@ function routeTable(printed: string): Route[] {
   return routes;
 }
 
-/** The policy as documented (README, src/http/plugins/auth.ts), written out independently. */
+/** The policy as documented (README, routes/plugins/auth.ts, routes/route-config.ts), written out independently. */
 function expected(r: Route): 'public' | 'read' | 'admin' {
   const url = r.url.length > 1 ? r.url.replace(/\/+$/, '') : r.url;
   if (url === '/healthz' || url === '/readyz' || url === '/docs' || url.startsWith('/docs/')) return 'public';
@@ -185,7 +185,7 @@ describe('details', () => {
   });
 
   test('without API_TOKENS nothing needs a token', async () => {
-    const open = await startOpsApp();
+    const open = await startTestApp();
     try {
       assert.equal((await open.app.inject({ url: '/v1/datasets' })).statusCode, 200);
       assert.equal((await open.app.inject({ url: '/admin/queues/api/queues' })).statusCode, 200);

@@ -4,12 +4,12 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startOpsApp, type OpsApp } from '../ops/helpers.ts';
+import { startTestApp, type TestApp } from '../helpers/app.ts';
 
 describe('rate limit', () => {
-  let t: OpsApp;
+  let t: TestApp;
   before(async () => {
-    t = await startOpsApp({ RATE_LIMIT_MAX: '3', RATE_LIMIT_WINDOW_MS: '60000' });
+    t = await startTestApp({ RATE_LIMIT_MAX: '3', RATE_LIMIT_WINDOW_MS: '60000' });
   });
   after(async () => t.close());
 
@@ -33,7 +33,7 @@ describe('rate limit', () => {
   });
 
   test('RATE_LIMIT_MAX=0 turns it off', async () => {
-    const open = await startOpsApp({ RATE_LIMIT_MAX: '0' });
+    const open = await startTestApp({ RATE_LIMIT_MAX: '0' });
     try {
       for (let i = 0; i < 20; i++) assert.equal((await open.app.inject({ url: '/v1/info' })).statusCode, 200);
       assert.equal((await open.app.inject({ url: '/v1/info' })).headers['x-ratelimit-limit'], undefined);
@@ -44,9 +44,9 @@ describe('rate limit', () => {
 });
 
 describe('CORS', () => {
-  let t: OpsApp;
+  let t: TestApp;
   before(async () => {
-    t = await startOpsApp({ CORS_ORIGINS: 'https://dash.example, https://other.example', API_TOKENS: 'tok-read-1:read' });
+    t = await startTestApp({ CORS_ORIGINS: 'https://dash.example, https://other.example', API_TOKENS: 'tok-read-1:read' });
   });
   after(async () => t.close());
 
@@ -74,7 +74,7 @@ describe('CORS', () => {
   });
 
   test('without CORS_ORIGINS no CORS header is sent', async () => {
-    const plain = await startOpsApp();
+    const plain = await startTestApp();
     try {
       const res = await plain.app.inject({ url: '/v1/info', headers: { origin: 'https://dash.example' } });
       assert.equal(res.headers['access-control-allow-origin'], undefined);

@@ -25,14 +25,14 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startOpsApp, type OpsApp } from '../ops/helpers.ts';
+import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { smallCorpus, toneWav } from '../helpers/wav.ts';
 
-let t: OpsApp;
+let t: TestApp;
 let outside: string;
 
 before(async () => {
-  t = await startOpsApp({ UPLOAD_MAX_BYTES: String(256 * 1024), UPLOAD_MAX_UNPACKED_BYTES: String(512 * 1024) });
+  t = await startTestApp({ UPLOAD_MAX_BYTES: String(256 * 1024), UPLOAD_MAX_UNPACKED_BYTES: String(512 * 1024) });
   smallCorpus(path.join(t.root, 'small'));
   // A directory beside the root (same parent), to escape into.
   outside = path.join(t.base, 'outside');

@@ -6,10 +6,10 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { createRedis } from '../../src/store/redis.ts';
-import { RegistryStore } from '../../src/store/registry-store.ts';
+import { createRedis } from '../../store/redis.ts';
+import { RegistryStore } from '../../store/registry-store.ts';
 import { deleteKeys, testRedisUrl } from '../helpers/app.ts';
-import type { DatasetRecord } from '../../src/registry/types.ts';
+import type { DatasetRecord } from '../../src/services/registry/types.ts';
 
 let redis: Redis;
 const prefix = `afstore-${process.pid}-${crypto.randomBytes(3).toString('hex')}`;

@@ -1,8 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DataType, FixedSizeList, RecordBatchReader, Type, tableFromIPC, type Data, type Field } from 'apache-arrow';
-import { ArrowBatchWriter, type FeatureArray, type FeatureDtype, type YKind } from '../../src/tensors/arrow.ts';
-import { createBatchEncoder } from '../../src/tensors/batch-encoder.ts';
+import { ArrowBatchWriter, type FeatureArray, type YKind } from '../../src/core/tensors/arrow.ts';
+import type { FeatureDtype } from '../../src/core/schemas.ts';
+import { createBatchEncoder } from '../../src/core/tensors/batch-encoder.ts';
 
 const CTORS = { float32: Float32Array, int8: Int8Array, uint16: Uint16Array } as const;
 const DTYPES: FeatureDtype[] = ['float32', 'int8', 'uint16'];

@@ -2,7 +2,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ArrowBatchWriter } from '../../src/tensors/arrow.ts';
+import { ArrowBatchWriter } from '../../src/core/tensors/arrow.ts';
 import { AudiofeedClient, AudiofeedError, IncompleteStreamError, type Batch } from '../../clients/js/client.ts';
 import { toTfDataset, type TfModule } from '../../clients/js/tfjs.ts';
 

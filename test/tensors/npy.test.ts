@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { decodeNpy, encodeNpy, npyHeader, type NpyDtype, type NpyTypedArray } from '../../src/tensors/npy.ts';
-import { createBatchEncoder } from '../../src/tensors/batch-encoder.ts';
+import { decodeNpy, encodeNpy, npyHeader, type NpyDtype, type NpyTypedArray } from '../../src/core/tensors/npy.ts';
+import { createBatchEncoder } from '../../src/core/tensors/batch-encoder.ts';
 
 /** Runs a python3 snippet (numpy available) with `input` on stdin; returns stdout. */
 function python(script: string, input: string | Buffer = ''): string {

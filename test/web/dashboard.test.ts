@@ -1,12 +1,22 @@
 /**
- * The dashboard in a real browser (Chromium through playwright-core, loopback only) against the real app listening on a loopback port with in-process workers:
- * a copy of corpus-mini (plus one broken clip) registered through the API; the page lists
- * it, draws the class-count bars with the API's counts, loads spectrogram images and
- * audio, starts a featurization from the keyboard and follows its server-sent events to
- * done, then lists the skipped clip. A second run with API_TOKENS: the page asks for the
- * token, reports a wrong one in its error region, then works with a read token.
- * Screenshots go to test-output/screenshots/.
+ * The dashboard in a real browser (Chromium through playwright-core, loopback only) against
+ * the real app listening on a loopback port with in-process workers: a copy of corpus-mini
+ * (plus one broken clip) registered through the API.
  *
+ *   1. From the list into the dataset's overview on a 1280x800 screen: the chart draws the
+ *      API's class counts (training and validation side by side), the counts and class
+ *      weights are in the per-class table, the frontend settings are collapsed, and it all
+ *      fits the screen. Samples: a grid of spectrograms and audio, filtered by class.
+ *      Featurization started from the keyboard while no worker runs (the job waits, its
+ *      bar at 0), then the workers start: the bar's value rises to its maximum as the
+ *      server-sent events arrive; the skipped clip is listed.
+ *   2. Addresses: a dataset section opened directly in a fresh page (with its subset and
+ *      class filter), reloaded, then sections visited and Back/Forward restoring each view;
+ *      an unknown dataset and an unknown page say so.
+ *   3. With API_TOKENS: a deep link asks for the token, reports a wrong one in the error
+ *      region, then opens the linked view with a read token, which never enters a URL.
+ *
+ * Screenshots go to test-output/screenshots/ (viewport-sized where the layout must fit).
  * The browser: the system's Chromium when there is one, else the one inside the npm package
  * @sparticuz/chromium (test/helpers/browser.ts); AUDIOFEED_CHROMIUM names another. Every
  * test closes its browser and its service in t.after, so a failure anywhere ends the file.
@@ -17,7 +27,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import type { BrowserContext, Page } from 'playwright-core';
-import { startWorkers, type RunningWorkers } from '../../src/queue/workers.ts';
+import { startWorkers, type RunningWorkers } from '../../jobs/workers.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { launchChromiumContext } from '../helpers/browser.ts';
 import { cleanups, type Defer } from '../helpers/cleanup.ts';
@@ -29,28 +39,41 @@ const BROKEN = 'up/zz-broken.wav';
 const READ = 'dash-read-7d41c9';
 const ADMIN = 'dash-admin-0b3e55';
 const WAIT = { timeout: 15_000 };
+const SCREEN = { width: 1280, height: 800 };
+/** The chart's plot height in SVG units (web/src/chart.ts). */
+const PLOT_HEIGHT = 160;
+
+interface RegisteredDataset {
+  class_counts: Record<string, Record<string, number>>;
+  class_weights: { value: Record<string, number> | null };
+}
 
 interface Service {
   t: TestApp;
-  workers: RunningWorkers;
   base: string;
-  dataset: { class_counts: Record<string, Record<string, number>> };
+  dataset: RegisteredDataset;
   /** The subset holding the broken clip. */
   brokenSubset: 'training' | 'validation';
+  /** Starts the in-process workers (at once unless `workers: 'later'`); idempotent. */
+  startWorkers(): void;
 }
 
-/** Starts the app and its workers; `defer` closes them when the test ends, passed or failed. */
-async function startService(defer: Defer, env: Record<string, string> = {}, adminToken?: string): Promise<Service> {
-  const t = await startTestApp(env);
+/** Starts the app (and its workers, unless later); `defer` closes them when the test ends, passed or failed. */
+async function startService(defer: Defer, opts: { env?: Record<string, string>; adminToken?: string; workers?: 'now' | 'later' } = {}): Promise<Service> {
+  const t = await startTestApp(opts.env ?? {});
   defer(() => t.close());
-  const workers = startWorkers({ redisUrl: t.redisUrl, prefix: t.prefix, concurrency: 2, frontendBackend: 'auto', lockMs: 5000, log: () => {} });
-  defer(() => workers.close());
+  let workers: RunningWorkers | null = null;
+  const start = () => {
+    workers ??= startWorkers({ redisUrl: t.redisUrl, prefix: t.prefix, concurrency: 2, frontendBackend: 'auto', lockMs: 5000, log: () => {} });
+  };
+  defer(() => workers?.close());
+  if (opts.workers !== 'later') start();
   await t.app.listen({ port: 0, host: '127.0.0.1' });
   const base = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
   const dir = path.join(t.root, 'corpus-mini');
   copyCorpus(testdata('corpus-mini'), dir);
   fs.writeFileSync(path.join(dir, BROKEN), Buffer.from('RIFF\x24\x00\x00\x00WAVEjunk', 'latin1'));
-  const auth: Record<string, string> = adminToken ? { authorization: `Bearer ${adminToken}` } : {};
+  const auth: Record<string, string> = opts.adminToken ? { authorization: `Bearer ${opts.adminToken}` } : {};
   const res = await fetch(`${base}/v1/datasets`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...auth },
@@ -63,24 +86,25 @@ async function startService(defer: Defer, env: Record<string, string> = {}, admi
       class_weights: 'balanced',
     }),
   });
-  const dataset = (await res.json()) as Service['dataset'];
+  const dataset = (await res.json()) as RegisteredDataset;
   assert.equal(res.status, 201, JSON.stringify(dataset));
   const val = await fetch(`${base}/v1/datasets/corpus-mini/samples?subset=validation&limit=10000`, { headers: auth });
   const inValidation = ((await val.json()) as { items: { entry: string | null }[] }).items.some((i) => i.entry === BROKEN);
-  return { t, workers, base, dataset, brokenSubset: inValidation ? 'validation' : 'training' };
+  return { t, base, dataset, brokenSubset: inValidation ? 'validation' : 'training', startWorkers: start };
 }
 
 interface Browser {
   context: BrowserContext;
   page: Page;
-  /** Requests to anything but the service's loopback origin, and uncaught page errors. */
+  /** Requests to anything but the service's loopback origin, and uncaught page errors (of every page). */
   offLoopback: string[];
   pageErrors: string[];
+  newPage(): Promise<Page>;
 }
 
-/** Opens a browser; `defer` closes it when the test ends (before the service: last in, first out). */
+/** Opens a browser with a 1280x800 screen; `defer` closes it when the test ends (before the service: last in, first out). */
 async function openBrowser(defer: Defer, base: string): Promise<Browser> {
-  const { context, binary, close } = await launchChromiumContext({ viewport: { width: 1280, height: 900 } });
+  const { context, binary, close } = await launchChromiumContext({ viewport: SCREEN });
   defer(close);
   console.log(`browser: ${binary.executablePath} (${binary.source})`);
   const origin = new URL(base).origin;
@@ -90,9 +114,10 @@ async function openBrowser(defer: Defer, base: string): Promise<Browser> {
     const url = r.url();
     if (!url.startsWith('blob:') && !url.startsWith('data:') && new URL(url).origin !== origin) offLoopback.push(url);
   });
+  context.on('page', (p) => p.on('pageerror', (e) => pageErrors.push(e.message)));
   const page = context.pages()[0] ?? (await context.newPage());
   page.on('pageerror', (e) => pageErrors.push(e.message));
-  return { context, page, offLoopback, pageErrors };
+  return { context, page, offLoopback, pageErrors, newPage: () => context.newPage() };
 }
 
 /**
@@ -107,14 +132,32 @@ async function waitUntil(page: Page, expression: string, what: string, timeoutMs
   }
 }
 
-async function screenshot(page: Page, name: string): Promise<void> {
+/** A screenshot of the screen (what fits without scrolling) or of the whole page. */
+async function screenshot(page: Page, name: string, fullPage = false): Promise<void> {
   fs.mkdirSync(SCREENSHOTS, { recursive: true });
-  await page.screenshot({ path: path.join(SCREENSHOTS, name), fullPage: true });
+  await page.screenshot({ path: path.join(SCREENSHOTS, name), fullPage });
+}
+
+function hashOf(page: Page): string {
+  return decodeURIComponent(new URL(page.url()).hash);
+}
+
+/** The section on screen: its name, and the section link marked as the current page. */
+async function shownSection(page: Page): Promise<{ shown: string[]; current: string | null }> {
+  return page.evaluate(`({
+    shown: [...document.querySelectorAll('.dataset-section')].filter((s) => !s.hidden && s.getClientRects().length > 0).map((s) => s.dataset.section),
+    current: document.querySelector('nav.tabs a[aria-current="page"]')?.dataset.section ?? null,
+  })`);
+}
+
+async function expectSection(page: Page, section: string): Promise<void> {
+  await waitUntil(page, `!!document.querySelector('.dataset-section[data-section="${section}"]:not([hidden])')`, `the ${section} section`);
+  assert.deepEqual(await shownSection(page), { shown: [section], current: section });
 }
 
 /** The bars the page drew for a subset: class, count label, bar height. */
 async function bars(page: Page, subset: string): Promise<{ cls: string; label: string; count: string; height: number }[]> {
-  return page.evaluate(`[...document.querySelectorAll('svg.chart[data-subset="${subset}"] g.bar-group')].map((g) => ({
+  return page.evaluate(`[...document.querySelectorAll('svg.chart g.bar-group[data-subset="${subset}"]')].map((g) => ({
     cls: g.getAttribute('data-class'),
     label: g.querySelector('text.count').textContent,
     count: g.querySelector('rect.bar').getAttribute('data-count'),
@@ -122,30 +165,57 @@ async function bars(page: Page, subset: string): Promise<{ cls: string; label: s
   }))`);
 }
 
-async function checkCharts(page: Page, svc: Service): Promise<void> {
-  const subsets = Object.keys(svc.dataset.class_counts);
-  assert.deepEqual(subsets.sort(), ['training', 'validation']);
+/** One chart, both subsets side by side on one axis; the per-class table holds the same counts and the API's weights. */
+async function checkOverview(page: Page, svc: Service): Promise<void> {
+  const subsets = Object.keys(svc.dataset.class_counts).sort();
+  assert.deepEqual(subsets, ['training', 'validation']);
+  await page.locator('svg.chart').waitFor(WAIT);
+  assert.equal(await page.locator('svg.chart').count(), 1);
+  const max = Math.max(...subsets.flatMap((s) => Object.values(svc.dataset.class_counts[s]!)));
+  const xs: Record<string, number[]> = {};
   for (const subset of subsets) {
-    await page.locator(`svg.chart[data-subset="${subset}"]`).waitFor(WAIT);
     const drawn = await bars(page, subset);
     const counts = svc.dataset.class_counts[subset]!;
     assert.deepEqual(
-      drawn.map((b) => [b.cls, b.label]),
-      CLASSES.map((c) => [c, String(counts[c])]),
+      drawn.map((b) => [b.cls, b.label, b.count]),
+      CLASSES.map((c) => [c, String(counts[c]), String(counts[c])]),
       `${subset} bars`,
     );
-    const max = Math.max(...Object.values(counts));
-    for (const b of drawn) assert.ok(Math.abs(b.height - (160 * Number(b.label)) / max) < 0.01, `${subset} ${b.cls} bar height ${b.height}`);
+    for (const b of drawn) assert.ok(Math.abs(b.height - (PLOT_HEIGHT * Number(b.label)) / max) < 0.01, `${subset} ${b.cls} bar height ${b.height}`);
+    xs[subset] = await page.evaluate(`[...document.querySelectorAll('svg.chart g.bar-group[data-subset="${subset}"] rect')].map((r) => Number(r.getAttribute('x')))`);
   }
+  // Side by side: per class the validation bar right after the training bar, before the next class.
+  CLASSES.forEach((c, i) => {
+    assert.ok(xs.training![i]! < xs.validation![i]!, `${c}: validation bar right of training bar`);
+    if (i + 1 < CLASSES.length) assert.ok(xs.validation![i]! < xs.training![i + 1]!, `${c}: its bars before the next class`);
+  });
+  const table = (await page.evaluate(`Object.fromEntries([...document.querySelectorAll('table.per-class tbody tr')].map((tr) => [tr.dataset.row, [...tr.querySelectorAll('td')].map((td) => td.textContent)]))`)) as Record<string, string[]>;
+  assert.deepEqual(await page.locator('table.per-class thead th').allTextContents(), ['Class', ...CLASSES]);
+  for (const subset of subsets) assert.deepEqual(table[subset], CLASSES.map((c) => String(svc.dataset.class_counts[subset]![c])));
+  const weights = svc.dataset.class_weights.value!;
+  assert.equal(table.weight!.length, CLASSES.length);
+  table.weight!.forEach((cell, i) => assert.ok(Math.abs(Number(cell) - (weights[String(i)] ?? weights[CLASSES[i]!])!) < 1e-6, `weight of ${CLASSES[i]}: ${cell}`));
+  // Frontend settings collapsed; the overview (up to the collapsed details) fits the screen.
+  assert.equal(await page.locator('details.frontend-settings').getAttribute('open'), null);
+  assert.equal(await page.locator('details.frontend-settings table').isVisible(), false);
+  const fit = (await page.evaluate(`({
+    bottom: document.querySelector('.dataset-section[data-section="overview"]').getBoundingClientRect().bottom,
+    scrollWidth: document.documentElement.scrollWidth,
+    height: innerHeight, width: innerWidth,
+  })`)) as { bottom: number; scrollWidth: number; height: number; width: number };
+  assert.deepEqual([fit.width, fit.height], [SCREEN.width, SCREEN.height]);
+  assert.ok(fit.bottom <= fit.height, `the overview ends at ${fit.bottom}px, below the ${fit.height}px screen`);
+  assert.ok(fit.scrollWidth <= fit.width, `the page is ${fit.scrollWidth}px wide`);
 }
 
-async function checkPreviews(page: Page): Promise<void> {
-  // Every card settles: its image loads, or (the broken clip) it says why there is none.
+/** Every card of the grid settles: its image loads, or (the broken clip) it says why there is none. */
+async function checkPreviews(page: Page, minCards: number): Promise<void> {
   await waitUntil(
     page,
     `(() => {
-      const cards = [...document.querySelectorAll('.sample-card')];
-      return cards.length >= ${CLASSES.length} && cards.every((c) => {
+      const grid = document.querySelector('.dataset-section[data-section="samples"] .samples');
+      const cards = grid ? [...grid.querySelectorAll('.sample-card')] : [];
+      return grid.getAttribute('aria-busy') === 'false' && cards.length >= ${minCards} && cards.every((c) => {
         const img = c.querySelector('img');
         return img ? img.complete && img.naturalWidth > 0 : c.querySelector('.sample-note').textContent !== '';
       });
@@ -156,13 +226,50 @@ async function checkPreviews(page: Page): Promise<void> {
     `[...document.querySelectorAll('.sample-card img')].map((i) => ({ src: i.src, alt: i.alt, w: i.naturalWidth, h: i.naturalHeight }))`,
   )) as { src: string; alt: string; w: number; h: number }[];
   const loaded = images.filter((i) => i.w > 0);
-  assert.ok(loaded.every((i) => i.src.startsWith('blob:') && i.w > 294 && i.h > 96 && /^Spectrogram of \w+ sample \d+, class /.test(i.alt)), JSON.stringify(loaded.slice(0, 3)));
-  // Every class shows a sample or says why not (the broken clip's card shows the problem).
+  assert.ok(loaded.length > 0 && loaded.every((i) => i.src.startsWith('blob:') && i.w > 294 && i.h > 96 && /^Spectrogram of \w+ sample \d+, class /.test(i.alt)), JSON.stringify(loaded.slice(0, 3)));
   await waitUntil(
     page,
-    `document.querySelectorAll('.sample-card audio').length > 0 && [...document.querySelectorAll('.sample-card audio')].some((a) => a.src.startsWith('blob:') && a.readyState >= 1 && Math.abs(a.duration - 1) < 0.01)`,
+    `[...document.querySelectorAll('.sample-card audio')].some((a) => a.src.startsWith('blob:') && a.readyState >= 1 && Math.abs(a.duration - 1) < 0.01)`,
     'an audio clip of 1 s to load',
   );
+}
+
+/** The cards on screen: their classes, and how many share the first row (a grid, not a column). */
+async function cards(page: Page): Promise<{ classes: string[]; alts: string[]; firstRow: number }> {
+  return page.evaluate(`(() => {
+    const cards = [...document.querySelectorAll('.dataset-section[data-section="samples"] .sample-card')];
+    const top = cards.length ? cards[0].getBoundingClientRect().top : 0;
+    return {
+      classes: cards.map((c) => c.dataset.class),
+      alts: cards.map((c) => c.querySelector('img')?.alt ?? ''),
+      firstRow: cards.filter((c) => Math.abs(c.getBoundingClientRect().top - top) < 1).length,
+    };
+  })()`);
+}
+
+/** The samples API's items of a subset. */
+async function items(svc: Service, subset: string, auth: Record<string, string> = {}): Promise<{ index: number; class: string }[]> {
+  const res = await fetch(`${svc.base}/v1/datasets/corpus-mini/samples?subset=${subset}&limit=10000`, { headers: auth });
+  return ((await res.json()) as { items: { index: number; class: string }[] }).items;
+}
+
+/** The grid for one class: only that class, as many as the API has (up to the page size of 20). */
+async function checkClassFilter(page: Page, svc: Service, subset: string, cls: string, auth: Record<string, string> = {}): Promise<void> {
+  const expected = (await items(svc, subset, auth)).filter((i) => i.class === cls).slice(0, 20);
+  await waitUntil(
+    page,
+    `(() => { const g = document.querySelector('.dataset-section[data-section="samples"] .samples'); return g && g.dataset.class === ${JSON.stringify(cls)} && g.dataset.subset === ${JSON.stringify(subset)} && g.getAttribute('aria-busy') === 'false'; })()`,
+    `the ${subset} grid of class ${cls}`,
+  );
+  const shown = await cards(page);
+  assert.deepEqual(shown.classes, expected.map(() => cls));
+  assert.deepEqual(
+    shown.alts.map((a) => /sample (\d+),/.exec(a)?.[1]),
+    expected.map((i) => String(i.index)),
+  );
+  assert.ok(shown.alts.every((a) => a.startsWith(`Spectrogram of ${subset} sample`)), shown.alts[0]);
+  assert.equal(await page.locator('#samples-subset').inputValue(), subset);
+  assert.equal(await page.getByRole('radio', { name: new RegExp(`^${cls} \\d+$`) }).isChecked(), true);
 }
 
 /** Presses Tab until the element matching `selector` has the focus (proves it is reachable by keyboard). */
@@ -175,29 +282,44 @@ async function tabTo(page: Page, selector: string): Promise<number> {
   assert.fail(`${selector} is not reachable with Tab`);
 }
 
-async function featurizeFromKeyboard(page: Page, subset: string): Promise<string[]> {
+/** Records every value the subset's progress bar takes (attribute changes, observed in the page). */
+async function recordProgress(page: Page, subset: string): Promise<() => Promise<{ value: number; max: number; text: string }[]>> {
+  await page.evaluate(`(() => {
+    const bar = document.querySelector('progress[data-subset="${subset}"]');
+    const text = document.querySelector('[data-progress="${subset}"]');
+    const log = (window.__progress_${subset} = []);
+    const note = () => log.push({ value: bar.value, max: bar.max, text: text.textContent });
+    new MutationObserver(note).observe(bar, { attributes: true, attributeFilter: ['value', 'max'] });
+    new MutationObserver(note).observe(text, { childList: true, characterData: true, subtree: true });
+  })()`);
+  return () => page.evaluate(`window.__progress_${subset}`);
+}
+
+async function waitForJob(page: Page, subset: string): Promise<string> {
   const text = page.locator(`[data-progress="${subset}"]`);
-  const seen: string[] = [];
-  await tabTo(page, `button[data-featurize="${subset}"]`);
-  const outline = await page.evaluate(`getComputedStyle(document.activeElement).outlineStyle + ' ' + getComputedStyle(document.activeElement).outlineWidth`);
-  assert.match(String(outline), /^solid [2-9]/, 'focused button has a visible outline');
-  await page.keyboard.press('Enter');
   const deadline = Date.now() + 20_000;
   for (;;) {
     const s = (await text.textContent()) ?? '';
-    if (seen.at(-1) !== s) seen.push(s);
     if ((await text.getAttribute('data-state')) === 'completed') break;
     assert.ok(!/Job (failed|cancelled)/.test(s), s);
-    assert.ok(Date.now() < deadline, `featurization did not finish: ${seen.join(' | ')}`);
+    assert.ok(Date.now() < deadline, `featurization did not finish: ${s}`);
     await page.waitForTimeout(25);
   }
   assert.equal(await text.getAttribute('aria-live'), 'polite');
   const done = (await text.textContent()) ?? '';
-  const m = /Job completed: (\d+) of (\d+) shards, (\d+) of (\d+) clips/.exec(done);
+  const m = /^Job completed: (\d+) of (\d+) shards, (\d+) of (\d+) clips, [\d.]+ clips\/s\.$/.exec(done);
   assert.ok(m && m[1] === m[2] && m[3] === m[4] && Number(m[4]) > 0, done);
-  const bar = (await page.evaluate(`(() => { const p = document.querySelector('[data-subset="${subset}"] progress'); return [p.value, p.max]; })()`)) as number[];
-  assert.deepEqual(bar[0], bar[1]);
-  return seen;
+  const bar = (await page.evaluate(`(() => { const p = document.querySelector('progress[data-subset="${subset}"]'); return [p.value, p.max]; })()`)) as number[];
+  assert.deepEqual(bar, [Number(m[4]), Number(m[4])]);
+  assert.equal(await page.locator(`.subset-feat[data-subset="${subset}"] .progress-pct`).textContent(), '100%');
+  return done;
+}
+
+async function featurizeFromKeyboard(page: Page, subset: string): Promise<void> {
+  await tabTo(page, `button[data-featurize="${subset}"]`);
+  const outline = await page.evaluate(`getComputedStyle(document.activeElement).outlineStyle + ' ' + getComputedStyle(document.activeElement).outlineWidth`);
+  assert.match(String(outline), /^solid [2-9]/, 'focused button has a visible outline');
+  await page.keyboard.press('Enter');
 }
 
 /** WCAG contrast ratio of an element's text against its (first opaque ancestor's) background. */
@@ -213,7 +335,7 @@ async function contrast(page: Page, selector: string): Promise<number> {
   })()`);
 }
 
-async function checkAccessibilityBasics(page: Page): Promise<void> {
+async function checkAccessibilityBasics(page: Page, selectors: string[]): Promise<void> {
   const facts = (await page.evaluate(`({
     h1: document.querySelectorAll('h1').length,
     headings: [...document.querySelectorAll('h1,h2,h3,h4')].map((h) => Number(h.tagName[1])),
@@ -228,7 +350,7 @@ async function checkAccessibilityBasics(page: Page): Promise<void> {
   assert.equal(facts.noAlt, 0);
   assert.equal(facts.errorsLive, 'assertive');
   assert.equal(facts.clickableNonButtons, 0);
-  for (const sel of ['body', 'button[data-featurize]', 'button.link-button', 'caption', '.progress-text', 'svg.chart text.label']) {
+  for (const sel of ['body', 'caption', ...selectors]) {
     const ratio = await contrast(page, sel);
     assert.ok(ratio >= 4.5, `${sel}: contrast ${ratio.toFixed(2)} < 4.5`);
   }
@@ -244,42 +366,175 @@ async function checkSkipped(page: Page, subset: string): Promise<void> {
   assert.ok(cells[3]!.length > 0);
 }
 
+/** Clicks a section link and waits for the section. */
+async function goToSection(page: Page, label: string, section: string): Promise<void> {
+  await page.getByRole('navigation', { name: 'Sections of dataset corpus-mini' }).getByRole('link', { name: new RegExp(`^${label}`) }).click();
+  await expectSection(page, section);
+}
+
 describe('dashboard in chromium', () => {
-  test('lists the dataset, draws its class counts, previews samples, featurizes with live progress', async (tc) => {
+  test('overview fits the screen, samples filter by class, a featurization fills its progress bar live', async (tc) => {
     const defer = cleanups(tc);
-    const svc = await startService(defer);
+    const svc = await startService(defer, { workers: 'later' });
     const b = await openBrowser(defer, svc.base);
     const { page } = b;
     const res = await page.goto(`${svc.base}/`);
     assert.equal(res?.status(), 200);
-    await page.getByRole('button', { name: 'Show dataset corpus-mini' }).click();
+    await page.getByRole('link', { name: 'Show dataset corpus-mini' }).waitFor(WAIT);
+    await screenshot(page, 'dashboard-list.png');
+    await page.getByRole('link', { name: 'Show dataset corpus-mini' }).click();
     await page.getByRole('heading', { name: 'Dataset corpus-mini' }).waitFor(WAIT);
-    await checkCharts(page, svc);
+    assert.equal(hashOf(page), '#/datasets/corpus-mini');
+    await expectSection(page, 'overview');
+    assert.match(await page.title(), /^Overview · corpus-mini/);
+    await checkOverview(page, svc);
+    await waitUntil(page, `/training 0 of \\d+, validation 0 of \\d+/.test(document.querySelector('table.facts').textContent)`, 'the shard counts in the overview');
+    await screenshot(page, 'dashboard-overview.png');
+
+    await goToSection(page, 'Summary', 'summary');
+    assert.equal(hashOf(page), '#/datasets/corpus-mini/summary');
     await page.locator('.summary').waitFor(WAIT);
     assert.match((await page.locator('.summary').textContent()) ?? '', /^Training dataset: Found \d+ samples belonging to 8 classes:/);
-    const weights = await page.locator('table.kv', { has: page.locator('caption', { hasText: 'Class weights' }) }).locator('tbody tr').count();
-    assert.equal(weights, CLASSES.length);
-    await checkPreviews(page);
-    await screenshot(page, 'dashboard-samples.png');
+    await screenshot(page, 'dashboard-summary.png');
 
-    const seen = await featurizeFromKeyboard(page, svc.brokenSubset);
-    assert.ok(seen.some((s) => s.startsWith('Job ')), seen.join(' | '));
+    await goToSection(page, 'Samples', 'samples');
+    assert.equal(hashOf(page), '#/datasets/corpus-mini/samples');
+    const training = await items(svc, 'training');
+    const perClass = CLASSES.map((c) => Math.min(4, training.filter((i) => i.class === c).length)).reduce((a, n) => a + n, 0);
+    await checkPreviews(page, perClass);
+    const all = await cards(page);
+    assert.deepEqual(all.classes, CLASSES.flatMap((c) => Array(Math.min(4, training.filter((i) => i.class === c).length)).fill(c)));
+    assert.ok(all.firstRow >= 4, `${all.firstRow} cards in the first row`);
+    await screenshot(page, 'dashboard-samples.png');
+    await page.getByRole('radio', { name: /^no \d+$/ }).check();
+    await checkClassFilter(page, svc, 'training', 'no');
+    assert.equal(hashOf(page), '#/datasets/corpus-mini/samples?class=no');
+    await checkPreviews(page, 1);
+    await screenshot(page, 'dashboard-samples-class.png');
+
+    // Featurize while no worker runs: the job waits with its bar at 0; then the workers start.
+    await goToSection(page, 'Featurization', 'featurization');
+    assert.equal(hashOf(page), '#/datasets/corpus-mini/featurization');
+    await page.locator(`button[data-featurize="${svc.brokenSubset}"]`).waitFor(WAIT);
+    const values = await recordProgress(page, svc.brokenSubset);
+    await featurizeFromKeyboard(page, svc.brokenSubset);
+    const text = page.locator(`[data-progress="${svc.brokenSubset}"]`);
+    await waitUntil(page, `/^Job queued: 0 of \\d+ shards, 0 of \\d+ clips\\.$/.test(document.querySelector('[data-progress="${svc.brokenSubset}"]').textContent)`, 'the waiting job');
+    assert.deepEqual(await page.evaluate(`(() => { const p = document.querySelector('progress[data-subset="${svc.brokenSubset}"]'); return [p.value, p.max > 1, p.dataset.state]; })()`), [0, true, 'waiting-children']);
+    assert.equal(await page.locator('nav.tabs .tab-badge').textContent(), '0%');
+    assert.equal(await page.locator(`button[data-featurize="${svc.brokenSubset}"]`).isDisabled(), true);
+    await screenshot(page, 'dashboard-featurization-queued.png');
+    svc.startWorkers();
+    const done = await waitForJob(page, svc.brokenSubset);
+    const seen = await values();
+    console.log(`progress bar values: ${seen.map((v) => `${v.value}/${v.max}`).join(' ')}`);
+    // The bar's value only rises, from the waiting job's 0 to its maximum, as events arrive.
+    const bars = seen.filter((v) => v.max > 1);
+    assert.equal(bars[0]?.value, 0, JSON.stringify(seen));
+    for (let i = 1; i < bars.length; i++) assert.ok(bars[i]!.value >= bars[i - 1]!.value && bars[i]!.max === bars[0]!.max, JSON.stringify(bars));
+    assert.equal(bars.at(-1)!.value, bars[0]!.max, JSON.stringify(bars));
+    // While clips remained, the text said how fast and how long (whenever an event came mid-job:
+    // corpus-mini's subsets are one shard each, so the stream may go from 0 straight to done).
+    for (const v of seen) {
+      const m = /^Job running: \d+ of \d+ shards, (\d+) of (\d+) clips/.exec(v.text);
+      if (m && Number(m[1]) < Number(m[2])) assert.match(v.text, /, [\d.]+ clips\/s, about \d+ (s|min \d+ s) left\.$/);
+    }
+    assert.ok(done.includes('clips/s'));
+    assert.equal(await page.locator('nav.tabs .tab-badge').isHidden(), true);
     await checkSkipped(page, svc.brokenSubset);
     const other = svc.brokenSubset === 'training' ? 'validation' : 'training';
     await page.locator(`button[data-featurize="${other}"]`).click();
-    await page.locator(`[data-progress="${other}"][data-state="completed"]`).waitFor(WAIT);
+    await waitForJob(page, other);
     await page.locator(`.subset-feat[data-subset="${other}"]`).getByText('No clip was skipped.').waitFor(WAIT);
     assert.equal(await page.locator('#errors .error').count(), 0, (await page.locator('#errors').textContent()) ?? '');
-    await checkAccessibilityBasics(page);
-    await page.locator(`.subset-feat[data-subset="${svc.brokenSubset}"]`).scrollIntoViewIfNeeded();
+    await checkAccessibilityBasics(page, ['button[data-featurize]', 'nav.tabs a', 'nav.tabs a[aria-current="page"]', '.progress-text', 'svg.chart text.label', '.pill label', '.class-tag']);
     await screenshot(page, 'dashboard-featurized.png');
     assert.deepEqual(b.offLoopback, []);
     assert.deepEqual(b.pageErrors, []);
   });
 
-  test('with API_TOKENS: asks for the token, shows the API error for a wrong one, then works', async (tc) => {
+  test('a dataset address opens its view in a fresh page and on reload; Back and Forward restore each view', async (tc) => {
     const defer = cleanups(tc);
-    const svc = await startService(defer, { API_TOKENS: `${READ}:read,${ADMIN}:admin` }, ADMIN);
+    const svc = await startService(defer);
+    const b = await openBrowser(defer, svc.base);
+
+    // A link someone shared: the validation samples of class "yes", opened in a new page.
+    const page = await b.newPage();
+    await page.goto(`${svc.base}/#/datasets/corpus-mini/samples?subset=validation&class=yes`);
+    await page.getByRole('heading', { name: 'Dataset corpus-mini' }).waitFor(WAIT);
+    await expectSection(page, 'samples');
+    await checkClassFilter(page, svc, 'validation', 'yes');
+    await checkPreviews(page, 1);
+    assert.match(await page.title(), /^Samples · corpus-mini/);
+    assert.equal(await page.locator('#home').isHidden(), true);
+    await screenshot(page, 'deep-link-samples.png');
+
+    // Reload: the same view.
+    await page.reload();
+    await expectSection(page, 'samples');
+    await checkClassFilter(page, svc, 'validation', 'yes');
+
+    // Sections and filters; then Back and Forward.
+    await goToSection(page, 'Overview', 'overview');
+    assert.equal(hashOf(page), '#/datasets/corpus-mini');
+    await goToSection(page, 'Featurization', 'featurization');
+    await page.locator('button[data-featurize="training"]').waitFor(WAIT);
+    await goToSection(page, 'Samples', 'samples');
+    assert.equal(hashOf(page), '#/datasets/corpus-mini/samples');
+    await page.locator('#samples-subset').selectOption('validation');
+    await page.getByRole('radio', { name: /^left \d+$/ }).check();
+    await checkClassFilter(page, svc, 'validation', 'left');
+    assert.equal(hashOf(page), '#/datasets/corpus-mini/samples?subset=validation&class=left');
+    await goToSection(page, 'Summary', 'summary');
+
+    await page.goBack();
+    await expectSection(page, 'samples');
+    assert.equal(hashOf(page), '#/datasets/corpus-mini/samples?subset=validation&class=left', 'the filter was recorded in the entry it was chosen in');
+    await checkClassFilter(page, svc, 'validation', 'left');
+    await page.goBack();
+    await expectSection(page, 'featurization');
+    await page.goBack();
+    await expectSection(page, 'overview');
+    await checkOverview(page, svc);
+    await page.goBack();
+    await expectSection(page, 'samples');
+    await checkClassFilter(page, svc, 'validation', 'yes');
+    await page.goForward();
+    await expectSection(page, 'overview');
+    await page.goForward();
+    await page.goForward();
+    await expectSection(page, 'samples');
+    await checkClassFilter(page, svc, 'validation', 'left');
+    await page.goForward();
+    await expectSection(page, 'summary');
+    assert.match(await page.title(), /^Summary · corpus-mini/);
+
+    // The way back to the list, and Back into the dataset again.
+    await page.getByRole('link', { name: '← All datasets' }).click();
+    await page.getByRole('link', { name: 'Show dataset corpus-mini' }).waitFor(WAIT);
+    assert.equal(hashOf(page), '#/');
+    assert.equal(await page.locator('#dataset').isHidden(), true);
+    await page.goBack();
+    await expectSection(page, 'summary');
+
+    // Addresses that name nothing: an unknown dataset (the API's 404), an unknown page, a bad filter.
+    await page.goto(`${svc.base}/#/datasets/no-such-set/samples`);
+    await page.locator('#errors').getByText(/no-such-set/).first().waitFor(WAIT);
+    assert.match((await page.locator('#errors').textContent()) ?? '', /HTTP 404/);
+    assert.match((await page.locator('#dataset').textContent()) ?? '', /Dataset no-such-set could not be opened/);
+    await page.goto(`${svc.base}/#/nowhere`);
+    await page.getByRole('heading', { name: 'No such page' }).waitFor(WAIT);
+    await page.goto(`${svc.base}/#/datasets/corpus-mini/samples?subset=testing&class=cat`);
+    await expectSection(page, 'samples');
+    await waitUntil(page, `/No loaded subset "testing".*No class "cat"/.test(document.querySelector('.filter-note').textContent)`, 'the note on the unknown filter');
+    await waitUntil(page, `location.hash === '#/datasets/corpus-mini/samples'`, 'the address to name what is shown');
+    assert.deepEqual(b.offLoopback, []);
+    assert.deepEqual(b.pageErrors, []);
+  });
+
+  test('with API_TOKENS: a deep link asks for the token, shows the API error for a wrong one, then opens the view', async (tc) => {
+    const defer = cleanups(tc);
+    const svc = await startService(defer, { env: { API_TOKENS: `${READ}:read,${ADMIN}:admin` }, adminToken: ADMIN });
     const b = await openBrowser(defer, svc.base);
     const { page } = b;
     const seenAuth: string[] = [];
@@ -287,7 +542,7 @@ describe('dashboard in chromium', () => {
       if (r.url().includes(READ) || r.url().includes(ADMIN)) assert.fail(`token in a URL: ${r.url()}`);
       if (r.url().includes('/v1/')) seenAuth.push(`${r.url()} ${r.headers().authorization ?? '-'}`);
     });
-    const res = await page.goto(`${svc.base}/`);
+    const res = await page.goto(`${svc.base}/#/datasets/corpus-mini/samples?class=up`);
     assert.equal(res?.status(), 200, 'the page itself is public; the data needs the token');
     const errors = page.locator('#errors');
     await errors.getByText('Unauthorized').waitFor(WAIT);
@@ -303,20 +558,26 @@ describe('dashboard in chromium', () => {
 
     await page.getByLabel('API token').fill(READ);
     await page.keyboard.press('Enter');
-    await page.getByRole('button', { name: 'Show dataset corpus-mini' }).click();
-    await checkCharts(page, svc);
-    await checkPreviews(page);
+    await expectSection(page, 'samples');
+    const auth = { authorization: `Bearer ${READ}` };
+    await checkClassFilter(page, svc, 'training', 'up', auth);
+    await checkPreviews(page, 1);
     assert.equal(await page.evaluate(`sessionStorage.getItem('audiofeed.token')`), READ);
+    await goToSection(page, 'Featurization', 'featurization');
+    await page.locator('button[data-featurize="training"]').waitFor(WAIT);
     await featurizeFromKeyboard(page, 'training');
+    await waitForJob(page, 'training');
     assert.equal(await errors.locator('.error').count(), 0, (await errors.textContent()) ?? '');
     await screenshot(page, 'auth-working.png');
     const lastApiCalls = seenAuth.slice(-10);
     assert.ok(lastApiCalls.length > 0 && lastApiCalls.every((s) => s.endsWith(`Bearer ${READ}`)), lastApiCalls.join('\n'));
 
-    // The token survives a reload of the tab.
+    // The token survives a reload of the tab, and the view is the one in the address.
     await page.reload();
-    await page.getByRole('button', { name: 'Show dataset corpus-mini' }).waitFor(WAIT);
+    await expectSection(page, 'featurization');
+    await page.locator('[data-progress="training"][data-state="completed"]').waitFor(WAIT);
     assert.equal(await errors.locator('.error').count(), 0);
+    assert.ok(!page.url().includes(READ) && !page.url().includes(ADMIN), page.url());
     assert.deepEqual(b.offLoopback, []);
     assert.deepEqual(b.pageErrors, []);
   });

@@ -11,12 +11,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { PNG } from 'pngjs';
-import { decodeWav, prepareSample, toInt16 } from '../../src/audio/index.ts';
-import { computeSpectrogram } from '../../src/frontend/frontend.ts';
-import { resolveFrontendSettings } from '../../src/frontend/settings.ts';
-import { startWorkers, type RunningWorkers } from '../../src/queue/workers.ts';
-import { renderSpectrogramPng } from '../../src/render/spectrogram-png.ts';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { decodeWav, prepareSample, toInt16 } from '../../src/core/audio/index.ts';
+import { computeSpectrogram } from '../../src/core/frontend/frontend.ts';
+import { resolveFrontendSettings } from '../../src/core/frontend/settings.ts';
+import type { RunningWorkers } from '../../jobs/workers.ts';
+import { renderSpectrogramPng } from '../../src/core/render/spectrogram-png.ts';
+import { startTestApp, startTestWorkers, type TestApp } from '../helpers/app.ts';
 import { copyCorpus, testdata } from '../helpers/paths.ts';
 
 const CLASSES = ['yes', 'no', 'up', 'down', 'left', 'right', '_unknown_', '_silence_'];
@@ -34,7 +34,7 @@ interface Item {
 
 before(async () => {
   t = await startTestApp();
-  workers = startWorkers({ redisUrl: t.redisUrl, prefix: t.prefix, concurrency: 2, frontendBackend: 'auto', lockMs: 5000, log: () => {} });
+  workers = startTestWorkers(t);
   dir = path.join(t.root, 'corpus-mini');
   copyCorpus(testdata('corpus-mini'), dir);
   // A RIFF header that promises more than the file holds: the featurization skips it.

@@ -1,10 +1,14 @@
 /**
- * Class counts of one subset as an SVG bar chart: one bar per class (in class order),
- * its count written above it and the class name below, a baseline and a few gridlines.
- * The chart is an image to assistive technology, with a text alternative listing every
- * count.
+ * Class counts of every loaded subset in one SVG bar chart: per class (in class order) one
+ * bar per subset side by side, on one shared axis, each bar's count written above it and
+ * the class name below the group; a baseline and a few gridlines. The chart is an image to
+ * assistive technology, with a text alternative listing every count (the per-class table
+ * beside it repeats them as text).
  */
 const SVG_NS = 'http://www.w3.org/2000/svg';
+
+/** Bar geometry, exported for the legend and the tests' arithmetic. */
+export const PLOT_HEIGHT = 160;
 
 function el<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string, string | number> = {}, text?: string): SVGElementTagNameMap[K] {
   const node = document.createElementNS(SVG_NS, tag);
@@ -21,52 +25,58 @@ function gridStep(max: number): number {
   return 10 * pow;
 }
 
-export function classCountChart(subset: string, classes: readonly string[], counts: Readonly<Record<string, number>>): SVGSVGElement {
-  const values = classes.map((c) => counts[c] ?? 0);
-  const max = Math.max(1, ...values);
-  const barW = 40;
-  const gap = 30;
-  const left = 40;
-  const top = 24;
-  const plotH = 160;
-  const bottom = 48;
-  const width = left + classes.length * (barW + gap) + gap;
-  const height = top + plotH + bottom;
-  const total = values.reduce((a, b) => a + b, 0);
-  const titleId = `chart-${subset}-title`;
-  const descId = `chart-${subset}-desc`;
+export function classCountChart(
+  classes: readonly string[],
+  counts: Readonly<Record<string, Readonly<Record<string, number>>>>,
+  subsets: readonly string[],
+): SVGSVGElement {
+  const values = subsets.map((s) => classes.map((c) => counts[s]?.[c] ?? 0));
+  const max = Math.max(1, ...values.flat());
+  const barW = subsets.length > 1 ? 24 : 36;
+  const groupGap = 22;
+  const groupW = subsets.length * barW + groupGap;
+  const left = 44;
+  const top = 22;
+  const bottom = 30;
+  const width = left + classes.length * groupW + groupGap / 2;
+  const height = top + PLOT_HEIGHT + bottom;
+  const totals = values.map((v) => v.reduce((a, b) => a + b, 0));
 
   const svg = el('svg', {
     viewBox: `0 0 ${width} ${height}`,
     width,
     height,
     role: 'img',
-    'aria-labelledby': `${titleId} ${descId}`,
-    class: 'chart',
-    'data-subset': subset,
+    'aria-labelledby': 'chart-title chart-desc',
+    // Many classes: drawn at full size in a scrolling box rather than shrunk past reading.
+    class: classes.length > 12 ? 'chart chart-wide' : 'chart',
   });
   svg.append(
-    el('title', { id: titleId }, `Class counts, ${subset} subset (${total} samples)`),
-    el('desc', { id: descId }, classes.map((c, i) => `${c}: ${values[i]}`).join(', ')),
+    el('title', { id: 'chart-title' }, `Class counts: ${subsets.map((s, i) => `${s} ${totals[i]} samples`).join(', ')}`),
+    el('desc', { id: 'chart-desc' }, subsets.map((s, i) => `${s}: ${classes.map((c, j) => `${c} ${values[i]![j]}`).join(', ')}`).join('. ')),
   );
 
   const step = gridStep(max);
-  const y = (v: number) => top + plotH - (v / max) * plotH;
+  const y = (v: number) => top + PLOT_HEIGHT - (v / max) * PLOT_HEIGHT;
   for (let v = 0; v <= max; v += step) {
-    svg.append(el('line', { x1: left, x2: width - gap / 2, y1: y(v), y2: y(v), class: v === 0 ? 'axis' : 'grid' }));
+    svg.append(el('line', { x1: left, x2: width, y1: y(v), y2: y(v), class: v === 0 ? 'axis' : 'grid' }));
     svg.append(el('text', { x: left - 6, y: y(v) + 4, 'text-anchor': 'end', class: 'tick' }, String(v)));
   }
-  classes.forEach((c, i) => {
-    const x = left + gap + i * (barW + gap);
-    const v = values[i]!;
-    const g = el('g', { class: 'bar-group', 'data-class': c });
-    g.append(
-      el('rect', { x, y: y(v), width: barW, height: Math.max(0, (v / max) * plotH), class: 'bar', 'data-count': v }),
-      el('text', { x: x + barW / 2, y: y(v) - 6, 'text-anchor': 'middle', class: 'count' }, String(v)),
-      el('text', { x: x + barW / 2, y: top + plotH + 18, 'text-anchor': 'middle', class: 'label' }, c.length > 9 ? `${c.slice(0, 8)}…` : c),
-    );
-    if (c.length > 9) g.append(el('title', {}, c));
-    svg.append(g);
+  classes.forEach((c, j) => {
+    const x0 = left + groupGap / 2 + j * groupW;
+    subsets.forEach((s, i) => {
+      const v = values[i]![j]!;
+      const x = x0 + i * barW;
+      const g = el('g', { class: 'bar-group', 'data-class': c, 'data-subset': s });
+      g.append(
+        el('rect', { x: x + 1, y: y(v), width: barW - 2, height: (v / max) * PLOT_HEIGHT, class: `bar bar-${i}`, 'data-count': v }),
+        el('text', { x: x + barW / 2, y: y(v) - 5, 'text-anchor': 'middle', class: 'count' }, String(v)),
+      );
+      svg.append(g);
+    });
+    const label = el('text', { x: x0 + (subsets.length * barW) / 2, y: top + PLOT_HEIGHT + 18, 'text-anchor': 'middle', class: 'label' }, c.length > 10 ? `${c.slice(0, 9)}…` : c);
+    if (c.length > 10) label.append(el('title', {}, c));
+    svg.append(label);
   });
   return svg;
 }

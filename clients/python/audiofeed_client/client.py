@@ -3,6 +3,8 @@
 Each batch arrives as consecutive ``.npy`` arrays in the order of the
 ``X-Audiofeed-Columns`` response header; they are read one at a time straight from the
 socket with ``numpy.lib.format.read_array``, so memory holds one batch, never an epoch.
+The npy stream has no end marker, so the batch count announced in ``X-Audiofeed-Batches``
+is what tells a complete epoch from a cut one.
 """
 import http.client
 import json
@@ -23,8 +25,14 @@ _NETWORK_ERRORS = (OSError, http.client.HTTPException)
 class AudiofeedError(Exception):
     """An RFC 9457 problem returned by the service."""
 
-    def __init__(self, status, type, detail, title=None, body=None):
-        super().__init__("{} {}: {}".format(status, title or type, detail))
+    def __init__(self, status, type=None, detail=None, title=None, body=None):
+        if isinstance(status, str) and type is None and detail is None:
+            # Rebuilt from a message alone: that is how torch's DataLoader re-raises an
+            # exception of one of its worker processes in the training process.
+            super().__init__(status)
+            status = None
+        else:
+            super().__init__("{} {}: {}".format(status, title or type, detail))
         self.status = status
         self.type = type
         self.detail = detail
@@ -32,15 +40,34 @@ class AudiofeedError(Exception):
         self.body = body if body is not None else {}
 
 
-class IncompleteStreamError(Exception):
-    """The stream ended before all announced batches arrived."""
+class IncompleteStreamError(IOError):
+    """The batch stream ended before the batches announced in ``X-Audiofeed-Batches``.
 
-    def __init__(self, received, expected, cause=None):
-        super().__init__(
-            "batch stream interrupted after {} of {} batches{}".format(
-                received, expected, ": {!r}".format(cause) if cause is not None else ""
+    Raised for a body that ends cleanly on a batch boundary but too early (``cause`` None),
+    a connection or frame cut mid-array (``cause`` is numpy's or http.client's error), a
+    stalled socket, and a response without the header (then ``expected`` is None: the
+    client cannot tell a complete epoch from a cut one). ``received`` and ``expected``
+    count batches from the request's ``from_batch``.
+    """
+
+    def __init__(self, received=None, expected=None, cause=None):
+        if isinstance(received, str):
+            # Rebuilt from a message alone (torch DataLoader workers, pickling).
+            super().__init__(received)
+            received = None
+        elif expected is None:
+            super().__init__(
+                "batch stream without a valid X-Audiofeed-Batches header: a cut stream could not be told "
+                "from a complete one, so it is not read (is this an audiofeed service?)"
             )
-        )
+        else:
+            super().__init__(
+                "batch stream ended early: {} of {} batches arrived ({}); the epoch is incomplete".format(
+                    received,
+                    expected,
+                    "the body ended on a batch boundary" if cause is None else "cut: {!r}".format(cause),
+                )
+            )
         self.received = received
         self.expected = expected
         self.cause = cause
@@ -69,6 +96,64 @@ class _Body:
             return False
         self._pending = self._response.read(1)
         return not self._pending
+
+
+class BatchStream:
+    """One open batch request (``Client.open_batches``): its headers, then its batches.
+
+    Iterating yields ``(index, arrays)``: the batch's absolute index in the epoch and a
+    tuple in the order of ``columns``. It stops after the ``announced`` batches; if the
+    bytes stop before that, it raises IncompleteStreamError. ``close()`` (or leaving a
+    ``with`` block) closes the connection, which is how a reader stops a stream early.
+    """
+
+    def __init__(self, response, from_batch):
+        self._response = response
+        headers = response.headers
+        self.from_batch = from_batch
+        self.columns = tuple(c.strip() for c in (headers.get("X-Audiofeed-Columns") or "x,y").split(",") if c.strip())
+        self.x_shape = json.loads(headers["X-Audiofeed-X-Shape"]) if headers.get("X-Audiofeed-X-Shape") else None
+        self.dtype = headers.get("X-Audiofeed-Dtype")
+        announced = (headers.get("X-Audiofeed-Batches") or "").strip()
+        if not announced.isdigit():
+            response.close()
+            raise IncompleteStreamError(0, None)
+        self.announced = int(announced)
+        self.received = 0
+        self._body = _Body(response)
+
+    @property
+    def end(self):
+        """Index one past the last batch of the epoch."""
+        return self.from_batch + self.announced
+
+    def __iter__(self):
+        while self.received < self.announced:
+            cause = None
+            try:
+                if self._body.at_end():
+                    arrays = None
+                else:
+                    # numpy raises ValueError("EOF: ...") when the bytes stop mid-array;
+                    # http.client raises IncompleteRead when a chunked body is cut.
+                    arrays = tuple(npformat.read_array(self._body, allow_pickle=False) for _ in self.columns)
+            except (ValueError, EOFError) + _NETWORK_ERRORS as err:
+                cause = err
+                arrays = None
+            if arrays is None:
+                self.close()
+                raise IncompleteStreamError(self.received, self.announced, cause) from cause
+            self.received += 1
+            yield self.from_batch + self.received - 1, arrays
+
+    def close(self):
+        self._response.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
 
 
 def _query_value(value):
@@ -112,10 +197,11 @@ class Client:
 
         Extra keyword arguments become query parameters (shuffle, steps_per_epoch,
         class_mode, dtype, class_weight, sample_weight_id). Raises AudiofeedError for a
-        problem response and IncompleteStreamError if the connection drops.
+        problem response and IncompleteStreamError if the stream ends early.
         """
-        for _, arrays in self._stream(dataset_id, subset, epoch, batch_size, from_batch, params):
-            yield arrays
+        with self.open_batches(dataset_id, subset, epoch, batch_size, from_batch, **params) as stream:
+            for _, arrays in stream:
+                yield arrays
 
     def epochs(
         self,
@@ -136,36 +222,12 @@ class Client:
         """
         epoch = start_epoch
         while num_epochs is None or epoch < start_epoch + num_epochs:
-            next_batch = from_batch if epoch == start_epoch else 0
-            first = next_batch
-            expected = None
-            failures = 0
-            while True:
-                request_from = next_batch
-                try:
-                    for index, arrays in self._stream(dataset_id, subset, epoch, batch_size, request_from, params):
-                        next_batch = index + 1
-                        failures = 0
-                        yield arrays
-                    break
-                except IncompleteStreamError as err:
-                    if err.expected is not None:
-                        expected = request_from + err.expected
-                    cause = err
-                except AudiofeedError as err:
-                    if err.status not in _TRANSIENT:
-                        raise
-                    cause = err
-                except _NETWORK_ERRORS as err:
-                    cause = err
-                failures += 1
-                if failures > retries:
-                    raise IncompleteStreamError(next_batch - first, None if expected is None else expected - first, cause)
-                time.sleep(retry_delay * failures)
+            first = from_batch if epoch == start_epoch else 0
+            yield from self.batch_range(dataset_id, subset, epoch, batch_size, first, None, retries, retry_delay, **params)
             epoch += 1
 
-    def _stream(self, dataset_id, subset, epoch, batch_size, from_batch, params):
-        """Yields ``(absolute batch index, arrays)``; IncompleteStreamError's counts are relative to from_batch."""
+    def open_batches(self, dataset_id, subset="training", epoch=0, batch_size=32, from_batch=0, **params):
+        """GET …/batches?format=npy&from_batch=…: a BatchStream with the response's headers read."""
         query = {"subset": subset, "epoch": epoch, "batch_size": batch_size}
         query.update(params)
         query["from_batch"] = from_batch
@@ -174,25 +236,56 @@ class Client:
             urllib.parse.quote(dataset_id, safe=""),
             urllib.parse.urlencode({k: _query_value(v) for k, v in query.items() if v is not None}),
         )
-        response = self._open(path, "application/x-npy-stream")
-        with response:
-            columns = [c.strip() for c in (response.headers.get("X-Audiofeed-Columns") or "x,y").split(",") if c.strip()]
-            announced = response.headers.get("X-Audiofeed-Batches")
-            expected = int(announced) if announced is not None else None
-            body = _Body(response)
-            received = 0
-            while expected is None or received < expected:
-                try:
-                    if body.at_end():
-                        if expected is None:
-                            return
-                        raise IncompleteStreamError(received, expected)
-                    arrays = tuple(npformat.read_array(body, allow_pickle=False) for _ in columns)
-                except (ValueError, EOFError) + _NETWORK_ERRORS as err:
-                    # numpy raises ValueError("EOF: ...") when the bytes stop mid-array.
-                    raise IncompleteStreamError(received, expected, err) from err
-                received += 1
-                yield from_batch + received - 1, arrays
+        return BatchStream(self._open(path, "application/x-npy-stream"), from_batch)
+
+    def batch_range(
+        self, dataset_id, subset, epoch, batch_size, start=0, stop=None, retries=3, retry_delay=0.5, stream=None, **params
+    ):
+        """Arrays of batches ``start … stop-1`` of one epoch (``stop`` None: to its end).
+
+        A dropped connection is resumed with ``from_batch`` = the next batch not yet
+        received; after ``retries`` consecutive attempts without progress it raises
+        IncompleteStreamError (counts relative to ``start``). Reaching ``stop`` closes the
+        connection: the service has no end parameter, so that is how a slice ends.
+        ``stream`` is an already open BatchStream starting at ``start`` to read first.
+        """
+        next_batch = start
+        end = stop
+        failures = 0
+        while end is None or next_batch < end:
+            try:
+                if stream is None:
+                    stream = self.open_batches(dataset_id, subset, epoch, batch_size, next_batch, **params)
+                with stream:
+                    end = stream.end if end is None else min(end, stream.end)
+                    for index, arrays in stream:
+                        if index >= end:
+                            break
+                        next_batch = index + 1
+                        failures = 0
+                        yield arrays
+                        if next_batch >= end:
+                            break
+                break
+            except IncompleteStreamError as err:
+                if err.expected is None:
+                    raise  # no batch count: retrying cannot help
+                cause = err
+            except AudiofeedError as err:
+                if err.status not in _TRANSIENT:
+                    raise
+                cause = err
+            except _NETWORK_ERRORS as err:
+                cause = err
+            stream = None
+            failures += 1
+            if failures > retries:
+                if end is None:
+                    raise cause  # never got a stream: the service's or the network's own error
+                # The last attempt's own cause (None: its body ended on a batch boundary).
+                last = cause.cause if isinstance(cause, IncompleteStreamError) else cause
+                raise IncompleteStreamError(next_batch - start, end - start, last) from cause
+            time.sleep(retry_delay * failures)
 
 
 def _problem(err):

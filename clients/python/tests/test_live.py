@@ -9,34 +9,24 @@ service with workers and registers corpus-mini first.
 """
 import json
 import math
-import os
-import sys
 import unittest
 import urllib.parse
 import urllib.request
 
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from support import DATASET, LIVE, SKIP_REASON, TOKEN, URL  # also puts the client package on sys.path
 
-from audiofeed_client import AudiofeedError, Client  # noqa: E402
+from audiofeed_client import AudiofeedError, Client, batch_columns  # noqa: E402
 
-URL = os.environ.get("AUDIOFEED_URL", "").strip()
-DATASET = os.environ.get("AUDIOFEED_DATASET", "").strip()
-TOKEN = os.environ.get("AUDIOFEED_TOKEN") or None
 BATCH = 16
-
-SKIP_REASON = (
-    "live tests need a running service: set AUDIOFEED_URL (e.g. http://127.0.0.1:8080) and "
-    "AUDIOFEED_DATASET (the id of a registered categorical dataset, e.g. corpus-mini)"
-)
 
 
 def same_arrays(a, b):
     return len(a) == len(b) and all(x.dtype == y.dtype and x.shape == y.shape and x.tobytes() == y.tobytes() for x, y in zip(a, b))
 
 
-@unittest.skipUnless(URL and DATASET, SKIP_REASON)
+@unittest.skipUnless(LIVE, SKIP_REASON)
 class LiveServiceTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -133,6 +123,20 @@ class LiveServiceTest(unittest.TestCase):
         resumed = list(self.client.epochs(DATASET, start_epoch=1, num_epochs=1, batch_size=BATCH, from_batch=2))
         self.assertEqual(len(resumed), len(full) - 2)
         self.assertTrue(all(same_arrays(a, b) for a, b in zip(resumed, full[2:])))
+
+    def test_batch_columns_from_the_metadata_match_every_stream(self):
+        # What tf.data's output_signature is built from, checked against real batches.
+        for class_mode, dtype in [(None, None), ("sparse", "int8"), ("binary", "uint16"), ("input", "float32"), ("none", "int8")]:
+            with self.subTest(class_mode=class_mode, dtype=dtype):
+                predicted = batch_columns(self.info, class_mode, dtype)
+                params = {k: v for k, v in (("class_mode", class_mode), ("dtype", dtype)) if v is not None}
+                with self.client.open_batches(DATASET, batch_size=BATCH, **params) as stream:
+                    self.assertEqual(stream.columns, tuple(c.name for c in predicted))
+                    _, arrays = next(iter(stream))
+                self.assertEqual(len(arrays), len(predicted))
+                for column, array in zip(predicted, arrays):
+                    self.assertEqual(array.dtype, column.dtype, column.name)
+                    self.assertEqual(array.shape, (BATCH,) + column.shape[1:], column.name)
 
     def test_unknown_dataset_is_a_404_audiofeed_error(self):
         with self.assertRaises(AudiofeedError) as ctx:

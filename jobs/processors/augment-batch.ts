@@ -1,0 +1,22 @@
+/**
+ * Processor of one augmented batch: compute the batch's features
+ * (src/services/features/augmented.ts) and write them atomically where the waiting
+ * stream reads them. `noises` is the worker's background-noise cache.
+ */
+import type { Job } from 'bullmq';
+import type { BackgroundNoiseCache } from '../../src/core/audio/augment/index.ts';
+import type { FrontendBackend } from '../../src/core/frontend/backend.ts';
+import { computeAugmentedBatch } from '../../src/services/features/augmented.ts';
+import { removeStaleTemps, writeShard } from '../../src/services/features/shard-file.ts';
+import type { AugmentBatchJob } from '../../src/services/ports.ts';
+import type { ShardResult } from '../payloads.ts';
+
+export function createAugmentProcessor(frontend: FrontendBackend, noises: BackgroundNoiseCache) {
+  return async function processAugmentBatch(job: Job<AugmentBatchJob, ShardResult>): Promise<ShardResult> {
+    const t0 = performance.now();
+    await removeStaleTemps(job.data.file);
+    const { header, data } = await computeAugmentedBatch(job.data, frontend, noises);
+    await writeShard(job.data.file, header, data);
+    return { rows: header.rows, failures: header.failures, ms: performance.now() - t0, reused: false };
+  };
+}

@@ -1,0 +1,280 @@
+/**
+ * The queue facade: the one object that talks BullMQ for the API, the streams and the
+ * workers, implementing the FeatureQueue port (src/services/ports.ts) and owning the job
+ * vocabulary (queue names, job ids, payloads, cancellation). Its BullMQ Queue objects
+ * are private and made on first use (a worker that only asks "is this job cancelled"
+ * opens one connection, not four); close() closes what was opened.
+ *
+ * A subset under given feature settings is one flow: a parent job in FEATURIZE_QUEUE and
+ * one child per missing shard in SHARD_QUEUE. Ids derive from content (subset plan key,
+ * shard key), so the same request from any replica names the same jobs and BullMQ adds
+ * them once. Cancelling marks the id in Redis (`<prefix>:cancelled:<id>`, a week) and
+ * removes the flow; the parent's processor fails a cancelled flow with reason "cancelled".
+ */
+import fs from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { FlowProducer, Queue, type ConnectionOptions, type Job, type JobType } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { NotFoundError } from '../src/core/errors.ts';
+import type { SubsetPlan } from '../src/services/features/plan.ts';
+import type {
+  AugmentBatchJob,
+  EnsureFeaturizedArgs,
+  FeatureQueue,
+  JobProgress,
+  JobState,
+  WorkerPool,
+} from '../src/services/ports.ts';
+import type { FeaturizeJobData, FeaturizeResult, ShardJobData, ShardResult } from './payloads.ts';
+import { featurizeProgress } from './progress.ts';
+
+export const FEATURIZE_QUEUE = 'featurize';
+export const SHARD_QUEUE = 'featurize-shards';
+/** Augmented batches: computed per request, never cached. */
+export const AUGMENT_QUEUE = 'augment-batches';
+
+/** Highest BullMQ priority value (lower runs first). */
+const MAX_PRIORITY = 2_097_152;
+const CANCEL_TTL_SECONDS = 7 * 24 * 3600;
+/** How long close() lets a connection that is still being made finish (Redis down: it gives up). */
+const CLOSE_CONNECT_WAIT_MS = 2000;
+
+export function cancelKey(prefix: string, jobId: string): string {
+  return `${prefix}:cancelled:${jobId}`;
+}
+
+export function parentJobId(plan: SubsetPlan): string {
+  return `featurize-${plan.key}`;
+}
+
+export function shardJobId(plan: SubsetPlan, shardKey: string): string {
+  return `shard-${shardKey}-${plan.key.slice(0, 12)}`;
+}
+
+export function connectionFromUrl(url: string): ConnectionOptions {
+  return { url, maxRetriesPerRequest: null } as ConnectionOptions;
+}
+
+const clampPriority = (p: number) => Math.min(Math.max(1, p), MAX_PRIORITY);
+
+export class FeatureQueues implements FeatureQueue {
+  private featurizeQueue?: Queue<FeaturizeJobData, FeaturizeResult>;
+  private shardQueue?: Queue<ShardJobData, ShardResult>;
+  private augmentQueue?: Queue<AugmentBatchJob, ShardResult>;
+  private flowProducer?: FlowProducer;
+
+  constructor(
+    private readonly connection: ConnectionOptions,
+    private readonly prefix: string,
+  ) {}
+
+  private get featurize(): Queue<FeaturizeJobData, FeaturizeResult> {
+    return (this.featurizeQueue ??= new Queue(FEATURIZE_QUEUE, { connection: this.connection, prefix: this.prefix }));
+  }
+  private get shards(): Queue<ShardJobData, ShardResult> {
+    return (this.shardQueue ??= new Queue(SHARD_QUEUE, { connection: this.connection, prefix: this.prefix }));
+  }
+  private get augment(): Queue<AugmentBatchJob, ShardResult> {
+    return (this.augmentQueue ??= new Queue(AUGMENT_QUEUE, { connection: this.connection, prefix: this.prefix }));
+  }
+  private get flow(): FlowProducer {
+    return (this.flowProducer ??= new FlowProducer({ connection: this.connection, prefix: this.prefix }));
+  }
+
+  featurizeJobId(plan: SubsetPlan): string {
+    return parentJobId(plan);
+  }
+
+  /**
+   * Makes sure every shard of the plan exists or is being made. Returns the parent job
+   * id. Finished work is reused; a failed or stale flow is replaced.
+   */
+  async ensureFeaturized(args: EnsureFeaturizedArgs): Promise<{ jobId: string; created: boolean }> {
+    const { plan } = args;
+    const jobId = parentJobId(plan);
+    const missing = plan.shards.filter((s) => !fs.existsSync(s.file));
+    const existing = await this.featurize.getJob(jobId);
+    if (existing) {
+      const state = await existing.getState();
+      const healthy = state === 'completed' ? missing.length === 0 : state !== 'failed' && state !== 'unknown';
+      if (healthy) return { jobId, created: false };
+      await this.removeFlow(existing);
+    }
+    // A new flow under a previously cancelled id must run.
+    await (await this.redis()).del(cancelKey(this.prefix, jobId));
+    const priorityOf = args.priorityOf ?? ((i: number) => i + 1);
+    await this.flow.add({
+      name: 'featurize',
+      queueName: FEATURIZE_QUEUE,
+      data: {
+        datasetId: args.datasetId,
+        subset: args.subset,
+        planKey: plan.key,
+        featureHash: plan.featureHash,
+        clips: args.entries.length,
+        files: plan.shards.map((s) => s.file),
+        reusedShards: plan.shards.length - missing.length,
+        createdAt: Date.now(),
+        requestId: args.requestId,
+      } satisfies FeaturizeJobData,
+      opts: { jobId, removeOnComplete: false, removeOnFail: false },
+      children: missing.map((s) => ({
+        name: 'shard',
+        queueName: SHARD_QUEUE,
+        data: {
+          datasetDir: args.datasetDir,
+          root: args.root,
+          entries: args.entries.slice(s.start, s.end),
+          spec: args.spec,
+          file: s.file,
+          shardIndex: s.index,
+          requestId: args.requestId,
+        } satisfies ShardJobData,
+        opts: {
+          jobId: shardJobId(plan, s.key),
+          priority: clampPriority(priorityOf(s.index)),
+          attempts: 3,
+          backoff: { type: 'exponential', delay: 500 },
+          // A shard that keeps failing must not block the parent's bookkeeping;
+          // streams waiting for it see the failed job and report it.
+          ignoreDependencyOnFailure: true,
+          removeOnComplete: false,
+          removeOnFail: false,
+        },
+      })),
+    });
+    return { jobId, created: true };
+  }
+
+  async shardJobState(plan: SubsetPlan, shardIndex: number): Promise<JobState> {
+    const shard = plan.shards[shardIndex];
+    if (!shard) return { state: 'missing' };
+    return stateOf(await this.shards.getJob(shardJobId(plan, shard.key)));
+  }
+
+  /** Queues one augmented batch; its result file is read (and removed) by the stream. */
+  async addAugmentBatch(jobId: string, job: AugmentBatchJob, priority: number): Promise<void> {
+    await this.augment.add('augment', job, {
+      jobId,
+      priority: clampPriority(priority),
+      attempts: 3,
+      backoff: { type: 'exponential', delay: 200 },
+      removeOnComplete: { age: 3600 },
+      removeOnFail: { age: 24 * 3600 },
+    });
+  }
+
+  async augmentBatchState(jobId: string): Promise<JobState> {
+    return stateOf(await this.augment.getJob(jobId));
+  }
+
+  async removeAugmentBatch(jobId: string): Promise<'removed' | 'active' | 'missing'> {
+    const job = await this.augment.getJob(jobId);
+    if (!job) return 'missing';
+    if ((await job.getState()) === 'active') return 'active';
+    await job.remove().catch(() => undefined);
+    return 'removed';
+  }
+
+  async jobProgress(jobId: string): Promise<JobProgress> {
+    return this.progressOf(jobId, await this.isCancelled(jobId));
+  }
+
+  private async progressOf(jobId: string, cancelled: boolean): Promise<JobProgress> {
+    return featurizeProgress(await this.featurizeJob(jobId), cancelled, (id) => this.shards.getJob(id));
+  }
+
+  async jobRequestId(jobId: string): Promise<string | null> {
+    return (await this.featurize.getJob(jobId))?.data.requestId ?? null;
+  }
+
+  async cancel(jobId: string): Promise<{ cancelled: true } | { cancelled: false; progress: JobProgress }> {
+    const job = await this.featurizeJob(jobId);
+    if ((await job.getState()) === 'completed') return { cancelled: false, progress: await this.progressOf(jobId, false) };
+    await (await this.redis()).set(cancelKey(this.prefix, jobId), '1', 'EX', CANCEL_TTL_SECONDS);
+    await this.removeFlow(job);
+    return { cancelled: true };
+  }
+
+  async isCancelled(jobId: string): Promise<boolean> {
+    return (await (await this.redis()).exists(cancelKey(this.prefix, jobId))) === 1;
+  }
+
+  async workersConnected(pool: WorkerPool): Promise<number> {
+    const queue = pool === 'featurize' ? this.featurize : pool === 'shards' ? this.shards : this.augment;
+    return queue.getWorkersCount();
+  }
+
+  // --- for the adapters around it (metrics, queue board, tests) --------------------------
+
+  /** Jobs per queue (by queue name) and state. */
+  async jobCounts(...states: JobType[]): Promise<Record<string, Record<string, number>>> {
+    const queues = this.all();
+    const counts = await Promise.all(queues.map((q) => q.getJobCounts(...states)));
+    return Object.fromEntries(queues.map((q, i) => [q.name, counts[i]!]));
+  }
+
+  /** bull-board adapters of the three queues (/admin/queues). */
+  boardAdapters(): BullMQAdapter[] {
+    return this.all().map((q) => new BullMQAdapter(q));
+  }
+
+  /** Opens every connection and waits for it (a queue closed mid-connect rejects unobserved). */
+  async ready(): Promise<void> {
+    await Promise.all([...this.all().map((q) => q.waitUntilReady()), this.flow.waitUntilReady()]);
+  }
+
+  /**
+   * Closes what was opened. A BullMQ connection closed while it is still connecting
+   * emits an error nobody can listen to any more (and ends the process), so each one
+   * gets a moment to finish connecting first.
+   */
+  async close(): Promise<void> {
+    const open = [this.featurizeQueue, this.shardQueue, this.augmentQueue, this.flowProducer].filter((q) => q !== undefined);
+    await Promise.all(
+      open.map(async (q) => {
+        await Promise.race([q.waitUntilReady().catch(() => undefined), sleep(CLOSE_CONNECT_WAIT_MS, undefined, { ref: false })]);
+        await q.close();
+      }),
+    );
+  }
+
+  /** The featurize queue's connection: cancel marks live beside the queues, under the same prefix. */
+  private async redis(): Promise<Redis> {
+    return (await this.featurize.client) as unknown as Redis;
+  }
+
+  private all(): Queue[] {
+    return [this.featurize, this.shards, this.augment] as Queue[];
+  }
+
+  private async featurizeJob(jobId: string): Promise<Job<FeaturizeJobData, FeaturizeResult>> {
+    const job = await this.featurize.getJob(jobId);
+    if (!job) throw new NotFoundError('job', `no featurization job ${JSON.stringify(jobId)}`);
+    return job;
+  }
+
+  /** Removes a flow's waiting children and, when nothing is running any more, the parent. */
+  private async removeFlow(parent: Job): Promise<boolean> {
+    const deps = await parent.getDependencies({ unprocessed: { count: 100_000 } });
+    for (const key of deps.unprocessed ?? []) {
+      const id = key.split(':').pop()!;
+      const child = await this.shards.getJob(id);
+      if (!child) continue;
+      const state = await child.getState();
+      if (state !== 'active') await child.remove().catch(() => undefined);
+    }
+    try {
+      await parent.remove({ removeChildren: true });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}
+
+async function stateOf(job: Job | undefined): Promise<JobState> {
+  if (!job) return { state: 'missing' };
+  return { state: await job.getState(), reason: job.failedReason };
+}

@@ -1,0 +1,95 @@
+/**
+ * The worker side's composition root: starts the BullMQ workers of one worker process
+ * (or worker thread), with the processors (./processors/) wired to the frontend, the
+ * queue facade (is a flow cancelled?), the job-metrics store and a background-noise
+ * cache. Used by `npm run worker` (./worker.ts) and, in a worker thread, by `npm start`.
+ */
+import { Worker, type Job } from 'bullmq';
+import { Redis } from 'ioredis';
+import { BackgroundNoiseCache } from '../src/core/audio/augment/index.ts';
+import { selectFrontendBackend, type FrontendBackendPreference } from '../src/core/frontend/backend.ts';
+import { JobMetricsStore } from '../store/job-metrics.ts';
+import { createAugmentProcessor } from './processors/augment-batch.ts';
+import { createFeaturizeProcessor } from './processors/featurize.ts';
+import { createShardProcessor } from './processors/featurize-shard.ts';
+import type { FeaturizeResult, ShardResult } from './payloads.ts';
+import { AUGMENT_QUEUE, FEATURIZE_QUEUE, FeatureQueues, SHARD_QUEUE, connectionFromUrl } from './queues.ts';
+
+export interface WorkerOptions {
+  redisUrl: string;
+  prefix: string;
+  concurrency: number;
+  frontendBackend: FrontendBackendPreference;
+  /** How long a job's lock lives without renewal: a killed worker's job is retried after it. */
+  lockMs: number;
+  /** Log sink. `fields` carries the same facts structured (job, queue, request id) for JSON loggers. */
+  log: (msg: string, fields?: Record<string, unknown>) => void;
+}
+
+export interface RunningWorkers {
+  frontend: string;
+  close(): Promise<void>;
+}
+
+export function startWorkers(opts: WorkerOptions): RunningWorkers {
+  const connection = connectionFromUrl(opts.redisUrl);
+  const frontend = selectFrontendBackend(opts.frontendBackend, opts.log);
+  const redis = new Redis(opts.redisUrl, { maxRetriesPerRequest: null });
+  redis.on('error', () => {});
+  const metrics = new JobMetricsStore(redis, opts.prefix);
+  const queues = new FeatureQueues(connection, opts.prefix);
+  const common = {
+    connection,
+    prefix: opts.prefix,
+    lockDuration: opts.lockMs,
+    stalledInterval: Math.max(1000, Math.floor(opts.lockMs / 2)),
+    maxStalledCount: 3,
+  };
+  const shardWorker = new Worker(SHARD_QUEUE, createShardProcessor(frontend), { ...common, concurrency: opts.concurrency });
+  const augmentWorker = new Worker(AUGMENT_QUEUE, createAugmentProcessor(frontend, new BackgroundNoiseCache()), {
+    ...common,
+    concurrency: opts.concurrency,
+  });
+  const parentWorker = new Worker(FEATURIZE_QUEUE, createFeaturizeProcessor((id) => queues.isCancelled(id)), { ...common, concurrency: 4 });
+  // Every job's log lines carry the request id of the HTTP request that created it
+  // (job data `requestId`), in the message for plain sinks and as a field for JSON ones.
+  const jobFields = (job: Job | undefined) => ({
+    queue: job?.queueName,
+    jobId: job?.id,
+    requestId: (job?.data as { requestId?: string } | undefined)?.requestId ?? null,
+    attempt: job?.attemptsMade,
+  });
+  const tag = (job: Job | undefined) => `${job?.queueName ?? '?'} job ${job?.id ?? '?'} (request_id=${(job?.data as { requestId?: string })?.requestId ?? '-'})`;
+  const seconds = (job: Job) => (job.processedOn && job.finishedOn ? (job.finishedOn - job.processedOn) / 1000 : 0);
+  const record = (job: Job, status: 'completed' | 'failed', result?: ShardResult | FeaturizeResult) => {
+    const shard = job.queueName === SHARD_QUEUE && result && 'rows' in result && !result.reused ? result : null;
+    metrics.record({
+      queue: job.queueName,
+      status,
+      seconds: seconds(job),
+      clips: shard ? shard.rows - shard.failures.length : 0,
+      backend: frontend.name,
+      failureReasons: shard ? shard.failures.map((f) => f.reason) : [],
+    }).catch((err: Error) => opts.log(`metrics not recorded for ${tag(job)}: ${err.message}`, jobFields(job)));
+  };
+  for (const w of [shardWorker, augmentWorker, parentWorker]) {
+    w.on('error', (err) => opts.log(`worker error: ${err.message}`));
+    w.on('active', (job) => opts.log(`${tag(job)} active`, { ...jobFields(job), event: 'active' }));
+    w.on('completed', (job, result: ShardResult | FeaturizeResult) => {
+      opts.log(`${tag(job)} completed in ${seconds(job).toFixed(3)} s`, { ...jobFields(job), event: 'completed', seconds: seconds(job) });
+      record(job, 'completed', result);
+    });
+    w.on('failed', (job, err) => {
+      opts.log(`${tag(job)} failed: ${err.message}`, { ...jobFields(job), event: 'failed', err: err.message });
+      if (job) record(job, 'failed');
+    });
+  }
+  return {
+    frontend: frontend.name,
+    async close() {
+      await Promise.all([shardWorker.close(), augmentWorker.close(), parentWorker.close()]);
+      await queues.close();
+      redis.disconnect();
+    },
+  };
+}

@@ -1,0 +1,119 @@
+/**
+ * Builds the fastify application (no listen): plugins, schemas, error handling and the
+ * route plugins, one folder or file per resource. Tests drive it with app.inject();
+ * routes/server.ts starts it. Everything it needs comes in the context
+ * (routes/compose.ts builds it).
+ */
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import multipart from '@fastify/multipart';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { loggerOptions } from '../src/services/logging.ts';
+import type { AppContext } from './context.ts';
+import { PROBLEM_CONTENT_TYPE, problem, sendProblem, toProblem } from './problem.ts';
+import { declareForRoutesOf, type Mount } from './route-config.ts';
+import requestIds, { genReqId } from './plugins/logging.ts';
+import metricsPlugin from './plugins/metrics.ts';
+import corsPlugin from './plugins/cors.ts';
+import rateLimitPlugin from './plugins/rate-limit.ts';
+import authPlugin from './plugins/auth.ts';
+import streamTimeouts, { serverTimeoutOptions } from './plugins/timeouts.ts';
+import shutdownPlugin from './plugins/shutdown.ts';
+import queueBoard, { BOARD_MOUNT } from './plugins/queue-board.ts';
+import healthRoutes from './health.ts';
+import infoRoutes from './info.ts';
+import datasetRoutes from './datasets/index.ts';
+import jobRoutes from './jobs/index.ts';
+import featureRoutes from './features/index.ts';
+import dashboard from './dashboard.ts';
+
+/** The OpenAPI page and document: public. */
+const DOCS_MOUNT: Mount = { prefix: '/docs', config: { scope: 'public' } };
+
+export type App = FastifyInstance<any, any, any, any, TypeBoxTypeProvider>;
+
+export async function buildApp(ctx: AppContext, opts: FastifyServerOptions = {}): Promise<App> {
+  const app = Fastify({
+    ...(opts.loggerInstance ? {} : { logger: opts.logger ?? loggerOptions(ctx.config.logLevel) }),
+    // X-Request-Id is honoured (when sane) and echoed: routes/plugins/logging.ts.
+    requestIdHeader: false,
+    genReqId,
+    ...serverTimeoutOptions(ctx.config),
+    ajv: {
+      customOptions: {
+        // Unknown fields are an error, not silently dropped.
+        removeAdditional: false,
+        coerceTypes: 'array',
+        useDefaults: true,
+        allErrors: false,
+      },
+    },
+    ...opts,
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.setErrorHandler((err: Error, req, reply) => {
+    const body = toProblem(err, req);
+    if (body.status >= 500) req.log.error({ err }, 'request failed');
+    else req.log.info({ type: body.type, detail: body.detail }, 'request rejected');
+    return sendProblem(reply, body);
+  });
+  app.setNotFoundHandler((req, reply) =>
+    sendProblem(reply, problem('route-not-found', 404, 'Not found', `no route ${req.method} ${req.url.split('?')[0]}`, { instance: req.url })),
+  );
+
+  // Order matters: these hooks run for every route registered after them.
+  await app.register(requestIds);
+  await app.register(metricsPlugin, { source: ctx.metrics, frontend: ctx.frontend.name });
+  await app.register(corsPlugin, { origins: ctx.config.corsOrigins });
+  await app.register(rateLimitPlugin, { max: ctx.config.rateLimitMax, windowMs: ctx.config.rateLimitWindowMs });
+  await app.register(authPlugin, { tokens: ctx.config.apiTokens, mounts: [DOCS_MOUNT, BOARD_MOUNT] });
+  await app.register(streamTimeouts, { streamIdleTimeoutMs: ctx.config.streamIdleTimeoutMs });
+  await app.register(shutdownPlugin);
+
+  await app.register(multipart, {
+    limits: {
+      fileSize: ctx.config.uploadMaxBytes,
+      files: ctx.config.uploadMaxFiles,
+      fields: 16,
+      fieldSize: 1024 * 1024,
+      parts: ctx.config.uploadMaxFiles + 16,
+    },
+    // Keep the relative paths of uploaded files (busboy strips them by default).
+    preservePath: true,
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'audiofeed',
+        version: ctx.version,
+        description:
+          'MLTK-exact audio datasets and bit-exact microfrontend spectrograms for training clients. ' +
+          `Errors are ${PROBLEM_CONTENT_TYPE} (RFC 9457).`,
+      },
+      tags: [
+        { name: 'datasets', description: 'Dataset registry (MLTK AudioDatasetMixin)' },
+        { name: 'jobs', description: 'Featurization jobs (BullMQ flows)' },
+        { name: 'service', description: 'Health and service information' },
+      ],
+      // Enforced only when API_TOKENS is set (routes/plugins/auth.ts).
+      components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearerAuth: [] }],
+    },
+  });
+  await app.register(async (docs) => {
+    declareForRoutesOf(docs, DOCS_MOUNT);
+    await docs.register(swaggerUi, { routePrefix: DOCS_MOUNT.prefix });
+  });
+
+  await app.register(healthRoutes, { ctx });
+  await app.register(infoRoutes, { ctx });
+  await app.register(datasetRoutes, { ctx, prefix: '/v1/datasets' });
+  await app.register(jobRoutes, { ctx, prefix: '/v1/jobs' });
+  await app.register(queueBoard, { queues: ctx.boardQueues() });
+  await app.register(featureRoutes, { ctx, prefix: '/v1/features' });
+  await app.register(dashboard);
+  return app;
+}

@@ -1,0 +1,69 @@
+/**
+ * The API's composition root: from the configuration, builds the adapters (a Redis
+ * client, the registry store, the queue facade, the job-metrics store) and the services
+ * on top of them, and hands the app its context. `npm start` (routes/server.ts) and
+ * every test (test/helpers/app.ts) wire the app through this one function.
+ */
+import path from 'node:path';
+import { selectFrontendBackend } from '../src/core/frontend/backend.ts';
+import type { Config } from '../src/services/config.ts';
+import { EpochService } from '../src/services/epochs/stream.ts';
+import { FeatureService } from '../src/services/features/service.ts';
+import type { Logger } from '../src/services/ports.ts';
+import { RegistryService } from '../src/services/registry/service.ts';
+import { FeatureQueues, connectionFromUrl } from '../jobs/queues.ts';
+import { JobMetricsStore } from '../store/job-metrics.ts';
+import { createRedis } from '../store/redis.ts';
+import { RegistryStore } from '../store/registry-store.ts';
+import type { AppContext } from './context.ts';
+
+export interface ServiceOptions {
+  /** package.json version. */
+  version: string;
+  log: Logger;
+  /** The Redis to use when it is not config.redisUrl (a private redis-server started by `npm start`). */
+  redisUrl?: string;
+  /** Connection errors of the Redis client (it reconnects by itself). */
+  onRedisError?: (err: Error) => void;
+}
+
+export interface ApiServices {
+  ctx: AppContext;
+  /** The queue facade behind ctx.queue (for connection readiness and for tests' job counts). */
+  queues: FeatureQueues;
+  /** Resolves once the queue connections are up (a queue closed mid-connect rejects unobserved). */
+  ready(): Promise<void>;
+  /** Closes the queues and the Redis client; call after app.close(). */
+  close(): Promise<void>;
+}
+
+export function createServices(config: Config, opts: ServiceOptions): ApiServices {
+  const url = opts.redisUrl ?? config.redisUrl;
+  const redis = createRedis(url);
+  redis.on('error', opts.onRedisError ?? (() => {}));
+  const frontend = selectFrontendBackend(config.frontendBackend, (msg) => opts.log.warn(msg));
+  const queues = new FeatureQueues(connectionFromUrl(url), config.keyPrefix);
+  const jobMetrics = new JobMetricsStore(redis, config.keyPrefix);
+  const featuresDir = path.join(config.dataDir, 'features');
+  const ctx: AppContext = {
+    config,
+    version: opts.version,
+    registry: new RegistryService(config, new RegistryStore(redis, config.keyPrefix), opts.log),
+    features: new FeatureService({ queue: queues, featuresDir, frontend }),
+    epochs: new EpochService({ queue: queues, featuresDir, augmentTmpDir: path.join(config.dataDir, 'tmp', 'augment') }),
+    queue: queues,
+    frontend,
+    storeAnswers: async () => (await redis.ping()) === 'PONG',
+    metrics: { jobMetrics: () => jobMetrics.read(), jobCounts: (...states) => queues.jobCounts(...states) },
+    boardQueues: () => queues.boardAdapters(),
+  };
+  return {
+    ctx,
+    queues,
+    ready: () => queues.ready(),
+    async close() {
+      await queues.close();
+      redis.disconnect();
+    },
+  };
+}

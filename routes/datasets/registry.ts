@@ -1,0 +1,241 @@
+/**
+ * /v1/datasets and /v1/datasets/{id}: the registry (MLTK AudioDatasetMixin). Register
+ * (JSON: directory or loader source; multipart: ./upload.ts), list, read, delete, MLTK's
+ * load / unload / reindex, the summary, class counts and weights, and the index files
+ * (download, or pin a shuffled index). Thin: validate, call the registry service, reply.
+ */
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import type { FastifyRequest } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { BadRequestError, InvalidSettingsError, NotFoundError } from '../../src/core/errors.ts';
+import { SubsetName } from '../../src/core/schemas.ts';
+import { packIndex, unpackIndex } from '../../src/services/registry/index-artifact.ts';
+import { RegisterBody, type RegisterBodyT } from '../../src/services/registry/schemas.ts';
+import type { DatasetRecord } from '../../src/services/registry/types.ts';
+import type { AppContext } from '../context.ts';
+import { ClassCounts, DatasetView, IdParams } from './schemas.ts';
+import { receiveUpload } from './upload.ts';
+
+export function datasetView(rec: DatasetRecord) {
+  const fe = rec.settings.frontend_settings;
+  return {
+    id: rec.id,
+    status: rec.status,
+    created_at: rec.created_at,
+    updated_at: rec.updated_at,
+    source: rec.source as Record<string, unknown>,
+    dataset_dir: rec.dataset_dir,
+    listing: rec.settings.listing,
+    audio_classes: rec.settings.classes,
+    audio_input_shape: rec.audio_input_shape,
+    sample_rate_hz: fe.sample_rate_hz,
+    sample_length_ms: fe.sample_length_ms,
+    class_mode: rec.settings.class_mode,
+    frontend_enabled: rec.settings.frontend_enabled,
+    frontend_settings: fe as unknown as Record<string, unknown>,
+    loaded_subset: rec.loaded_subset,
+    class_counts: rec.class_counts as Record<string, Record<string, number>>,
+    class_weights: rec.class_weights,
+    index: rec.index as unknown as Record<string, unknown>,
+    settings: rec.settings as unknown as Record<string, unknown>,
+    warnings: rec.warnings,
+  };
+}
+
+function wantsJson(req: FastifyRequest): boolean {
+  const accept = req.headers.accept ?? '';
+  return /application\/(json|problem\+json)/.test(accept) && !/text\/plain/.test(accept.split(',')[0] ?? '');
+}
+
+const registryRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (app, { ctx }) => {
+  const registry = ctx.registry;
+  const tags = ['datasets'];
+  const read = { scope: 'read' } as const;
+  const admin = { scope: 'admin' } as const;
+
+  app.post(
+    '/',
+    {
+      config: { scope: 'admin' },
+      schema: {
+        tags,
+        summary: 'Register a dataset (JSON: directory or loader source; multipart: upload)',
+        body: {
+          content: {
+            'application/json': { schema: RegisterBody },
+          },
+        },
+        response: { 201: DatasetView },
+      },
+    },
+    async (req, reply) => {
+      if (req.isMultipart()) {
+        const rec = await receiveUpload(req, ctx);
+        return reply.code(201).header('location', `/v1/datasets/${rec.id}`).send(datasetView(rec));
+      }
+      const body = req.body as RegisterBodyT;
+      const rec =
+        body.source.type === 'directory'
+          ? await registry.registerDirectory(body as RegisterBodyT & { source: { type: 'directory' } })
+          : await registry.registerLoader(body as RegisterBodyT & { source: { type: 'loader' } });
+      return reply.code(201).header('location', `/v1/datasets/${rec.id}`).send(datasetView(rec));
+    },
+  );
+
+  app.get('/', { config: read, schema: { tags, response: { 200: Type.Object({ datasets: Type.Array(DatasetView) }) } } }, async () => ({
+    datasets: (await registry.list()).map(datasetView),
+  }));
+
+  // The hottest metadata read: its JSON is made once per record object (the store hands
+  // out the same object while it is cached), not once per request.
+  const viewJson = new WeakMap<DatasetRecord, string>();
+  app.get('/:id', { config: read, schema: { tags, params: IdParams, response: { 200: DatasetView } } }, async (req, reply) => {
+    const rec = await registry.get(req.params.id);
+    let json = viewJson.get(rec);
+    if (json === undefined) {
+      json = JSON.stringify(datasetView(rec));
+      viewJson.set(rec, json);
+    }
+    // A string payload is sent as is; the response schema still documents the shape.
+    return reply.type('application/json; charset=utf-8').send(json as unknown as ReturnType<typeof datasetView>);
+  });
+
+  app.delete(
+    '/:id',
+    {
+      config: admin,
+      schema: {
+        tags,
+        params: IdParams,
+        querystring: Type.Object({ purge: Type.Optional(Type.Boolean()) }, { additionalProperties: false }),
+      },
+    },
+    async (req, reply) => {
+      await registry.delete(req.params.id, req.query.purge ?? false);
+      return reply.code(204).send();
+    },
+  );
+
+  app.post('/:id/unload', { config: admin, schema: { tags, params: IdParams, response: { 200: DatasetView } } }, async (req) =>
+    datasetView(await registry.unload(req.params.id)),
+  );
+
+  app.post(
+    '/:id/load',
+    {
+      config: admin,
+      schema: {
+        tags,
+        summary: 'MLTK load_dataset(subset): recompute the subsets from the index',
+        params: IdParams,
+        body: Type.Object({ subset: SubsetName }, { additionalProperties: false }),
+        response: { 200: DatasetView },
+      },
+    },
+    async (req) => datasetView(await registry.load(req.params.id, req.body.subset)),
+  );
+
+  app.post(
+    '/:id/reindex',
+    { config: admin, schema: { tags, summary: 'Regenerate the index files from the directory as it is now', params: IdParams, response: { 200: DatasetView } } },
+    async (req) => datasetView(await registry.reindex(req.params.id)),
+  );
+
+  app.get(
+    '/:id/summary',
+    {
+      config: read,
+      schema: {
+        tags,
+        summary: 'summarize_dataset(): MLTK text (text/plain), or JSON with Accept: application/json',
+        params: IdParams,
+      },
+    },
+    async (req, reply) => {
+      const rec = await registry.get(req.params.id);
+      if (wantsJson(req)) {
+        const featurization = ctx.features.summary(rec, await registry.subsets(rec.id));
+        return reply.send({ text: rec.summary, ...registry.summaryJson(rec), featurization });
+      }
+      return reply.type('text/plain; charset=utf-8').send(rec.summary);
+    },
+  );
+
+  app.get(
+    '/:id/class-counts',
+    { config: read, schema: { tags, params: IdParams, response: { 200: Type.Record(Type.String(), ClassCounts) } } },
+    async (req) => (await registry.get(req.params.id)).class_counts,
+  );
+
+  app.get('/:id/class-weights', { config: read, schema: { tags, params: IdParams } }, async (req) => {
+    const rec = await registry.get(req.params.id);
+    if (!rec.class_weights) {
+      return {
+        value: null,
+        log: '',
+        warning: rec.loaded_subset === 'training' ? null : 'class weights are computed by a training load',
+      };
+    }
+    return rec.class_weights;
+  });
+
+  app.get(
+    '/:id/index',
+    {
+      config: read,
+      schema: {
+        tags,
+        summary: 'The index files (.index/<class>.txt) as a tar archive, or JSON with Accept: application/json',
+        params: IdParams,
+      },
+    },
+    async (req, reply) => {
+      const rec = await registry.get(req.params.id);
+      if (!rec.index.dir) throw new NotFoundError('index', `dataset ${rec.id} has no index files (it is not loaded)`);
+      if (wantsJson(req)) {
+        const files: Record<string, string> = {};
+        for (const f of rec.index.files) {
+          if (fs.existsSync(f)) files[path.basename(f)] = await fsp.readFile(f, 'utf8');
+        }
+        return { location: rec.index.location, files };
+      }
+      return reply
+        .type('application/x-tar')
+        .header('content-disposition', `attachment; filename="${rec.id}-index.tar"`)
+        .send(await packIndex(rec.index.dir));
+    },
+  );
+
+  app.addContentTypeParser(['application/x-tar', 'application/octet-stream'], { parseAs: 'buffer', bodyLimit: 256 * 1024 * 1024 }, (_req, body, done) =>
+    done(null, body),
+  );
+
+  app.put(
+    '/:id/index',
+    {
+      config: admin,
+      schema: {
+        tags,
+        summary: 'Pin a shuffled index (a tar from GET …/index) and reload with it',
+        params: IdParams,
+        response: { 200: DatasetView },
+      },
+    },
+    async (req) => {
+      const rec = await registry.get(req.params.id);
+      if (!rec.settings.shuffle_dataset_enabled) {
+        throw new InvalidSettingsError(
+          'only a shuffled index can be pinned: this dataset uses the alphabetical index, which is derived from the directory',
+        );
+      }
+      if (!Buffer.isBuffer(req.body)) throw new BadRequestError('index-archive-required', 'send the index as a tar archive (Content-Type: application/x-tar)');
+      await unpackIndex(req.body, registry.dirsFor(rec.dataset_dir).shuffleIndexDir, path.join(registry.tmpDir));
+      return datasetView(await registry.load(rec.id, rec.loaded_subset ?? 'training'));
+    },
+  );
+};
+
+export default registryRoutes;

@@ -1,0 +1,143 @@
+/**
+ * MLTK's per-sample audio loading (spec §14 steps 1 and 4, deterministic part):
+ * decode -> resample to `sampleRateHz` -> trim silence -> crop/pad to the target length.
+ * Augmentation (speed, pitch, VTLP, loudness, noise) is not applied here.
+ */
+import { open } from 'node:fs/promises';
+import { InvalidSettingsError, WavDecodeError } from '../errors.ts';
+import { adjustLength, targetLength } from './adjust-length.ts';
+import { resample, resampledLength } from './resample.ts';
+import { trimSilence } from './trim.ts';
+import { decodeWav, MAX_SAMPLE_RATE, type DecodedWav } from './wav.ts';
+
+export { toInt16 } from './pcm.ts';
+
+/** Files larger than this are refused before reading (WavDecodeError 'file-too-large'). */
+export const MAX_WAV_FILE_BYTES = 256 * 1024 * 1024;
+/**
+ * Cap on the resampled length (samples): a valid but absurd header (e.g. 1 Hz audio
+ * resampled to 16 kHz) must not turn a small file into gigabytes.
+ */
+export const MAX_RESAMPLED_SAMPLES = 64 * 1024 * 1024;
+/** MLTK's generator default for trim_threshold_db (spec §2): librosa top_db 20. */
+export const DEFAULT_TRIM_THRESHOLD_DB = 20;
+/** MLTK's silence entry: 16000 zeros at 16 kHz (what `raw` returns for it). */
+const SILENCE_SOURCE_SAMPLES = 16000;
+
+export interface LoadOptions {
+  sampleRateHz: number;
+  sampleLengthMs: number;
+  /** librosa top_db = trunc(value); 0 disables trimming. Default 20. */
+  trimThresholdDb?: number;
+  /** Crop/pad offset in [0, 1]. Default 0 (pad after, keep the head). */
+  offset?: number;
+  /** Decode only: no resample, trim, pad or crop (device-parity checks). */
+  raw?: boolean;
+}
+
+interface Resolved {
+  rate: number;
+  T: number;
+  topDb: number | null;
+  offset: number;
+}
+
+function resolve(opts: LoadOptions): Resolved {
+  const { sampleRateHz, sampleLengthMs } = opts;
+  const trim = opts.trimThresholdDb ?? DEFAULT_TRIM_THRESHOLD_DB;
+  const offset = opts.offset ?? 0;
+  if (!Number.isInteger(sampleRateHz) || sampleRateHz < 1 || sampleRateHz > MAX_SAMPLE_RATE) {
+    throw new InvalidSettingsError(`sample_rate_hz must be an integer in 1..${MAX_SAMPLE_RATE}, got ${sampleRateHz}`);
+  }
+  if (!Number.isFinite(sampleLengthMs) || sampleLengthMs <= 0) {
+    throw new InvalidSettingsError(`sample_length_ms must be a positive number, got ${sampleLengthMs}`);
+  }
+  const T = targetLength(sampleRateHz, sampleLengthMs);
+  if (T < 1) {
+    throw new InvalidSettingsError(`sample_length_ms ${sampleLengthMs} at ${sampleRateHz} Hz gives no samples`);
+  }
+  if (!Number.isFinite(trim) || trim < 0) {
+    throw new InvalidSettingsError(`trim_threshold_db must be a finite number >= 0, got ${trim}`);
+  }
+  if (!(offset >= 0 && offset <= 1)) {
+    throw new InvalidSettingsError(`offset must be in [0, 1], got ${offset}`);
+  }
+  // MLTK: trimming runs when trim_threshold_db is non-zero, with top_db = int(value);
+  // so 0.5 trims with top_db 0 (nothing is louder than the loudest frame: all removed).
+  return { rate: sampleRateHz, T, topDb: trim === 0 ? null : Math.trunc(trim), offset };
+}
+
+/** Resample -> trim -> crop/pad. Returns exactly T samples, or the decoded ones with `raw`. */
+export function prepareSample(decoded: DecodedWav, opts: LoadOptions): Float32Array {
+  const r = resolve(opts);
+  if (opts.raw) return decoded.samples;
+  return prepareResolved(decoded.samples, decoded.sampleRate, r);
+}
+
+function prepareResolved(samples: Float32Array, fromHz: number, r: Resolved): Float32Array {
+  if (fromHz !== r.rate && resampledLength(samples.length, fromHz, r.rate) > MAX_RESAMPLED_SAMPLES) {
+    throw new WavDecodeError(
+      'too-long',
+      `${samples.length} samples at ${fromHz} Hz would become more than ${MAX_RESAMPLED_SAMPLES} samples at ${r.rate} Hz`,
+    );
+  }
+  const y = resample(samples, fromHz, r.rate);
+  const trimmed = r.topDb === null ? y : trimSilence(y, r.topDb);
+  return adjustLength(y, trimmed, r.T, r.offset);
+}
+
+/** Read a whole file, refusing anything above MAX_WAV_FILE_BYTES before allocating. */
+export async function readBounded(filePath: string): Promise<Uint8Array> {
+  let fh;
+  try {
+    fh = await open(filePath, 'r');
+  } catch (err) {
+    throw new WavDecodeError('unreadable-file', `cannot open file (${(err as NodeJS.ErrnoException).code ?? String(err)})`, filePath);
+  }
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) throw new WavDecodeError('unreadable-file', 'not a regular file', filePath);
+    if (st.size > MAX_WAV_FILE_BYTES) {
+      throw new WavDecodeError(
+        'file-too-large',
+        `file is ${st.size} bytes; the limit is ${MAX_WAV_FILE_BYTES} bytes`,
+        filePath,
+      );
+    }
+    // The file may shrink between stat and read: keep only what was actually read.
+    const buf = Buffer.allocUnsafe(st.size);
+    let got = 0;
+    while (got < buf.length) {
+      const { bytesRead } = await fh.read(buf, got, buf.length - got, got);
+      if (bytesRead === 0) break;
+      got += bytesRead;
+    }
+    return buf.subarray(0, got);
+  } catch (err) {
+    if (err instanceof WavDecodeError) throw err;
+    throw new WavDecodeError('unreadable-file', `cannot read file (${(err as NodeJS.ErrnoException).code ?? String(err)})`, filePath);
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Load one dataset entry. `null` or '' is a silence entry: T zeros (with `raw`, MLTK's
+ * 16000 zeros at 16 kHz). Errors are WavDecodeError naming the file.
+ */
+export async function loadSample(filePath: string | null, opts: LoadOptions): Promise<Float32Array> {
+  const r = resolve(opts);
+  if (filePath === null || filePath === '') {
+    return new Float32Array(opts.raw ? SILENCE_SOURCE_SAMPLES : r.T);
+  }
+  const decoded = decodeWav(await readBounded(filePath), filePath);
+  if (opts.raw) return decoded.samples;
+  try {
+    return prepareResolved(decoded.samples, decoded.sampleRate, r);
+  } catch (err) {
+    if (err instanceof WavDecodeError && err.extra.file === undefined) {
+      throw new WavDecodeError(err.reason, err.message, filePath);
+    }
+    throw err;
+  }
+}

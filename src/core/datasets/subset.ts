@@ -1,0 +1,114 @@
+/**
+ * Assembling one subset (spec §6): known classes, `_unknown_` (§6.1), `_silence_`
+ * (§6.2), clamping, counts and the zero-count check (§6.3).
+ */
+import { noSamplesError } from './speech-commands.ts';
+import { RandomState } from '../random.ts';
+import type { SubsetName } from '../schemas.ts';
+
+export const UNKNOWN_CLASS = '_unknown_';
+export const SILENCE_CLASS = '_silence_';
+
+export function isPseudoClass(name: string): boolean {
+  return name === UNKNOWN_CLASS || name === SILENCE_CLASS;
+}
+
+/** `evaluation` is a subset of its own only with `speech_commands_lists` (types.ts LoadResult). */
+export type { SubsetName };
+
+export interface Subset {
+  name: SubsetName;
+  /**
+   * Absolute dataset dir the entries are relative to: the training dir, or with
+   * `validation_data` the validation dir for the validation/evaluation subset.
+   */
+  datasetDir: string;
+  /** Entries relative to `datasetDir`; `null` = a `_silence_` sample. */
+  entries: (string | null)[];
+  labels: number[];
+  /** Class name → count, insertion order = `classes` order. */
+  classCounts: Record<string, number>;
+}
+
+export interface SubsetSpec {
+  name: SubsetName;
+  datasetDir: string;
+  classes: readonly string[];
+  /** This subset's part of every known class (already split). */
+  known: ReadonlyMap<string, readonly string[]>;
+  /** This subset's part of every unknown candidate, in candidate order (code-point order, Q-10). */
+  unknownCandidates: readonly (readonly [string, readonly string[]])[];
+  unknownActive: boolean;
+  silenceActive: boolean;
+  unknownClassPercentage: number;
+  silenceClassPercentage: number;
+  maxSamplesPerClass: number;
+  /** Seed of the fresh RandomState used for each candidate (MLTK: `seed if seed else 43`). */
+  unknownSeed: number;
+}
+
+function clamp<T>(list: T[], max: number): T[] {
+  return max === -1 ? list : list.slice(0, max);
+}
+
+/** §6.1 steps 2–5; an empty result is reported by the zero-count check (Q-11 fix). */
+export function selectUnknown(
+  candidates: SubsetSpec['unknownCandidates'],
+  avg: number,
+  percentage: number,
+  seed: number,
+): string[] {
+  const kept = candidates.filter(([, list]) => list.length > 0);
+  const target = Math.max(Math.floor(avg * percentage), 1);
+  const out: string[] = [];
+  if (kept.length === 0) return out; // MLTK: ZeroDivisionError (Q-11)
+  const perCandidate = Math.max(Math.floor(target / kept.length), 1);
+  for (const [, list] of kept) {
+    const shuffled = [...list];
+    new RandomState(seed).shuffle(shuffled);
+    for (let i = 0; i < Math.min(shuffled.length, perCandidate); i++) out.push(shuffled[i]!);
+    if (out.length >= target) break;
+  }
+  return out;
+}
+
+export function assembleSubset(spec: SubsetSpec): Subset {
+  const { classes, maxSamplesPerClass } = spec;
+  const lists = new Map<string, (string | null)[]>();
+  let total = 0;
+  for (const name of classes) {
+    if (isPseudoClass(name)) continue;
+    const list = clamp([...(spec.known.get(name) ?? [])], maxSamplesPerClass);
+    lists.set(name, list);
+    total += list.length;
+  }
+  const nKnown = classes.length - (spec.unknownActive ? 1 : 0) - (spec.silenceActive ? 1 : 0);
+  const avg = Math.floor(total / nKnown);
+
+  if (classes.includes(UNKNOWN_CLASS)) {
+    lists.set(
+      UNKNOWN_CLASS,
+      spec.unknownActive ? selectUnknown(spec.unknownCandidates, avg, spec.unknownClassPercentage, spec.unknownSeed) : [],
+    );
+  }
+  if (classes.includes(SILENCE_CLASS)) {
+    const count = spec.silenceActive ? Math.max(1, Math.floor(avg * spec.silenceClassPercentage)) : 0;
+    lists.set(SILENCE_CLASS, new Array<null>(count).fill(null));
+  }
+
+  const classCounts: Record<string, number> = {};
+  const entries: (string | null)[] = [];
+  const labels: number[] = [];
+  const empty: string[] = [];
+  classes.forEach((name, label) => {
+    const list = clamp(lists.get(name)!, maxSamplesPerClass);
+    classCounts[name] = list.length;
+    if (list.length === 0) empty.push(name);
+    for (const e of list) {
+      entries.push(e);
+      labels.push(label);
+    }
+  });
+  if (empty.length > 0) throw noSamplesError(empty, { subset: spec.name, classCounts });
+  return { name: spec.name, datasetDir: spec.datasetDir, entries, labels, classCounts };
+}

@@ -1,0 +1,171 @@
+/**
+ * Loader and typed wrapper for the native (C++ N-API) frontend addon built by
+ * `npm run build:native` into build/Release/audiofeed_frontend.node. The addon
+ * is optional: when it is absent or cannot be loaded, `loadNativeFrontend()`
+ * returns null and callers fall back to the TypeScript twin.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { resolveFrontendSettings, type FrontendSettings } from './settings.ts';
+
+const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+
+/** Where node-gyp puts the addon. */
+export const NATIVE_ADDON_PATH = path.join(PROJECT_ROOT, 'build', 'Release', 'audiofeed_frontend.node');
+
+export interface RawBatchResult {
+  /** All clips' spectrograms concatenated, height*width values each. */
+  uint16: Uint16Array;
+  /** One activity flag (0/1) per clip. */
+  activity: Uint8Array;
+  height: number;
+  width: number;
+}
+
+export interface RawSyncResult {
+  uint16: Uint16Array;
+  activity: boolean;
+  height: number;
+  width: number;
+}
+
+export interface RawBatchOptions {
+  /**
+   * Most pool threads that work on this call at once (default: one per core, at
+   * most the libuv pool size, UV_THREADPOOL_SIZE). Work items claim clips one at
+   * a time, so a thread that gets less CPU does fewer clips.
+   */
+  threads?: number;
+}
+
+/**
+ * Per-clip outcome of the addon's featurizeWav (its ClipStatus): computed natively,
+ * or left to the TypeScript pipeline (row all zeros) because the file is not 16-bit
+ * PCM at the target rate (or is malformed), or because a trim frame lies within
+ * 1e-9 dB of the threshold, where C's log10 and V8's Math.log10 could disagree.
+ */
+export const WAV_CLIP_NATIVE = 0;
+export const WAV_CLIP_FALLBACK_FORMAT = 1;
+export const WAV_CLIP_FALLBACK_TRIM = 2;
+
+/**
+ * The addon's own exports. Settings are MLTK-named fields; missing fields take
+ * the MLTK defaults. The addon validates for memory safety and names the
+ * offending setting in its errors; batch errors arrive as rejections.
+ */
+export interface RawFrontendAddon {
+  processSync(settings: Partial<FrontendSettings>, clip: Int16Array): RawSyncResult;
+  processBatch(settings: Partial<FrontendSettings>, clips: Int16Array[], options?: RawBatchOptions): Promise<RawBatchResult>;
+  processBatch(
+    settings: Partial<FrontendSettings>,
+    clips: Int16Array[],
+    callback: (err: Error | null, result?: RawBatchResult) => void,
+  ): undefined;
+  processBatch(
+    settings: Partial<FrontendSettings>,
+    clips: Int16Array[],
+    options: RawBatchOptions,
+    callback: (err: Error | null, result?: RawBatchResult) => void,
+  ): undefined;
+  /**
+   * WAV file bytes -> first channel -> trim (librosa top_db, or none when null) ->
+   * pad/crop to sample_length (offset 0) -> int16 -> frontend, for every clip that
+   * is 16-bit PCM at sample_rate_hz, on the thread pool. Writes one height*width
+   * row per clip into `out` (length wavs.length * height * width) at completion;
+   * rows of clips it did not compute are zeros. Resolves with one status per clip
+   * (WAV_CLIP_*).
+   */
+  featurizeWav(
+    settings: Partial<FrontendSettings>,
+    topDb: number | null,
+    wavs: Uint8Array[],
+    out: Uint16Array,
+    options?: RawBatchOptions,
+  ): Promise<Uint8Array>;
+  shape(settings: Partial<FrontendSettings>): { height: number; width: number; sampleLength: number; fftSize: number };
+}
+
+export interface NativeBatchResult {
+  /** One height*width spectrogram per clip (subarrays of one buffer). */
+  uint16: Uint16Array[];
+  activity: boolean[];
+  height: number;
+  width: number;
+}
+
+export class NativeFrontend {
+  readonly addon: RawFrontendAddon;
+
+  constructor(addon: RawFrontendAddon) {
+    this.addon = addon;
+  }
+
+  /**
+   * Spectrograms of many clips, computed on the libuv thread pool (split over
+   * several work items). Settings are resolved and validated with the same
+   * rules as the TypeScript frontend first, so both backends reject alike
+   * (FrontendSettingsError).
+   */
+  async processBatch(settings: FrontendSettings, clips: Int16Array[], options: RawBatchOptions = {}): Promise<NativeBatchResult> {
+    const resolved = resolveFrontendSettings(settings);
+    const raw = await this.addon.processBatch(resolved, clips, options);
+    const size = raw.height * raw.width;
+    const uint16: Uint16Array[] = [];
+    const activity: boolean[] = [];
+    for (let i = 0; i < raw.activity.length; i++) {
+      uint16.push(raw.uint16.subarray(i * size, (i + 1) * size));
+      activity.push(raw.activity[i] === 1);
+    }
+    return { uint16, activity, height: raw.height, width: raw.width };
+  }
+
+  /**
+   * The native part of the whole-clip pipeline (see RawFrontendAddon.featurizeWav);
+   * src/frontend/wav-batch.ts adds the TypeScript fallback. Settings are resolved
+   * and validated with the TypeScript rules first.
+   */
+  featurizeWav(
+    settings: FrontendSettings,
+    topDb: number | null,
+    wavs: Uint8Array[],
+    out: Uint16Array,
+    options: RawBatchOptions = {},
+  ): Promise<Uint8Array> {
+    return this.addon.featurizeWav(resolveFrontendSettings(settings), topDb, wavs, out, options);
+  }
+
+  /** One clip, synchronously on the calling thread. */
+  processSync(settings: FrontendSettings, clip: Int16Array): RawSyncResult {
+    return this.addon.processSync(resolveFrontendSettings(settings), clip);
+  }
+}
+
+let cached: { frontend: NativeFrontend | null; reason: string } | undefined;
+
+function load(): { frontend: NativeFrontend | null; reason: string } {
+  if (!existsSync(NATIVE_ADDON_PATH)) {
+    return { frontend: null, reason: `${NATIVE_ADDON_PATH} does not exist` };
+  }
+  try {
+    const require = createRequire(import.meta.url);
+    const addon = require(NATIVE_ADDON_PATH) as RawFrontendAddon;
+    return { frontend: new NativeFrontend(addon), reason: '' };
+  } catch (err) {
+    // A stale build for another Node ABI or architecture: treat it as absent.
+    return { frontend: null, reason: `${NATIVE_ADDON_PATH} failed to load: ${(err as Error).message}` };
+  }
+}
+
+/** The native frontend, or null when the addon is not built or does not load. Loaded once. */
+export function loadNativeFrontend(): NativeFrontend | null {
+  cached ??= load();
+  return cached.frontend;
+}
+
+/** Why `loadNativeFrontend()` returned null ('' when it loaded). */
+export function nativeFrontendUnavailableReason(): string {
+  cached ??= load();
+  return cached.reason;
+}

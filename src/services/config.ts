@@ -1,0 +1,206 @@
+/**
+ * Configuration: read from the environment once at start-up, validated against one
+ * schema, then passed down explicitly. Nothing below the entry points (routes/server.ts,
+ * jobs/worker.ts) reads process.env.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { envSchema } from 'env-schema';
+import { Type, type Static } from 'typebox';
+
+export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+const EnvSchema = Type.Object({
+  HOST: Type.String({ default: '127.0.0.1', minLength: 1 }),
+  PORT: Type.Integer({ default: 8080, minimum: 0, maximum: 65535 }),
+  REDIS_URL: Type.String({ default: 'redis://127.0.0.1:6379', pattern: '^rediss?://' }),
+  /** Prefix of every Redis key and BullMQ queue this instance uses. */
+  KEY_PREFIX: Type.String({ default: 'audiofeed', pattern: '^[A-Za-z0-9_.-]+$' }),
+  /** Allow-listed dataset roots, separated by `:` or `,`. Directory sources must resolve inside one. */
+  DATA_ROOTS: Type.Optional(Type.String()),
+  /** Uploads, index artifacts and feature caches live here. */
+  DATA_DIR: Type.String({ default: './data', minLength: 1 }),
+  /** Directory of server-side loader modules (`{type:"loader"}` sources). */
+  LOADERS_DIR: Type.Optional(Type.String()),
+  UPLOAD_MAX_BYTES: Type.Integer({ default: 1024 * 1024 * 1024, minimum: 1 }),
+  UPLOAD_MAX_FILES: Type.Integer({ default: 200_000, minimum: 1 }),
+  UPLOAD_MAX_UNPACKED_BYTES: Type.Integer({ default: 4 * 1024 * 1024 * 1024, minimum: 1 }),
+  LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' }),
+  /** auto = native addon when it loads, else TypeScript; native/typescript force one. */
+  FRONTEND_BACKEND: Type.Enum(['auto', 'native', 'typescript'], { default: 'auto' }),
+  /** Clips processed concurrently by one worker process (shards in flight). */
+  WORKER_CONCURRENCY: Type.Integer({ default: 2, minimum: 1, maximum: 64 }),
+  /** Job lock lifetime: a job of a killed worker is taken over after about this long. */
+  JOB_LOCK_MS: Type.Integer({ default: 30_000, minimum: 1000 }),
+  /** Worker threads started inside `npm start` (0 = API only; run `npm run worker` separately). */
+  IN_PROCESS_WORKERS: Type.Integer({ default: 1, minimum: 0, maximum: 16 }),
+  /** Start a private redis-server when nothing answers at REDIS_URL (development convenience). */
+  REDIS_AUTOSTART: Type.Boolean({ default: true }),
+  /** `npm run worker` answers /healthz and /readyz on HOST:WORKER_HEALTH_PORT (0 = any free port). */
+  WORKER_HEALTH_PORT: Type.Integer({ default: 8081, minimum: 0, maximum: 65535 }),
+  /** SIGTERM/SIGINT: in-flight requests, streams and active jobs get this long to finish, then are cut. */
+  SHUTDOWN_GRACE_MS: Type.Integer({ default: 30_000, minimum: 0 }),
+  /** Bearer tokens with scopes, `token:read,token2:admin`. Unset = no authentication. */
+  API_TOKENS: Type.Optional(Type.String()),
+  /** Requests per client address per window; 0 = no rate limit. */
+  RATE_LIMIT_MAX: Type.Integer({ default: 0, minimum: 0 }),
+  RATE_LIMIT_WINDOW_MS: Type.Integer({ default: 60_000, minimum: 1 }),
+  /** Origins allowed by CORS (comma list, `*` for any); unset = no CORS headers. */
+  CORS_ORIGINS: Type.Optional(Type.String()),
+  /** Time to receive a whole request (headers and body, uploads included); 0 = none. */
+  REQUEST_TIMEOUT_MS: Type.Integer({ default: 300_000, minimum: 0 }),
+  /** Time to receive the request headers (slowloris guard). */
+  HEADERS_TIMEOUT_MS: Type.Integer({ default: 15_000, minimum: 1 }),
+  /** Idle keep-alive connections are closed after this long. */
+  KEEP_ALIVE_TIMEOUT_MS: Type.Integer({ default: 5_000, minimum: 1 }),
+  /** A connection that moves no byte in either direction for this long is closed; 0 = never. */
+  CONNECTION_TIMEOUT_MS: Type.Integer({ default: 60_000, minimum: 0 }),
+  /** The same for batch streams and server-sent events (they may wait for featurization); 0 = never. */
+  STREAM_IDLE_TIMEOUT_MS: Type.Integer({ default: 600_000, minimum: 0 }),
+});
+
+export type Env = Static<typeof EnvSchema>;
+
+export interface Config {
+  host: string;
+  port: number;
+  redisUrl: string;
+  keyPrefix: string;
+  dataRoots: string[];
+  dataDir: string;
+  loadersDir: string;
+  uploadMaxBytes: number;
+  uploadMaxFiles: number;
+  uploadMaxUnpackedBytes: number;
+  logLevel: string;
+  frontendBackend: 'auto' | 'native' | 'typescript';
+  workerConcurrency: number;
+  jobLockMs: number;
+  inProcessWorkers: number;
+  redisAutostart: boolean;
+  workerHealthPort: number;
+  shutdownGraceMs: number;
+  /** Empty = authentication off. Tokens are kept as SHA-256 digests only. */
+  apiTokens: ApiToken[];
+  rateLimitMax: number;
+  rateLimitWindowMs: number;
+  corsOrigins: string[];
+  requestTimeoutMs: number;
+  headersTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  connectionTimeoutMs: number;
+  streamIdleTimeoutMs: number;
+}
+
+export type Scope = 'read' | 'admin';
+
+export interface ApiToken {
+  /** SHA-256 of the token: compared in constant time, never logged. */
+  digest: Buffer;
+  scope: Scope;
+}
+
+/** `tokA:read,tokB:admin` (a token without a scope is read). */
+export function parseApiTokens(value: string | undefined): ApiToken[] {
+  if (value === undefined || value.trim() === '') return [];
+  const tokens: ApiToken[] = [];
+  const seen = new Set<string>();
+  for (const [i, raw] of value.split(',').entries()) {
+    const item = raw.trim();
+    if (item === '') continue;
+    const at = item.lastIndexOf(':');
+    const token = at < 0 ? item : item.slice(0, at);
+    const scope = at < 0 ? 'read' : item.slice(at + 1);
+    if (scope !== 'read' && scope !== 'admin') {
+      throw new ConfigError(`invalid configuration: API_TOKENS entry ${i + 1} has scope ${JSON.stringify(scope)}; use read or admin`);
+    }
+    if (!/^[\x21-\x7e]+$/.test(token)) {
+      throw new ConfigError(`invalid configuration: API_TOKENS entry ${i + 1} is empty or has characters outside printable ASCII`);
+    }
+    if (seen.has(token)) throw new ConfigError(`invalid configuration: API_TOKENS entry ${i + 1} repeats a token`);
+    seen.add(token);
+    tokens.push({ digest: crypto.createHash('sha256').update(token).digest(), scope });
+  }
+  return tokens;
+}
+
+export class ConfigError extends Error {}
+
+/** Development defaults: a `datasets/` folder in the checkout and the shared test data beside it. */
+function defaultDataRoots(cwd: string): string[] {
+  return [path.join(cwd, 'datasets'), path.resolve(cwd, '..', 'shared', 'testdata')].filter((p) => fs.existsSync(p));
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
+  let parsed: Env;
+  try {
+    parsed = envSchema<Env>({ schema: EnvSchema as object, data: env, dotenv: false });
+  } catch (err) {
+    throw new ConfigError(`invalid configuration: ${(err as Error).message}`);
+  }
+  if (parsed.REQUEST_TIMEOUT_MS > 0 && parsed.HEADERS_TIMEOUT_MS > parsed.REQUEST_TIMEOUT_MS) {
+    throw new ConfigError('invalid configuration: HEADERS_TIMEOUT_MS must not exceed REQUEST_TIMEOUT_MS');
+  }
+  const roots =
+    parsed.DATA_ROOTS !== undefined && parsed.DATA_ROOTS.trim() !== ''
+      ? parsed.DATA_ROOTS.split(/[:,]/).map((s) => s.trim()).filter(Boolean)
+      : defaultDataRoots(cwd);
+  const dataRoots: string[] = [];
+  for (const root of roots) {
+    const abs = path.resolve(cwd, root);
+    let real: string;
+    try {
+      real = fs.realpathSync(abs);
+    } catch {
+      throw new ConfigError(`invalid configuration: DATA_ROOTS entry ${abs} does not exist`);
+    }
+    if (!fs.statSync(real).isDirectory()) {
+      throw new ConfigError(`invalid configuration: DATA_ROOTS entry ${abs} is not a directory`);
+    }
+    dataRoots.push(real);
+  }
+  return {
+    host: parsed.HOST,
+    port: parsed.PORT,
+    redisUrl: parsed.REDIS_URL,
+    keyPrefix: parsed.KEY_PREFIX,
+    dataRoots,
+    dataDir: path.resolve(cwd, parsed.DATA_DIR),
+    loadersDir: path.resolve(cwd, parsed.LOADERS_DIR ?? path.join(PROJECT_ROOT, 'loaders')),
+    uploadMaxBytes: parsed.UPLOAD_MAX_BYTES,
+    uploadMaxFiles: parsed.UPLOAD_MAX_FILES,
+    uploadMaxUnpackedBytes: parsed.UPLOAD_MAX_UNPACKED_BYTES,
+    logLevel: parsed.LOG_LEVEL,
+    frontendBackend: parsed.FRONTEND_BACKEND,
+    workerConcurrency: parsed.WORKER_CONCURRENCY,
+    jobLockMs: parsed.JOB_LOCK_MS,
+    inProcessWorkers: parsed.IN_PROCESS_WORKERS,
+    redisAutostart: parsed.REDIS_AUTOSTART,
+    workerHealthPort: parsed.WORKER_HEALTH_PORT,
+    shutdownGraceMs: parsed.SHUTDOWN_GRACE_MS,
+    apiTokens: parseApiTokens(parsed.API_TOKENS),
+    rateLimitMax: parsed.RATE_LIMIT_MAX,
+    rateLimitWindowMs: parsed.RATE_LIMIT_WINDOW_MS,
+    corsOrigins: (parsed.CORS_ORIGINS ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+    requestTimeoutMs: parsed.REQUEST_TIMEOUT_MS,
+    headersTimeoutMs: parsed.HEADERS_TIMEOUT_MS,
+    keepAliveTimeoutMs: parsed.KEEP_ALIVE_TIMEOUT_MS,
+    connectionTimeoutMs: parsed.CONNECTION_TIMEOUT_MS,
+    streamIdleTimeoutMs: parsed.STREAM_IDLE_TIMEOUT_MS,
+  };
+}
+
+/** For the entry points: the configuration, or one line on stderr (`<who>: invalid configuration: …`) and exit code 2. */
+export function loadConfigOrExit(who: string): Config {
+  try {
+    return loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`${who}: ${err.message}`);
+      process.exit(2);
+    }
+    throw err;
+  }
+}

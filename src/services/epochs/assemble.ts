@@ -1,0 +1,140 @@
+/**
+ * Batch assembly: subset positions → x rows read from feature shards (converted to the
+ * requested dtype exactly as MLTK's generator does), y per class_mode, and sample
+ * weights. Clips recorded as failed in their shard are left out of the batch, the same
+ * way in every epoch, so such a batch is shorter (never silently substituted).
+ */
+import fs from 'node:fs';
+import { buildLabels } from '../../core/datasets/index.ts';
+import type { ClassMode, FeatureDtype } from '../../core/schemas.ts';
+import { convertSpectrogram } from '../../core/frontend/output.ts';
+import type { FrontendSettings } from '../../core/frontend/settings.ts';
+import { SHARD_SIZE, type SubsetPlan } from '../features/plan.ts';
+import { openShardSync, readRowSync, type OpenShard } from '../features/shard-file.ts';
+
+export type XArray = Float32Array | Int8Array | Uint16Array;
+
+export interface BatchColumns {
+  x: XArray;
+  y: Float32Array | Int8Array | Uint16Array | Int32Array | null;
+  /** class_mode "input": y is x. */
+  yIsInput: boolean;
+  sampleWeight: Float32Array | null;
+  rows: number;
+  /** Subset positions of the rows, in order. */
+  positions: Int32Array;
+  /** Positions left out because their clip could not be read. */
+  skipped: number[];
+}
+
+export interface EpochSource {
+  labels: readonly number[];
+  numClasses: number;
+  plan: SubsetPlan;
+  frontendEnabled: boolean;
+  frontendSettings: FrontendSettings;
+  classMode: ClassMode;
+  dtype: FeatureDtype;
+  /** Per subset position, or null. */
+  sampleWeights: Float32Array | null;
+}
+
+const CTOR = { float32: Float32Array, int8: Int8Array, uint16: Uint16Array } as const;
+
+/** Keeps a bounded number of shard files open; headers are parsed once per open. */
+export class ShardReader {
+  private readonly open = new Map<number, OpenShard>();
+  constructor(
+    private readonly plan: SubsetPlan,
+    private readonly maxOpen = 64,
+  ) {}
+
+  get(index: number): OpenShard {
+    let s = this.open.get(index);
+    if (s) {
+      this.open.delete(index);
+      this.open.set(index, s);
+      return s;
+    }
+    s = openShardSync(this.plan.shards[index]!.file);
+    if (this.open.size >= this.maxOpen) {
+      const [oldest, shard] = this.open.entries().next().value as [number, OpenShard];
+      fs.closeSync(shard.fd);
+      this.open.delete(oldest);
+    }
+    this.open.set(index, s);
+    return s;
+  }
+
+  close(): void {
+    for (const s of this.open.values()) fs.closeSync(s.fd);
+    this.open.clear();
+  }
+}
+
+/** Shard indices a batch needs, in first-use order. */
+export function shardsOf(positions: Int32Array): number[] {
+  const seen = new Set<number>();
+  for (const p of positions) seen.add(Math.floor(p / SHARD_SIZE));
+  return [...seen];
+}
+
+/** Where the features of the i-th clip of a batch (subset position p) are stored. */
+export type RowLocator = (i: number, p: number) => { shard: OpenShard; row: number };
+
+/** A batch from cached shards: position p is row p mod SHARD_SIZE of shard p / SHARD_SIZE. */
+export function assembleBatch(src: EpochSource, positions: Int32Array, reader: ShardReader): BatchColumns {
+  return assembleRows(src, positions, (_i, p) => ({ shard: reader.get(Math.floor(p / SHARD_SIZE)), row: p % SHARD_SIZE }));
+}
+
+/** An augmented batch: its own file holds the clips in batch order. */
+export function assembleFromBatchFile(src: EpochSource, positions: Int32Array, file: OpenShard): BatchColumns {
+  return assembleRows(src, positions, (i) => ({ shard: file, row: i }));
+}
+
+export function assembleRows(src: EpochSource, positions: Int32Array, locate: RowLocator): BatchColumns {
+  const kept: { p: number; at: ReturnType<RowLocator> }[] = [];
+  const skipped: number[] = [];
+  positions.forEach((p, i) => {
+    const at = locate(i, p);
+    if (at.shard.header.failures.some((f) => f.row === at.row)) skipped.push(p);
+    else kept.push({ p, at });
+  });
+  const rows = kept.length;
+  const first = locate(0, positions[0] ?? 0).shard;
+  const rowElems = first.header.row_shape.reduce((a, b) => a * b, 1);
+  const x = new CTOR[src.dtype](rows * rowElems);
+  const raw = new Uint8Array(first.rowBytes);
+  const u16 = new Uint16Array(raw.buffer, 0, src.frontendEnabled ? rowElems : 0);
+  const f32 = new Float32Array(raw.buffer, 0, src.frontendEnabled ? 0 : rowElems);
+  kept.forEach(({ at }, i) => {
+    readRowSync(at.shard, at.row, raw, 0);
+    const offset = i * rowElems;
+    if (!src.frontendEnabled) {
+      (x as Float32Array).set(f32, offset);
+    } else if (src.dtype === 'uint16') {
+      (x as Uint16Array).set(u16, offset);
+    } else if (src.dtype === 'float32') {
+      // MLTK: the uint16 values cast to float32, no scaling.
+      (x as Float32Array).set(u16, offset);
+    } else {
+      (x as Int8Array).set(convertSpectrogram(u16, src.frontendSettings, 'int8') as Int8Array, offset);
+    }
+  });
+  const labels = kept.map(({ p }) => src.labels[p]!);
+  const built = buildLabels(labels, src.classMode, src.numClasses, src.dtype);
+  const y = built && built.kind === 'labels' ? built.data : null;
+  let sampleWeight: Float32Array | null = null;
+  if (src.sampleWeights) {
+    sampleWeight = Float32Array.from(kept, ({ p }) => src.sampleWeights![p]!);
+  }
+  return {
+    x,
+    y,
+    yIsInput: built?.kind === 'input',
+    sampleWeight,
+    rows,
+    positions: Int32Array.from(kept, ({ p }) => p),
+    skipped,
+  };
+}

@@ -1,0 +1,113 @@
+/**
+ * What one batch request streams: the subset, the epoch's batch order (spec §9, a pure
+ * function of index, seed and epoch), labels, dtype and weights, from the registered
+ * dataset and the request's Keras-style parameters.
+ */
+import { batchIndices } from '../../core/datasets/index.ts';
+import { ConflictError, InvalidSettingsError } from '../../core/errors.ts';
+import type { ClassMode, FeatureDtype, SubsetName } from '../../core/schemas.ts';
+import { deliveredDtype, featureSpecOf, planSubset, type FeatureSpec, type SubsetPlan } from '../features/plan.ts';
+import { subsetFor } from '../registry/subsets.ts';
+import type { DatasetRecord, StoredSubset, StoredSubsets } from '../registry/types.ts';
+import type { EpochSource } from './assemble.ts';
+
+export interface EpochParams {
+  subset: SubsetName;
+  epoch: number;
+  batchSize?: number;
+  /** Per-epoch reshuffle (MLTK's generator); 'batch' behaves as true. Default: on, off for evaluation. */
+  shuffle?: boolean | 'batch';
+  stepsPerEpoch?: number;
+  /** Validation passes: the first N batches of one fixed order, the same every epoch. */
+  validationSteps?: number;
+  classMode?: ClassMode;
+  dtype?: FeatureDtype;
+  classWeight?: boolean;
+  sampleWeights?: Float32Array | null;
+  fromBatch?: number;
+}
+
+export interface EpochPlan {
+  subset: StoredSubset;
+  spec: FeatureSpec;
+  plan: SubsetPlan;
+  source: EpochSource;
+  /** Every batch of the requested epoch (from batch 0), positions in the subset. */
+  batches: Int32Array[];
+  fromBatch: number;
+  xShape: number[];
+  classMode: ClassMode;
+  dtype: FeatureDtype;
+  batchSize: number;
+}
+
+export function planEpoch(rec: DatasetRecord, subsets: StoredSubsets, p: EpochParams, featuresDir: string): EpochPlan {
+  const subset = subsetFor(rec, subsets, p.subset);
+  const n = subset.entries.length;
+  const batchSize = p.batchSize ?? rec.settings.batch_size;
+  const classMode = p.classMode === undefined ? rec.settings.class_mode : p.classMode;
+  const dtype = deliveredDtype(rec, p.dtype);
+  const shuffle = p.shuffle === undefined ? p.subset !== 'evaluation' : p.shuffle !== false;
+  let batches: Int32Array[];
+  if (p.subset === 'validation' && p.validationSteps !== undefined) {
+    // Keras' validation_steps: the same samples every epoch.
+    batches = batchIndices(n, batchSize, { shuffle, seed: rec.settings.seed, epoch: 0, stepsPerEpoch: p.validationSteps });
+  } else {
+    batches = batchIndices(n, batchSize, { shuffle, seed: rec.settings.seed, epoch: p.epoch, stepsPerEpoch: p.stepsPerEpoch });
+  }
+  const fromBatch = p.fromBatch ?? 0;
+  if (fromBatch > batches.length) {
+    throw new InvalidSettingsError(`from_batch ${fromBatch} is past the end of the epoch (${batches.length} batches)`, { field: 'from_batch' });
+  }
+  let sampleWeights = p.sampleWeights ?? null;
+  if (p.classWeight) {
+    if (sampleWeights) throw new InvalidSettingsError('give either class_weight or sample_weight_id, not both');
+    const w = rec.class_weights?.value;
+    if (!w) {
+      throw new ConflictError('no-class-weights', `dataset ${rec.id} has no class weights${rec.class_weights?.warning ? `: ${rec.class_weights.warning}` : ' (set class_weights at registration)'}`);
+    }
+    sampleWeights = Float32Array.from(subset.labels, (l) => w[String(l)] ?? 1);
+  }
+  if (sampleWeights && sampleWeights.length !== n) {
+    throw new InvalidSettingsError(`sample weights have ${sampleWeights.length} values, the ${p.subset} subset has ${n} samples`, {
+      field: 'sample_weight_id',
+    });
+  }
+  const spec = featureSpecOf(rec);
+  const plan = planSubset(rec.dataset_dir, subset.entries, spec, featuresDir);
+  return {
+    subset,
+    spec,
+    plan,
+    source: {
+      labels: subset.labels,
+      numClasses: rec.settings.classes.length,
+      plan,
+      frontendEnabled: rec.settings.frontend_enabled,
+      frontendSettings: rec.settings.frontend_settings,
+      classMode,
+      dtype,
+      sampleWeights,
+    },
+    batches,
+    fromBatch,
+    xShape: rec.audio_input_shape,
+    classMode,
+    dtype,
+    batchSize: batchSize === -1 ? n : batchSize,
+  };
+}
+
+/** For each shard, the rank of the first batch that needs it: the order work is queued in. */
+export function shardPriorities(plan: SubsetPlan, batches: Int32Array[], shardSize: number): Map<number, number> {
+  const prio = new Map<number, number>();
+  let rank = 1;
+  for (const b of batches) {
+    for (const p of b) {
+      const s = Math.floor(p / shardSize);
+      if (!prio.has(s)) prio.set(s, rank++);
+    }
+  }
+  for (const s of plan.shards) if (!prio.has(s.index)) prio.set(s.index, rank++);
+  return prio;
+}

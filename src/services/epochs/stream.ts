@@ -1,0 +1,150 @@
+/**
+ * One epoch (or a slice of one) as a byte stream: plans the epoch, queues the shards it
+ * is missing in the order it needs them (or, for augmented epochs, has every batch
+ * computed for this request), and encodes the batches as Arrow IPC or an .npy stream as
+ * they become available. A pull stream: the consumer's pace drives the producer, so
+ * memory stays bounded by one batch.
+ */
+import fs from 'node:fs';
+import { isAugmentationActive, type ResolvedAugmentation } from '../../core/audio/augment/index.ts';
+import type { SubsetName } from '../../core/schemas.ts';
+import { createBatchEncoder, type BatchEncoder, type BatchFormat } from '../../core/tensors/batch-encoder.ts';
+import { SHARD_SIZE } from '../features/plan.ts';
+import { noWorkers } from '../features/wait.ts';
+import type { FeatureQueue } from '../ports.ts';
+import { loadSampleWeights } from '../registry/sample-weights.ts';
+import { storedSubsetOf } from '../registry/subsets.ts';
+import type { DatasetRecord, StoredSubsets } from '../registry/types.ts';
+import { planEpoch, shardPriorities, type EpochParams, type EpochPlan } from './epoch-plan.ts';
+import { augmentedProducer, cachedProducer } from './producers.ts';
+
+export interface EpochStreamRequest extends Omit<EpochParams, 'sampleWeights'> {
+  /** Uploaded per-sample weights (POST …/sample-weights) to stream as the third column. */
+  sampleWeightId?: string;
+  /** Apply the dataset's augmentation where MLTK would (default true). */
+  augment: boolean;
+  format: BatchFormat;
+  /** The HTTP request behind the stream: its id tags the jobs it creates. */
+  requestId: string;
+  /** Aborted when the client goes away: waits end, queued batches are dropped. */
+  signal: AbortSignal;
+}
+
+export interface EpochStream {
+  plan: EpochPlan;
+  encoder: BatchEncoder;
+  /** Batches this stream sends (from `plan.fromBatch` to the end of the epoch). */
+  batches: number;
+  /** Column names in wire order. */
+  columns: string[];
+  /** The encoded stream; closing it early (return/throw) releases what it holds. */
+  chunks(): AsyncGenerator<Uint8Array>;
+}
+
+/**
+ * MLTK augments training batches, and validation batches when
+ * validation_augmentation_enabled; evaluation never (eval_augment is off).
+ */
+export function augmentationFor(rec: DatasetRecord, subset: SubsetName, wanted: boolean): ResolvedAugmentation | null {
+  const a = rec.settings.augmentation;
+  if (!wanted || !a || !isAugmentationActive(a)) return null;
+  if (subset === 'training') return a;
+  if (subset === 'validation' && a.validation_augmentation_enabled) return a;
+  return null;
+}
+
+export class EpochService {
+  constructor(
+    private readonly deps: {
+      queue: FeatureQueue;
+      /** DATA_DIR/features: feature shards. */
+      featuresDir: string;
+      /** Where augmented batches are written for the stream that asked for them. */
+      augmentTmpDir: string;
+    },
+  ) {}
+
+  async open(rec: DatasetRecord, subsets: StoredSubsets, req: EpochStreamRequest): Promise<EpochStream> {
+    const { queue } = this.deps;
+    const ep = planEpoch(
+      rec,
+      subsets,
+      { ...req, sampleWeights: req.sampleWeightId ? await loadSampleWeights(rec, req.sampleWeightId) : null },
+      this.deps.featuresDir,
+    );
+    const prio = shardPriorities(ep.plan, ep.batches.slice(ep.fromBatch), SHARD_SIZE);
+    const ensure = async () => {
+      await queue.ensureFeaturized({
+        datasetId: rec.id,
+        subset: storedSubsetOf(req.subset),
+        datasetDir: rec.dataset_dir,
+        root: rec.data_root,
+        entries: ep.subset.entries,
+        spec: ep.spec,
+        plan: ep.plan,
+        priorityOf: (i) => prio.get(i) ?? i + 1,
+        requestId: req.requestId,
+      });
+    };
+    const augmentation = augmentationFor(rec, req.subset, req.augment);
+    if (augmentation) {
+      if ((await queue.workersConnected('augment')) === 0) throw noWorkers();
+    } else {
+      await ensure();
+      const missing = ep.plan.shards.some((sh) => !fs.existsSync(sh.file));
+      if (missing && (await queue.workersConnected('shards')) === 0) throw noWorkers();
+    }
+
+    const encoder = createBatchEncoder(req.format, {
+      xShape: ep.xShape,
+      xDtype: ep.dtype,
+      yKind: ep.classMode === null ? 'none' : ep.classMode === 'input' ? 'input' : ep.classMode === 'categorical' ? 'categorical' : 'scalar',
+      numClasses: rec.settings.classes.length,
+      yDtype: ep.dtype,
+      sampleWeight: ep.source.sampleWeights !== null,
+      metadata: {
+        'audiofeed.dataset': rec.id,
+        'audiofeed.subset': req.subset,
+        'audiofeed.epoch': String(req.epoch),
+        'audiofeed.from_batch': String(ep.fromBatch),
+        'audiofeed.batches': String(ep.batches.length - ep.fromBatch),
+        'audiofeed.class_mode': String(ep.classMode),
+        'audiofeed.classes': JSON.stringify(rec.settings.classes),
+      },
+    });
+    const todo = ep.batches.slice(ep.fromBatch);
+    const producer = augmentation
+      ? augmentedProducer(
+          {
+            rec,
+            ep,
+            todo,
+            firstBatch: ep.fromBatch,
+            epoch: req.epoch,
+            augmentation,
+            tmpDir: this.deps.augmentTmpDir,
+            requestId: req.requestId,
+          },
+          queue,
+          req.signal,
+        )
+      : cachedProducer(ep, todo, queue, req.signal, ensure);
+    return {
+      plan: ep,
+      encoder,
+      batches: todo.length,
+      columns: encoder.columns,
+      async *chunks() {
+        try {
+          for (const chunk of encoder.begin()) yield chunk;
+          for (let k = 0; k < todo.length; k++) {
+            for (const chunk of encoder.batch(await producer.batch(k))) yield chunk;
+          }
+          for (const chunk of encoder.end()) yield chunk;
+        } finally {
+          await producer.close();
+        }
+      },
+    };
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * One sample of a registered dataset as the model sees it, for previews (the dashboard's
+ * spectrogram images and audio players): the uint16 spectrogram from the sample's feature
+ * shard when that shard exists, otherwise computed now by the shard computation itself
+ * (computeShard on a one-entry list: decode, resample, trim, pad/crop, int16, frontend),
+ * so both paths give the same values bit for bit. A clip the featurization skipped (or
+ * would skip) is an error with the same reason, never a picture of zeros.
+ */
+import fs from 'node:fs';
+import { ConflictError, WavDecodeError } from '../../core/errors.ts';
+import type { FrontendBackend } from '../../core/frontend/backend.ts';
+import type { SampleRef } from '../registry/subsets.ts';
+import type { DatasetRecord } from '../registry/types.ts';
+import { computeShard } from './compute-shard.ts';
+import { SHARD_SIZE, featureHash, featureSpecOf, planSubset } from './plan.ts';
+import { openShardSync, readRowSync } from './shard-file.ts';
+
+export interface SampleSpectrogram {
+  /** [height (frames) × width (channels)], row-major, as stored in the feature shard. */
+  values: Uint16Array;
+  height: number;
+  width: number;
+  /** `shard`: read from the cached feature shard; `computed`: computed for this request. */
+  source: 'shard' | 'computed';
+}
+
+function skipped(reason: string, detail: string, entry: string | null): WavDecodeError {
+  return new WavDecodeError(reason, detail, entry ?? undefined);
+}
+
+/** The uint16 spectrogram of one sample, exactly the values the featurization stores. */
+export async function sampleSpectrogram(
+  rec: DatasetRecord,
+  sample: SampleRef,
+  featuresDir: string,
+  frontend: FrontendBackend,
+): Promise<SampleSpectrogram> {
+  const spec = featureSpecOf(rec);
+  if (!spec.frontendEnabled) {
+    throw new ConflictError(
+      'frontend-disabled',
+      `dataset ${rec.id} is registered with frontend_enabled = false: its samples are audio, not spectrograms (play …/audio.wav instead)`,
+    );
+  }
+  const plan = planSubset(rec.dataset_dir, sample.list.entries, spec, featuresDir);
+  const shard = plan.shards[Math.floor(sample.position / SHARD_SIZE)]!;
+  const row = sample.position - shard.start;
+  if (fs.existsSync(shard.file)) {
+    const open = openShardSync(shard.file);
+    try {
+      const h = open.header;
+      // The shard key derives from these entries and settings; a mismatch means the file is not ours.
+      if (h.feature_hash === featureHash(spec) && h.dtype === 'uint16' && h.row_shape.length === 2 && h.entries[row] === sample.entry) {
+        const failure = h.failures.find((f) => f.row === row);
+        if (failure) throw skipped(failure.reason, failure.detail, sample.entry);
+        const bytes = new Uint8Array(open.rowBytes);
+        readRowSync(open, row, bytes, 0);
+        const [height, width] = h.row_shape as [number, number];
+        return { values: new Uint16Array(bytes.buffer, 0, height * width), height, width, source: 'shard' };
+      }
+    } finally {
+      fs.closeSync(open.fd);
+    }
+  }
+  const { header, data } = await computeShard(
+    { datasetDir: rec.dataset_dir, root: rec.data_root, entries: [sample.entry], spec },
+    frontend,
+  );
+  const failure = header.failures[0];
+  if (failure) throw skipped(failure.reason, failure.detail, sample.entry);
+  const [height, width] = header.row_shape as [number, number];
+  return { values: new Uint16Array(data.buffer, data.byteOffset, height * width), height, width, source: 'computed' };
+}
+
+/** A mono 16-bit PCM WAV file (RIFF/WAVE, 44-byte header). */
+export function encodeWavPcm16(samples: Int16Array, sampleRateHz: number): Buffer {
+  const dataBytes = samples.length * 2;
+  const buf = Buffer.alloc(44 + dataBytes);
+  buf.write('RIFF', 0, 'latin1');
+  buf.writeUInt32LE(36 + dataBytes, 4);
+  buf.write('WAVE', 8, 'latin1');
+  buf.write('fmt ', 12, 'latin1');
+  buf.writeUInt32LE(16, 16);
+  buf.writeUInt16LE(1, 20); // PCM
+  buf.writeUInt16LE(1, 22); // mono
+  buf.writeUInt32LE(sampleRateHz, 24);
+  buf.writeUInt32LE(sampleRateHz * 2, 28);
+  buf.writeUInt16LE(2, 32);
+  buf.writeUInt16LE(16, 34);
+  buf.write('data', 36, 'latin1');
+  buf.writeUInt32LE(dataBytes, 40);
+  for (let i = 0; i < samples.length; i++) buf.writeInt16LE(samples[i]!, 44 + 2 * i);
+  return buf;
+}
+
+/** What a `_silence_` sample is before augmentation: sample_length_ms of zeros at sample_rate_hz. */
+export function silenceWav(rec: DatasetRecord): Buffer {
+  const fe = rec.settings.frontend_settings;
+  return encodeWavPcm16(new Int16Array(Math.floor((fe.sample_rate_hz * fe.sample_length_ms) / 1000)), fe.sample_rate_hz);
+}

@@ -1,0 +1,129 @@
+/**
+ * Featurization of registered datasets, as the API offers it: start it for a subset,
+ * follow its jobs, summarise which shards exist and which clips were skipped, and
+ * preview one sample's spectrogram. The work itself runs on the workers; this service
+ * plans it (content-derived shard keys and job ids, ./plan.ts) and talks to them through
+ * the FeatureQueue port.
+ */
+import { NotFoundError } from '../../core/errors.ts';
+import type { FrontendBackend } from '../../core/frontend/backend.ts';
+import type { StoredSubsetName, SubsetName } from '../../core/schemas.ts';
+import type { FeatureQueue, JobProgress } from '../ports.ts';
+import { storedSubsetOf, subsetFor, type SampleRef } from '../registry/subsets.ts';
+import type { DatasetRecord, StoredSubsets } from '../registry/types.ts';
+import { deliveredDtype, featureSpecOf, planSubset, type SubsetPlan } from './plan.ts';
+import { sampleSpectrogram, type SampleSpectrogram } from './preview.ts';
+import { featurizationState, type SkippedClip } from './skipped.ts';
+
+const STORED: readonly StoredSubsetName[] = ['training', 'validation'];
+
+/** A cancelled featurization whose jobs are gone: its id still answers. */
+export interface CancelledJob {
+  id: string;
+  state: 'cancelled';
+  cancelled: true;
+}
+
+export interface SubsetFeaturization {
+  shards_done: number;
+  shards_total: number;
+  skipped_clips: SkippedClip[];
+}
+
+export interface JobLinks {
+  status_url: string;
+  events_url: string;
+}
+
+/** A featurization job of a dataset's loaded list, with where to follow it. */
+export type DatasetJob = (JobProgress | CancelledJob) & JobLinks & { subset: StoredSubsetName };
+
+export function jobLinks(id: string): JobLinks {
+  return { status_url: `/v1/jobs/${id}`, events_url: `/v1/jobs/${id}/events` };
+}
+
+export class FeatureService {
+  constructor(
+    private readonly deps: {
+      queue: FeatureQueue;
+      /** DATA_DIR/features: feature shards. */
+      featuresDir: string;
+      /** Computes previews of samples whose shard does not exist yet. */
+      frontend: FrontendBackend;
+    },
+  ) {}
+
+  /** Where the features of one stored list of a dataset are (and which job makes them). */
+  planOf(rec: DatasetRecord, entries: readonly (string | null)[]): SubsetPlan {
+    return planSubset(rec.dataset_dir, entries, featureSpecOf(rec), this.deps.featuresDir);
+  }
+
+  /** Starts (or finds) the featurization of a subset; a repeated request reuses the job. */
+  async featurize(rec: DatasetRecord, subsets: StoredSubsets, name: SubsetName, requestId: string): Promise<{ jobId: string; created: boolean }> {
+    const list = subsetFor(rec, subsets, name);
+    deliveredDtype(rec); // the same refusal a stream of these features would give
+    const spec = featureSpecOf(rec);
+    return this.deps.queue.ensureFeaturized({
+      datasetId: rec.id,
+      subset: storedSubsetOf(name),
+      datasetDir: rec.dataset_dir,
+      root: rec.data_root,
+      entries: list.entries,
+      spec,
+      plan: planSubset(rec.dataset_dir, list.entries, spec, this.deps.featuresDir),
+      requestId,
+    });
+  }
+
+  /** A featurization's progress with the id of the request that created it, or its cancelled stub. */
+  async status(jobId: string): Promise<(JobProgress & { request_id: string | null }) | CancelledJob> {
+    const { queue } = this.deps;
+    try {
+      const progress = await queue.jobProgress(jobId);
+      // The request that created the flow (X-Request-Id): the key to its API and worker logs.
+      return { ...progress, request_id: await queue.jobRequestId(jobId) };
+    } catch (err) {
+      // A cancelled flow is removed from the queue; its id still answers.
+      if (err instanceof NotFoundError && (await queue.isCancelled(jobId))) return { id: jobId, state: 'cancelled', cancelled: true };
+      throw err;
+    }
+  }
+
+  /** The featurization jobs of the loaded lists (job ids derive from content: no listing needed). */
+  async jobs(rec: DatasetRecord, subsets: StoredSubsets): Promise<DatasetJob[]> {
+    const { queue } = this.deps;
+    const jobs: DatasetJob[] = [];
+    for (const name of STORED) {
+      const list = subsets[name];
+      if (!list) continue;
+      const id = queue.featurizeJobId(this.planOf(rec, list.entries));
+      let progress: JobProgress;
+      try {
+        progress = await queue.jobProgress(id);
+      } catch (err) {
+        if (!(err instanceof NotFoundError)) throw err;
+        if (await queue.isCancelled(id)) jobs.push({ subset: name, id, state: 'cancelled', cancelled: true, ...jobLinks(id) });
+        continue;
+      }
+      jobs.push({ ...progress, subset: name, ...jobLinks(id) });
+    }
+    return jobs;
+  }
+
+  /** Per loaded list: shards on disk and the clips they could not featurize (the summary JSON). */
+  summary(rec: DatasetRecord, subsets: StoredSubsets): Partial<Record<StoredSubsetName, SubsetFeaturization>> {
+    const out: Partial<Record<StoredSubsetName, SubsetFeaturization>> = {};
+    for (const name of STORED) {
+      const list = subsets[name];
+      if (!list) continue;
+      const state = featurizationState(this.planOf(rec, list.entries));
+      out[name] = { shards_done: state.shardsDone, shards_total: state.shardsTotal, skipped_clips: state.skipped };
+    }
+    return out;
+  }
+
+  /** The uint16 spectrogram of one sample, exactly the values the featurization stores. */
+  sampleSpectrogram(rec: DatasetRecord, sample: SampleRef): Promise<SampleSpectrogram> {
+    return sampleSpectrogram(rec, sample, this.deps.featuresDir, this.deps.frontend);
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * Waiting for a shard a stream needs: the file appears when a worker renames it into
+ * place. Polls the file (cheap, works across hosts sharing the volume) and, every few
+ * seconds, the shard's job, so a failed or removed job ends the wait with a reason.
+ */
+import fs from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { AudiofeedError } from '../../core/errors.ts';
+import type { FeatureQueue } from '../ports.ts';
+import type { SubsetPlan } from './plan.ts';
+
+export class FeaturizationFailedError extends AudiofeedError {
+  constructor(detail: string) {
+    super('featurization-failed', 502, 'Featurization failed', detail);
+  }
+}
+
+/** How long a stream keeps waiting while no worker is connected (e.g. during a restart). */
+export const NO_WORKER_GRACE_MS = 30_000;
+
+export function noWorkers(): AudiofeedError {
+  return new AudiofeedError(
+    'no-workers',
+    503,
+    'No workers',
+    'no featurization worker is connected to this Redis: start `npm run worker` (or IN_PROCESS_WORKERS >= 1 with `npm start`)',
+  );
+}
+
+export interface WaitChecks {
+  /** State of the job that makes the file ('missing' when it has none). */
+  jobState(): Promise<{ state: string; reason?: string }>;
+  /** Workers connected to the queue that runs that job. */
+  workers(): Promise<number>;
+  /** Called once when the job is missing; a second miss is an error. */
+  onMissing?(): Promise<void>;
+  what: string;
+}
+
+/** Waits until `file` exists, failing with a reason when it never will. */
+export async function waitForFile(file: string, checks: WaitChecks, signal: AbortSignal): Promise<void> {
+  let delay = 5;
+  let lastCheck = Date.now();
+  let missingSeen = false;
+  let workerlessSince: number | null = null;
+  while (!fs.existsSync(file)) {
+    if (signal.aborted) throw signal.reason ?? new Error('aborted');
+    if (Date.now() - lastCheck > 2000) {
+      lastCheck = Date.now();
+      const { state, reason } = await checks.jobState();
+      if (fs.existsSync(file)) break;
+      // Waiting for a worker that does not exist would hang the client forever.
+      if ((await checks.workers()) === 0) {
+        workerlessSince ??= Date.now();
+        if (Date.now() - workerlessSince > NO_WORKER_GRACE_MS) throw noWorkers();
+      } else {
+        workerlessSince = null;
+      }
+      if (state === 'failed') throw new FeaturizationFailedError(`${checks.what} failed after retries: ${reason ?? 'unknown reason'}`);
+      if (state === 'missing') {
+        if (missingSeen || !checks.onMissing) throw new FeaturizationFailedError(`${checks.what} has no job (it was cancelled)`);
+        missingSeen = true;
+        await checks.onMissing();
+      }
+    }
+    await sleep(delay);
+    delay = Math.min(delay * 2, 100);
+  }
+}
+
+export function waitForShard(
+  plan: SubsetPlan,
+  index: number,
+  queue: FeatureQueue,
+  signal: AbortSignal,
+  reensure: () => Promise<void>,
+): Promise<void> {
+  const shard = plan.shards[index]!;
+  return waitForFile(
+    shard.file,
+    {
+      jobState: () => queue.shardJobState(plan, index),
+      workers: () => queue.workersConnected('shards'),
+      onMissing: reensure,
+      what: `shard ${index}`,
+    },
+    signal,
+  );
+}

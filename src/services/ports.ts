@@ -1,0 +1,113 @@
+/**
+ * Ports: what the application services need from outside, as interfaces. Adapters
+ * implement them (store/registry-store.ts: RegistryStorePort; jobs/queues.ts:
+ * FeatureQueue), the composition roots (routes/compose.ts for the API, jobs/workers.ts
+ * for a worker) construct the adapters and hand them in, and no file under src/ imports
+ * an adapter (.dependency-cruiser.cjs, test/architecture.test.ts).
+ */
+import type { AugmentedBatchInput } from './features/augmented.ts';
+import type { FeatureSpec, SubsetPlan } from './features/plan.ts';
+import type { ShardFailure } from './features/shard-file.ts';
+import type { DatasetRecord, StoredSubsets } from './registry/types.ts';
+
+export interface Logger {
+  info(msg: string): void;
+  warn(msg: string): void;
+}
+
+/**
+ * The dataset registry's storage. A record and its subset lists are created together
+ * or not at all; two replicas creating the same id produce one dataset.
+ */
+export interface RegistryStorePort {
+  exists(id: string): Promise<boolean>;
+  /** False when a dataset with this id already exists (nothing is written then). */
+  create(record: DatasetRecord, subsets: StoredSubsets): Promise<boolean>;
+  /** Replaces the record (and the subsets when given). False when the dataset is gone. */
+  update(record: DatasetRecord, subsets?: StoredSubsets): Promise<boolean>;
+  get(id: string): Promise<DatasetRecord | null>;
+  getSubsets(id: string): Promise<StoredSubsets | null>;
+  list(): Promise<DatasetRecord[]>;
+  delete(id: string): Promise<boolean>;
+}
+
+// --- the feature queue: the job vocabulary -------------------------------------------------
+
+/** What ensureFeaturized needs to featurize one subset under one feature spec. */
+export interface EnsureFeaturizedArgs {
+  datasetId: string;
+  subset: string;
+  datasetDir: string;
+  root: string;
+  entries: (string | null)[];
+  spec: FeatureSpec;
+  plan: SubsetPlan;
+  /** Lower runs first (1 is the highest priority); by default shard order. */
+  priorityOf?: (shardIndex: number) => number;
+  requestId?: string;
+}
+
+/** One augmented batch, computed by a worker into `file` (read, then removed, by the stream). */
+export interface AugmentBatchJob extends AugmentedBatchInput {
+  file: string;
+  /** Request id of the HTTP request that wants the batch (log correlation). */
+  requestId?: string;
+}
+
+/** A job's state as the queue reports it ('missing' when there is no such job). */
+export interface JobState {
+  state: string;
+  reason?: string;
+}
+
+/** Progress of a featurization (GET /v1/jobs/{id}, its events, a dataset's jobs). */
+export interface JobProgress {
+  id: string;
+  dataset_id: string;
+  subset: string;
+  state: string;
+  cancelled: boolean;
+  shards_total: number;
+  shards_done: number;
+  shards_failed: number;
+  clips_total: number;
+  clips_done: number;
+  clips_per_second: number | null;
+  eta_seconds: number | null;
+  failures: (ShardFailure & { position: number })[];
+  failed_reason: string | null;
+  created_at: string;
+  finished_at: string | null;
+}
+
+export type WorkerPool = 'featurize' | 'shards' | 'augment';
+
+/**
+ * The work queue of featurization: one featurize job per (subset, feature spec) with a
+ * child per shard, and one job per augmented batch. Job ids derive from content, so
+ * every replica names the same jobs. Errors: NotFoundError ('job') for an unknown id.
+ */
+export interface FeatureQueue {
+  /** The featurize job id of a subset plan (content-derived: found without a listing). */
+  featurizeJobId(plan: SubsetPlan): string;
+  /** Makes sure every shard of the plan exists or is being made; finished work is reused. */
+  ensureFeaturized(args: EnsureFeaturizedArgs): Promise<{ jobId: string; created: boolean }>;
+  /** State of the job that makes shard `shardIndex` of the plan (to tell "not yet" from "never"). */
+  shardJobState(plan: SubsetPlan, shardIndex: number): Promise<JobState>;
+  addAugmentBatch(jobId: string, job: AugmentBatchJob, priority: number): Promise<void>;
+  augmentBatchState(jobId: string): Promise<JobState>;
+  /** Removes a queued or finished augmented-batch job; a running one is left alone ('active'). */
+  removeAugmentBatch(jobId: string): Promise<'removed' | 'active' | 'missing'>;
+  jobProgress(jobId: string): Promise<JobProgress>;
+  /** The X-Request-Id of the request that created the featurization (null when none was recorded). */
+  jobRequestId(jobId: string): Promise<string | null>;
+  /**
+   * Cancels a featurization: a finished one is left as it is (its progress is returned),
+   * anything else is removed and marked cancelled, so its parent job fails with reason
+   * "cancelled" and its id keeps answering.
+   */
+  cancel(jobId: string): Promise<{ cancelled: true } | { cancelled: false; progress: JobProgress }>;
+  isCancelled(jobId: string): Promise<boolean>;
+  /** Workers connected to a queue, on any host. */
+  workersConnected(pool: WorkerPool): Promise<number>;
+}

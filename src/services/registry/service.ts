@@ -1,0 +1,334 @@
+/**
+ * The registry: turns a source plus MLTK settings into a registered dataset, exactly as
+ * MLTK's AudioDatasetMixin.load_dataset would see it, and keeps the record in the
+ * registry store (RegistryStorePort; Redis in production, store/registry-store.ts).
+ * Nothing is stored until every step succeeded, so a failed registration leaves no
+ * record and no unpacked upload behind.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import type { Config } from '../config.ts';
+import {
+  computeClassWeights,
+  loadDataset,
+  reindex as reindexDataset,
+  summarizeDataset,
+  summaryJson,
+  type DatasetDirs,
+  type LoadResult,
+} from '../../core/datasets/index.ts';
+import { ConflictError, DatasetError, ForbiddenPathError, NotFoundError } from '../../core/errors.ts';
+import { assertHasClassDirectories, assertLinksStayInside, isInside, resolveDatasetDirectory } from './sources/directory.ts';
+import { importLoader, runLoader, type LoaderContext } from './sources/loaders.ts';
+import type { Logger, RegistryStorePort } from '../ports.ts';
+import { audioInputShape, datasetOptions, effectiveSettings, validateBatchSize } from './settings.ts';
+import type { RegisterBodyT, UploadSettingsT } from './schemas.ts';
+import type { DatasetRecord, DatasetSource, EffectiveSettings, LoadKind, StoredSubsets } from './types.ts';
+
+export function generateId(): string {
+  return 'ds-' + crypto.randomBytes(6).toString('hex');
+}
+
+export class RegistryService {
+  readonly uploadsDir: string;
+  readonly artifactsDir: string;
+  readonly tmpDir: string;
+
+  constructor(
+    readonly config: Config,
+    readonly store: RegistryStorePort,
+    readonly log: Logger,
+  ) {
+    this.uploadsDir = path.join(config.dataDir, 'uploads');
+    this.artifactsDir = path.join(config.dataDir, 'artifacts');
+    this.tmpDir = path.join(config.dataDir, 'tmp');
+    for (const d of [this.uploadsDir, this.artifactsDir, this.tmpDir]) fs.mkdirSync(d, { recursive: true });
+  }
+
+  /** Where the shuffle index, the read-only fallback index and feature shards of a dataset dir live. */
+  dirsFor(datasetDir: string): DatasetDirs & { artifactDir: string } {
+    const key = crypto.createHash('sha256').update(datasetDir).digest('hex').slice(0, 16);
+    const artifactDir = path.join(this.artifactsDir, key);
+    return {
+      datasetDir,
+      artifactDir,
+      fallbackIndexDir: path.join(artifactDir, 'alphabetical'),
+      // MLTK's <model log dir>/dataset: the folder that is archived with the model.
+      shuffleIndexDir: path.join(artifactDir, 'dataset'),
+    };
+  }
+
+  async reserveId(name: string | undefined): Promise<string> {
+    const id = name ?? generateId();
+    if (await this.store.exists(id)) throw this.duplicate(id);
+    return id;
+  }
+
+  private duplicate(id: string): ConflictError {
+    return new ConflictError('dataset-exists', `a dataset named ${JSON.stringify(id)} already exists; choose another name or delete it first`, {
+      id,
+    });
+  }
+
+  private loaderContext(name: string): LoaderContext {
+    return {
+      workDir: path.join(this.config.dataDir, 'loaders', name),
+      dataRoots: this.config.dataRoots,
+      limits: {
+        maxBytes: this.config.uploadMaxBytes,
+        maxFiles: this.config.uploadMaxFiles,
+        maxUnpackedBytes: this.config.uploadMaxUnpackedBytes,
+      },
+      log: (m) => this.log.info(m),
+    };
+  }
+
+  async registerDirectory(body: RegisterBodyT & { source: { type: 'directory' } }): Promise<DatasetRecord> {
+    const { source, ...rest } = body;
+    const settings = effectiveSettings(rest);
+    const id = await this.reserveId(body.name);
+    const { dir, root } = await resolveDatasetDirectory(source.path, this.config.dataRoots);
+    return this.registerResolved(id, { type: 'directory', path: source.path }, dir, root, settings, body.load ?? 'training');
+  }
+
+  async registerLoader(body: RegisterBodyT & { source: { type: 'loader' } }): Promise<DatasetRecord> {
+    const { source, ...rest } = body;
+    const id = await this.reserveId(body.name);
+    const options = source.options ?? {};
+    const mod = await importLoader(this.config.loadersDir, source.name);
+    // Validate the settings before a loader possibly unpacks gigabytes.
+    effectiveSettings(rest, mod.listing);
+    const { directory, listing } = await runLoader(this.config.loadersDir, source.name, options, this.loaderContext(source.name));
+    const settings = effectiveSettings(rest, listing);
+    const roots = [...this.config.dataRoots, path.join(this.config.dataDir, 'loaders')];
+    const { dir, root } = await resolveDatasetDirectory(directory, roots);
+    return this.registerResolved(id, { type: 'loader', name: source.name, options }, dir, root, settings, body.load ?? 'training');
+  }
+
+  /**
+   * `unpacked` is a private temp directory holding the complete upload. It is renamed to
+   * DATA_DIR/uploads/<id>; on any failure it (or its renamed form) is removed.
+   */
+  async registerUpload(
+    id: string,
+    body: UploadSettingsT,
+    unpackedRoot: string,
+    meta: { files: number; bytes: number; archive: 'zip' | 'tar' | 'tar.gz' | 'files' },
+  ): Promise<DatasetRecord> {
+    const settings = effectiveSettings(body);
+    if (await this.store.exists(id)) throw this.duplicate(id);
+    // A directory of its own per upload: two uploads racing for one name never touch
+    // each other's files (the loser removes only its own).
+    const dest = path.join(this.uploadsDir, `${id}-${crypto.randomBytes(4).toString('hex')}`);
+    await fsp.rename(unpackedRoot, dest);
+    try {
+      return await this.registerResolved(
+        id,
+        { type: 'upload', ...meta },
+        dest,
+        this.uploadsDir,
+        settings,
+        body.load ?? 'training',
+      );
+    } catch (err) {
+      await fsp.rm(dest, { recursive: true, force: true });
+      await fsp.rm(this.dirsFor(dest).artifactDir, { recursive: true, force: true });
+      throw err;
+    }
+  }
+
+  private async registerResolved(
+    id: string,
+    source: DatasetSource,
+    dir: string,
+    root: string,
+    givenSettings: EffectiveSettings,
+    load: LoadKind,
+  ): Promise<DatasetRecord> {
+    let settings = givenSettings;
+    validateBatchSize(settings.batch_size);
+    await assertHasClassDirectories(dir);
+    settings = await resolveBgNoiseDir(settings, dir, root);
+    await assertLinksStayInside(dir, root, settings.follow_links);
+    const dirs = this.dirsFor(dir);
+    const result = await this.runLoad(dirs, settings, load);
+    const now = new Date().toISOString();
+    const record: DatasetRecord = {
+      id,
+      status: 'ready',
+      created_at: now,
+      updated_at: now,
+      source,
+      dataset_dir: dir,
+      data_root: root,
+      artifact_dir: dirs.artifactDir,
+      settings,
+      audio_input_shape: audioInputShape(settings),
+      ...this.loadedState(result, settings),
+    };
+    if (!(await this.store.create(record, subsetsOf(result)))) throw this.duplicate(id);
+    this.log.info(`registered dataset ${id} (${dir}, ${load} load)`);
+    return record;
+  }
+
+  private async runLoad(dirs: DatasetDirs, settings: EffectiveSettings, kind: LoadKind): Promise<LoadResult> {
+    try {
+      const result = await loadDataset(dirs, datasetOptions(settings), kind);
+      assertSafeEntries(result);
+      return result;
+    } catch (err) {
+      if (err instanceof DatasetError && err.code === 'no-samples-for-class') {
+        const missing = settings.classes.filter(
+          (c) => !c.startsWith('_') && !fs.existsSync(path.join(dirs.datasetDir, c)),
+        );
+        if (missing.length > 0) {
+          throw new DatasetError('no-samples-for-class', err.message, {
+            ...err.extra,
+            missing_class_directories: missing,
+            hint: `no directory named ${missing.join(', ')} in ${dirs.datasetDir}`,
+          });
+        }
+      }
+      throw err;
+    }
+  }
+
+  private loadedState(result: LoadResult, settings: EffectiveSettings) {
+    const weights =
+      result.kind === 'training' && result.classCounts.training
+        ? computeClassWeights(settings.class_weights, settings.classes, result.classCounts.training)
+        : null;
+    return {
+      loaded_subset: result.kind,
+      class_counts: result.classCounts,
+      class_weights: weights ? { value: weights.value, log: weights.log, warning: weights.warning } : null,
+      summary: summarizeDataset(result, settings.classes),
+      index: { location: result.indexLocation, dir: indexDirOf(result), files: result.indexFiles },
+      warnings: result.warnings,
+    };
+  }
+
+  async get(id: string): Promise<DatasetRecord> {
+    const rec = await this.store.get(id);
+    if (!rec) throw new NotFoundError('dataset', `no dataset with id ${JSON.stringify(id)}`);
+    return rec;
+  }
+
+  list(): Promise<DatasetRecord[]> {
+    return this.store.list();
+  }
+
+  async subsets(id: string): Promise<StoredSubsets> {
+    await this.get(id);
+    return (await this.store.getSubsets(id)) ?? {};
+  }
+
+  /** MLTK load_dataset(subset) on a registered dataset: recomputes everything from the index. */
+  async load(id: string, kind: LoadKind): Promise<DatasetRecord> {
+    const rec = await this.get(id);
+    const dirs = this.dirsFor(rec.dataset_dir);
+    const result = await this.runLoad(dirs, rec.settings, kind);
+    const next: DatasetRecord = {
+      ...rec,
+      status: 'ready',
+      updated_at: new Date().toISOString(),
+      ...this.loadedState(result, rec.settings),
+    };
+    if (!(await this.store.update(next, subsetsOf(result)))) throw new NotFoundError('dataset', `dataset ${id} was deleted meanwhile`);
+    return next;
+  }
+
+  /** Regenerates the index files from the directory as it is now, then reloads. */
+  async reindex(id: string): Promise<DatasetRecord> {
+    const rec = await this.get(id);
+    await reindexDataset(this.dirsFor(rec.dataset_dir), datasetOptions(rec.settings));
+    return this.load(id, rec.loaded_subset ?? 'training');
+  }
+
+  /** MLTK unload_dataset: forgets the load; index files and shuffle artifacts stay. */
+  async unload(id: string): Promise<DatasetRecord> {
+    const rec = await this.get(id);
+    if (rec.source.type === 'loader') {
+      const mod = await importLoader(this.config.loadersDir, rec.source.name);
+      await mod.unload?.(rec.source.options, this.loaderContext(rec.source.name));
+    }
+    const next: DatasetRecord = {
+      ...rec,
+      status: 'unloaded',
+      updated_at: new Date().toISOString(),
+      loaded_subset: null,
+      class_counts: {},
+      class_weights: null,
+      summary: 'No dataset loaded',
+    };
+    await this.store.update(next, {});
+    return next;
+  }
+
+  async delete(id: string, purge: boolean): Promise<void> {
+    const rec = await this.get(id);
+    await this.store.delete(id);
+    if (rec.source.type === 'upload') await fsp.rm(rec.dataset_dir, { recursive: true, force: true });
+    if (purge || rec.source.type === 'upload') await fsp.rm(rec.artifact_dir, { recursive: true, force: true });
+    this.log.info(`deleted dataset ${id}${purge ? ' and its artifacts' : ''}`);
+  }
+
+  summaryJson(rec: DatasetRecord): object {
+    return summaryJson(
+      rec.loaded_subset
+        ? ({ kind: rec.loaded_subset, classCounts: rec.class_counts } as unknown as LoadResult)
+        : null,
+      rec.settings.classes,
+    );
+  }
+}
+
+/**
+ * MLTK takes bg_noise_dir as given when it exists, else relative to the dataset dir. A
+ * service has no meaningful working directory: relative paths are taken relative to the
+ * dataset dir, and the directory must lie inside the dataset's data root.
+ */
+async function resolveBgNoiseDir(settings: EffectiveSettings, datasetDir: string, root: string): Promise<EffectiveSettings> {
+  const given = settings.augmentation?.bg_noise_dir;
+  if (!settings.augmentation || !given) return settings;
+  const candidate = path.resolve(datasetDir, given);
+  let real: string;
+  try {
+    real = await fsp.realpath(candidate);
+    if (!(await fsp.stat(real)).isDirectory()) throw new Error('not a directory');
+  } catch {
+    throw new DatasetError('bg-noise-dir-not-found', `bg_noise_dir not found: ${given} (looked for ${candidate})`, { field: 'augmentation.bg_noise_dir' });
+  }
+  if (!isInside(real, root)) {
+    throw new ForbiddenPathError(`bg_noise_dir ${given} is outside the dataset's data root`, { field: 'augmentation.bg_noise_dir' });
+  }
+  return { ...settings, augmentation: { ...settings.augmentation, bg_noise_dir: real } };
+}
+
+/** A reused index is trusted verbatim (MLTK): it must not name files outside the dataset. */
+function assertSafeEntries(result: LoadResult): void {
+  for (const subset of [result.training, result.validation]) {
+    for (const e of subset?.entries ?? []) {
+      if (e !== null && (e.startsWith('/') || e.split('/').includes('..') || e.includes('\0'))) {
+        throw new DatasetError('unsafe-index-entry', `an index file names ${JSON.stringify(e)}, which is not a path inside the dataset; fix or delete the .index folder`, {
+          entry: e,
+        });
+      }
+    }
+  }
+}
+
+function indexDirOf(result: LoadResult): string {
+  const first = result.indexFiles[0];
+  // index files are <dir>/.index/<class>.txt
+  return first ? path.dirname(path.dirname(first)) : '';
+}
+
+function subsetsOf(result: LoadResult): StoredSubsets {
+  const out: StoredSubsets = {};
+  if (result.training) out.training = { entries: result.training.entries, labels: result.training.labels };
+  if (result.validation) out.validation = { entries: result.validation.entries, labels: result.validation.labels };
+  return out;
+}

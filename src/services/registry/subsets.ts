@@ -1,0 +1,59 @@
+/**
+ * Which stored list, and which entry of it, a request names: `training` reads the
+ * training list, `validation` and `evaluation` the validation list (spec §8). A list
+ * that is not loaded is a 409 that says which load brings it.
+ */
+import { ConflictError, NotFoundError } from '../../core/errors.ts';
+import type { StoredSubsetName, SubsetName } from '../../core/schemas.ts';
+import type { DatasetRecord, StoredSubset, StoredSubsets } from './types.ts';
+
+/** The stored list a subset name reads: evaluation uses the validation files (spec §8). */
+export function subsetFor(rec: DatasetRecord, subsets: StoredSubsets, name: SubsetName): StoredSubset {
+  if (rec.status !== 'ready' || !rec.loaded_subset) {
+    throw new ConflictError('dataset-not-loaded', `dataset ${rec.id} is unloaded; POST /v1/datasets/${rec.id}/load first`);
+  }
+  const s = name === 'training' ? subsets.training : subsets.validation;
+  if (s) return s;
+  if (name !== 'training' && rec.settings.validation_split === 0) {
+    throw new ConflictError(
+      'no-validation-subset',
+      `dataset ${rec.id} has validation_split = 0, so there is no ${name} subset; register it with a validation_split between 0 and 1`,
+    );
+  }
+  throw new ConflictError(
+    'subset-not-loaded',
+    `the ${name} subset of dataset ${rec.id} is not loaded (loaded: ${rec.loaded_subset}); POST /v1/datasets/${rec.id}/load with {"subset":"${name === 'evaluation' ? 'evaluation' : 'training'}"}`,
+  );
+}
+
+/** The list a featurization of `name` computes: evaluation featurizes the validation files. */
+export function storedSubsetOf(name: SubsetName): StoredSubsetName {
+  return name === 'evaluation' ? 'validation' : name;
+}
+
+export interface SampleRef {
+  subset: StoredSubsetName;
+  position: number;
+  /** Index entry (path relative to the dataset directory), null for a `_silence_` sample. */
+  entry: string | null;
+  label: number;
+  className: string;
+  /** The whole list the sample is in. */
+  list: StoredSubset;
+}
+
+/** The sample at `position` of a loaded list (404 problems for a missing list or position). */
+export function sampleAt(rec: DatasetRecord, subsets: StoredSubsets, subset: StoredSubsetName, position: number): SampleRef {
+  const list = subsets[subset];
+  if (!list) {
+    throw new NotFoundError('subset', `dataset ${rec.id} has no ${subset} subset loaded (loaded: ${rec.loaded_subset ?? 'nothing'})`);
+  }
+  if (!Number.isInteger(position) || position < 0 || position >= list.entries.length) {
+    throw new NotFoundError(
+      'sample',
+      `the ${subset} subset of dataset ${rec.id} has ${list.entries.length} samples (positions 0 to ${list.entries.length - 1}); there is no sample ${position}`,
+    );
+  }
+  const label = list.labels[position]!;
+  return { subset, position, entry: list.entries[position] ?? null, label, className: rec.settings.classes[label] ?? String(label), list };
+}

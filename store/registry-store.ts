@@ -1,0 +1,124 @@
+/**
+ * The dataset registry in Redis (the RegistryStorePort of src/services/ports.ts). A
+ * record is one JSON string; the (possibly large) subset lists live under a second key
+ * so that metadata reads stay small. Creation is one Lua script, so two API replicas
+ * racing on the same name produce one dataset and a record never exists without its
+ * subsets.
+ *
+ * Reads of one record are cached in the process for `cacheMs` (metadata endpoints are hot:
+ * a training client and its dashboard poll them). Writes through this store invalidate
+ * the entry at once; a change made by another replica is seen within `cacheMs`.
+ */
+import type { Redis } from 'ioredis';
+import type { RegistryStorePort } from '../src/services/ports.ts';
+import type { DatasetRecord, StoredSubsets } from '../src/services/registry/types.ts';
+
+const CREATE_SCRIPT = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('SET', KEYS[1], ARGV[1])
+redis.call('SET', KEYS[2], ARGV[2])
+redis.call('ZADD', KEYS[3], ARGV[3], ARGV[4])
+return 1
+`;
+
+const UPDATE_SCRIPT = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('SET', KEYS[1], ARGV[1])
+if ARGV[2] ~= '' then redis.call('SET', KEYS[2], ARGV[2]) end
+return 1
+`;
+
+const MAX_CACHED = 1000;
+
+export class RegistryStore implements RegistryStorePort {
+  private readonly cache = new Map<string, { rec: DatasetRecord; until: number }>();
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+    private readonly cacheMs = 1000,
+  ) {}
+
+  private recordKey(id: string): string {
+    return `${this.prefix}:ds:${id}`;
+  }
+  private subsetsKey(id: string): string {
+    return `${this.prefix}:ds:${id}:subsets`;
+  }
+  private indexKey(): string {
+    return `${this.prefix}:datasets`;
+  }
+
+  async exists(id: string): Promise<boolean> {
+    return (await this.redis.exists(this.recordKey(id))) === 1;
+  }
+
+  /** Returns false when a dataset with this id already exists (nothing is written then). */
+  async create(record: DatasetRecord, subsets: StoredSubsets): Promise<boolean> {
+    this.cache.delete(record.id);
+    const res = await this.redis.eval(
+      CREATE_SCRIPT,
+      3,
+      this.recordKey(record.id),
+      this.subsetsKey(record.id),
+      this.indexKey(),
+      JSON.stringify(record),
+      JSON.stringify(subsets),
+      String(Date.parse(record.created_at)),
+      record.id,
+    );
+    return res === 1;
+  }
+
+  /** Replaces the record (and the subsets when given). False when the dataset is gone. */
+  async update(record: DatasetRecord, subsets?: StoredSubsets): Promise<boolean> {
+    this.cache.delete(record.id);
+    const res = await this.redis.eval(
+      UPDATE_SCRIPT,
+      2,
+      this.recordKey(record.id),
+      this.subsetsKey(record.id),
+      JSON.stringify(record),
+      subsets ? JSON.stringify(subsets) : '',
+    );
+    return res === 1;
+  }
+
+  async get(id: string): Promise<DatasetRecord | null> {
+    const hit = this.cache.get(id);
+    if (hit && hit.until > Date.now()) return hit.rec;
+    const raw = await this.redis.get(this.recordKey(id));
+    if (!raw) {
+      this.cache.delete(id);
+      return null;
+    }
+    const rec = JSON.parse(raw) as DatasetRecord;
+    if (this.cacheMs > 0) {
+      if (this.cache.size >= MAX_CACHED) this.cache.delete(this.cache.keys().next().value as string);
+      this.cache.set(id, { rec, until: Date.now() + this.cacheMs });
+    }
+    return rec;
+  }
+
+  async getSubsets(id: string): Promise<StoredSubsets | null> {
+    const raw = await this.redis.get(this.subsetsKey(id));
+    return raw ? (JSON.parse(raw) as StoredSubsets) : null;
+  }
+
+  async list(): Promise<DatasetRecord[]> {
+    const ids = await this.redis.zrange(this.indexKey(), 0, -1);
+    if (ids.length === 0) return [];
+    const raws = await this.redis.mget(ids.map((id) => this.recordKey(id)));
+    return raws.filter((r): r is string => r !== null).map((r) => JSON.parse(r) as DatasetRecord);
+  }
+
+  async delete(id: string): Promise<boolean> {
+    this.cache.delete(id);
+    const [[, n]] = (await this.redis
+      .multi()
+      .del(this.recordKey(id), this.subsetsKey(id))
+      .zrem(this.indexKey(), id)
+      .exec()) as [[Error | null, number], [Error | null, number]];
+    return n > 0;
+  }
+}

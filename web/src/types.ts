@@ -1,0 +1,68 @@
+/** The API documents the page reads (the fields it uses). */
+export interface ClassWeights {
+  value: Record<string, number> | null;
+  log: string | null;
+  warning: string | null;
+}
+
+export interface Dataset {
+  id: string;
+  status: string;
+  source: Record<string, unknown>;
+  listing: string;
+  audio_classes: string[];
+  audio_input_shape: number[];
+  sample_rate_hz: number;
+  sample_length_ms: number;
+  class_mode: string | null;
+  frontend_enabled: boolean;
+  frontend_settings: Record<string, unknown>;
+  loaded_subset: string | null;
+  class_counts: Record<string, Record<string, number>>;
+  class_weights: ClassWeights | null;
+  warnings: string[];
+  settings: { augmentation?: unknown };
+}
+
+export interface SkippedClip {
+  position: number;
+  entry: string | null;
+  reason: string;
+  detail: string;
+}
+
+export interface Featurization {
+  shards_done: number;
+  shards_total: number;
+  skipped_clips: SkippedClip[];
+}
+
+export interface Summary {
+  text: string;
+  featurization: Record<string, Featurization>;
+}
+
+export interface JobProgress {
+  id: string;
+  subset: string;
+  state: string;
+  shards_total: number;
+  shards_done: number;
+  clips_total: number;
+  clips_done: number;
+  clips_per_second: number | null;
+  eta_seconds: number | null;
+  failures: SkippedClip[];
+  failed_reason: string | null;
+  events_url?: string;
+}
+
+export interface SampleItem {
+  index: number;
+  entry: string | null;
+  label: number;
+  class: string;
+}
+
+export const SUBSETS = ['training', 'validation'] as const;
+export type Subset = (typeof SUBSETS)[number];
