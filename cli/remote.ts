@@ -274,9 +274,9 @@ async function weightsText(client: ApiClient, id: string, w: { value: unknown; l
     out += 'no class weights\n';
   } else if (Array.isArray(w.value) || typeof w.value === 'object') {
     // A list is indexed like audio_classes; a dict is keyed by class index or name.
-    let names: string[] = [];
-    if (Array.isArray(w.value)) names = (await client.json<DatasetView>(ds(id))).audio_classes ?? [];
     const entries = Object.entries(w.value as Record<string, unknown>);
+    let names: string[] = [];
+    if (entries.some(([k]) => /^\d+$/.test(k))) names = (await client.json<DatasetView>(ds(id))).audio_classes ?? [];
     const rows = entries.map(([k, val]) => [names[Number(k)] ?? k, String(val)]);
     const width = Math.max(...rows.map((r) => r[0]!.length));
     out += rows.map(([k, val]) => `${k!.padStart(width)} = ${val}\n`).join('');
