@@ -5,6 +5,9 @@ export class UsageError extends Error {}
 /** The input cannot be used (missing file, bad JSON, ...): exit 1. */
 export class InputError extends Error {}
 
+/** Ctrl-C or SIGTERM during a command that cleans up after itself: exit 130. */
+export class InterruptedError extends Error {}
+
 export interface CliIo {
   stdout: NodeJS.WritableStream;
   stderr: NodeJS.WritableStream;

@@ -21,7 +21,7 @@ import { AudiofeedError, WavDecodeError } from '../src/core/errors.ts';
 import { FEATURE_DTYPES } from '../src/core/schemas.ts';
 import { selectFrontendBackend, type FrontendBackend, type FrontendBackendPreference } from '../src/core/frontend/backend.ts';
 import { DEFAULT_FRONTEND_SETTINGS, FRONTEND_SETTING_NAMES, type FrontendSettings } from '../src/core/frontend/settings.ts';
-import { InputError, UsageError, type CliIo } from './errors.ts';
+import { InputError, InterruptedError, UsageError, type CliIo } from './errors.ts';
 import { RejectedError, UnavailableError } from './http.ts';
 import { DATASETS_HELP, FEATURIZE_HELP, PULL_HELP, datasetsCommand, featurizeCommand, pullCommand, type Env } from './remote.ts';
 
@@ -333,6 +333,7 @@ export async function main(
     if (err instanceof UsageError) return fail(`${err.message} (see ${help})`, 2);
     if (err instanceof RejectedError) return fail(`${err.status} ${err.message}`, 1);
     if (err instanceof UnavailableError) return fail(err.message, 3);
+    if (err instanceof InterruptedError) return fail(err.message, 130);
     if (err instanceof WavDecodeError) return fail(`${err.message} [${err.reason}]`, 1);
     if (err instanceof AudiofeedError || err instanceof InputError) return fail(err.message, 1);
     // Anything else is a bug: keep the stack for the report.

@@ -10,7 +10,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { RecordBatchReader } from 'apache-arrow';
 import { ApiClient, DEFAULT_URL, UnavailableError, networkReason } from './http.ts';
 import { createProgress, type Progress } from './progress.ts';
-import { InputError, UsageError, type CliIo } from './errors.ts';
+import { InputError, InterruptedError, UsageError, type CliIo } from './errors.ts';
 
 export type Env = Record<string, string | undefined>;
 
@@ -432,12 +432,25 @@ export async function pullCommand(args: string[], io: CliIo, env: Env): Promise<
   } catch (err) {
     throw new InputError(`cannot create ${outDir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
-  for (const epoch of epochs) {
-    const file = path.join(outDir, `${id}-${subset}-epoch${epoch}.${FORMATS[format].ext}`);
-    const q = new URLSearchParams({ subset, epoch: String(epoch), format });
-    if (batchSize !== undefined) q.set('batch_size', String(batchSize));
-    const r = await pullEpoch(client, `${ds(id)}/batches?${q}`, FORMATS[format].accept, format, file, io, `epoch ${epoch}`);
-    io.stdout.write(`epoch ${epoch}: ${r.batches} batches, ${formatMb(r.bytes)} -> ${file}\n`);
+  // Ctrl-C (or a SIGTERM) ends the stream and removes the epoch's temp file before exiting.
+  const interrupt = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => interrupt.abort(signal);
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    for (const epoch of epochs) {
+      const file = path.join(outDir, `${id}-${subset}-epoch${epoch}.${FORMATS[format].ext}`);
+      const q = new URLSearchParams({ subset, epoch: String(epoch), format });
+      if (batchSize !== undefined) q.set('batch_size', String(batchSize));
+      const r = await pullEpoch(client, `${ds(id)}/batches?${q}`, FORMATS[format].accept, format, file, io, `epoch ${epoch}`, interrupt.signal);
+      io.stdout.write(`epoch ${epoch}: ${r.batches} batches, ${formatMb(r.bytes)} -> ${file}\n`);
+    }
+  } catch (err) {
+    if (!interrupt.signal.aborted) throw err;
+    throw new InterruptedError(`pull interrupted (${String(interrupt.signal.reason)}); the unfinished epoch's file was removed`);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   }
   return 0;
 }
@@ -453,8 +466,12 @@ async function pullEpoch(
   file: string,
   io: CliIo,
   label: string,
+  interrupted: AbortSignal,
 ): Promise<{ batches: number; bytes: number }> {
   const abort = new AbortController();
+  const onInterrupt = () => abort.abort(interrupted.reason);
+  if (interrupted.aborted) onInterrupt();
+  interrupted.addEventListener('abort', onInterrupt, { once: true });
   const res = await client.request(url, { accept, signal: abort.signal });
   const announcedText = res.headers.get('x-audiofeed-batches')?.trim() ?? '';
   const columns = (res.headers.get('x-audiofeed-columns') ?? '').split(',').filter(Boolean).length;
@@ -536,6 +553,7 @@ async function pullEpoch(
     show();
     return { batches, bytes };
   } finally {
+    interrupted.removeEventListener('abort', onInterrupt);
     progress.stop();
     abort.abort();
     await fh?.close().catch(() => {});

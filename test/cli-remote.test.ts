@@ -218,12 +218,13 @@ describe('remote commands against a running service', () => {
     assert.ok(firstBatch < body.length);
     // A stand-in for a service that dies mid-epoch: the real headers, part of the real body.
     const server = http.createServer((req, reply) => {
-      const cut = req.url!.includes('epoch=0') ? 'boundary' : 'mid-batch';
       reply.writeHead(200, headers);
-      if (cut === 'boundary') {
+      if (req.url!.includes('epoch=0')) {
         reply.end(body.subarray(0, firstBatch)); // a clean end, one batch short
-      } else {
+      } else if (req.url!.includes('epoch=1')) {
         reply.write(body.subarray(0, firstBatch + 100), () => setTimeout(() => reply.destroy(), 50));
+      } else {
+        reply.write(body.subarray(0, firstBatch + 100)); // and then nothing: a stalled stream
       }
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -239,6 +240,27 @@ describe('remote commands against a running service', () => {
       assert.ok(r.stderr.includes(fake), r.stderr);
       assert.deepEqual(fs.readdirSync(out), [], 'no partial file stays');
     }
+
+    // Ctrl-C while the stream stalls: exit 130, and the temp file is removed.
+    const child = spawn(process.execPath, [BIN, 'pull', 'mini', '--epochs', '2', '--format', 'npy', '--out', out, '--url', fake], {
+      env: childEnv({}),
+      cwd: os.tmpdir(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    defer(() => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.stdout.resume();
+    const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+    for (let i = 0; i < 600 && fs.readdirSync(out).length === 0 && child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(fs.readdirSync(out).length, 1, `the temp file while the stream runs (${stderr})`);
+    assert.match(fs.readdirSync(out)[0]!, /^\.mini-training-epoch2\.npys\.\d+\.part$/);
+    child.kill('SIGINT');
+    assert.equal(await exited, 130, stderr);
+    assert.match(stderr, /pull interrupted \(SIGINT\)/);
+    assert.deepEqual(fs.readdirSync(out), []);
   });
 
   test('an unknown dataset exits 1 with the problem title and detail', async () => {
