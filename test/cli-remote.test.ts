@@ -266,19 +266,21 @@ describe('remote commands against a running service', () => {
   test('an unknown dataset exits 1 with the problem title and detail', async () => {
     const problem = (await (await get(`${url}/v1/datasets/nope`)).json()) as { title: string; detail: string; status: number };
     assert.equal(problem.status, 404);
-    for (const args of [['datasets', 'show', 'nope'], ['datasets', 'summary', 'nope'], ['featurize', 'nope'], ['pull', 'nope', '--epochs', '0', '--out', work]]) {
-      const r = await cli(args, { env: env() });
+    const cases = [['datasets', 'show', 'nope'], ['datasets', 'summary', 'nope'], ['featurize', 'nope'], ['pull', 'nope', '--epochs', '0', '--out', work]];
+    for (const [i, args] of cases.entries()) {
+      // The first as a child process, the others through main() in this process (the same code).
+      const r = i === 0 ? await cli(args, { env: env() }) : await inProcess(args, env());
       assert.equal(r.code, 1, `${args.join(' ')}: ${r.stderr}`);
       assertOneLine(r.stderr);
       assert.equal(r.stderr, `audiofeed: 404 ${problem.title}: ${problem.detail}\n`);
     }
     // A directory outside every data root: the server's 403 problem, exit 1.
-    const r = await cli(['datasets', 'register', '/etc', '--classes', 'yes,no'], { env: env() });
+    const r = await inProcess(['datasets', 'register', '/etc', '--classes', 'yes,no'], env());
     assert.equal(r.code, 1, r.stderr);
     assertOneLine(r.stderr);
     assert.match(r.stderr, /^audiofeed: 403 .*outside every allow-listed data root/);
     // A setting the API does not know: its 400, exit 1.
-    const bad = await cli(['datasets', 'register', 'corpus-mini', '--classes', 'yes,no', '--set', 'colour=blue'], { env: env() });
+    const bad = await inProcess(['datasets', 'register', 'corpus-mini', '--classes', 'yes,no', '--set', 'colour=blue'], env());
     assert.equal(bad.code, 1, bad.stderr);
     assert.match(bad.stderr, /^audiofeed: 400 Request does not match the schema: .*\(body "colour"\)$/m);
   });
