@@ -18,7 +18,7 @@ import { renderSpectrogramPng } from '../../src/core/render/spectrogram-png.ts';
 import { StoredSubsetName } from '../../src/core/schemas.ts';
 import { clipPath } from '../../src/services/features/compute-shard.ts';
 import { silenceWav } from '../../src/services/features/preview.ts';
-import { sampleAt } from '../../src/services/registry/subsets.ts';
+import { sampleAt, subsetDir } from '../../src/services/registry/subsets.ts';
 import type { AppContext } from '../context.ts';
 import { IdParams, SampleParams, StoredSubsetQuery } from './schemas.ts';
 
@@ -118,7 +118,8 @@ const samples: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (app, { ct
       if (sample.entry === null) return reply.header('x-audiofeed-generated', 'silence').send(silenceWav(rec));
       // Containment (no absolute paths, no `..`, links must stay in the data root), then a
       // bounded read of a regular file.
-      const file = await clipPath(rec.dataset_dir, rec.data_root, sample.entry);
+      const { datasetDir, root } = subsetDir(rec, sample.list);
+      const file = await clipPath(datasetDir, root, sample.entry);
       return reply.send(Buffer.from(await readBounded(file)));
     },
   );

@@ -53,7 +53,11 @@ export const BatchQuery = Type.Object(
     epoch: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000 })),
     batch_size: Type.Optional(Type.Integer({ minimum: -1, maximum: 65536 })),
     validation_batch_size: Type.Optional(Type.Integer({ minimum: 1, maximum: 65536 })),
-    shuffle: Type.Optional(Type.Union([Type.Literal('true'), Type.Literal('false'), Type.Literal('batch')])),
+    shuffle: Type.Optional(
+      Type.Union([Type.Literal('true'), Type.Literal('false'), Type.Literal('batch')], {
+        description: 'Per-epoch reshuffle (default: on; evaluation: eval_shuffle)',
+      }),
+    ),
     steps_per_epoch: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000_000 })),
     validation_steps: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000_000 })),
     class_mode: Type.Optional(
@@ -64,7 +68,7 @@ export const BatchQuery = Type.Object(
     sample_weight_id: Type.Optional(Type.String({ pattern: '^[a-f0-9]{16,64}$' })),
     from_batch: Type.Optional(Type.Integer({ minimum: 0 })),
     format: Type.Optional(Type.Union([Type.Literal('arrow'), Type.Literal('npy')])),
-    augment: Type.Optional(Type.Boolean({ description: 'Apply the dataset augmentation (default true; training, and validation when validation_augmentation_enabled)' })),
+    augment: Type.Optional(Type.Boolean({ description: 'Apply the dataset augmentation (default: training yes, validation when validation_augmentation_enabled, evaluation when eval_augment)' })),
   },
   { additionalProperties: false },
 );
