@@ -37,6 +37,9 @@ export const DatasetView = Type.Object(
     class_counts: Type.Record(Type.String(), ClassCounts),
     class_weights: Type.Unknown(),
     index: Type.Record(Type.String(), Type.Unknown()),
+    validation_data: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()], {
+      description: 'With validation_data: its dataset dir, dataset id (or null for a directory source) and index',
+    }),
     settings: Type.Record(Type.String(), Type.Unknown()),
     warnings: Type.Array(Type.String()),
   },
