@@ -228,6 +228,28 @@ describe('validation_data over HTTP', () => {
     assert.ok(names.includes('validation_data/.index/owl.txt'), names.join());
   });
 
+  test('a shuffled index of both dirs goes back with PUT …/index and gives the same subsets', async () => {
+    await registerDataset(t, {
+      name: 'shuf',
+      source: { type: 'directory', path: 'train' },
+      classes: VD_CLASSES,
+      validation_data: 'val',
+      shuffle_dataset_enabled: true,
+      seed: 5,
+    });
+    const before = { training: await samples('shuf', 'training'), validation: await samples('shuf', 'validation') };
+    const tar = await t.app.inject({ url: '/v1/datasets/shuf/index' });
+    assert.equal(tar.statusCode, 200);
+    const res = await t.app.inject({ method: 'PUT', url: '/v1/datasets/shuf/index', headers: { 'content-type': 'application/x-tar' }, payload: tar.rawPayload });
+    assert.equal(res.statusCode, 200, res.body);
+    assert.deepEqual(await samples('shuf', 'training'), before.training);
+    assert.deepEqual(await samples('shuf', 'validation'), before.validation);
+    // the validation dir's entries are its own (owl exists only there)
+    assert.ok(before.validation.some((i) => i.entry?.startsWith('owl/')));
+    const bad = await t.app.inject({ method: 'PUT', url: '/v1/datasets/train/index', headers: { 'content-type': 'application/x-tar' }, payload: tar.rawPayload });
+    await problemOf(bad, 422, 'invalid-settings'); // train uses the alphabetical index
+  });
+
   test('a directory source works as validation_data; reindex and reload keep both subsets', async () => {
     const rec: any = await registerDataset(t, {
       name: 'train-dir',
@@ -260,7 +282,7 @@ describe('validation_data over HTTP', () => {
     assert.equal(res.statusCode, 403, res.body);
     // nothing was registered by the failures
     const list = (await t.app.inject({ url: '/v1/datasets' })).json().datasets.map((d: { id: string }) => d.id).sort();
-    assert.ok(!list.some((id: string) => !['train', 'train-dir', 'val', 'knobs', 'sc'].includes(id)), list.join());
+    assert.ok(!list.some((id: string) => !['train', 'train-dir', 'val', 'knobs', 'sc', 'shuf'].includes(id)), list.join());
   });
 });
 
