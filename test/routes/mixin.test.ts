@@ -275,6 +275,11 @@ describe('validation_data over HTTP', () => {
     assert.deepEqual(p.missingInValidation, ['off']);
     assert.deepEqual(p.missingInTraining, []);
     assert.match(p.detail, /missing in the validation data .*: off/);
+    // the core's own check (the same files on both sides), named by `field` as every registry error
+    res = await t.app.inject({ method: 'POST', url: '/v1/datasets', payload: { ...base, validation_data: { type: 'directory', path: 'train' } } });
+    p = await problemOf(res, 422, 'invalid-settings');
+    assert.equal(p.field, 'validation_data');
+    assert.equal(p.setting, undefined);
     res = await t.app.inject({ method: 'POST', url: '/v1/datasets', payload: { ...base, validation_data: 'no-such' } });
     p = await problemOf(res, 422, 'invalid-settings');
     assert.equal(p.field, 'validation_data');

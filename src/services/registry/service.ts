@@ -234,6 +234,11 @@ export class RegistryService {
       assertSafeEntries(result);
       return result;
     } catch (err) {
+      // The core names the offending setting `setting`; the API names it `field` everywhere.
+      if (err instanceof InvalidSettingsError && err.extra.setting !== undefined && err.extra.field === undefined) {
+        const { setting, ...rest } = err.extra;
+        throw new InvalidSettingsError(err.message, { ...rest, field: setting });
+      }
       if (err instanceof DatasetError && err.code === 'no-samples-for-class') {
         const missing = settings.classes.filter(
           (c) => !c.startsWith('_') && !fs.existsSync(path.join(dirs.datasetDir, c)),
