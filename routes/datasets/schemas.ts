@@ -5,7 +5,7 @@
  * mode, listing) is declared once in src/core/schemas.ts.
  */
 import { Type, type Static } from 'typebox';
-import { ClassMode, FeatureDtype, StoredSubsetName, SubsetName } from '../../src/core/schemas.ts';
+import { ClassMode, FeatureDtype, SubsetName } from '../../src/core/schemas.ts';
 import { DatasetId, RegistrationListing } from '../../src/services/registry/schemas.ts';
 
 export const IdParams = Type.Object({ id: DatasetId }, { additionalProperties: false });
@@ -46,8 +46,8 @@ export const DatasetView = Type.Object(
   { additionalProperties: false },
 );
 
-/** GET …/samples and the sample previews read a stored list (default training). */
-export const StoredSubsetQuery = Type.Object({ subset: Type.Optional(StoredSubsetName) }, { additionalProperties: false });
+/** GET …/samples and the sample previews read a loaded list (default training; evaluation: the evaluation list, else the validation list). */
+export const StoredSubsetQuery = Type.Object({ subset: Type.Optional(SubsetName) }, { additionalProperties: false });
 
 /** GET …/batches: Keras `fit` names. */
 export const BatchQuery = Type.Object(

@@ -90,6 +90,7 @@ const SL_VALIDATION = {
   counts: { yes: 2, no: 1, up: 1, _unknown_: 1, _silence_: 1 },
 };
 const SL_EVALUATION = {
+  entries: [...w('yes', ['s7', 's8']), ...w('no', ['s6', 's7']), ...w('up', ['s1', 's2']), 'cat/s2_nohash_0.wav', 'cat/s1_nohash_0.wav', null],
   labels: [0, 0, 1, 1, 2, 2, 3, 3, 4],
   counts: { yes: 2, no: 2, up: 2, _unknown_: 2, _silence_: 1 },
 };
@@ -423,6 +424,7 @@ describe('speech_commands_lists through the speech_commands_v2 loader', () => {
     assert.deepEqual((await streamedLabels('sc', 'subset=validation&shuffle=false')).labels, [...SL_VALIDATION.labels, 0, 0]);
     assert.deepEqual((await streamedLabels('sc', 'subset=training&shuffle=false')).labels, [...SL_TRAINING.labels, 0, 0, 0]);
     // with the list split, evaluation is testing_list.txt: not loaded by a training load
+    assert.equal((await t.app.inject({ url: '/v1/datasets/sc/samples?subset=evaluation' })).statusCode, 404);
     await problemOf(await t.app.inject({ url: '/v1/datasets/sc/batches?subset=evaluation' }), 409, 'subset-not-loaded');
   });
 
@@ -432,6 +434,9 @@ describe('speech_commands_lists through the speech_commands_v2 loader', () => {
     assert.deepEqual(res.json().class_counts, { evaluation: SL_EVALUATION.counts });
     const summary = (await t.app.inject({ url: '/v1/datasets/sc/summary' })).body;
     assert.equal(summary, 'Evaluation dataset: Found 9 samples belonging to 5 classes:\n       yes = 2\n        no = 2\n        up = 2\n _unknown_ = 2\n _silence_ = 1');
+    const items = await samples('sc', 'evaluation');
+    assert.deepEqual(items.map((i) => i.entry), SL_EVALUATION.entries);
+    assert.deepEqual(items.map((i) => i.label), SL_EVALUATION.labels);
     // 9 → 3 batches of 4, + positions 0 1 2 (labels 0 0 1)
     assert.deepEqual((await streamedLabels('sc', 'subset=evaluation')).labels, [...SL_EVALUATION.labels, 0, 0, 1]);
     const dg = (await t.app.inject({ url: '/v1/datasets/sc/datagen?subset=evaluation' })).json();

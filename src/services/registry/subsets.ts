@@ -46,8 +46,17 @@ export function storedSubsetOf(name: SubsetName): StoredSubsetName {
   return name === 'evaluation' ? 'validation' : name;
 }
 
+/**
+ * The stored list a sample request names, or undefined: `evaluation` is the evaluation list
+ * (speech_commands_lists) or, for the other listings, the validation list MLTK evaluates on.
+ */
+export function storedList(rec: DatasetRecord, subsets: StoredSubsets, name: SubsetName): StoredSubset | undefined {
+  if (name !== 'evaluation') return subsets[name];
+  return subsets.evaluation ?? (rec.settings.listing === 'speech_commands_lists' ? undefined : subsets.validation);
+}
+
 export interface SampleRef {
-  subset: StoredSubsetName;
+  subset: SubsetName;
   position: number;
   /** Index entry (path relative to the dataset directory), null for a `_silence_` sample. */
   entry: string | null;
@@ -58,8 +67,8 @@ export interface SampleRef {
 }
 
 /** The sample at `position` of a loaded list (404 problems for a missing list or position). */
-export function sampleAt(rec: DatasetRecord, subsets: StoredSubsets, subset: StoredSubsetName, position: number): SampleRef {
-  const list = subsets[subset];
+export function sampleAt(rec: DatasetRecord, subsets: StoredSubsets, subset: SubsetName, position: number): SampleRef {
+  const list = storedList(rec, subsets, subset);
   if (!list) {
     throw new NotFoundError('subset', `dataset ${rec.id} has no ${subset} subset loaded (loaded: ${rec.loaded_subset ?? 'nothing'})`);
   }
