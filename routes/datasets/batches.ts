@@ -26,7 +26,7 @@ export function epochRequestOf(q: BatchQuery, accept: string | undefined): Omit<
     classWeight: q.class_weight,
     sampleWeightId: q.sample_weight_id,
     fromBatch: q.from_batch,
-    augment: q.augment ?? true,
+    augment: q.augment,
     format: q.format ?? (/application\/x-npy-stream/.test(accept ?? '') ? 'npy' : 'arrow'),
   };
 }

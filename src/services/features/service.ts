@@ -9,8 +9,8 @@ import { NotFoundError } from '../../core/errors.ts';
 import type { FrontendBackend } from '../../core/frontend/backend.ts';
 import type { StoredSubsetName, SubsetName } from '../../core/schemas.ts';
 import type { FeatureQueue, JobProgress } from '../ports.ts';
-import { storedSubsetOf, subsetFor, type SampleRef } from '../registry/subsets.ts';
-import type { DatasetRecord, StoredSubsets } from '../registry/types.ts';
+import { storedSubsetOf, subsetDir, subsetFor, type SampleRef } from '../registry/subsets.ts';
+import type { DatasetRecord, StoredSubset, StoredSubsets } from '../registry/types.ts';
 import { deliveredDtype, featureSpecOf, planSubset, type SubsetPlan } from './plan.ts';
 import { sampleSpectrogram, type SampleSpectrogram } from './preview.ts';
 import { featurizationState, type SkippedClip } from './skipped.ts';
@@ -54,8 +54,8 @@ export class FeatureService {
   ) {}
 
   /** Where the features of one stored list of a dataset are (and which job makes them). */
-  planOf(rec: DatasetRecord, entries: readonly (string | null)[]): SubsetPlan {
-    return planSubset(rec.dataset_dir, entries, featureSpecOf(rec), this.deps.featuresDir);
+  planOf(rec: DatasetRecord, list: StoredSubset): SubsetPlan {
+    return planSubset(subsetDir(rec, list).datasetDir, list.entries, featureSpecOf(rec), this.deps.featuresDir);
   }
 
   /** Starts (or finds) the featurization of a subset; a repeated request reuses the job. */
@@ -63,14 +63,15 @@ export class FeatureService {
     const list = subsetFor(rec, subsets, name);
     deliveredDtype(rec); // the same refusal a stream of these features would give
     const spec = featureSpecOf(rec);
+    const { datasetDir, root } = subsetDir(rec, list);
     return this.deps.queue.ensureFeaturized({
       datasetId: rec.id,
       subset: storedSubsetOf(name),
-      datasetDir: rec.dataset_dir,
-      root: rec.data_root,
+      datasetDir,
+      root,
       entries: list.entries,
       spec,
-      plan: planSubset(rec.dataset_dir, list.entries, spec, this.deps.featuresDir),
+      plan: planSubset(datasetDir, list.entries, spec, this.deps.featuresDir),
       requestId,
     });
   }
@@ -96,7 +97,7 @@ export class FeatureService {
     for (const name of STORED) {
       const list = subsets[name];
       if (!list) continue;
-      const id = queue.featurizeJobId(this.planOf(rec, list.entries));
+      const id = queue.featurizeJobId(this.planOf(rec, list));
       let progress: JobProgress;
       try {
         progress = await queue.jobProgress(id);
@@ -116,7 +117,7 @@ export class FeatureService {
     for (const name of STORED) {
       const list = subsets[name];
       if (!list) continue;
-      const state = featurizationState(this.planOf(rec, list.entries));
+      const state = featurizationState(this.planOf(rec, list));
       out[name] = { shards_done: state.shardsDone, shards_total: state.shardsTotal, skipped_clips: state.skipped };
     }
     return out;

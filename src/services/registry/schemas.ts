@@ -9,11 +9,14 @@ import { FrontendSettingsSchema } from '../../core/frontend/settings-schema.ts';
 import { ClassMode, FeatureDtype, SubsetName } from '../../core/schemas.ts';
 
 /**
- * The listings a registration may ask for (src/core/schemas.ts Listing has them all):
- * `speech_commands_lists` makes evaluation a list of its own, which the registry does not
- * store yet, so it is not offered here.
+ * The listings a registration may ask for (src/core/schemas.ts Listing): `speech_commands_lists`
+ * takes validation and evaluation from `validation_list.txt` / `testing_list.txt`.
  */
-export const RegistrationListing = Type.Union([Type.Literal('generic'), Type.Literal('speech_commands_v2')]);
+export const RegistrationListing = Type.Union([
+  Type.Literal('generic'),
+  Type.Literal('speech_commands_v2'),
+  Type.Literal('speech_commands_lists'),
+]);
 export type RegistrationListing = Static<typeof RegistrationListing>;
 
 export const DatasetId = Type.String({
@@ -28,6 +31,12 @@ export const DirectorySource = Type.Object(
   },
   { additionalProperties: false },
 );
+
+/** `validation_data`: a registered dataset's id, or a directory source (Keras/MLTK validation_data). */
+export const ValidationDataInput = Type.Union([DatasetId, DirectorySource], {
+  description: 'Registered dataset id or {type:"directory", path}: its files are the validation (and evaluation) subset; validation_split must then be 0 or absent',
+});
+export type ValidationDataInput = Static<typeof ValidationDataInput>;
 
 export const LoaderSource = Type.Object(
   {
@@ -92,6 +101,12 @@ export const DatasetSettingsFields = {
   batch_size: Type.Optional(Type.Integer({ minimum: -1, maximum: 1_000_000, description: 'default 32; -1 = whole subset' })),
   max_samples_per_class: Type.Optional(Type.Integer({ minimum: -1, description: 'default -1 (all)' })),
   listing: Type.Optional(RegistrationListing),
+  validation_data: Type.Optional(ValidationDataInput),
+  eval_shuffle: Type.Optional(Type.Boolean({ description: 'Shuffle evaluation batches; default false (MLTK)' })),
+  eval_augment: Type.Optional(Type.Boolean({ description: 'Augment evaluation batches; default false (MLTK)' })),
+  eval_max_samples_per_class: Type.Optional(
+    Type.Integer({ minimum: -1, description: 'default -1 (all); an evaluation load uses it instead of max_samples_per_class' }),
+  ),
   dtype: Type.Optional(FeatureDtype),
   add_channel_dimension: Type.Optional(Type.Boolean()),
   frontend_enabled: Type.Optional(Type.Boolean()),

@@ -49,6 +49,25 @@ export function effectiveSettings(
       field: 'shuffle_dataset_enabled',
     });
   }
+  const validationData = body.validation_data ?? null;
+  if (validationData !== null && (body.validation_split ?? 0) !== 0) {
+    throw new InvalidSettingsError(
+      `validation_split must be 0 or absent with validation_data (got ${body.validation_split}): the validation subset is the whole validation_data, so no part of the training data is split off`,
+      { field: 'validation_split' },
+    );
+  }
+  if (listing === 'speech_commands_lists' && (body.validation_split ?? 0) !== 0) {
+    throw new InvalidSettingsError(
+      `validation_split must be 0 or absent with listing speech_commands_lists (got ${body.validation_split}): validation_list.txt and testing_list.txt decide the subsets`,
+      { field: 'validation_split' },
+    );
+  }
+  if (listing === 'speech_commands_lists' && validationData !== null) {
+    throw new InvalidSettingsError(
+      'validation_data cannot be combined with listing speech_commands_lists: validation_list.txt already names the validation subset',
+      { field: 'validation_data' },
+    );
+  }
   return {
     classes: [...body.classes],
     validation_split: body.validation_split ?? 0,
@@ -62,6 +81,10 @@ export function effectiveSettings(
     batch_size: body.batch_size ?? 32,
     max_samples_per_class: body.max_samples_per_class ?? -1,
     listing,
+    validation_data: validationData,
+    eval_shuffle: body.eval_shuffle ?? false,
+    eval_augment: body.eval_augment ?? false,
+    eval_max_samples_per_class: body.eval_max_samples_per_class ?? -1,
     dtype: body.dtype ?? 'float32',
     add_channel_dimension: body.add_channel_dimension ?? true,
     frontend_enabled: frontendEnabled,
@@ -95,6 +118,7 @@ export function datasetOptions(s: EffectiveSettings): DatasetOptions {
     shuffleDatasetEnabled: s.shuffle_dataset_enabled,
     listing: s.listing,
     maxSamplesPerClass: s.max_samples_per_class,
+    evalMaxSamplesPerClass: s.eval_max_samples_per_class ?? -1,
     seed: s.seed,
   };
 }
