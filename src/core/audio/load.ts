@@ -35,14 +35,19 @@ export interface LoadOptions {
   raw?: boolean;
 }
 
-interface Resolved {
+export interface Resolved {
   rate: number;
   T: number;
   topDb: number | null;
   offset: number;
 }
 
-function resolve(opts: LoadOptions): Resolved {
+/**
+ * Validates load options and resolves them (target length, librosa top_db); throws
+ * InvalidSettingsError. Shared with the batch pipeline (frontend/wav-batch.ts) and
+ * computeShard, so every path checks the same way.
+ */
+export function resolveLoadOptions(opts: LoadOptions): Resolved {
   const { sampleRateHz, sampleLengthMs } = opts;
   const trim = opts.trimThresholdDb ?? DEFAULT_TRIM_THRESHOLD_DB;
   const offset = opts.offset ?? 0;
@@ -69,7 +74,7 @@ function resolve(opts: LoadOptions): Resolved {
 
 /** Resample -> trim -> crop/pad. Returns exactly T samples, or the decoded ones with `raw`. */
 export function prepareSample(decoded: DecodedWav, opts: LoadOptions): Float32Array {
-  const r = resolve(opts);
+  const r = resolveLoadOptions(opts);
   if (opts.raw) return decoded.samples;
   return prepareResolved(decoded.samples, decoded.sampleRate, r);
 }
@@ -126,7 +131,7 @@ export async function readBounded(filePath: string): Promise<Uint8Array> {
  * 16000 zeros at 16 kHz). Errors are WavDecodeError naming the file.
  */
 export async function loadSample(filePath: string | null, opts: LoadOptions): Promise<Float32Array> {
-  const r = resolve(opts);
+  const r = resolveLoadOptions(opts);
   if (filePath === null || filePath === '') {
     return new Float32Array(opts.raw ? SILENCE_SOURCE_SAMPLES : r.T);
   }
