@@ -5,7 +5,9 @@
  * on the clip-by-clip loadSample path that computed every shard before it.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { selectFrontendBackend, type FrontendBackend } from '../../src/core/frontend/backend.ts';
@@ -109,5 +111,41 @@ describe('computeShard: the batched pipeline gives the clip-by-clip bytes', () =
     assert.equal(got.header.failures.length, entries.length);
     assert.ok(got.header.failures.every((f) => /trim_threshold_db/.test(f.detail)));
     assert.equal(await assertSameShards(entries, s), entries.length);
+  });
+
+  it('links out of the data root, dangling links and a FIFO: the same failures; the FIFO is refused, not waited on', async (t) => {
+    const base = fs.mkdtempSync(path.join(os.tmpdir(), 'compute-shard-'));
+    t.after(() => fs.rmSync(base, { recursive: true, force: true }));
+    const root = path.join(base, 'root');
+    const ds = path.join(root, 'ds');
+    fs.mkdirSync(ds, { recursive: true });
+    const clip = testdata(wavsUnder('corpus-mini')[0]!);
+    fs.copyFileSync(clip, path.join(ds, 'ok.wav'));
+    fs.copyFileSync(clip, path.join(base, 'outside.wav'));
+    fs.symlinkSync(path.join(base, 'outside.wav'), path.join(ds, 'out-link.wav'));
+    fs.symlinkSync(path.join(ds, 'ok.wav'), path.join(ds, 'in-link.wav'));
+    fs.symlinkSync(path.join(ds, 'missing.wav'), path.join(ds, 'dangling.wav'));
+    const entries = ['ok.wav', 'out-link.wav', 'in-link.wav', 'dangling.wav', null];
+    const input: ShardInput = { datasetDir: ds, root, entries, spec: spec() };
+    const reference = await computeShardClipByClip(input, tsBackend);
+    assert.deepEqual(
+      reference.header.failures.map((f) => [f.row, f.reason]),
+      [
+        [1, 'outside-root'],
+        [3, 'file-not-found'],
+      ],
+    );
+    for (const backend of [nativeBackend, tsBackend]) {
+      const got = await computeShard(input, backend);
+      assert.deepEqual(got.header, reference.header);
+      assert.ok(Buffer.from(got.data).equals(Buffer.from(reference.data)));
+    }
+
+    execFileSync('mkfifo', [path.join(ds, 'fifo.wav')]);
+    const got = await computeShard({ ...input, entries: ['fifo.wav', 'ok.wav'] }, nativeBackend);
+    assert.deepEqual(
+      got.header.failures.map((f) => [f.row, f.reason, f.detail]),
+      [[0, 'unreadable-file', `${fs.realpathSync(path.join(ds, 'fifo.wav'))}: not a regular file`]],
+    );
   });
 });

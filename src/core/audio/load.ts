@@ -3,6 +3,7 @@
  * decode -> resample to `sampleRateHz` -> trim silence -> crop/pad to the target length.
  * Augmentation (speed, pitch, VTLP, loudness, noise) is not applied here.
  */
+import fs from 'node:fs';
 import { open } from 'node:fs/promises';
 import { InvalidSettingsError, WavDecodeError } from '../errors.ts';
 import { adjustLength, targetLength } from './adjust-length.ts';
@@ -123,6 +124,42 @@ export async function readBounded(filePath: string): Promise<Uint8Array> {
     throw new WavDecodeError('unreadable-file', `cannot read file (${(err as NodeJS.ErrnoException).code ?? String(err)})`, filePath);
   } finally {
     await fh.close();
+  }
+}
+
+/**
+ * readBounded without the thread pool: the same checks, errors and bytes, in four
+ * syscalls on the calling thread. For a page-cached clip this costs about a third of the
+ * CPU of the five pool round trips of realpath + readBounded (open, fstat, read, close),
+ * which is what a shard of small clips spends most of its non-frontend time on. Opened
+ * non-blocking, so a FIFO is refused as not a regular file instead of blocking.
+ */
+export function readBoundedSync(filePath: string): Uint8Array {
+  let fd: number;
+  try {
+    fd = fs.openSync(filePath, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+  } catch (err) {
+    throw new WavDecodeError('unreadable-file', `cannot open file (${(err as NodeJS.ErrnoException).code ?? String(err)})`, filePath);
+  }
+  try {
+    const st = fs.fstatSync(fd);
+    if (!st.isFile()) throw new WavDecodeError('unreadable-file', 'not a regular file', filePath);
+    if (st.size > MAX_WAV_FILE_BYTES) {
+      throw new WavDecodeError('file-too-large', `file is ${st.size} bytes; the limit is ${MAX_WAV_FILE_BYTES} bytes`, filePath);
+    }
+    const buf = Buffer.allocUnsafe(st.size);
+    let got = 0;
+    while (got < buf.length) {
+      const bytesRead = fs.readSync(fd, buf, got, buf.length - got, got);
+      if (bytesRead === 0) break;
+      got += bytesRead;
+    }
+    return buf.subarray(0, got);
+  } catch (err) {
+    if (err instanceof WavDecodeError) throw err;
+    throw new WavDecodeError('unreadable-file', `cannot read file (${(err as NodeJS.ErrnoException).code ?? String(err)})`, filePath);
+  } finally {
+    fs.closeSync(fd);
   }
 }
 
