@@ -115,6 +115,17 @@ export function cpuSeconds(pid: number): number {
   }
 }
 
+/** user+system CPU seconds of a process's main thread (the one running its JavaScript), or NaN. */
+export function mainThreadCpuSeconds(pid: number): number {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
 /** Machine-wide busy CPU seconds so far (all cores, Linux /proc/stat), or NaN. */
 export function machineBusySeconds(): number {
   try {
