@@ -5,7 +5,7 @@
  * row that every epoch skips.
  *
  * With the frontend enabled, the files are read here, synchronously (clipPathSync,
- * readBoundedSync: for small clips the pool round trips of async reads cost the worker
+ * readRegularFileSync: for small clips the pool round trips of async reads cost the worker
  * about as much CPU as a third of the frontend), and the whole per-clip pipeline runs in
  * one FrontendBackend.featurizeWavs call per window of clips, writing straight into the
  * shard's data (native: on the thread pool, where it overlaps the next shard's reads;
@@ -17,7 +17,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { loadSample, toInt16 } from '../../core/audio/index.ts';
-import { readBoundedSync, resolveLoadOptions, type LoadOptions } from '../../core/audio/load.ts';
+import { readBounded, readRegularFileSync, resolveLoadOptions, type LoadOptions } from '../../core/audio/load.ts';
 import { AudiofeedError, WavDecodeError } from '../../core/errors.ts';
 import type { FrontendBackend } from '../../core/frontend/backend.ts';
 import type { WavBatchInput } from '../../core/frontend/wav-batch.ts';
@@ -148,7 +148,7 @@ async function computeShardBatched(
   const callOptions = options.threads === undefined ? {} : { threads: options.threads };
   let next = 0;
   while (next < entries.length) {
-    // Files are read on this thread (readBoundedSync: no pool round trips), in turns of
+    // Files are read on this thread (readRegularFileSync: no pool round trips), in turns of
     // at most READ_TURN_MS so BullMQ and the other shard in flight are not held up.
     const start = next;
     let bytes = 0;
@@ -166,7 +166,7 @@ async function computeShardBatched(
       }
       try {
         files[i] = clipPathSync(input.datasetDir, input.root, entry);
-        const wav = readBoundedSync(files[i]!);
+        const wav = readRegularFileSync(files[i]!) ?? (await readBounded(files[i]!));
         bytes += wav.length;
         wavs[i] = wav;
       } catch (err) {
