@@ -19,6 +19,8 @@ export interface WorkerOptions {
   redisUrl: string;
   prefix: string;
   concurrency: number;
+  /** Thread-pool threads per shard's featurizeWavs call (FRONTEND_THREADS). */
+  frontendThreads?: number;
   frontendBackend: FrontendBackendPreference;
   /** How long a job's lock lives without renewal: a killed worker's job is retried after it. */
   lockMs: number;
@@ -45,7 +47,7 @@ export function startWorkers(opts: WorkerOptions): RunningWorkers {
     stalledInterval: Math.max(1000, Math.floor(opts.lockMs / 2)),
     maxStalledCount: 3,
   };
-  const shardWorker = new Worker(SHARD_QUEUE, createShardProcessor(frontend), { ...common, concurrency: opts.concurrency });
+  const shardWorker = new Worker(SHARD_QUEUE, createShardProcessor(frontend, { threads: opts.frontendThreads }), { ...common, concurrency: opts.concurrency });
   const augmentWorker = new Worker(AUGMENT_QUEUE, createAugmentProcessor(frontend, new BackgroundNoiseCache()), {
     ...common,
     concurrency: opts.concurrency,

@@ -4,12 +4,12 @@
  */
 import fs from 'node:fs';
 import type { Job } from 'bullmq';
-import { computeShard } from '../../src/services/features/compute-shard.ts';
+import { computeShard, type ComputeShardOptions } from '../../src/services/features/compute-shard.ts';
 import { openShardSync, removeStaleTemps, writeShard } from '../../src/services/features/shard-file.ts';
 import type { FrontendBackend } from '../../src/core/frontend/backend.ts';
 import type { ShardJobData, ShardResult } from '../payloads.ts';
 
-export function createShardProcessor(frontend: FrontendBackend) {
+export function createShardProcessor(frontend: FrontendBackend, options: ComputeShardOptions = {}) {
   return async function processShard(job: Job<ShardJobData, ShardResult>): Promise<ShardResult> {
     const t0 = performance.now();
     const { file } = job.data;
@@ -20,7 +20,7 @@ export function createShardProcessor(frontend: FrontendBackend) {
       return { rows: shard.header.rows, failures: shard.header.failures, ms: performance.now() - t0, reused: true };
     }
     await removeStaleTemps(file);
-    const { header, data } = await computeShard(job.data, frontend);
+    const { header, data } = await computeShard(job.data, frontend, options);
     await writeShard(file, header, data);
     return { rows: header.rows, failures: header.failures, ms: performance.now() - t0, reused: false };
   };

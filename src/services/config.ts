@@ -30,8 +30,13 @@ const EnvSchema = Type.Object({
   LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' }),
   /** auto = native addon when it loads, else TypeScript; native/typescript force one. */
   FRONTEND_BACKEND: Type.Enum(['auto', 'native', 'typescript'], { default: 'auto' }),
-  /** Clips processed concurrently by one worker process (shards in flight). */
+  /** Shard jobs in flight per worker process (or in-process worker thread). */
   WORKER_CONCURRENCY: Type.Integer({ default: 2, minimum: 1, maximum: 64 }),
+  /**
+   * Thread-pool threads one shard's native featurization uses. With the default 2 shards
+   * in flight x 1 thread, two cores compute while the pool's other threads read files.
+   */
+  FRONTEND_THREADS: Type.Integer({ default: 1, minimum: 1, maximum: 64 }),
   /** Job lock lifetime: a job of a killed worker is taken over after about this long. */
   JOB_LOCK_MS: Type.Integer({ default: 30_000, minimum: 1000 }),
   /** Worker threads started inside `npm start` (0 = API only; run `npm run worker` separately). */
@@ -77,6 +82,7 @@ export interface Config {
   logLevel: string;
   frontendBackend: 'auto' | 'native' | 'typescript';
   workerConcurrency: number;
+  frontendThreads: number;
   jobLockMs: number;
   inProcessWorkers: number;
   redisAutostart: boolean;
@@ -175,6 +181,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     logLevel: parsed.LOG_LEVEL,
     frontendBackend: parsed.FRONTEND_BACKEND,
     workerConcurrency: parsed.WORKER_CONCURRENCY,
+    frontendThreads: parsed.FRONTEND_THREADS,
     jobLockMs: parsed.JOB_LOCK_MS,
     inProcessWorkers: parsed.IN_PROCESS_WORKERS,
     redisAutostart: parsed.REDIS_AUTOSTART,
