@@ -59,6 +59,14 @@ const EnvSchema = Type.Object({
   CONNECTION_TIMEOUT_MS: Type.Integer({ default: 60_000, minimum: 0 }),
   /** The same for batch streams and server-sent events (they may wait for featurization); 0 = never. */
   STREAM_IDLE_TIMEOUT_MS: Type.Integer({ default: 600_000, minimum: 0 }),
+  /** Largest batch a stream may deliver (x, y and weights of one batch, in bytes); larger = 413. */
+  MAX_BATCH_BYTES: Type.Integer({ default: 64 * 1024 * 1024, minimum: 1024 }),
+  /** Bytes all batch streams of the process may hold at once (each reserves STREAM_BATCHES_IN_FLIGHT batches). */
+  STREAM_MEMORY_BUDGET: Type.Integer({ default: 512 * 1024 * 1024, minimum: 1024 }),
+  /** How long a stream waits for room in STREAM_MEMORY_BUDGET before it is a 503 with Retry-After. */
+  STREAM_BUDGET_WAIT_MS: Type.Integer({ default: 5_000, minimum: 0 }),
+  /** Entries a dataset subset may hold (`_silence_` included); checked before it is built, larger = 422. */
+  MAX_SUBSET_ENTRIES: Type.Integer({ default: 2_000_000, minimum: 1 }),
 });
 
 export type Env = Static<typeof EnvSchema>;
@@ -92,6 +100,10 @@ export interface Config {
   keepAliveTimeoutMs: number;
   connectionTimeoutMs: number;
   streamIdleTimeoutMs: number;
+  maxBatchBytes: number;
+  streamMemoryBudget: number;
+  streamBudgetWaitMs: number;
+  maxSubsetEntries: number;
 }
 
 export type Scope = 'read' | 'admin';
@@ -189,6 +201,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     keepAliveTimeoutMs: parsed.KEEP_ALIVE_TIMEOUT_MS,
     connectionTimeoutMs: parsed.CONNECTION_TIMEOUT_MS,
     streamIdleTimeoutMs: parsed.STREAM_IDLE_TIMEOUT_MS,
+    maxBatchBytes: parsed.MAX_BATCH_BYTES,
+    streamMemoryBudget: parsed.STREAM_MEMORY_BUDGET,
+    streamBudgetWaitMs: parsed.STREAM_BUDGET_WAIT_MS,
+    maxSubsetEntries: parsed.MAX_SUBSET_ENTRIES,
   };
 }
 

@@ -66,3 +66,69 @@ describe('bounds and strict input', () => {
     assert.equal(del.statusCode, 204);
   });
 });
+
+describe('registration bounds', () => {
+  let t: TestApp;
+  before(async () => {
+    t = await startTestApp({ MAX_SUBSET_ENTRIES: '40' });
+    smallCorpus(t.root);
+  });
+  after(async () => t.close());
+
+  const reg = (over: Record<string, unknown>) =>
+    t.app.inject({ method: 'POST', url: '/v1/datasets', payload: { source: { type: 'directory', path: '.' }, classes: ['yes', 'no'], ...over } });
+
+  test('percentages beyond the schema bound are 400, never a 500 Invalid array length', async () => {
+    for (const pct of [1e6, 1e9, 1e300]) {
+      assertProblem(await reg({ classes: ['yes', 'no', '_silence_'], silence_class_percentage: pct }), 400, 'validation-error');
+      assertProblem(await reg({ classes: ['yes', 'no', '_unknown_'], unknown_class_percentage: pct }), 400, 'validation-error');
+    }
+  });
+
+  test('a subset larger than MAX_SUBSET_ENTRIES is a 422 naming the limit and the variable', async () => {
+    const res = await reg({ classes: ['yes', 'no', '_silence_'], silence_class_percentage: 100 });
+    assertProblem(res, 422, 'subset-too-large');
+    const body = res.json();
+    assert.equal(body.limit, 40);
+    assert.equal(body.setting, 'MAX_SUBSET_ENTRIES');
+    assert.ok(body.requested > 40);
+    assert.match(body.detail, /MAX_SUBSET_ENTRIES/);
+    // Within the limit it registers.
+    const ok = await reg({ classes: ['yes', 'no', '_silence_'], silence_class_percentage: 2, name: 'within' });
+    assert.equal(ok.statusCode, 201, ok.body);
+  });
+
+  test('frontend_enabled false: sample_shape must hold exactly one clip of samples (422)', async () => {
+    for (const shape of [[100000000], [16001], [100, 100]]) {
+      const res = await reg({ frontend_enabled: false, sample_shape: shape });
+      assertProblem(res, 422, 'invalid-settings');
+      assert.equal(res.json().expected_elements, 16000);
+    }
+    const ok = await reg({ frontend_enabled: false, sample_shape: [16000, 1], name: 'raw', dtype: 'float32' });
+    assert.equal(ok.statusCode, 201, ok.body);
+    const half = await reg({ frontend_enabled: false, sample_shape: [8000], frontend_settings: { sample_length_ms: 500 }, name: 'raw-half' });
+    assert.equal(half.statusCode, 201, half.body);
+  });
+
+  test('invalid class_weights are 422 at registration; strings keep MLTK behaviour', async () => {
+    for (const w of [[1, -1], [1], [1, 2, 3], { yes: 1, no: 2, maybe: 3 }, { yes: 1 }, { yes: -0.5, no: 1 }, { 0: 1, 5: 2 }]) {
+      const res = await reg({ class_weights: w });
+      assertProblem(res, 422, 'invalid-settings');
+      assert.equal(res.json().field, 'class_weights', JSON.stringify(w));
+    }
+    const nonFinite = await t.app.inject({
+      method: 'POST',
+      url: '/v1/datasets',
+      headers: { 'content-type': 'application/json' },
+      payload: '{"source":{"type":"directory","path":"."},"classes":["yes","no"],"class_weights":[1,1e999]}',
+    });
+    assert.ok(nonFinite.statusCode === 422 || nonFinite.statusCode === 400, nonFinite.body);
+    for (const [name, w] of [['w1', [1, 2]], ['w2', { yes: 1, no: 0.5 }], ['w3', { 0: 1, 1: 2 }], ['w4', 'balanced'], ['w5', 'none'], ['w6', 'bogus']] as const) {
+      const res = await reg({ name, class_weights: w });
+      assert.equal(res.statusCode, 201, `${JSON.stringify(w)}: ${res.body}`);
+    }
+    const bogus = (await t.app.inject({ url: '/v1/datasets/w6/class-weights' })).json();
+    assert.equal(bogus.value, null);
+    assert.match(String(bogus.warning), /Failed to compute class weights/);
+  });
+});

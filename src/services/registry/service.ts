@@ -175,7 +175,7 @@ export class RegistryService {
 
   private async runLoad(dirs: DatasetDirs, settings: EffectiveSettings, kind: LoadKind): Promise<LoadResult> {
     try {
-      const result = await loadDataset(dirs, datasetOptions(settings), kind);
+      const result = await loadDataset(dirs, { ...datasetOptions(settings), maxSubsetEntries: this.config.maxSubsetEntries }, kind);
       assertSafeEntries(result);
       return result;
     } catch (err) {
@@ -243,7 +243,7 @@ export class RegistryService {
   /** Regenerates the index files from the directory as it is now, then reloads. */
   async reindex(id: string): Promise<DatasetRecord> {
     const rec = await this.get(id);
-    await reindexDataset(this.dirsFor(rec.dataset_dir), datasetOptions(rec.settings));
+    await reindexDataset(this.dirsFor(rec.dataset_dir), { ...datasetOptions(rec.settings), maxSubsetEntries: this.config.maxSubsetEntries });
     return this.load(id, rec.loaded_subset ?? 'training');
   }
 
