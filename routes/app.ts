@@ -64,6 +64,8 @@ export async function buildApp(ctx: AppContext, opts: FastifyServerOptions = {})
 
   app.setErrorHandler((err: Error, req, reply) => {
     const body = toProblem(err, req);
+    const retryAfter = (err as { retryAfterS?: unknown }).retryAfterS;
+    if (typeof retryAfter === 'number') reply.header('retry-after', String(retryAfter));
     if (body.status >= 500) req.log.error({ err }, 'request failed');
     else req.log.info({ type: body.type, detail: body.detail }, 'request rejected');
     return sendProblem(reply, body);

@@ -155,6 +155,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   if (parsed.REQUEST_TIMEOUT_MS > 0 && parsed.HEADERS_TIMEOUT_MS > parsed.REQUEST_TIMEOUT_MS) {
     throw new ConfigError('invalid configuration: HEADERS_TIMEOUT_MS must not exceed REQUEST_TIMEOUT_MS');
   }
+  if (parsed.STREAM_MEMORY_BUDGET < 2 * parsed.MAX_BATCH_BYTES) {
+    // A stream holds two batches in flight (src/services/stream-budget.ts): one largest stream must fit.
+    throw new ConfigError('invalid configuration: STREAM_MEMORY_BUDGET must be at least 2 × MAX_BATCH_BYTES');
+  }
   const roots =
     parsed.DATA_ROOTS !== undefined && parsed.DATA_ROOTS.trim() !== ''
       ? parsed.DATA_ROOTS.split(/[:,]/).map((s) => s.trim()).filter(Boolean)
