@@ -4,8 +4,10 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
-import { smallCorpus } from '../helpers/wav.ts';
+import { makeTree, smallCorpus, toneWav } from '../helpers/wav.ts';
 
 const P = 'https://audiofeed.dev/problems/';
 
@@ -130,5 +132,60 @@ describe('registration bounds', () => {
     const bogus = (await t.app.inject({ url: '/v1/datasets/w6/class-weights' })).json();
     assert.equal(bogus.value, null);
     assert.match(String(bogus.warning), /Failed to compute class weights/);
+  });
+});
+
+describe('control characters never reach an index file', () => {
+  let t: TestApp;
+  before(async () => {
+    t = await startTestApp();
+    for (const dir of ['ctl-generic', 'ctl-speech-commands-v2']) {
+      smallCorpus(path.join(t.root, dir));
+      makeTree(path.join(t.root, dir), { 'yes/evil\nname.wav': toneWav(), 'yes/cr\r.wav': toneWav(), 'yes/sub\u0001dir/x.wav': toneWav(), 'no/c1\u0085.wav': toneWav() });
+    }
+  });
+  after(async () => t.close());
+
+  test('a directory listing skips such names with a warning; the index holds only clean lines', async () => {
+    for (const listing of ['generic', 'speech_commands_v2'] as const) {
+      const name = `ctl-${listing.replaceAll('_', '-')}`;
+      const res = await t.app.inject({
+        method: 'POST',
+        url: '/v1/datasets',
+        payload: { name, source: { type: 'directory', path: name }, classes: ['yes', 'no'], listing },
+      });
+      assert.equal(res.statusCode, 201, res.body);
+      const warnings: string[] = res.json().warnings;
+      for (const shown of ['yes/evil\\nname.wav', 'yes/cr\\r.wav', 'yes/sub\\u0001dir', 'no/c1\\u0085.wav']) {
+        assert.ok(warnings.some((w) => w.includes(shown) && /control character/.test(w)), `${shown} in ${JSON.stringify(warnings)}`);
+      }
+      const index = await t.app.inject({ url: `/v1/datasets/${name}/index`, headers: { accept: 'application/json' } });
+      const files: Record<string, string> = index.json().files;
+      assert.deepEqual(Object.keys(files).sort(), ['no.txt', 'yes.txt']);
+      assert.equal(files['yes.txt']!.trim().split('\n').length, 6);
+      assert.equal(files['no.txt']!.trim().split('\n').length, 5);
+      for (const text of Object.values(files)) assert.ok(!/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/.test(text));
+      // A second load reuses the index (no "re-generating" warning).
+      const again = await t.app.inject({ method: 'POST', url: `/v1/datasets/${name}/load`, payload: { subset: 'training' } });
+      assert.equal(again.statusCode, 200, again.body);
+      assert.ok(!again.json().warnings.some((w: string) => /re-generating/.test(w)), JSON.stringify(again.json().warnings));
+    }
+  });
+
+  test('an index file read back with a control character in a line is regenerated, with a warning', async () => {
+    const rec = (await t.app.inject({ url: '/v1/datasets/ctl-generic' })).json();
+    const file = rec.index.files.find((f: string) => f.endsWith('yes.txt'));
+    fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('yes/y1.wav', 'yes/y1\u0001.wav'));
+    const res = await t.app.inject({ method: 'POST', url: '/v1/datasets/ctl-generic/load', payload: { subset: 'training' } });
+    assert.equal(res.statusCode, 200, res.body);
+    assert.ok(res.json().warnings.some((w: string) => /yes\.txt has an entry with a control character .*re-generating/.test(w)), JSON.stringify(res.json().warnings));
+    assert.ok(!fs.readFileSync(file, 'utf8').includes('\u0001'));
+  });
+
+  test('class names with control characters are refused (422)', async () => {
+    for (const c of ['ye\ns', 'y\u0085', 'n\u007fo', 'tab\t']) {
+      const res = await t.app.inject({ method: 'POST', url: '/v1/datasets', payload: { source: { type: 'directory', path: 'ctl-generic' }, classes: [c, 'no'] } });
+      assertProblem(res, 422, 'invalid-settings');
+    }
   });
 });
