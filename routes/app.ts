@@ -15,6 +15,7 @@ import { loggerOptions } from '../src/services/logging.ts';
 import type { AppContext } from './context.ts';
 import { PROBLEM_CONTENT_TYPE, problem, sendProblem, toProblem } from './problem.ts';
 import { declareForRoutesOf, type Mount } from './route-config.ts';
+import { clientErrorHandler, frameworkErrors, rejectLongUrls } from './client-errors.ts';
 import requestIds, { genReqId } from './plugins/logging.ts';
 import metricsPlugin from './plugins/metrics.ts';
 import corsPlugin from './plugins/cors.ts';
@@ -58,6 +59,9 @@ export async function buildApp(ctx: AppContext, opts: FastifyServerOptions = {})
     requestIdHeader: false,
     genReqId,
     ...serverTimeoutOptions(ctx.config),
+    // 408/414/431/400 answered before routing are problem+json too (routes/client-errors.ts).
+    clientErrorHandler,
+    frameworkErrors,
     ...opts,
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.setValidatorCompiler(validatorCompiler());
@@ -75,6 +79,7 @@ export async function buildApp(ctx: AppContext, opts: FastifyServerOptions = {})
   );
 
   // Order matters: these hooks run for every route registered after them.
+  app.addHook('onRequest', rejectLongUrls);
   await app.register(requestIds);
   await app.register(metricsPlugin, { source: ctx.metrics, frontend: ctx.frontend.name });
   await app.register(corsPlugin, { origins: ctx.config.corsOrigins });

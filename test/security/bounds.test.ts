@@ -5,6 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import net, { type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { makeTree, smallCorpus, toneWav } from '../helpers/wav.ts';
@@ -187,5 +188,60 @@ describe('control characters never reach an index file', () => {
       const res = await t.app.inject({ method: 'POST', url: '/v1/datasets', payload: { source: { type: 'directory', path: 'ctl-generic' }, classes: [c, 'no'] } });
       assertProblem(res, 422, 'invalid-settings');
     }
+  });
+});
+
+describe('errors answered before routing are problem+json (real socket)', () => {
+  let t: TestApp;
+  let port: number;
+  before(async () => {
+    t = await startTestApp();
+    await t.app.listen({ host: '127.0.0.1', port: 0 });
+    port = (t.app.server.address() as AddressInfo).port;
+  });
+  after(async () => t.close());
+
+  /** Sends raw bytes, returns the status, headers and body of the answer. */
+  function raw(request: string): Promise<{ status: number; type: string; body: Record<string, unknown> }> {
+    return new Promise((resolve, reject) => {
+      const sock = net.connect(port, '127.0.0.1', () => sock.write(request));
+      let data = '';
+      sock.setTimeout(10_000, () => sock.destroy(new Error('no answer')));
+      sock.on('data', (d) => (data += d.toString('latin1')));
+      sock.on('error', (e) => (data ? undefined : reject(e)));
+      sock.on('close', () => {
+        const [head, ...rest] = data.split('\r\n\r\n');
+        const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(head ?? '')?.[1]);
+        const type = /content-type: ([^\r\n]+)/i.exec(head ?? '')?.[1] ?? '';
+        try {
+          resolve({ status, type, body: JSON.parse(rest.join('\r\n\r\n')) });
+        } catch {
+          reject(new Error(`not JSON: ${data.slice(0, 300)}`));
+        }
+      });
+    });
+  }
+
+  test('431 for oversize headers, 414 for an over-long URL or path parameter', async () => {
+    const big = await raw(`GET /v1/info HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
+    assert.equal(big.status, 431);
+    assert.match(big.type, /^application\/problem\+json/);
+    assert.equal(big.body.type, P + 'headers-too-large');
+
+    for (const n of [9_000, 20_000]) {
+      const long = await raw(`GET /v1/datasets?x=${'a'.repeat(n)} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+      assert.equal(long.status, 414, String(n));
+      assert.match(long.type, /^application\/problem\+json/);
+      assert.equal(long.body.type, P + 'uri-too-long');
+    }
+    const param = await raw(`GET /v1/datasets/${'a'.repeat(200)}/batches HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+    assert.equal(param.status, 414);
+    assert.equal(param.body.type, P + 'uri-too-long');
+    const bad = await raw(`GET /v1/datasets/%E0%A4%A HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+    assert.equal(bad.status, 400);
+    assert.match(bad.type, /^application\/problem\+json/);
+    const garbage = await raw(`NOT HTTP AT ALL\r\n\r\n`);
+    assert.equal(garbage.status, 400);
+    assert.match(garbage.type, /^application\/problem\+json/);
   });
 });
