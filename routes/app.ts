@@ -13,7 +13,7 @@ import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
 import { loggerOptions } from '../src/services/logging.ts';
 import type { AppContext } from './context.ts';
-import { PROBLEM_CONTENT_TYPE, problem, sendProblem, toProblem } from './problem.ts';
+import { PROBLEM_CONTENT_TYPE, problem, redactServerPaths, sendProblem, toProblem } from './problem.ts';
 import { declareForRoutesOf, type Mount } from './route-config.ts';
 import { clientErrorHandler, frameworkErrors, rejectLongUrls } from './client-errors.ts';
 import requestIds, { genReqId } from './plugins/logging.ts';
@@ -67,7 +67,7 @@ export async function buildApp(ctx: AppContext, opts: FastifyServerOptions = {})
   app.setValidatorCompiler(validatorCompiler());
 
   app.setErrorHandler((err: Error, req, reply) => {
-    const body = toProblem(err, req);
+    const body = redactServerPaths(toProblem(err, req), { DATA_DIR: ctx.config.dataDir, LOADERS_DIR: ctx.config.loadersDir });
     const retryAfter = (err as { retryAfterS?: unknown }).retryAfterS;
     if (typeof retryAfter === 'number') reply.header('retry-after', String(retryAfter));
     if (body.status >= 500) req.log.error({ err }, 'request failed');

@@ -245,3 +245,52 @@ describe('errors answered before routing are problem+json (real socket)', () => 
     assert.match(garbage.type, /^application\/problem\+json/);
   });
 });
+
+describe('no server path outside a data root in an error', () => {
+  let t: TestApp;
+  before(async () => {
+    t = await startTestApp();
+    smallCorpus(path.join(t.root, 'd'));
+  });
+  after(async () => t.close());
+
+  test('bg_noise_dir: the root is checked before existence (an outside path gives one answer whether it exists or not)', async () => {
+    const outsideExisting = path.dirname(t.root); // exists, outside the root
+    const answers = [];
+    for (const dir of [outsideExisting, path.join(outsideExisting, 'no-such-dir'), '../../../../etc', '../../../../no-such-dir-xyz']) {
+      const res = await t.app.inject({
+        method: 'POST',
+        url: '/v1/datasets',
+        payload: { source: { type: 'directory', path: 'd' }, classes: ['yes', 'no'], augmentation: { bg_noise_dir: dir, bg_noise_range: [0.1, 0.2] } },
+      });
+      assertProblem(res, 403, 'path-not-allowed');
+      answers.push(res.json().detail.replace(JSON.stringify(dir), '<dir>'));
+    }
+    assert.equal(new Set(answers).size, 1, JSON.stringify(answers));
+    const missing = await t.app.inject({
+      method: 'POST',
+      url: '/v1/datasets',
+      payload: { source: { type: 'directory', path: 'd' }, classes: ['yes', 'no'], augmentation: { bg_noise_dir: 'nope', bg_noise_range: [0.1, 0.2] } },
+    });
+    assertProblem(missing, 422, 'bg-noise-dir-not-found');
+    assert.ok(!missing.body.includes(t.base), missing.body);
+  });
+
+  test('an upload that fails names no DATA_DIR path (uploads, temp directories)', async () => {
+    const form = new FormData();
+    form.append('settings', JSON.stringify({ classes: ['yes', 'absent'] }));
+    form.append('file', new Blob([toneWav()]), 'yes/a.wav');
+    form.append('file', new Blob([toneWav()]), 'no/b.wav');
+    const req = new Request('http://x/', { method: 'POST', body: form });
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/v1/datasets',
+      headers: { 'content-type': req.headers.get('content-type')! },
+      payload: Buffer.from(await req.arrayBuffer()),
+    });
+    assert.ok(res.statusCode >= 400 && res.statusCode < 500, res.body);
+    assert.ok(!res.body.includes(t.dataDir), res.body);
+    assert.ok(!res.body.includes(t.base), res.body);
+    assert.match(res.body, /absent/);
+  });
+});
