@@ -107,7 +107,8 @@ const query = fc.record(
 test('any batch query (GET and HEAD): 2xx or a 4xx problem, memory bounded', { timeout: 120_000 }, async () => {
   await fc.assert(
     fc.asyncProperty(query, fc.boolean(), async (q, head) => {
-      const qs = new URLSearchParams(Object.entries(q).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)])).toString();
+      const pairs: [string, string][] = Object.entries(q).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]);
+      const qs = new URLSearchParams(pairs).toString();
       const res = await t.app.inject({ method: head ? 'HEAD' : 'GET', url: `/v1/datasets/p/batches?${qs}` });
       if (head && res.statusCode >= 400) assert.ok(res.statusCode < 500, `${res.statusCode} for HEAD ?${qs}`);
       else assertAnswer(res, qs);
