@@ -203,7 +203,7 @@ describe('worker process', () => {
 
   test('SIGTERM while Redis is down: the worker closes at once (force), not after the grace period', { timeout: 60_000 }, async () => {
     const redis = await startRedis(path.join(base, 'redis-down'));
-    const env = { ...privateEnv(), REDIS_URL: redis.url, WORKER_CONCURRENCY: '1', SHUTDOWN_GRACE_MS: '600000' };
+    const env: Record<string, string> = { ...privateEnv(), REDIS_URL: redis.url, WORKER_CONCURRENCY: '1', SHUTDOWN_GRACE_MS: '600000' };
     const dataset = path.join(base, 'root', 'mini');
     const fifo = path.join(dataset, 'yes', 'zz-down.wav');
     mkfifo(fifo);
@@ -212,7 +212,7 @@ describe('worker process', () => {
       worker = await spawnService('jobs/worker.ts', env);
       await worker.waitFor(/worker health endpoint/);
       const queue = new Queue<ShardJobData, ShardResult>(SHARD_QUEUE, { connection: connectionFromUrl(redis.url), prefix: env.KEY_PREFIX });
-      await queue.add('shard', shardJob(dataset, path.join(base, 'root'), [...clipEntries(dataset, 2), 'yes/zz-down.wav'], path.join(env.DATA_DIR, 'features', 'down.afs')), { jobId: 'down-1' });
+      await queue.add('shard', shardJob(dataset, path.join(base, 'root'), [...clipEntries(dataset, 2), 'yes/zz-down.wav'], path.join(env.DATA_DIR!, 'features', 'down.afs')), { jobId: 'down-1' });
       await worker.waitFor(/featurize-shards job down-1 .* active/);
       await queue.close();
       await redis.stop();
