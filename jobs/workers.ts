@@ -33,6 +33,22 @@ export interface RunningWorkers {
   close(): Promise<void>;
 }
 
+/** True when Redis answers a PING within `ms`. */
+async function redisAnswers(redis: Redis, ms: number): Promise<boolean> {
+  if (redis.status !== 'ready') return false;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      redis.ping().then((r) => r === 'PONG'),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms))),
+    ]);
+  } catch {
+    return false;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export function startWorkers(opts: WorkerOptions): RunningWorkers {
   const connection = connectionFromUrl(opts.redisUrl);
   const frontend = selectFrontendBackend(opts.frontendBackend, opts.log);
@@ -89,8 +105,20 @@ export function startWorkers(opts: WorkerOptions): RunningWorkers {
   return {
     frontend: frontend.name,
     async close() {
-      await Promise.all([shardWorker.close(), augmentWorker.close(), parentWorker.close()]);
-      await queues.close();
+      // With Redis unreachable an active job can neither finish (its result cannot be
+      // stored) nor be waited for: close at once (force) instead of waiting out the grace
+      // period; its lock expires and another worker retries it.
+      const reachable = await redisAnswers(redis, 1000);
+      if (!reachable) opts.log('Redis does not answer: closing the workers without waiting for active jobs');
+      const workersClosed = Promise.all([shardWorker.close(!reachable), augmentWorker.close(!reachable), parentWorker.close(!reachable)]);
+      if (reachable) {
+        await workersClosed;
+        await queues.close();
+      } else {
+        // BullMQ's close may still wait on a connection that never comes back: bounded.
+        workersClosed.catch(() => {});
+        await Promise.race([Promise.all([workersClosed, queues.close()]), new Promise((r) => setTimeout(r, 2000).unref())]);
+      }
       redis.disconnect();
     },
   };

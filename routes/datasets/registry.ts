@@ -60,7 +60,7 @@ const registryRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (ap
   app.post(
     '/',
     {
-      config: { scope: 'admin' },
+      config: { scope: 'admin', accepts: ['application/json', 'multipart/form-data'], bodyRequired: true },
       schema: {
         tags,
         summary: 'Register a dataset (JSON: directory or loader source; multipart: upload)',
@@ -224,7 +224,7 @@ const registryRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (ap
   app.put(
     '/:id/index',
     {
-      config: admin,
+      config: { ...admin, accepts: ['application/x-tar', 'application/octet-stream'], bodyRequired: true },
       schema: {
         tags,
         summary: 'Pin a shuffled index (a tar from GET …/index) and reload with it',

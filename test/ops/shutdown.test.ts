@@ -17,7 +17,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { Queue, Worker } from 'bullmq';
-import { clipEntries, MINI_CLASSES, mkfifo, releaseFifo, shardJob, spawnService, until, type ServiceProcess } from './helpers.ts';
+import { clipEntries, MINI_CLASSES, mkfifo, releaseFifo, shardJob, spawnService, startRedis, until, type ServiceProcess } from './helpers.ts';
 import { cleanups, type Defer } from '../helpers/cleanup.ts';
 import { deleteKeys, testRedisUrl } from '../helpers/app.ts';
 import { copyCorpus, testdata } from '../helpers/paths.ts';
@@ -204,6 +204,36 @@ describe('worker process', () => {
       assert.ok(fs.existsSync(file));
     } finally {
       await queue.close();
+      fs.rmSync(fifo, { force: true });
+    }
+  });
+
+  test('SIGTERM while Redis is down: the worker closes at once (force), not after the grace period', { timeout: 60_000 }, async () => {
+    const redis = await startRedis(path.join(base, 'redis-down'));
+    const env: Record<string, string> = { ...privateEnv(), REDIS_URL: redis.url, WORKER_CONCURRENCY: '1', SHUTDOWN_GRACE_MS: '600000' };
+    const dataset = path.join(base, 'root', 'mini');
+    const fifo = path.join(dataset, 'yes', 'zz-down.wav');
+    mkfifo(fifo);
+    let worker: ServiceProcess | undefined;
+    try {
+      worker = await spawnService('jobs/worker.ts', env);
+      await worker.waitFor(/worker health endpoint/);
+      const queue = new Queue<ShardJobData, ShardResult>(SHARD_QUEUE, { connection: connectionFromUrl(redis.url), prefix: env.KEY_PREFIX });
+      await queue.add('shard', shardJob(dataset, path.join(base, 'root'), [...clipEntries(dataset, 2), 'yes/zz-down.wav'], path.join(env.DATA_DIR!, 'features', 'down.afs')), { jobId: 'down-1' });
+      await worker.waitFor(/featurize-shards job down-1 .* active/);
+      await queue.close();
+      await redis.stop();
+      worker.proc.kill('SIGTERM');
+      await worker.waitFor(/Redis does not answer: closing the workers without waiting for active jobs/);
+      // The grace period is 10 minutes and the job's result cannot be stored: only a forced
+      // close ends the process now. (The pipe is released so the read stuck in the thread
+      // pool, an artifact of holding the job, does not keep process.exit() waiting.)
+      await releaseFifo(fifo);
+      const { code } = await worker.exited;
+      assert.equal(code, 0, worker.output().slice(-2000));
+    } finally {
+      if (worker && worker.proc.exitCode === null) worker.proc.kill('SIGKILL');
+      await redis.stop();
       fs.rmSync(fifo, { force: true });
     }
   });

@@ -12,7 +12,8 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { create as tarCreate } from 'tar';
-import { BadRequestError } from '../../core/errors.ts';
+import { BadRequestError, InvalidSettingsError } from '../../core/errors.ts';
+import { escapedName, hasControlCharacter } from '../../core/datasets/names.ts';
 import { UploadBudget, extractArchive, detectArchive } from './sources/upload.ts';
 
 export const VALIDATION_DATA_PREFIX = 'validation_data';
@@ -95,12 +96,13 @@ export async function unpackIndex(archive: Buffer, shuffleIndexDir: string, tmpR
     }
     const names = (await fsp.readdir(path.join(out, '.index'))).sort();
     const vnames = vdir ? (await fsp.readdir(vdir)).sort() : [];
-    // Check both before pinning either.
+    // Check both before pinning either: only files, at least one, every line a path inside the dataset.
     for (const d of vdir ? [path.join(out, '.index'), vdir] : [path.join(out, '.index')]) {
       const files = await fsp.readdir(d, { withFileTypes: true });
       if (files.length === 0 || files.some((f) => !f.isFile())) {
         throw new BadRequestError('invalid-index-archive', '.index/ must hold only files, at least one');
       }
+      for (const f of files) await checkIndexFile(path.join(d, f.name), d === vdir ? `${VALIDATION_DATA_PREFIX}/${f.name}` : f.name);
     }
     await pin(path.join(out, '.index'), shuffleIndexDir);
     if (vdir && validationShuffleIndexDir) await pin(vdir, validationShuffleIndexDir);
@@ -108,4 +110,30 @@ export async function unpackIndex(archive: Buffer, shuffleIndexDir: string, tmpR
   } finally {
     await fsp.rm(tmp, { recursive: true, force: true });
   }
+}
+
+/**
+ * A pinned index file must name files inside the dataset: relative, `/`-separated, no
+ * `..`, no control character. Anything else is a 422 naming the file and line, before the
+ * index is installed (never a silent regeneration).
+ */
+async function checkIndexFile(file: string, name: string): Promise<void> {
+  const lines = (await fsp.readFile(file, 'utf8')).split('\n');
+  lines.forEach((raw, i) => {
+    const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+    if (line.trim() === '') return;
+    const why = path.posix.isAbsolute(line) || /^[A-Za-z]:[\\/]/.test(line)
+      ? 'an absolute path'
+      : line.split(/[\\/]/).includes('..')
+        ? 'a path that leaves the dataset (..)'
+        : hasControlCharacter(line)
+          ? 'a name with a control character'
+          : null;
+    if (why) {
+      throw new InvalidSettingsError(`.index/${name} line ${i + 1} is ${why}: ${escapedName(line)}; index entries are paths relative to the dataset directory`, {
+        file: `.index/${name}`,
+        line: i + 1,
+      });
+    }
+  });
 }

@@ -230,7 +230,7 @@ export class RegistryService {
 
   private async runLoad(dirs: DatasetDirs, settings: EffectiveSettings, kind: LoadKind): Promise<LoadResult> {
     try {
-      const result = await loadDataset(dirs, datasetOptions(settings), kind);
+      const result = await loadDataset(dirs, { ...datasetOptions(settings), maxSubsetEntries: this.config.maxSubsetEntries }, kind);
       assertSafeEntries(result);
       return result;
     } catch (err) {
@@ -318,7 +318,7 @@ export class RegistryService {
   /** Regenerates the index files from the directory as it is now, then reloads. */
   async reindex(id: string): Promise<DatasetRecord> {
     const rec = await this.get(id);
-    await reindexDataset(this.datasetDirsOf(rec), datasetOptions(rec.settings));
+    await reindexDataset(this.datasetDirsOf(rec), { ...datasetOptions(rec.settings), maxSubsetEntries: this.config.maxSubsetEntries });
     return this.load(id, rec.loaded_subset ?? 'training');
   }
 
@@ -369,15 +369,22 @@ async function resolveBgNoiseDir(settings: EffectiveSettings, datasetDir: string
   const given = settings.augmentation?.bg_noise_dir;
   if (!settings.augmentation || !given) return settings;
   const candidate = path.resolve(datasetDir, given);
+  // The root first: a path outside it gets the same answer whether it exists or not.
+  const outside = () =>
+    new ForbiddenPathError(`bg_noise_dir ${JSON.stringify(given)} is outside the dataset's data root`, { field: 'augmentation.bg_noise_dir' });
+  if (!isInside(candidate, root)) throw outside();
   let real: string;
   try {
     real = await fsp.realpath(candidate);
-    if (!(await fsp.stat(real)).isDirectory()) throw new Error('not a directory');
   } catch {
-    throw new DatasetError('bg-noise-dir-not-found', `bg_noise_dir not found: ${given} (looked for ${candidate})`, { field: 'augmentation.bg_noise_dir' });
+    throw new DatasetError('bg-noise-dir-not-found', `bg_noise_dir not found: ${given} (looked for ${path.relative(root, candidate) || '.'} in the data root)`, {
+      field: 'augmentation.bg_noise_dir',
+    });
   }
-  if (!isInside(real, root)) {
-    throw new ForbiddenPathError(`bg_noise_dir ${given} is outside the dataset's data root`, { field: 'augmentation.bg_noise_dir' });
+  // A link inside the root may lead out of it.
+  if (!isInside(real, root)) throw outside();
+  if (!(await fsp.stat(real)).isDirectory()) {
+    throw new DatasetError('bg-noise-dir-not-found', `bg_noise_dir ${JSON.stringify(given)} is not a directory`, { field: 'augmentation.bg_noise_dir' });
   }
   return { ...settings, augmentation: { ...settings.augmentation, bg_noise_dir: real } };
 }
