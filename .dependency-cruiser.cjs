@@ -56,10 +56,10 @@ module.exports = {
     },
     {
       name: 'store-and-cli-import-no-other-adapter',
-      comment: 'store/ (Redis) and cli/ stand alone: they import src/ only.',
+      comment: 'store/ (Redis) and cli/ stand alone: they import src/ and their own folder only.',
       severity: 'error',
       from: { path: '^(store|cli)/' },
-      to: { path: '^(routes|jobs|cli|web|loaders)/' },
+      to: { path: '^(routes|jobs|store|cli|web|loaders)/', pathNot: '^$1/' },
     },
     {
       name: 'jobs-import-only-the-store-adapter',

@@ -1,11 +1,12 @@
-# syntax=docker/dockerfile:1
-#
-# One image, two roles, chosen by the command:
-#   api:    node --import tsx src/main.ts        (the default CMD)
-#   worker: node --import tsx src/worker-main.ts
+# One image, two roles, chosen by the command (the entry points are named once, in
+# package.json's scripts):
+#   api:    npm start          (the default CMD)
+#   worker: npm run worker
 # Both answer GET /healthz (api on PORT, worker on WORKER_HEALTH_PORT): one HEALTHCHECK.
+# (No `# syntax=` line: the builder's own Dockerfile frontend is enough, and fetching
+# another would need an image registry.)
 
-ARG NODE_IMAGE=node:20-bookworm-slim
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 # ---- build: dependencies and the native microfrontend addon -------------------------
 FROM ${NODE_IMAGE} AS build
@@ -30,10 +31,14 @@ RUN npm run build:native \
 # Production dependencies only (tsx is one: the service runs TypeScript through it).
 RUN npm prune --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY . .
+# The dashboard bundle (web/dist), so the read-only runtime does not build it at each start.
+RUN node --import tsx web/build.ts
 
 # ---- runtime ---------------------------------------------------------------------------
 FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production \
+    NPM_CONFIG_UPDATE_NOTIFIER=false \
+    NPM_CONFIG_FUND=false \
     HOST=0.0.0.0 \
     PORT=8080 \
     WORKER_HEALTH_PORT=8081 \
@@ -50,6 +55,7 @@ EXPOSE 8080
 # /healthz of the api (PORT), or of a worker (WORKER_HEALTH_PORT) where no api listens.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
   CMD ["node", "-e", "const h=(p)=>fetch('http://127.0.0.1:'+p+'/healthz').then((r)=>r.ok);h(process.env.PORT||8080).catch(()=>h(process.env.WORKER_HEALTH_PORT||8081)).then((ok)=>process.exit(ok?0:1),()=>process.exit(1))"]
-# node is PID 1's child under `init: true` (compose) or PID 1 itself: it handles
-# SIGTERM/SIGINT (graceful shutdown, SHUTDOWN_GRACE_MS) without npm in between.
-CMD ["node", "--import", "tsx", "src/main.ts"]
+# npm runs the script (`node --import tsx …`) and passes SIGTERM/SIGINT on to it; the
+# service drains (graceful shutdown, SHUTDOWN_GRACE_MS) and npm exits with its status.
+# Under `init: true` (compose) tini is PID 1 and signals npm.
+CMD ["npm", "start"]

@@ -5,6 +5,10 @@
  *    at 64 concurrent connections with autocannon, next to a fastify hello-world in its
  *    own process in the same run. Target: p99 within 2x of the hello-world's.
  * 2. Peak RSS of the API process while it serves 64 concurrent epoch streams.
+ * 3. Memory run (`npm run bench:load -- memory` runs only this): 64 concurrent streams
+ *    plus 6 requests for oversize batches and 6 for large ones, against a configured
+ *    MAX_BATCH_BYTES / STREAM_MEMORY_BUDGET; prints the answers and the API's peak RSS
+ *    next to the budget plus the process's RSS before the run.
  *
  * The API (`node --import tsx routes/server.ts`) and one worker process run as children on a
  * private KEY_PREFIX, DATA_DIR and ports. BENCH_SECONDS sets the duration per case
@@ -31,6 +35,10 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = 64;
 const STREAMS = 64;
+const MEMORY_ONLY = process.argv.includes('memory');
+/** The memory run's limits (small, so a laptop-sized run reaches them). */
+const MEM_MAX_BATCH_BYTES = 4 * 1024 * 1024;
+const MEM_BUDGET = 64 * 1024 * 1024;
 
 const children: ChildProcess[] = [];
 process.on('exit', () => children.forEach((c) => c.kill('SIGKILL')));
@@ -70,6 +78,8 @@ async function main(): Promise<void> {
     DATA_ROOTS: root,
     LOG_LEVEL: 'warn',
     IN_PROCESS_WORKERS: '0',
+    MAX_BATCH_BYTES: String(MEM_MAX_BATCH_BYTES),
+    STREAM_MEMORY_BUDGET: String(MEM_BUDGET),
   };
   try {
     const apiPort = await freePort();
@@ -96,6 +106,10 @@ async function main(): Promise<void> {
     });
     if (reg.status !== 201) throw new Error(`registration failed: ${reg.status} ${await reg.text()}`);
 
+    if (MEMORY_ONLY) {
+      await memoryRun(apiUrl, api.pid!);
+      return;
+    }
     console.log(`audiofeed load bench: ${CONNECTIONS} connections, ${SECONDS} s per case, Node ${process.version}, ${os.cpus().length} CPUs`);
     const cases: [string, string][] = [
       ['fastify hello-world', `http://127.0.0.1:${helloPort}/`],
@@ -140,6 +154,7 @@ async function main(): Promise<void> {
     console.log(`\n${STREAMS} concurrent epoch streams (npy float32, ${(epochBytes / 1e6).toFixed(2)} MB each): ${seconds.toFixed(2)} s, ${(total / 1e6 / seconds).toFixed(0)} MB/s`);
     console.log(`API RSS before ${(rssBefore / 1024).toFixed(0)} MiB, peak during ${(peak / 1024).toFixed(0)} MiB (+${((peak - rssBefore) / 1024).toFixed(0)} MiB, ${((peak - rssBefore) / STREAMS).toFixed(0)} KiB per stream); process high-water mark ${(rssKb(api.pid!, 'VmHWM') / 1024).toFixed(0)} MiB`);
     if (sizes.some((s) => s !== epochBytes)) console.log('warning: some streams differ in length from the warm-up epoch');
+    await memoryRun(apiUrl, api.pid!);
   } finally {
     for (const c of children) c.kill('SIGTERM');
     const r = createRedis(redis.url);
@@ -153,6 +168,44 @@ async function main(): Promise<void> {
     await redis.child?.stop();
     fs.rmSync(base, { recursive: true, force: true });
   }
+}
+
+/** 64 concurrent streams + 6 oversize-batch requests + 6 large-batch requests; peak RSS against the budget. */
+async function memoryRun(apiUrl: string, pid: number): Promise<void> {
+  // A subset large enough for big batches: _silence_ rows need no file.
+  const reg = await fetch(`${apiUrl}/v1/datasets`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'big', source: { type: 'directory', path: 'mini' }, classes: ['yes', 'no', '_silence_'], silence_class_percentage: 100 }),
+  });
+  if (reg.status !== 201) throw new Error(`registration failed: ${reg.status} ${await reg.text()}`);
+  const url = `${apiUrl}/v1/datasets/big/batches?subset=training&format=npy`;
+  await (await fetch(url)).arrayBuffer(); // featurize once
+  const rssBefore = rssKb(pid, 'VmRSS');
+  let peak = rssBefore;
+  const sampler = setInterval(() => (peak = Math.max(peak, rssKb(pid, 'VmRSS'))), 10);
+  const statuses = new Map<string, number>();
+  const count = (what: string, status: number) => statuses.set(`${what} ${status}`, (statuses.get(`${what} ${status}`) ?? 0) + 1);
+  const drain = async (what: string, u: string) => {
+    const res = await fetch(u);
+    count(what, res.status);
+    for await (const _ of res.body as unknown as AsyncIterable<Uint8Array>) void _;
+  };
+  const t0 = performance.now();
+  await Promise.all([
+    ...Array.from({ length: STREAMS }, (_, i) => drain('stream batch_size=32', `${url}&epoch=${i}`)),
+    ...Array.from({ length: 6 }, (_, i) => drain('oversize batch_size=65536', `${url}&epoch=${i}&batch_size=65536`)),
+    ...Array.from({ length: 6 }, (_, i) => drain('large batch_size=300', `${url}&epoch=${i}&batch_size=300`)),
+  ]);
+  clearInterval(sampler);
+  const mib = (kb: number) => (kb / 1024).toFixed(0);
+  console.log(`\nmemory run: MAX_BATCH_BYTES ${MEM_MAX_BATCH_BYTES / 2 ** 20} MiB, STREAM_MEMORY_BUDGET ${MEM_BUDGET / 2 ** 20} MiB, ${((performance.now() - t0) / 1000).toFixed(2)} s`);
+  for (const [k, v] of [...statuses].sort()) console.log(`  ${k.padEnd(36)} x${v}`);
+  const growth = peak - rssBefore;
+  // What the budget does not cover: sockets, each stream's 1 MiB pipe buffer, GC slack.
+  console.log(
+    `API RSS before ${mib(rssBefore)} MiB, peak ${mib(peak)} MiB (+${mib(growth)} MiB) = budget ${MEM_BUDGET / 2 ** 20} MiB ${growth > MEM_BUDGET / 1024 ? '+' : '-'} ${mib(Math.abs(growth - MEM_BUDGET / 1024))} MiB`,
+  );
 }
 
 await main();

@@ -21,6 +21,9 @@ import { AudiofeedError, WavDecodeError } from '../src/core/errors.ts';
 import { FEATURE_DTYPES } from '../src/core/schemas.ts';
 import { selectFrontendBackend, type FrontendBackend, type FrontendBackendPreference } from '../src/core/frontend/backend.ts';
 import { DEFAULT_FRONTEND_SETTINGS, FRONTEND_SETTING_NAMES, type FrontendSettings } from '../src/core/frontend/settings.ts';
+import { InputError, InterruptedError, UsageError, type CliIo } from './errors.ts';
+import { RejectedError, UnavailableError } from './http.ts';
+import { DATASETS_HELP, FEATURIZE_HELP, PULL_HELP, datasetsCommand, featurizeCommand, pullCommand, type Env } from './remote.ts';
 
 const FORMATS: readonly ClipFeatureFormat[] = ['npy', 'json', 'png'];
 const BACKENDS: readonly FrontendBackendPreference[] = ['auto', 'native', 'typescript'];
@@ -30,7 +33,16 @@ export const HELP = `Usage: audiofeed <command> [options]
 Commands:
   features <clip.wav>   Spectrogram (or prepared audio) of one WAV clip, computed
                         locally exactly as the service and MLTK compute it.
+  datasets <command>    On a running service: register, list, show, summary, weights.
+  featurize <ID>        On a running service: featurize a subset, with a progress bar.
+  pull <ID>             On a running service: stream epochs into files, with a progress bar.
   help                  Show this help.
+
+  audiofeed <command> --help shows a command's options.
+
+The remote commands (datasets, featurize, pull) take, before or after the command:
+  --url <url>           The service (default $AUDIOFEED_URL, else http://127.0.0.1:8080).
+  --token <token>       Bearer token (default $AUDIOFEED_TOKEN).
 
 audiofeed features <clip.wav> [options]
   --settings <file>     JSON settings: either MLTK frontend settings
@@ -57,18 +69,13 @@ Examples:
   audiofeed features clip.wav --format png --out x.png
   audiofeed features device_clip.wav --raw --dtype uint16 --out x.npy
 
-Exit status: 0 success, 1 the clip or settings were rejected, 2 usage error.
+Exit status: 0 success, 1 the clip or settings were rejected (remote commands: the
+service rejected the request with HTTP 4xx, or the job failed or was cancelled),
+2 usage error, 3 the service could not be reached, failed (HTTP 5xx) or cut a
+response short (remote commands).
 `;
 
-/** Wrong command line: exit 2. */
-export class UsageError extends Error {}
-/** The input cannot be used (missing file, bad JSON, ...): exit 1. */
-export class InputError extends Error {}
-
-export interface CliIo {
-  stdout: NodeJS.WritableStream;
-  stderr: NodeJS.WritableStream;
-}
+export { UsageError, InputError, type CliIo };
 
 function parseSetting(assignment: string): [keyof FrontendSettings, number | boolean] {
   const eq = assignment.indexOf('=');
@@ -273,26 +280,60 @@ async function featuresCommand(args: string[], io: CliIo): Promise<number> {
   return 0;
 }
 
+const REMOTE_HELP: Record<string, string> = { datasets: DATASETS_HELP, featurize: FEATURIZE_HELP, pull: PULL_HELP };
+
+/** `--url X`, `--token=Y` before the command: moved after it, where each command reads them. */
+function splitGlobalOptions(argv: string[]): { command: string | undefined; rest: string[] } {
+  const global: string[] = [];
+  let i = 0;
+  for (; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (/^--(url|token)=/.test(a)) global.push(a);
+    else if (a === '--url' || a === '--token') {
+      if (i + 1 >= argv.length) throw new UsageError(`Option '${a} <value>' argument missing`);
+      global.push(a, argv[++i]!);
+    } else break;
+  }
+  const command = argv[i];
+  if (global.length > 0 && command !== undefined && !Object.hasOwn(REMOTE_HELP, command)) {
+    throw new UsageError(`--url and --token belong to the remote commands (datasets, featurize, pull), not ${JSON.stringify(command)}`);
+  }
+  // Options after the command come last, so they win over the ones before it.
+  return { command, rest: [...global, ...argv.slice(i + 1)] };
+}
+
 /** Runs one command line; returns the exit status. Never throws for user errors. */
-export async function main(argv: string[], io: CliIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+export async function main(
+  argv: string[],
+  io: CliIo = { stdout: process.stdout, stderr: process.stderr },
+  env: Env = process.env,
+): Promise<number> {
   const fail = (msg: string, code: number): number => {
     io.stderr.write(`audiofeed: ${msg}\n`);
     return code;
   };
+  let help = 'audiofeed --help';
   try {
-    const [command, ...rest] = argv;
+    const { command, rest } = splitGlobalOptions(argv);
+    if (command !== undefined && Object.hasOwn(REMOTE_HELP, command)) help = `audiofeed ${command} --help`;
     if (command === undefined) {
       io.stderr.write(HELP);
       return 2;
     }
     if (command === 'help' || command === '--help' || command === '-h') {
-      io.stdout.write(HELP);
+      io.stdout.write((command === 'help' && rest[0] !== undefined && Object.hasOwn(REMOTE_HELP, rest[0]) ? REMOTE_HELP[rest[0]] : HELP));
       return 0;
     }
     if (command === 'features') return await featuresCommand(rest, io);
+    if (command === 'datasets') return await datasetsCommand(rest, io, env);
+    if (command === 'featurize') return await featurizeCommand(rest, io, env);
+    if (command === 'pull') return await pullCommand(rest, io, env);
     throw new UsageError(`unknown command ${JSON.stringify(command)}`);
   } catch (err) {
-    if (err instanceof UsageError) return fail(`${err.message} (see audiofeed --help)`, 2);
+    if (err instanceof UsageError) return fail(`${err.message} (see ${help})`, 2);
+    if (err instanceof RejectedError) return fail(`${err.status} ${err.message}`, 1);
+    if (err instanceof UnavailableError) return fail(err.message, 3);
+    if (err instanceof InterruptedError) return fail(err.message, 130);
     if (err instanceof WavDecodeError) return fail(`${err.message} [${err.reason}]`, 1);
     if (err instanceof AudiofeedError || err instanceof InputError) return fail(err.message, 1);
     // Anything else is a bug: keep the stack for the report.

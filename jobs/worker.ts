@@ -32,11 +32,12 @@ async function main(): Promise<void> {
     redisUrl: config.redisUrl,
     prefix: config.keyPrefix,
     concurrency: config.workerConcurrency,
+    frontendThreads: config.frontendThreads,
     frontendBackend: config.frontendBackend,
     lockMs: config.jobLockMs,
     log: (m, fields) => log.info(fields ?? {}, m),
   });
-  log.info(`worker started (frontend ${running.frontend}, concurrency ${config.workerConcurrency})`);
+  log.info(`worker started (frontend ${running.frontend}, concurrency ${config.workerConcurrency}, frontend threads ${config.frontendThreads})`);
 
   let closing = false;
   const health = http.createServer((req, res) => {

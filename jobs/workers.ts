@@ -21,6 +21,8 @@ export interface WorkerOptions {
   redisUrl: string;
   prefix: string;
   concurrency: number;
+  /** Thread-pool threads per shard's featurizeWavs call (FRONTEND_THREADS). */
+  frontendThreads?: number;
   frontendBackend: FrontendBackendPreference;
   /** How long a job's lock lives without renewal: a killed worker's job is retried after it. */
   lockMs: number;
@@ -31,6 +33,22 @@ export interface WorkerOptions {
 export interface RunningWorkers {
   frontend: string;
   close(): Promise<void>;
+}
+
+/** True when Redis answers a PING within `ms`. */
+async function redisAnswers(redis: Redis, ms: number): Promise<boolean> {
+  if (redis.status !== 'ready') return false;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      redis.ping().then((r) => r === 'PONG'),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms))),
+    ]);
+  } catch {
+    return false;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 export function startWorkers(opts: WorkerOptions): RunningWorkers {
@@ -48,7 +66,10 @@ export function startWorkers(opts: WorkerOptions): RunningWorkers {
     maxStalledCount: 3,
   };
   const onCorrupt = (err: ShardCorruptError) => quarantineShard(err, queues, { info: opts.log, warn: opts.log });
-  const shardWorker = new Worker(SHARD_QUEUE, createShardProcessor(frontend, onCorrupt), { ...common, concurrency: opts.concurrency });
+  const shardWorker = new Worker(SHARD_QUEUE, createShardProcessor(frontend, onCorrupt, { threads: opts.frontendThreads }), {
+    ...common,
+    concurrency: opts.concurrency,
+  });
   const augmentWorker = new Worker(AUGMENT_QUEUE, createAugmentProcessor(frontend, new BackgroundNoiseCache()), {
     ...common,
     concurrency: opts.concurrency,
@@ -90,8 +111,20 @@ export function startWorkers(opts: WorkerOptions): RunningWorkers {
   return {
     frontend: frontend.name,
     async close() {
-      await Promise.all([shardWorker.close(), augmentWorker.close(), parentWorker.close()]);
-      await queues.close();
+      // With Redis unreachable an active job can neither finish (its result cannot be
+      // stored) nor be waited for: close at once (force) instead of waiting out the grace
+      // period; its lock expires and another worker retries it.
+      const reachable = await redisAnswers(redis, 1000);
+      if (!reachable) opts.log('Redis does not answer: closing the workers without waiting for active jobs');
+      const workersClosed = Promise.all([shardWorker.close(!reachable), augmentWorker.close(!reachable), parentWorker.close(!reachable)]);
+      if (reachable) {
+        await workersClosed;
+        await queues.close();
+      } else {
+        // BullMQ's close may still wait on a connection that never comes back: bounded.
+        workersClosed.catch(() => {});
+        await Promise.race([Promise.all([workersClosed, queues.close()]), new Promise((r) => setTimeout(r, 2000).unref())]);
+      }
       redis.disconnect();
     },
   };

@@ -7,6 +7,8 @@
  * inside an allow-listed data root.
  *
  * options: { archive: string }   path of the archive (absolute, or relative to a root)
+ *          { split?: "lists" }   use the archive's validation_list.txt / testing_list.txt
+ *                                (listing speech_commands_lists) instead of MLTK's split
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -18,6 +20,14 @@ import { UploadBudget, datasetRootOf, detectArchive, extractArchive } from '../s
 import type { LoaderContext, LoaderResult } from '../src/services/registry/sources/loaders.ts';
 
 export const listing = 'speech_commands_v2';
+
+/** The listing the options ask for: `split: "lists"` takes the published list-file split. */
+export function listingFor(options: Record<string, unknown>): 'speech_commands_v2' | 'speech_commands_lists' {
+  const split = options.split;
+  if (split === undefined || split === 'mltk') return listing;
+  if (split === 'lists') return 'speech_commands_lists';
+  throw new DatasetError('loader-options', `speech_commands_v2: options.split must be "mltk" (default) or "lists", got ${JSON.stringify(split)}`);
+}
 
 async function resolveArchive(given: unknown, roots: string[]): Promise<string> {
   if (typeof given !== 'string' || given === '') {
@@ -42,6 +52,7 @@ async function resolveArchive(given: unknown, roots: string[]): Promise<string> 
 }
 
 export async function load(options: Record<string, unknown>, ctx: LoaderContext): Promise<LoaderResult> {
+  const chosen = listingFor(options);
   const archive = await resolveArchive(options.archive, ctx.dataRoots);
   const st = await fsp.stat(archive);
   const kind = await detectArchive(archive);
@@ -52,7 +63,7 @@ export async function load(options: Record<string, unknown>, ctx: LoaderContext)
   const done = path.join(ctx.workDir, `${key}.complete`);
   if (fs.existsSync(done)) {
     const root = (await fsp.readFile(done, 'utf8')).trim();
-    if (isInside(root, target) && fs.existsSync(root)) return { directory: root, listing };
+    if (isInside(root, target) && fs.existsSync(root)) return { directory: root, listing: chosen };
   }
   const tmp = await fsp.mkdtemp(path.join(ctx.workDir, `.${key}-`));
   try {
@@ -66,5 +77,5 @@ export async function load(options: Record<string, unknown>, ctx: LoaderContext)
   const root = await datasetRootOf(target, []);
   await fsp.writeFile(done, root + '\n');
   ctx.log(`speech_commands_v2: unpacked ${archive} into ${root}`);
-  return { directory: root, listing };
+  return { directory: root, listing: chosen };
 }

@@ -11,6 +11,7 @@ import { EpochService } from '../src/services/epochs/stream.ts';
 import { FeatureService } from '../src/services/features/service.ts';
 import type { Logger } from '../src/services/ports.ts';
 import { RegistryService } from '../src/services/registry/service.ts';
+import { StreamMemoryBudget } from '../src/services/stream-budget.ts';
 import { FeatureQueues, connectionFromUrl } from '../jobs/queues.ts';
 import { JobMetricsStore } from '../store/job-metrics.ts';
 import { createRedis } from '../store/redis.ts';
@@ -51,6 +52,7 @@ export function createServices(config: Config, opts: ServiceOptions): ApiService
     registry: new RegistryService(config, new RegistryStore(redis, config.keyPrefix), opts.log),
     features: new FeatureService({ queue: queues, featuresDir, frontend, log: opts.log }),
     epochs: new EpochService({ queue: queues, featuresDir, augmentTmpDir: path.join(config.dataDir, 'tmp', 'augment'), log: opts.log }),
+    streamBudget: new StreamMemoryBudget(config.streamMemoryBudget, config.streamBudgetWaitMs),
     queue: queues,
     frontend,
     storeAnswers: async () => (await redis.ping()) === 'PONG',

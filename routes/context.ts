@@ -11,6 +11,7 @@ import type { EpochService } from '../src/services/epochs/stream.ts';
 import type { FeatureService } from '../src/services/features/service.ts';
 import type { FeatureQueue } from '../src/services/ports.ts';
 import type { RegistryService } from '../src/services/registry/service.ts';
+import type { StreamMemoryBudget } from '../src/services/stream-budget.ts';
 import type { DeploymentMetrics } from './plugins/metrics.ts';
 
 export interface AppContext {
@@ -20,6 +21,8 @@ export interface AppContext {
   registry: RegistryService;
   features: FeatureService;
   epochs: EpochService;
+  /** Bytes all batch streams of the process may hold (STREAM_MEMORY_BUDGET). */
+  streamBudget: StreamMemoryBudget;
   /** The featurization queue (cancel, progress), behind its port. */
   queue: FeatureQueue;
   /** The frontend this process runs (POST /v1/features, /v1/info, metrics). */

@@ -78,3 +78,21 @@ export function toProblem(err: FastifyError | Error, req: FastifyRequest): Probl
 export function sendProblem(reply: FastifyReply, body: ProblemBody): FastifyReply {
   return reply.code(body.status).type(PROBLEM_CONTENT_TYPE).send(body);
 }
+
+/**
+ * Server paths outside the data roots never reach a client: DATA_DIR (uploads, temp
+ * directories, artifacts) and LOADERS_DIR are shown by their variable name, in every
+ * string of the problem body (a detail, a hint, a path member).
+ */
+export function redactServerPaths(body: ProblemBody, dirs: Record<string, string>): ProblemBody {
+  const pairs = Object.entries(dirs)
+    .filter(([, dir]) => dir.length > 1)
+    .sort((a, b) => b[1].length - a[1].length);
+  const scrub = (v: unknown): unknown => {
+    if (typeof v === 'string') return pairs.reduce((text, [name, dir]) => text.split(dir).join(`$${name}`), v);
+    if (Array.isArray(v)) return v.map(scrub);
+    if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, scrub(x)]));
+    return v;
+  };
+  return scrub(body) as ProblemBody;
+}

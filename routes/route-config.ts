@@ -12,6 +12,7 @@
  *   (server-sent events). Both get STREAM_IDLE_TIMEOUT_MS instead of
  *   CONNECTION_TIMEOUT_MS (plugins/timeouts.ts); event streams are closed when shutdown
  *   begins (plugins/shutdown.ts), since they would never end on their own.
+ * - `accepts` / `bodyRequired`: the body's media types (plugins/media-types.ts: 415 otherwise).
  */
 import type { FastifyInstance } from 'fastify';
 import type { Scope } from '../src/services/config.ts';
@@ -22,6 +23,10 @@ export interface AudiofeedRouteConfig {
   scope?: Requirement;
   basicAuth?: boolean;
   stream?: 'batches' | 'events';
+  /** Media types the body may have (plugins/media-types.ts); default application/json. */
+  accepts?: readonly string[];
+  /** A request without Content-Type is 415 (the body is required). */
+  bodyRequired?: boolean;
 }
 
 declare module 'fastify' {

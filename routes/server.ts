@@ -46,6 +46,7 @@ async function main(): Promise<void> {
       redisUrl: redisInfo.url,
       prefix: config.keyPrefix,
       concurrency: config.workerConcurrency,
+      frontendThreads: config.frontendThreads,
       frontendBackend: config.frontendBackend,
       lockMs: config.jobLockMs,
     },

@@ -10,7 +10,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PROJECT_ROOT } from './helpers/paths.ts';
-import { freePort } from '../store/redis.ts';
+import { createRedis, freePort } from '../store/redis.ts';
+import { closeRedis, deleteKeys, testRedisUrl } from './helpers/app.ts';
 
 interface Run {
   code: number | null;
@@ -82,6 +83,52 @@ test('no Redis but redis-server on PATH: a private one is started and the API se
     assert.match(r.out, /Server listening at http:\/\/127\.0\.0\.1:\d+/);
     assert.equal(r.code, 0, 'SIGTERM shuts down cleanly');
   } finally {
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
+test('/readyz of the real `npm start`: 503 not-ready while no featurization worker is connected, 200 once the in-process one is', async () => {
+  const { url } = await testRedisUrl();
+  const redis = createRedis(url);
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'af-ready-'));
+  const prefix = `afready${process.pid}`;
+  try {
+    for (const workers of ['0', '1']) {
+      const apiPort = await freePort();
+      const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'routes/server.ts')], {
+        cwd: PROJECT_ROOT,
+        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', REDIS_URL: url, PORT: String(apiPort), DATA_DIR: dataDir, KEY_PREFIX: `${prefix}w${workers}`, IN_PROCESS_WORKERS: workers },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+      const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+      try {
+        for (let i = 0; i < 300 && !/data roots:/.test(out); i++) await new Promise((r) => setTimeout(r, 50));
+        assert.match(out, /data roots:/, 'the server listens');
+        const answers: number[] = [];
+        for (let i = 0; i < 100; i++) {
+          const res = await fetch(`http://127.0.0.1:${apiPort}/readyz`);
+          const body = (await res.json()) as { detail?: string };
+          answers.push(res.status);
+          if (res.status === 503) assert.match(String(body.detail), /worker/);
+          if (res.status === 200 || (workers === '0' && i >= 5)) break;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        if (workers === '0') assert.ok(answers.length >= 5 && answers.every((s) => s === 503), JSON.stringify(answers));
+        else assert.equal(answers.at(-1), 200, JSON.stringify(answers));
+        assert.equal((await fetch(`http://127.0.0.1:${apiPort}/healthz`)).status, 200);
+      } finally {
+        child.kill('SIGTERM');
+        const guard = setTimeout(() => child.kill('SIGKILL'), 20_000);
+        await exited;
+        clearTimeout(guard);
+      }
+    }
+  } finally {
+    for (const w of ['0', '1']) await deleteKeys(redis, `${prefix}w${w}`);
+    await closeRedis(redis);
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
 });

@@ -4,7 +4,7 @@
  * key prefix and every child process it spawns (API, workers, file server), and small
  * HTTP and /proc helpers. `session.close()` stops the children, deletes the prefix's
  * Redis keys and removes the directory; it also runs on SIGINT/SIGTERM/SIGHUP, and the
- * children preload exit-with-parent.ts, so nothing outlives a benchmark.
+ * children preload exit-with-parent.mjs, so nothing outlives a benchmark.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -20,7 +20,7 @@ import { mulberry32 } from '../../test/helpers/random.ts';
 
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-const EXIT_WITH_PARENT = pathToFileURL(path.join(PROJECT_ROOT, 'bench', 'helpers', 'exit-with-parent.ts')).href;
+const EXIT_WITH_PARENT = pathToFileURL(path.join(PROJECT_ROOT, 'bench', 'helpers', 'exit-with-parent.mjs')).href;
 /** Queue names of jobs/queues.ts (FEATURIZE_QUEUE, SHARD_QUEUE). */
 const QUEUE_NAMES = ['featurize', 'featurize-shards'] as const;
 
@@ -109,6 +109,17 @@ export function cpuSeconds(pid: number): number {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     // fields[0] is field 3 (state): utime is field 14, stime field 15.
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
+/** user+system CPU seconds of a process's main thread (the one running its JavaScript), or NaN. */
+export function mainThreadCpuSeconds(pid: number): number {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return (Number(fields[11]) + Number(fields[12])) / 100;
   } catch {
     return NaN;
@@ -427,13 +438,21 @@ export class BenchSession {
   ): Promise<{ procs: ServiceProcess[]; frontend: string }> {
     const procs = Array.from({ length: n }, (_, i) => this.spawn(`worker ${i + 1}`, 'jobs/worker.ts', this.serviceEnv(extra), nodeArgs));
     const started = await Promise.all(procs.map((p) => p.waitFor(/worker started \(frontend (\w+)/, 60_000)));
+    await this.waitForBullWorkers(n, procs);
+    return { procs, frontend: started[0]![1]! };
+  }
+
+  /** Resolves once BullMQ lists at least `n` workers on every featurization queue. */
+  async waitForBullWorkers(n: number, procs: ServiceProcess[]): Promise<void> {
     const queues = QUEUE_NAMES.map((q) => new Queue(q, { connection: { url: REDIS_URL, maxRetriesPerRequest: null }, prefix: this.prefix }));
     try {
       const deadline = Date.now() + 30_000;
       for (;;) {
         const counts = await Promise.all(queues.map((q) => q.getWorkersCount()));
         if (counts.every((c) => c >= n)) break;
-        if (Date.now() > deadline) throw new Error(`only ${counts.join('/')} of ${n} workers registered with BullMQ`);
+        if (Date.now() > deadline) {
+          throw new Error(`only ${counts.join('/')} of ${n} workers registered with BullMQ; ${procs[0]?.name ?? 'no process'} said:\n${procs[0]?.tail.join('\n') ?? ''}`);
+        }
         const dead = procs.find((p) => p.exitCode() !== null);
         if (dead) throw new Error(`${dead.name} exited:\n${dead.tail.join('\n')}`);
         await sleep(25);
@@ -441,7 +460,6 @@ export class BenchSession {
     } finally {
       await Promise.all(queues.map((q) => q.close()));
     }
-    return { procs, frontend: started[0]![1]! };
   }
 
   /** Removes every BullMQ key of the featurization queues (call with no worker running). */

@@ -91,6 +91,27 @@ export class IncompleteStreamError extends Error {
   }
 }
 
+/** The answer of GET /v1/datasets/{id}/datagen. */
+export interface DatagenContext {
+  subset: 'training' | 'validation' | 'evaluation';
+  batch_size: number;
+  shuffle: boolean;
+  seed: number | null;
+  effective_seed: number;
+  augmentation: Record<string, unknown> | null;
+  class_mode: string | null;
+  dtype: string;
+  samples: number;
+  batches_per_epoch: number;
+  steps_per_epoch: number | null;
+  batches: number;
+  x_shape: number[];
+  classes: string[];
+  validation_freq: number | number[];
+  epoch: number | null;
+  validation_after_epoch: boolean | null;
+}
+
 /** Statuses worth retrying: the gateway or a replica was momentarily unavailable. */
 const TRANSIENT = new Set([502, 503, 504]);
 
@@ -109,6 +130,24 @@ export class AudiofeedClient {
   async dataset(id: string): Promise<Record<string, unknown>> {
     const res = await this.get(`/v1/datasets/${encodeURIComponent(id)}`, 'application/json');
     return (await res.json()) as Record<string, unknown>;
+  }
+
+  /**
+   * GET /v1/datasets/{id}/datagen (MLTK datagen_context): what the generator of `subset`
+   * uses — batch_size, shuffle, seed, augmentation, class_mode, dtype, samples,
+   * batches_per_epoch, steps_per_epoch, batches, x_shape, classes, and with `epoch`
+   * whether validation runs after it. `params` are the batches query parameters, by
+   * their wire names (batch_size, steps_per_epoch, validation_freq, ...).
+   */
+  async datagen(
+    id: string,
+    subset: 'training' | 'validation' | 'evaluation' = 'training',
+    params: Record<string, string | number | boolean | undefined> = {},
+  ): Promise<DatagenContext> {
+    const q = new URLSearchParams({ subset });
+    for (const [k, v] of Object.entries(params)) if (v !== undefined) q.set(k, String(v));
+    const res = await this.get(`/v1/datasets/${encodeURIComponent(id)}/datagen?${q}`, 'application/json');
+    return (await res.json()) as DatagenContext;
   }
 
   /**

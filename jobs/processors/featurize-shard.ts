@@ -4,14 +4,21 @@
  */
 import fs from 'node:fs';
 import type { Job } from 'bullmq';
-import { computeShard } from '../../src/services/features/compute-shard.ts';
+import { computeShard, type ComputeShardOptions } from '../../src/services/features/compute-shard.ts';
 import { isShardCorrupt } from '../../src/services/features/integrity.ts';
 import { openShardSync, removeStaleTemps, writeShard, type ShardCorruptError } from '../../src/services/features/shard-file.ts';
 import type { FrontendBackend } from '../../src/core/frontend/backend.ts';
 import type { ShardJobData, ShardResult } from '../payloads.ts';
 
-/** `onCorrupt` quarantines and counts a shard file that fails verification (it is then computed again). */
-export function createShardProcessor(frontend: FrontendBackend, onCorrupt: (err: ShardCorruptError) => Promise<unknown> = async () => undefined) {
+/**
+ * `onCorrupt` quarantines and counts a shard file that fails verification (it is then
+ * computed again); `options` are the shard computation's (pool threads per call).
+ */
+export function createShardProcessor(
+  frontend: FrontendBackend,
+  onCorrupt: (err: ShardCorruptError) => Promise<unknown> = async () => undefined,
+  options: ComputeShardOptions = {},
+) {
   return async function processShard(job: Job<ShardJobData, ShardResult>): Promise<ShardResult> {
     const t0 = performance.now();
     const { file } = job.data;
@@ -27,7 +34,7 @@ export function createShardProcessor(frontend: FrontendBackend, onCorrupt: (err:
       }
     }
     await removeStaleTemps(file);
-    const { header, data } = await computeShard(job.data, frontend);
+    const { header, data } = await computeShard(job.data, frontend, options);
     await writeShard(file, header, data);
     return { rows: header.rows, failures: header.failures, ms: performance.now() - t0, reused: false };
   };

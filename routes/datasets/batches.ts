@@ -8,6 +8,13 @@
 import { Readable } from 'node:stream';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { EpochStreamRequest } from '../../src/services/epochs/stream.ts';
+import { createBatchEncoder } from '../../src/core/tensors/batch-encoder.ts';
+import { planEpoch } from '../../src/services/epochs/epoch-plan.ts';
+import { deliveredDtype } from '../../src/services/features/plan.ts';
+import { loadSampleWeights } from '../../src/services/registry/sample-weights.ts';
+import type { DatasetRecord, StoredSubsets } from '../../src/services/registry/types.ts';
+import { subsetFor } from '../../src/services/registry/subsets.ts';
+import { STREAM_BATCHES_IN_FLIGHT, assertBatchFits, batchBytes } from '../../src/services/stream-budget.ts';
 import type { AppContext } from '../context.ts';
 import { BatchQuery, IdParams } from './schemas.ts';
 
@@ -26,15 +33,27 @@ export function epochRequestOf(q: BatchQuery, accept: string | undefined): Omit<
     classWeight: q.class_weight,
     sampleWeightId: q.sample_weight_id,
     fromBatch: q.from_batch,
-    augment: q.augment ?? true,
+    augment: q.augment,
     format: q.format ?? (/application\/x-npy-stream/.test(accept ?? '') ? 'npy' : 'arrow'),
   };
+}
+
+/** Bytes of the largest batch the request asks for (MAX_BATCH_BYTES is checked against it). */
+function requestedBatchBytes(rec: DatasetRecord, subsets: StoredSubsets, req: ReturnType<typeof epochRequestOf>, maxBatchBytes: number): number {
+  const n = subsetFor(rec, subsets, req.subset).entries.length;
+  const size = req.batchSize ?? rec.settings.batch_size;
+  const rows = Math.max(1, size === -1 ? n : Math.min(size, n));
+  const bytes = batchBytes(rows, rec.audio_input_shape, deliveredDtype(rec, req.dtype), rec.settings.classes.length);
+  assertBatchFits(bytes, maxBatchBytes, rows);
+  return bytes;
 }
 
 const batches: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (app, { ctx }) => {
   app.get(
     '/:id/batches',
     {
+      // HEAD answers the headers without streaming (below), not fastify's GET-without-body.
+      exposeHeadRoute: false,
       config: { scope: 'read', stream: 'batches' },
       schema: {
         tags: ['datasets'],
@@ -46,14 +65,21 @@ const batches: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (app, { ct
     async (req, reply) => {
       const rec = await ctx.registry.get(req.params.id);
       const subsets = await ctx.registry.subsets(rec.id);
+      const request = epochRequestOf(req.query, req.headers.accept);
+      const bytes = requestedBatchBytes(rec, subsets, request, ctx.config.maxBatchBytes);
       const abort = new AbortController();
       // The response's close: the client went away (or the stream ended); waits for shards end with it.
       reply.raw.on('close', () => abort.abort(new Error('client went away')));
-      const epoch = await ctx.epochs.open(rec, subsets, {
-        ...epochRequestOf(req.query, req.headers.accept),
-        requestId: req.id,
-        signal: abort.signal,
-      });
+      // Memory for this stream's batches in flight, for its whole life (STREAM_MEMORY_BUDGET).
+      const reservation = await ctx.streamBudget.reserve(bytes * STREAM_BATCHES_IN_FLIGHT, abort.signal);
+      reply.raw.once('close', () => reservation.release());
+      let epoch;
+      try {
+        epoch = await ctx.epochs.open(rec, subsets, { ...request, requestId: req.id, signal: abort.signal });
+      } catch (err) {
+        reservation.release();
+        throw err;
+      }
       const stream = Readable.from(epoch.chunks(), { objectMode: false, highWaterMark: 1 << 20 });
       stream.on('error', (err) => {
         req.log.warn({ err: err.message }, 'batch stream aborted');
@@ -69,6 +95,39 @@ const batches: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (app, { ct
         .header('x-audiofeed-dtype', epoch.plan.dtype)
         .header('cache-control', 'no-store')
         .send(stream);
+    },
+  );
+
+  // The headers of GET without the epoch: what a client learns before it streams
+  // (X-Audiofeed-Batches, the shape, the dtype). Nothing is queued or read.
+  app.head(
+    '/:id/batches',
+    { config: { scope: 'read' }, schema: { tags: ['datasets'], summary: 'The headers of GET …/batches, without the stream', params: IdParams, querystring: BatchQuery } },
+    async (req, reply) => {
+      const rec = await ctx.registry.get(req.params.id);
+      const subsets = await ctx.registry.subsets(rec.id);
+      const request = epochRequestOf(req.query, req.headers.accept);
+      requestedBatchBytes(rec, subsets, request, ctx.config.maxBatchBytes);
+      const sampleWeights = request.sampleWeightId ? await loadSampleWeights(rec, request.sampleWeightId) : null;
+      const ep = planEpoch(rec, subsets, { ...request, sampleWeights }, '');
+      const encoder = createBatchEncoder(request.format, {
+        xShape: ep.xShape,
+        xDtype: ep.dtype,
+        yKind: ep.classMode === null ? 'none' : ep.classMode === 'input' ? 'input' : ep.classMode === 'categorical' ? 'categorical' : 'scalar',
+        numClasses: rec.settings.classes.length,
+        yDtype: ep.dtype,
+        sampleWeight: ep.source.sampleWeights !== null,
+        metadata: {},
+      });
+      return reply
+        .header('content-type', encoder.contentType)
+        .header('x-audiofeed-batches', String(ep.batches.length - ep.fromBatch))
+        .header('x-audiofeed-from-batch', String(ep.fromBatch))
+        .header('x-audiofeed-columns', encoder.columns.join(','))
+        .header('x-audiofeed-x-shape', JSON.stringify(ep.xShape))
+        .header('x-audiofeed-dtype', ep.dtype)
+        .header('cache-control', 'no-store')
+        .send();
     },
   );
 };

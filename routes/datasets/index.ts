@@ -12,9 +12,10 @@ import featurize from './featurize.ts';
 import sampleWeights from './sample-weights.ts';
 import validationSchedule from './validation-schedule.ts';
 import jobs from './jobs.ts';
+import datagen from './datagen.ts';
 
 const datasets: FastifyPluginAsync<{ ctx: AppContext }> = async (app, { ctx }) => {
-  for (const routes of [registry, samples, batches, featurize, sampleWeights, validationSchedule, jobs]) {
+  for (const routes of [registry, samples, batches, featurize, sampleWeights, validationSchedule, jobs, datagen]) {
     await app.register(routes, { ctx });
   }
 };

@@ -40,6 +40,7 @@ export function datasetView(rec: DatasetRecord) {
     class_counts: rec.class_counts as Record<string, Record<string, number>>,
     class_weights: rec.class_weights,
     index: rec.index as unknown as Record<string, unknown>,
+    validation_data: (rec.validation_data ?? null) as unknown as Record<string, unknown> | null,
     settings: rec.settings as unknown as Record<string, unknown>,
     warnings: rec.warnings,
   };
@@ -59,7 +60,7 @@ const registryRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (ap
   app.post(
     '/',
     {
-      config: { scope: 'admin' },
+      config: { scope: 'admin', accepts: ['application/json', 'multipart/form-data'], bodyRequired: true },
       schema: {
         tags,
         summary: 'Register a dataset (JSON: directory or loader source; multipart: upload)',
@@ -188,7 +189,8 @@ const registryRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (ap
       config: read,
       schema: {
         tags,
-        summary: 'The index files (.index/<class>.txt) as a tar archive, or JSON with Accept: application/json',
+        summary:
+          'The index files as a tar archive (.index/<class>.txt; with validation_data also validation_data/.index/<class>.txt), or JSON with Accept: application/json',
         params: IdParams,
       },
     },
@@ -200,12 +202,18 @@ const registryRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (ap
         for (const f of rec.index.files) {
           if (fs.existsSync(f)) files[path.basename(f)] = await fsp.readFile(f, 'utf8');
         }
-        return { location: rec.index.location, files };
+        const v = rec.validation_data?.index;
+        if (!v) return { location: rec.index.location, files };
+        const vfiles: Record<string, string> = {};
+        for (const f of v.files) {
+          if (fs.existsSync(f)) vfiles[path.basename(f)] = await fsp.readFile(f, 'utf8');
+        }
+        return { location: rec.index.location, files, validation_data: { location: v.location, files: vfiles } };
       }
       return reply
         .type('application/x-tar')
         .header('content-disposition', `attachment; filename="${rec.id}-index.tar"`)
-        .send(await packIndex(rec.index.dir));
+        .send(await packIndex(rec.index.dir, rec.validation_data?.index?.dir || undefined, registry.tmpDir));
     },
   );
 
@@ -216,7 +224,7 @@ const registryRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (ap
   app.put(
     '/:id/index',
     {
-      config: admin,
+      config: { ...admin, accepts: ['application/x-tar', 'application/octet-stream'], bodyRequired: true },
       schema: {
         tags,
         summary: 'Pin a shuffled index (a tar from GET …/index) and reload with it',
@@ -232,7 +240,8 @@ const registryRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (ap
         );
       }
       if (!Buffer.isBuffer(req.body)) throw new BadRequestError('index-archive-required', 'send the index as a tar archive (Content-Type: application/x-tar)');
-      await unpackIndex(req.body, registry.dirsFor(rec.dataset_dir).shuffleIndexDir, path.join(registry.tmpDir));
+      const dirs = registry.datasetDirsOf(rec);
+      await unpackIndex(req.body, dirs.shuffleIndexDir, path.join(registry.tmpDir), dirs.validationData?.shuffleIndexDir);
       return datasetView(await registry.load(rec.id, rec.loaded_subset ?? 'training'));
     },
   );

@@ -15,10 +15,10 @@ import { Type } from 'typebox';
 import { readBounded } from '../../src/core/audio/load.ts';
 import { NotFoundError } from '../../src/core/errors.ts';
 import { renderSpectrogramPng } from '../../src/core/render/spectrogram-png.ts';
-import { StoredSubsetName } from '../../src/core/schemas.ts';
+import { SubsetName } from '../../src/core/schemas.ts';
 import { clipPath } from '../../src/services/features/compute-shard.ts';
 import { silenceWav } from '../../src/services/features/preview.ts';
-import { sampleAt } from '../../src/services/registry/subsets.ts';
+import { sampleAt, storedList, subsetDir } from '../../src/services/registry/subsets.ts';
 import type { AppContext } from '../context.ts';
 import { IdParams, SampleParams, StoredSubsetQuery } from './schemas.ts';
 
@@ -35,7 +35,7 @@ const samples: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (app, { ct
         params: IdParams,
         querystring: Type.Object(
           {
-            subset: Type.Optional(StoredSubsetName),
+            subset: Type.Optional(SubsetName),
             offset: Type.Optional(Type.Integer({ minimum: 0 })),
             limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10000 })),
           },
@@ -47,7 +47,7 @@ const samples: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (app, { ct
       const rec = await ctx.registry.get(req.params.id);
       const subsetName = req.query.subset ?? 'training';
       const subsets = await ctx.registry.subsets(req.params.id);
-      const subset = subsets[subsetName];
+      const subset = storedList(rec, subsets, subsetName);
       if (!subset) {
         throw new NotFoundError('subset', `dataset ${rec.id} has no ${subsetName} subset loaded (loaded: ${rec.loaded_subset ?? 'nothing'})`);
       }
@@ -73,7 +73,7 @@ const samples: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (app, { ct
         params: SampleParams,
         querystring: Type.Object(
           {
-            subset: Type.Optional(StoredSubsetName),
+            subset: Type.Optional(SubsetName),
             scale: Type.Optional(Type.Integer({ minimum: 1, maximum: 8, description: 'Pixels per cell side (default 3)' })),
           },
           { additionalProperties: false },
@@ -118,7 +118,8 @@ const samples: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (app, { ct
       if (sample.entry === null) return reply.header('x-audiofeed-generated', 'silence').send(silenceWav(rec));
       // Containment (no absolute paths, no `..`, links must stay in the data root), then a
       // bounded read of a regular file.
-      const file = await clipPath(rec.dataset_dir, rec.data_root, sample.entry);
+      const { datasetDir, root } = subsetDir(rec, sample.list);
+      const file = await clipPath(datasetDir, root, sample.entry);
       return reply.send(Buffer.from(await readBounded(file)));
     },
   );

@@ -5,7 +5,7 @@
  * mode, listing) is declared once in src/core/schemas.ts.
  */
 import { Type, type Static } from 'typebox';
-import { ClassMode, FeatureDtype, StoredSubsetName, SubsetName } from '../../src/core/schemas.ts';
+import { ClassMode, FeatureDtype, SubsetName } from '../../src/core/schemas.ts';
 import { DatasetId, RegistrationListing } from '../../src/services/registry/schemas.ts';
 
 export const IdParams = Type.Object({ id: DatasetId }, { additionalProperties: false });
@@ -37,14 +37,17 @@ export const DatasetView = Type.Object(
     class_counts: Type.Record(Type.String(), ClassCounts),
     class_weights: Type.Unknown(),
     index: Type.Record(Type.String(), Type.Unknown()),
+    validation_data: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()], {
+      description: 'With validation_data: its dataset dir, dataset id (or null for a directory source) and index',
+    }),
     settings: Type.Record(Type.String(), Type.Unknown()),
     warnings: Type.Array(Type.String()),
   },
   { additionalProperties: false },
 );
 
-/** GET …/samples and the sample previews read a stored list (default training). */
-export const StoredSubsetQuery = Type.Object({ subset: Type.Optional(StoredSubsetName) }, { additionalProperties: false });
+/** GET …/samples and the sample previews read a loaded list (default training; evaluation: the evaluation list, else the validation list). */
+export const StoredSubsetQuery = Type.Object({ subset: Type.Optional(SubsetName) }, { additionalProperties: false });
 
 /** GET …/batches: Keras `fit` names. */
 export const BatchQuery = Type.Object(
@@ -53,7 +56,11 @@ export const BatchQuery = Type.Object(
     epoch: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000 })),
     batch_size: Type.Optional(Type.Integer({ minimum: -1, maximum: 65536 })),
     validation_batch_size: Type.Optional(Type.Integer({ minimum: 1, maximum: 65536 })),
-    shuffle: Type.Optional(Type.Union([Type.Literal('true'), Type.Literal('false'), Type.Literal('batch')])),
+    shuffle: Type.Optional(
+      Type.Union([Type.Literal('true'), Type.Literal('false'), Type.Literal('batch')], {
+        description: 'Per-epoch reshuffle (default: on; evaluation: eval_shuffle)',
+      }),
+    ),
     steps_per_epoch: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000_000 })),
     validation_steps: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000_000 })),
     class_mode: Type.Optional(
@@ -64,7 +71,7 @@ export const BatchQuery = Type.Object(
     sample_weight_id: Type.Optional(Type.String({ pattern: '^[a-f0-9]{16,64}$' })),
     from_batch: Type.Optional(Type.Integer({ minimum: 0 })),
     format: Type.Optional(Type.Union([Type.Literal('arrow'), Type.Literal('npy')])),
-    augment: Type.Optional(Type.Boolean({ description: 'Apply the dataset augmentation (default true; training, and validation when validation_augmentation_enabled)' })),
+    augment: Type.Optional(Type.Boolean({ description: 'Apply the dataset augmentation (default: training yes, validation when validation_augmentation_enabled, evaluation when eval_augment)' })),
   },
   { additionalProperties: false },
 );

@@ -24,7 +24,7 @@ const features: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (app, { c
   app.post(
     '/',
     {
-      config: { scope: 'read' },
+      config: { scope: 'read', accepts: ['multipart/form-data'], bodyRequired: true },
       schema: {
         tags: ['features'],
         summary: 'Features of one WAV clip (multipart: optional `settings` JSON field + one file)',

@@ -30,8 +30,13 @@ const EnvSchema = Type.Object({
   LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' }),
   /** auto = native addon when it loads, else TypeScript; native/typescript force one. */
   FRONTEND_BACKEND: Type.Enum(['auto', 'native', 'typescript'], { default: 'auto' }),
-  /** Clips processed concurrently by one worker process (shards in flight). */
+  /** Shard jobs in flight per worker process (or in-process worker thread). */
   WORKER_CONCURRENCY: Type.Integer({ default: 2, minimum: 1, maximum: 64 }),
+  /**
+   * Thread-pool threads one shard's native featurization uses. With the default 2 shards
+   * in flight x 1 thread, two cores compute while the pool's other threads read files.
+   */
+  FRONTEND_THREADS: Type.Integer({ default: 1, minimum: 1, maximum: 64 }),
   /** Job lock lifetime: a job of a killed worker is taken over after about this long. */
   JOB_LOCK_MS: Type.Integer({ default: 30_000, minimum: 1000 }),
   /** Worker threads started inside `npm start` (0 = API only; run `npm run worker` separately). */
@@ -59,6 +64,14 @@ const EnvSchema = Type.Object({
   CONNECTION_TIMEOUT_MS: Type.Integer({ default: 60_000, minimum: 0 }),
   /** The same for batch streams and server-sent events (they may wait for featurization); 0 = never. */
   STREAM_IDLE_TIMEOUT_MS: Type.Integer({ default: 600_000, minimum: 0 }),
+  /** Largest batch a stream may deliver (x, y and weights of one batch, in bytes); larger = 413. */
+  MAX_BATCH_BYTES: Type.Integer({ default: 64 * 1024 * 1024, minimum: 1024 }),
+  /** Bytes all batch streams of the process may hold at once (each reserves STREAM_BATCHES_IN_FLIGHT batches). */
+  STREAM_MEMORY_BUDGET: Type.Integer({ default: 512 * 1024 * 1024, minimum: 1024 }),
+  /** How long a stream waits for room in STREAM_MEMORY_BUDGET before it is a 503 with Retry-After. */
+  STREAM_BUDGET_WAIT_MS: Type.Integer({ default: 5_000, minimum: 0 }),
+  /** Entries a dataset subset may hold (`_silence_` included); checked before it is built, larger = 422. */
+  MAX_SUBSET_ENTRIES: Type.Integer({ default: 2_000_000, minimum: 1 }),
 });
 
 export type Env = Static<typeof EnvSchema>;
@@ -77,6 +90,7 @@ export interface Config {
   logLevel: string;
   frontendBackend: 'auto' | 'native' | 'typescript';
   workerConcurrency: number;
+  frontendThreads: number;
   jobLockMs: number;
   inProcessWorkers: number;
   redisAutostart: boolean;
@@ -92,6 +106,10 @@ export interface Config {
   keepAliveTimeoutMs: number;
   connectionTimeoutMs: number;
   streamIdleTimeoutMs: number;
+  maxBatchBytes: number;
+  streamMemoryBudget: number;
+  streamBudgetWaitMs: number;
+  maxSubsetEntries: number;
 }
 
 export type Scope = 'read' | 'admin';
@@ -143,6 +161,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   if (parsed.REQUEST_TIMEOUT_MS > 0 && parsed.HEADERS_TIMEOUT_MS > parsed.REQUEST_TIMEOUT_MS) {
     throw new ConfigError('invalid configuration: HEADERS_TIMEOUT_MS must not exceed REQUEST_TIMEOUT_MS');
   }
+  if (parsed.STREAM_MEMORY_BUDGET < 2 * parsed.MAX_BATCH_BYTES) {
+    // A stream holds two batches in flight (src/services/stream-budget.ts): one largest stream must fit.
+    throw new ConfigError('invalid configuration: STREAM_MEMORY_BUDGET must be at least 2 × MAX_BATCH_BYTES');
+  }
   const roots =
     parsed.DATA_ROOTS !== undefined && parsed.DATA_ROOTS.trim() !== ''
       ? parsed.DATA_ROOTS.split(/[:,]/).map((s) => s.trim()).filter(Boolean)
@@ -175,6 +197,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     logLevel: parsed.LOG_LEVEL,
     frontendBackend: parsed.FRONTEND_BACKEND,
     workerConcurrency: parsed.WORKER_CONCURRENCY,
+    frontendThreads: parsed.FRONTEND_THREADS,
     jobLockMs: parsed.JOB_LOCK_MS,
     inProcessWorkers: parsed.IN_PROCESS_WORKERS,
     redisAutostart: parsed.REDIS_AUTOSTART,
@@ -189,6 +212,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     keepAliveTimeoutMs: parsed.KEEP_ALIVE_TIMEOUT_MS,
     connectionTimeoutMs: parsed.CONNECTION_TIMEOUT_MS,
     streamIdleTimeoutMs: parsed.STREAM_IDLE_TIMEOUT_MS,
+    maxBatchBytes: parsed.MAX_BATCH_BYTES,
+    streamMemoryBudget: parsed.STREAM_MEMORY_BUDGET,
+    streamBudgetWaitMs: parsed.STREAM_BUDGET_WAIT_MS,
+    maxSubsetEntries: parsed.MAX_SUBSET_ENTRIES,
   };
 }
 

@@ -98,7 +98,7 @@ test('listing: linked directories are entered only with follow_links', async (t)
   assert.deepEqual(await list(root, 'up', false), ['up/u1.wav']);
   assert.deepEqual(await list(root, 'down', true), ['down/d1.wav']);
   const noFollow = await listClassEntries(root, ['down'], false);
-  assert.deepEqual(noFollow.get('down'), { entries: [], entered: false });
+  assert.deepEqual(noFollow.get('down'), { entries: [], entered: false, skipped: [] });
 });
 
 test('listing: a symlink cycle is not followed (Q-05 fix), other links still are', async (t) => {
@@ -112,7 +112,7 @@ test('listing: a symlink cycle is not followed (Q-05 fix), other links still are
 test('listing: each top-level directory is its own bucket; missing classes are empty', async (t) => {
   const root = await tempTree(t, ['no/n1.wav', 'nope/x.wav', 'no_thanks/y.wav', 'top.wav']);
   const m = await listClassEntries(root, ['no', 'missing', 'top.wav'], true);
-  assert.deepEqual(m.get('no'), { entries: ['no/n1.wav'], entered: true });
-  assert.deepEqual(m.get('missing'), { entries: [], entered: false });
-  assert.deepEqual(m.get('top.wav'), { entries: [], entered: false });
+  assert.deepEqual(m.get('no'), { entries: ['no/n1.wav'], entered: true, skipped: [] });
+  assert.deepEqual(m.get('missing'), { entries: [], entered: false, skipped: [] });
+  assert.deepEqual(m.get('top.wav'), { entries: [], entered: false, skipped: [] });
 });

@@ -25,7 +25,12 @@ let shared: Promise<{ url: string; child: PrivateRedis | null }> | null = null;
 /** One Redis per test process: the machine's, or a private one when none answers. */
 export function testRedisUrl(): Promise<{ url: string; child: PrivateRedis | null }> {
   shared ??= ensureRedis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', true, quiet).then((r) => {
-    if (r.child) process.once('exit', () => r.child?.process.kill('SIGKILL'));
+    if (r.child) {
+      // Killed when the test file's process exits; unref'd so it does not keep that process alive.
+      r.child.process.unref();
+      (r.child.process.stderr as { unref?: () => void } | null)?.unref?.();
+      process.once('exit', () => r.child?.process.kill('SIGKILL'));
+    }
     return r;
   });
   return shared;

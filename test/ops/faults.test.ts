@@ -26,10 +26,12 @@ import {
   shardJob,
   spawnService,
   startRedis,
+  unblockFifo,
   until,
   type RedisProcess,
 } from './helpers.ts';
 import { registerDataset, startTestApp, startTestWorkers } from '../helpers/app.ts';
+import { cleanups } from '../helpers/cleanup.ts';
 import { copyCorpus, testdata } from '../helpers/paths.ts';
 import type { ShardJobData, ShardResult } from '../../jobs/payloads.ts';
 import { SHARD_QUEUE, connectionFromUrl } from '../../jobs/queues.ts';
@@ -44,7 +46,8 @@ after(async () => {
 });
 
 describe('a worker process killed mid-job', () => {
-  test('the job completes on another worker process with identical output', { timeout: 60_000 }, async () => {
+  test('the job completes on another worker process with identical output', { timeout: 60_000 }, async (t) => {
+    const defer = cleanups(t);
     const redis = await startRedis(path.join(base, 'redis-a'));
     redises.push(redis);
     const root = path.join(base, 'root-a');
@@ -59,6 +62,9 @@ describe('a worker process killed mid-job', () => {
       // Uninterrupted reference run of the same job content.
       const refFile = path.join(dataDir, 'reference.afs');
       const reference = startWorkers({ redisUrl: redis.url, prefix: 'faults', concurrency: 1, frontendBackend: 'auto', lockMs: 2000, log: () => {} });
+      defer(() => reference.close());
+      // Runs before the close above (last in, first out): a job held on the pipe ends, so close() does not wait on it.
+      defer(() => unblockFifo(fifo));
       await queue.add('shard', shardJob(dataset, root, entries, refFile), { jobId: 'reference' });
       await releaseFifo(fifo);
       await until(async () => (await queue.getJob('reference'))!.isCompleted());
@@ -73,11 +79,13 @@ describe('a worker process killed mid-job', () => {
         WORKER_CONCURRENCY: '1',
       };
       const a = await spawnService('jobs/worker.ts', env);
+      defer(() => a.stop());
       await a.waitFor(/worker started/);
       const file = path.join(dataDir, 'interrupted.afs');
       await queue.add('shard', shardJob(dataset, root, entries, file), { jobId: 'interrupted' });
       await a.waitFor(/featurize-shards job interrupted .* active/);
       const b = await spawnService('jobs/worker.ts', env);
+      defer(() => b.stop());
       await b.waitFor(/worker started/);
 
       a.proc.kill('SIGKILL');
@@ -137,6 +145,7 @@ describe('Redis stops and restarts', () => {
               }
             });
             res.on('error', () => undefined);
+            res.on('end', () => reject(new Error(`the stream ended before ${want} bytes`)));
           })
           .on('error', reject);
       });

@@ -7,7 +7,6 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { ShardJobData } from '../../jobs/payloads.ts';
 import { DEFAULT_TRIM_THRESHOLD_DB } from '../../src/core/audio/index.ts';
@@ -25,6 +24,8 @@ export interface ServiceProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** Resolves when a line of output matches. */
   waitFor(re: RegExp): Promise<string>;
+  /** SIGKILL unless it has exited; resolves once it has (for a test's cleanup). */
+  stop(): Promise<void>;
 }
 
 /** Spawns `node --import tsx <script>` with `env` on top of a clean environment. */
@@ -67,6 +68,10 @@ export async function spawnService(script: 'routes/server.ts' | 'jobs/worker.ts'
     port,
     output: () => out,
     exited,
+    async stop() {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+      await exited;
+    },
     waitFor(re) {
       const line = out.split('\n').find((l) => re.test(l));
       if (line !== undefined) return Promise.resolve(line);
@@ -118,11 +123,16 @@ export async function startRedis(dir: string, port?: number): Promise<RedisProce
   throw new Error(`redis-server did not start on port ${p}`);
 }
 
-/** Polls `check` until it returns a value (hang guard: the test's own timeout). */
-export async function until<T>(check: () => Promise<T | undefined | null | false>, everyMs = 50): Promise<T> {
+/**
+ * Polls `check` until it returns a value. Gives up with an error after `timeoutMs` (a hang
+ * guard: a loop that outlived its test would keep the test file's process alive).
+ */
+export async function until<T>(check: () => Promise<T | undefined | null | false>, everyMs = 50, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await check();
     if (v) return v;
+    if (Date.now() > deadline) throw new Error(`until: no result within ${timeoutMs} ms from ${check.toString().slice(0, 160)}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
@@ -158,8 +168,35 @@ export function mkfifo(file: string): void {
   execFileSync('mkfifo', [file]);
 }
 
-/** Lets a worker blocked on the pipe go on (resolves once a reader has it open). */
-export async function releaseFifo(file: string): Promise<void> {
-  const fh = await fsp.open(file, 'w');
-  await fh.close();
+/**
+ * Lets a worker blocked on the pipe go on: resolves once a reader has it open. Polls with a
+ * non-blocking open, so no thread of libuv's pool ever waits on the pipe (a thread stuck in
+ * open() keeps even process.exit() from finishing); fails after `timeoutMs`.
+ */
+export async function releaseFifo(file: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      fs.closeSync(fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK));
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENXIO') throw err; // ENXIO: no reader yet
+    }
+    if (Date.now() > deadline) throw new Error(`no process opened ${file} for reading within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/**
+ * For a test's cleanup: wakes whoever is blocked opening the pipe, reader or writer (on Linux
+ * an O_RDWR open of a FIFO never blocks and counts as both), then removes it, so a job held
+ * on it ends and a later open fails instead of waiting.
+ */
+export function unblockFifo(file: string): void {
+  try {
+    fs.closeSync(fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_NONBLOCK));
+  } catch {
+    // Already removed.
+  }
+  fs.rmSync(file, { force: true });
 }

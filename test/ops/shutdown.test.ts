@@ -17,7 +17,8 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { Queue, Worker } from 'bullmq';
-import { clipEntries, MINI_CLASSES, mkfifo, releaseFifo, shardJob, spawnService, until, type ServiceProcess } from './helpers.ts';
+import { clipEntries, MINI_CLASSES, mkfifo, releaseFifo, shardJob, spawnService, startRedis, until, type ServiceProcess } from './helpers.ts';
+import { cleanups, type Defer } from '../helpers/cleanup.ts';
 import { deleteKeys, testRedisUrl } from '../helpers/app.ts';
 import { copyCorpus, testdata } from '../helpers/paths.ts';
 import { createRedis } from '../../store/redis.ts';
@@ -50,8 +51,9 @@ function privateEnv(): Record<string, string> {
 }
 
 /** A worker connected to the shard queue that runs nothing (so a stream accepts to wait). */
-async function idleWorker(env: Record<string, string>): Promise<Worker> {
+async function idleWorker(defer: Defer, env: Record<string, string>): Promise<Worker> {
   const w = new Worker(SHARD_QUEUE, async () => undefined, { connection: connectionFromUrl(redisUrl), prefix: env.KEY_PREFIX, autorun: false });
+  defer(() => w.close());
   await w.waitUntilReady();
   return w;
 }
@@ -91,8 +93,9 @@ async function arrowBatches(body: Buffer): Promise<number> {
   return n;
 }
 
-async function startApi(env: Record<string, string>): Promise<ServiceProcess> {
+async function startApi(defer: Defer, env: Record<string, string>): Promise<ServiceProcess> {
   const api = await spawnService('routes/server.ts', { ...env, IN_PROCESS_WORKERS: '0' });
+  defer(() => api.stop());
   await api.waitFor(/Server listening/);
   const res = await fetch(`http://127.0.0.1:${api.port}/v1/datasets`, {
     method: 'POST',
@@ -119,10 +122,11 @@ async function streamWaiting(env: Record<string, string>): Promise<void> {
 const STREAM = '/v1/datasets/mini/batches?subset=training&format=arrow&dtype=uint16';
 
 describe('API process', () => {
-  test('SIGTERM: stops accepting, the in-flight stream completes, exit 0', { timeout: 60_000 }, async () => {
+  test('SIGTERM: stops accepting, the in-flight stream completes, exit 0', { timeout: 60_000 }, async (t) => {
+    const defer = cleanups(t);
     const env = privateEnv();
-    const api = await startApi(env);
-    const idle = await idleWorker(env);
+    const api = await startApi(defer, env);
+    const idle = await idleWorker(defer, env);
     const stream = openStream(api.port, STREAM);
     await streamWaiting(env);
 
@@ -156,10 +160,11 @@ describe('API process', () => {
     }
   });
 
-  test('a second SIGTERM exits at once (143), cutting the stream', { timeout: 60_000 }, async () => {
+  test('a second SIGTERM exits at once (143), cutting the stream', { timeout: 60_000 }, async (t) => {
+    const defer = cleanups(t);
     const env = privateEnv();
-    const api = await startApi(env);
-    const idle = await idleWorker(env);
+    const api = await startApi(defer, env);
+    const idle = await idleWorker(defer, env);
     try {
       const stream = openStream(api.port, STREAM);
       stream.headers.catch(() => undefined); // never sent: the process ends first
@@ -189,9 +194,11 @@ describe('worker process', () => {
     return { fifo, queue, file, job, entries };
   }
 
-  test('SIGTERM: /healthz turns 503, the active job completes, exit 0', { timeout: 60_000 }, async () => {
+  test('SIGTERM: /healthz turns 503, the active job completes, exit 0', { timeout: 60_000 }, async (t) => {
+    const defer = cleanups(t);
     const env = { ...privateEnv(), WORKER_CONCURRENCY: '1' };
     const worker = await spawnService('jobs/worker.ts', env);
+    defer(() => worker.stop());
     await worker.waitFor(/worker health endpoint/);
     const { fifo, queue, file, entries } = await heldJob(env, 'held-1');
     try {
@@ -214,9 +221,41 @@ describe('worker process', () => {
     }
   });
 
-  test('a second SIGTERM exits at once (143) with the job unfinished', { timeout: 60_000 }, async () => {
+  test('SIGTERM while Redis is down: the worker closes at once (force), not after the grace period', { timeout: 60_000 }, async () => {
+    const redis = await startRedis(path.join(base, 'redis-down'));
+    const env: Record<string, string> = { ...privateEnv(), REDIS_URL: redis.url, WORKER_CONCURRENCY: '1', SHUTDOWN_GRACE_MS: '600000' };
+    const dataset = path.join(base, 'root', 'mini');
+    const fifo = path.join(dataset, 'yes', 'zz-down.wav');
+    mkfifo(fifo);
+    let worker: ServiceProcess | undefined;
+    try {
+      worker = await spawnService('jobs/worker.ts', env);
+      await worker.waitFor(/worker health endpoint/);
+      const queue = new Queue<ShardJobData, ShardResult>(SHARD_QUEUE, { connection: connectionFromUrl(redis.url), prefix: env.KEY_PREFIX });
+      await queue.add('shard', shardJob(dataset, path.join(base, 'root'), [...clipEntries(dataset, 2), 'yes/zz-down.wav'], path.join(env.DATA_DIR!, 'features', 'down.afs')), { jobId: 'down-1' });
+      await worker.waitFor(/featurize-shards job down-1 .* active/);
+      await queue.close();
+      await redis.stop();
+      worker.proc.kill('SIGTERM');
+      await worker.waitFor(/Redis does not answer: closing the workers without waiting for active jobs/);
+      // The grace period is 10 minutes and the job's result cannot be stored: only a forced
+      // close ends the process now. (The pipe is released so the read stuck in the thread
+      // pool, an artifact of holding the job, does not keep process.exit() waiting.)
+      await releaseFifo(fifo);
+      const { code } = await worker.exited;
+      assert.equal(code, 0, worker.output().slice(-2000));
+    } finally {
+      if (worker && worker.proc.exitCode === null) worker.proc.kill('SIGKILL');
+      await redis.stop();
+      fs.rmSync(fifo, { force: true });
+    }
+  });
+
+  test('a second SIGTERM exits at once (143) with the job unfinished', { timeout: 60_000 }, async (t) => {
+    const defer = cleanups(t);
     const env = { ...privateEnv(), WORKER_CONCURRENCY: '1' };
     const worker = await spawnService('jobs/worker.ts', env);
+    defer(() => worker.stop());
     await worker.waitFor(/worker health endpoint/);
     const { fifo, queue, file } = await heldJob(env, 'held-2');
     try {

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { list as tarList } from 'tar';
 import { Readable } from 'node:stream';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { startTestApp, startTestWorkers, type TestApp } from '../helpers/app.ts';
 import { makeTree, smallCorpus, toneWav } from '../helpers/wav.ts';
 
 let t: TestApp;
@@ -239,9 +239,25 @@ describe('bad input is refused with problem+json', () => {
 });
 
 describe('service endpoints', () => {
-  test('/healthz and /readyz answer', async () => {
+  test('/healthz answers; /readyz is 503 until a featurization worker is connected, then ready', async () => {
     assert.equal((await t.app.inject({ url: '/healthz' })).statusCode, 200);
-    assert.deepEqual((await t.app.inject({ url: '/readyz' })).json(), { status: 'ready' });
+    const before = await t.app.inject({ url: '/readyz' });
+    assert.equal(before.statusCode, 503, before.body);
+    assert.equal(before.json().type, 'https://audiofeed.dev/problems/not-ready');
+    assert.match(before.json().detail, /worker/);
+    const workers = startTestWorkers(t);
+    try {
+      let res = await t.app.inject({ url: '/readyz' });
+      for (let i = 0; i < 100 && res.statusCode !== 200; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        res = await t.app.inject({ url: '/readyz' });
+      }
+      assert.equal(res.statusCode, 200, res.body);
+      assert.equal(res.json().status, 'ready');
+      assert.ok(res.json().workers >= 1);
+    } finally {
+      await workers.close();
+    }
   });
   test('/v1/info names the frontend backend', async () => {
     const info = (await t.app.inject({ url: '/v1/info' })).json();

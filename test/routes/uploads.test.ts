@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { create as tarCreate } from 'tar';
 import { startTestApp, registerDataset, type TestApp } from '../helpers/app.ts';
-import { smallCorpus, toneWav } from '../helpers/wav.ts';
+import { makeTree, smallCorpus, toneWav } from '../helpers/wav.ts';
 
 let t: TestApp;
 let small: string;
@@ -184,6 +184,37 @@ describe('hostile or broken uploads are refused and leave nothing behind', () =>
       { name: 'file', value: toneWav(), filename: 'yes/../../x.wav' },
     ]);
     assertRefused(res, 400, 'unsafe-upload-entry');
+  });
+  test('entry names with control characters (newline, CR, DEL, C1) are refused with the name escaped → 400', async () => {
+    // tar carries names byte for byte; a zip name is UTF-8 only when flagged (else CP437 shows a glyph, no control).
+    for (const [i, bad] of ['yes/a\nb.wav', 'yes/a\rb.wav', 'yes/a\u007fb.wav', 'ye\ns/a.wav'].entries()) {
+      const src = path.join(t.root, `ctl-src-${i}`);
+      makeTree(src, { 'yes/ok.wav': toneWav(), 'no/ok.wav': toneWav(), [bad]: toneWav() });
+      const res = await multipart([
+        { name: 'settings', value: settings(`ctl${i}`) },
+        { name: 'archive', value: await tarOf(src, ['yes', 'no', ...(bad.startsWith('ye\n') ? [bad.split('/')[0]!] : [])]), filename: 'c.tgz' },
+      ]);
+      assertRefused(res, 400, 'unsafe-upload-entry');
+      assert.ok(!/[\u0000-\u001f\u007f-\u009f]/.test(res.json().detail), res.json().detail);
+      assert.match(res.json().detail, /control character/);
+    }
+    const zipped = await multipart([
+      { name: 'settings', value: settings('ctl-zip') },
+      { name: 'archive', value: zipOf({ 'yes/ok.wav': toneWav(), 'no/ok.wav': toneWav(), 'yes/a\u0085b.wav': toneWav() }), filename: 'c.zip' },
+    ]);
+    assertRefused(zipped, 400, 'unsafe-upload-entry');
+    assert.match(zipped.json().detail, /\\u0085/);
+    // A multipart filename (busboy keeps C1 and DEL in a filename).
+    const boundary = 'b0undary';
+    const body = Buffer.concat([
+      Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="settings"\r\n\r\n${settings('ctl-mp')}\r\n`),
+      Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="yes/x\u0085.wav"\r\nContent-Type: audio/wav\r\n\r\n`),
+      toneWav(),
+      Buffer.from(`\r\n--${boundary}--\r\n`),
+    ]);
+    const res = await t.app.inject({ method: 'POST', url: '/v1/datasets', headers: { 'content-type': `multipart/form-data; boundary=${boundary}` }, payload: body });
+    assertRefused(res, 400, 'unsafe-upload-entry');
+    assert.match(res.json().detail, /\\u0085/);
   });
   test('a truncated archive → 400', async () => {
     const whole = await tarOf(t.root, ['small']);

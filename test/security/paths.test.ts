@@ -282,6 +282,22 @@ describe('job ids and other names', () => {
     assert.equal(fs.existsSync(path.join(t.root, 'small', 'evil.txt')), false);
     outsideUntouched();
   });
+  test('a pinned index whose lines are absolute, escaping or hold control characters → 422 naming the line, index unchanged', async () => {
+    const before = (await t.app.inject({ url: '/v1/datasets/small/index', headers: { accept: 'application/json' } })).json().files;
+    for (const line of ['/etc/passwd', '../outside/a.wav', 'yes/../../x.wav', 'C:\\x.wav', 'yes/a\u0001.wav']) {
+      const res = await t.app.inject({
+        method: 'PUT',
+        url: '/v1/datasets/small/index',
+        headers: { 'content-type': 'application/x-tar' },
+        payload: archive('tar', { '.index/yes.txt': `yes/y0.wav\n${line}\n`, '.index/no.txt': 'no/n0.wav\n' }),
+      });
+      assertRefused(res, 422, 'invalid-settings');
+      assert.equal(res.json().line, 2, line);
+      assert.equal(res.json().file, '.index/yes.txt');
+    }
+    const after = (await t.app.inject({ url: '/v1/datasets/small/index', headers: { accept: 'application/json' } })).json().files;
+    assert.deepEqual(after, before);
+  });
 });
 
 describe('oversize uploads', () => {

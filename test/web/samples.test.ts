@@ -163,7 +163,7 @@ describe('spectrogram.png and audio.wav', () => {
       [`/v1/datasets/mini/samples/${total}/audio.wav`, 404, 'sample-not-found'],
       ['/v1/datasets/nope/samples/0/audio.wav', 404, 'dataset-not-found'],
       ['/v1/datasets/mini/samples/-1/spectrogram.png', 400, 'validation-error'],
-      ['/v1/datasets/mini/samples/0/spectrogram.png?subset=evaluation', 400, 'validation-error'],
+      ['/v1/datasets/mini/samples/0/spectrogram.png?subset=testing', 400, 'validation-error'],
       ['/v1/datasets/mini/samples/0/spectrogram.png?scale=99', 400, 'validation-error'],
     ];
     for (const [url, status, type] of cases) {
@@ -171,6 +171,13 @@ describe('spectrogram.png and audio.wav', () => {
       assert.equal(res.statusCode, status, `${url}: ${res.body}`);
       assert.equal(res.json().type, `https://audiofeed.dev/problems/${type}`, url);
     }
+  });
+
+  test('subset=evaluation previews the validation files (MLTK evaluates on them)', async () => {
+    const a = await t.app.inject({ url: '/v1/datasets/mini/samples/0/audio.wav?subset=evaluation' });
+    const b = await t.app.inject({ url: '/v1/datasets/mini/samples/0/audio.wav?subset=validation' });
+    assert.equal(a.statusCode, 200, a.body);
+    assert.ok(a.rawPayload.equals(b.rawPayload));
   });
 
   test('a clip replaced by a link leading outside the data root is refused, not served', async () => {

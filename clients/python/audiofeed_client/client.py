@@ -192,6 +192,23 @@ class Client:
         """GET /v1/datasets/{id}: audio_classes, audio_input_shape, class_mode, ..."""
         return self.get_json("/v1/datasets/" + urllib.parse.quote(id, safe=""))
 
+    def datagen(self, dataset_id, subset="training", **params):
+        """GET /v1/datasets/{id}/datagen (MLTK datagen_context): what the subset's generator uses.
+
+        Returns a dict: batch_size, shuffle, seed, augmentation (or None), class_mode, dtype,
+        samples, batches_per_epoch, steps_per_epoch, batches, x_shape, classes, and with
+        ``epoch=N`` whether validation runs after that epoch (``validation_after_epoch``).
+        Keyword arguments are the batches query parameters (batch_size, shuffle,
+        steps_per_epoch, validation_steps, validation_freq, ...).
+        """
+        query = dict(params, subset=subset)
+        return self.get_json(
+            "/v1/datasets/{}/datagen?{}".format(
+                urllib.parse.quote(dataset_id, safe=""),
+                urllib.parse.urlencode({k: _query_value(v) for k, v in query.items() if v is not None}),
+            )
+        )
+
     def batches(self, dataset_id, subset="training", epoch=0, batch_size=32, from_batch=0, **params):
         """One request: yields ``(x, y)``, ``(x, y, sample_weight)`` or ``(x,)`` per batch.
 

@@ -155,6 +155,24 @@ class LiveServiceTest(unittest.TestCase):
             next(self.client.batches(DATASET, batch_size=BATCH, from_batch=self.num_batches + 5))
         self.assertEqual(ctx.exception.status, 422)
 
+    def test_datagen_sizes_the_training_loop_without_streaming(self):
+        dg = self.client.datagen(DATASET, "training", batch_size=BATCH, steps_per_epoch=2, epoch=1, validation_freq=2)
+        self.assertEqual(dg["subset"], "training")
+        self.assertEqual(dg["samples"], self.rows)
+        self.assertEqual(dg["batch_size"], BATCH)
+        self.assertEqual(dg["batches_per_epoch"], self.num_batches)
+        self.assertEqual(dg["steps_per_epoch"], 2)
+        self.assertEqual(dg["batches"], 2)
+        self.assertEqual(tuple(dg["x_shape"]), self.shape)
+        self.assertEqual(dg["classes"], self.classes)
+        self.assertTrue(dg["shuffle"])
+        self.assertTrue(dg["validation_after_epoch"])  # epoch 1 is the 2nd: validation_freq=2 validates
+        ev = self.client.datagen(DATASET, "evaluation")
+        self.assertFalse(ev["shuffle"])  # eval_shuffle defaults to off
+        with self.assertRaises(AudiofeedError) as caught:
+            self.client.datagen(DATASET, "testing")
+        self.assertEqual(caught.exception.status, 400)
+
 
 if __name__ == "__main__":
     unittest.main()

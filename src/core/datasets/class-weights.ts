@@ -102,6 +102,39 @@ function compute(
   throw invalid(spec);
 }
 
+/**
+ * Explicit weights (a list or a dict) checked against the classes before anything is
+ * loaded: one finite, non-negative weight per class, keyed by every class name or by
+ * every class id. Returns what is wrong, or null. MLTK would register such weights and
+ * fail later (or, for a wrong list length, silently weight only some classes); strings
+ * (`'balanced'`, `'none'`, anything else) keep MLTK's behaviour (Q-22).
+ */
+export function checkClassWeightsSpec(spec: unknown, classes: readonly string[]): string | null {
+  if (isEmpty(spec) || typeof spec === 'string') return null;
+  const bad = (v: unknown) => typeof v !== 'number' || !Number.isFinite(v) || v < 0;
+  if (Array.isArray(spec)) {
+    if (spec.length !== classes.length) {
+      return `class_weights lists ${spec.length} weights for ${classes.length} classes: give one per class, in the order of classes`;
+    }
+    const i = spec.findIndex(bad);
+    return i < 0 ? null : `class_weights[${i}] must be a finite number ≥ 0, got ${String(spec[i])}`;
+  }
+  if (isPlainObject(spec)) {
+    const keys = Object.keys(spec);
+    const byId = INT_KEY.test(keys[0]!) && !classes.includes(keys[0]!);
+    const expected = byId ? classes.map((_, i) => String(i)) : [...classes];
+    const unknown = keys.filter((k) => !expected.includes(k));
+    if (unknown.length > 0) {
+      return `class_weights names ${unknown.map((k) => JSON.stringify(k)).join(', ')}, not ${byId ? 'a class id (0 … ' + (classes.length - 1) + ')' : 'a class in classes'}`;
+    }
+    const missing = expected.filter((k) => !(k in spec));
+    if (missing.length > 0) return `class_weights gives no weight for ${byId ? 'class id' : 'class'} ${missing.join(', ')}`;
+    const k = keys.find((key) => bad(spec[key]));
+    return k === undefined ? null : `class_weights[${JSON.stringify(k)}] must be a finite number ≥ 0, got ${String(spec[k])}`;
+  }
+  return 'class_weights must be a string, a list of numbers or an object of numbers';
+}
+
 /** `Class weights:` table, or Python's dict repr when an id of a class is missing. */
 export function formatClassWeightsLog(ids: readonly [number, number][], classes: readonly string[]): string {
   const byId = new Map(ids);

@@ -17,7 +17,8 @@ import { constants as fsConstants, type Dirent } from 'node:fs';
 import path from 'node:path';
 import { randomInt } from 'node:crypto';
 import { sortByCodePoint } from './code-point-order.ts';
-import { listClassEntries } from './listing.ts';
+import { listClassEntries, type ClassListing } from './listing.ts';
+import { escapedName, hasControlCharacter } from './names.ts';
 import { RandomState } from '../random.ts';
 
 export type IndexLocation = 'dataset' | 'fallback' | 'shuffle_index_dir';
@@ -256,6 +257,21 @@ export interface IndexContext {
   existence?: ExistenceStrategy;
 }
 
+/** The listing's skipped names, as warnings of the load (never written to an index). */
+export function warnSkipped(ctx: Pick<IndexContext, 'warnings'>, listing: ClassListing): void {
+  for (const rel of listing.skipped) {
+    ctx.warnings.push(`skipped ${escapedName(rel)}: its name has a control character, which an index file cannot hold (rename it)`);
+  }
+}
+
+/** An index line with a control character (a name split by a newline, a CR, ...) makes the whole file stale: it is regenerated, with a warning. */
+export function indexEntriesClean(ctx: Pick<IndexContext, 'warnings'>, file: string, entries: readonly string[]): boolean {
+  const bad = entries.find(hasControlCharacter);
+  if (bad === undefined) return true;
+  ctx.warnings.push(`index file ${path.basename(file)} has an entry with a control character (${escapedName(bad)}), re-generating index`);
+  return false;
+}
+
 export interface ClassIndex {
   name: string;
   file: string;
@@ -279,6 +295,7 @@ export async function resolveGenericIndexes(
       if (force) return null;
       const entries = await readIndexFile(file);
       if (entries === null || entries.length === 0) return null;
+      if (!indexEntriesClean(ctx, file, entries)) return null;
       const missing = await findFirstMissing(ctx.datasetDir, entries, ctx.existence);
       if (missing !== null) {
         ctx.warnings.push(`File ${ctx.datasetDir}/${missing} not found in existing index, re-generating index`);
@@ -299,6 +316,7 @@ export async function resolveGenericIndexes(
       out.push({ name, file: files[i]!, entries: reused, regenerated: false });
       continue;
     }
+    warnSkipped(ctx, walked.get(name)!);
     const raw = walked.get(name)!.entries;
     const entries = shuffled ? shuffledOrder(raw, ctx.shuffleSeed) : sortByCodePoint(raw);
     await writeIndexFile(files[i]!, entries);

@@ -13,12 +13,18 @@
 import fs from 'node:fs/promises';
 import type { Dirent } from 'node:fs';
 import path from 'node:path';
+import { hasControlCharacter } from './names.ts';
 
 export interface ClassListing {
   /** Entries relative to the dataset dir, `/`-separated, in walk order (unsorted). */
   entries: string[];
   /** Whether the walk entered `<dataset>/<class>` at all (Speech Commands writes no index otherwise). */
   entered: boolean;
+  /**
+   * Files and directories below the class whose name has a control character (a newline
+   * would split an index line): not listed, not entered; relative to the dataset dir.
+   */
+  skipped: string[];
 }
 
 /** Chain of real paths of the directories on the current walk path. */
@@ -41,6 +47,7 @@ interface DirTask {
   rel: string;
   chain: Ancestor;
   out: string[];
+  skipped: string[];
 }
 
 const WALK_CONCURRENCY = 16;
@@ -77,7 +84,7 @@ export async function listClassEntries(
 
   await Promise.all(
     names.map(async (name) => {
-      const listing: ClassListing = { entries: [], entered: false };
+      const listing: ClassListing = { entries: [], entered: false, skipped: [] };
       result.set(name, listing);
       const abs = path.join(datasetDir, name);
       let lst;
@@ -100,7 +107,7 @@ export async function listClassEntries(
         return;
       }
       listing.entered = true;
-      queue.push({ abs, rel: name, chain: { real, parent: null }, out: listing.entries });
+      queue.push({ abs, rel: name, chain: { real, parent: null }, out: listing.entries, skipped: listing.skipped });
     }),
   );
 
@@ -108,12 +115,17 @@ export async function listClassEntries(
     const dirents = await readDirSafe(task.abs);
     for (const d of dirents) {
       const name = d.name;
+      if (hasControlCharacter(name)) {
+        if (d.isDirectory() || d.isSymbolicLink() || isSampleName(name)) task.skipped.push(task.rel + '/' + name);
+        continue;
+      }
       if (d.isDirectory()) {
         queue.push({
           abs: task.abs + '/' + name,
           rel: task.rel + '/' + name,
           chain: { real: task.chain.real + '/' + name, parent: task.chain },
           out: task.out,
+          skipped: task.skipped,
         });
       } else if (d.isSymbolicLink()) {
         const childAbs = task.abs + '/' + name;
@@ -127,7 +139,7 @@ export async function listClassEntries(
             continue;
           }
           if (onPath(task.chain, real)) continue; // Q-05 fix: cycle
-          queue.push({ abs: childAbs, rel: task.rel + '/' + name, chain: { real, parent: task.chain }, out: task.out });
+          queue.push({ abs: childAbs, rel: task.rel + '/' + name, chain: { real, parent: task.chain }, out: task.out, skipped: task.skipped });
         } else if (isSampleName(name)) {
           task.out.push(task.rel + '/' + name); // link to a file, or dangling (Q-04)
         }

@@ -197,6 +197,7 @@ function buildSubset(plan: Plan, listed: Listed, name: SubsetName, part: Part, m
     silenceClassPercentage: opts.silenceClassPercentage,
     maxSamplesPerClass,
     unknownSeed: unknownSeed(opts.seed),
+    maxEntries: opts.maxSubsetEntries,
   });
 }
 

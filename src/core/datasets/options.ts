@@ -1,6 +1,7 @@
 /** Validation of dataset options: values a client can get wrong are rejected up front. */
 import { InvalidSettingsError } from '../errors.ts';
 import { isPseudoClass } from './subset.ts';
+import { hasControlCharacter } from './names.ts';
 import type { DatasetOptions } from './types.ts';
 
 const LISTINGS = new Set(['generic', 'speech_commands_v2', 'speech_commands_lists']);
@@ -17,7 +18,7 @@ export function validateOptions(opts: DatasetOptions): DatasetOptions {
   const seen = new Set<string>();
   const duplicates: string[] = [];
   for (const c of classes) {
-    if (typeof c !== 'string' || c === '' || c === '.' || c === '..' || c.includes('/') || c.includes('\0')) {
+    if (typeof c !== 'string' || c === '' || c === '.' || c === '..' || c.includes('/') || hasControlCharacter(c)) {
       throw new InvalidSettingsError(`Invalid class name: ${JSON.stringify(c)} (must name a directory of the dataset)`, {
         setting: 'classes',
       });

@@ -7,7 +7,7 @@
  */
 import { DatasetError } from '../errors.ts';
 import { sortByCodePoint } from './code-point-order.ts';
-import { indexFilePath, readIndexFile, writeIndexFile, type ClassIndex, type IndexContext } from './index-files.ts';
+import { indexEntriesClean, indexFilePath, readIndexFile, warnSkipped, writeIndexFile, type ClassIndex, type IndexContext } from './index-files.ts';
 import { listClassEntries } from './listing.ts';
 import { splitPoint } from './split.ts';
 
@@ -53,7 +53,13 @@ export async function resolveSpeechCommandsIndexes(
 ): Promise<ClassIndex[]> {
   const { force = false, failOnEmpty = true } = options;
   const files = names.map((n) => indexFilePath(ctx.place, n));
-  const existing = await Promise.all(files.map((f) => (force ? null : readIndexFile(f))));
+  const existing = await Promise.all(
+    files.map(async (f) => {
+      if (force) return null;
+      const entries = await readIndexFile(f);
+      return entries !== null && !indexEntriesClean(ctx, f, entries) ? null : entries;
+    }),
+  );
   const toWalk = names.filter((_, i) => existing[i] === null);
   const walked = toWalk.length > 0 ? await listClassEntries(ctx.datasetDir, toWalk, ctx.followLinks) : new Map();
   const out: ClassIndex[] = [];
@@ -63,6 +69,7 @@ export async function resolveSpeechCommandsIndexes(
     let regenerated = false;
     if (entries === null) {
       const listing = walked.get(name)!;
+      warnSkipped(ctx, listing);
       entries = sortByCodePoint(listing.entries);
       regenerated = true;
       if (listing.entered) await writeIndexFile(files[i]!, entries);

@@ -2,6 +2,7 @@
  * Assembling one subset (spec §6): known classes, `_unknown_` (§6.1), `_silence_`
  * (§6.2), clamping, counts and the zero-count check (§6.3).
  */
+import { DatasetError } from '../errors.ts';
 import { noSamplesError } from './speech-commands.ts';
 import { RandomState } from '../random.ts';
 import type { SubsetName } from '../schemas.ts';
@@ -45,6 +46,18 @@ export interface SubsetSpec {
   maxSamplesPerClass: number;
   /** Seed of the fresh RandomState used for each candidate (MLTK: `seed if seed else 43`). */
   unknownSeed: number;
+  /** Largest subset allowed (checked before the `_silence_` list is allocated); omitted = none. */
+  maxEntries?: number;
+}
+
+/** A subset larger than the configured bound (MAX_SUBSET_ENTRIES): 422, before it is built. */
+export function subsetTooLargeError(subset: string, requested: number, limit: number): DatasetError {
+  return new DatasetError(
+    'subset-too-large',
+    `the ${subset} subset would hold ${requested} entries, more than the limit of ${limit} (MAX_SUBSET_ENTRIES): ` +
+      'lower silence_class_percentage / unknown_class_percentage or set max_samples_per_class, or raise MAX_SUBSET_ENTRIES',
+    { subset, requested, limit, setting: 'MAX_SUBSET_ENTRIES' },
+  );
 }
 
 function clamp<T>(list: T[], max: number): T[] {
@@ -92,8 +105,18 @@ export function assembleSubset(spec: SubsetSpec): Subset {
     );
   }
   if (classes.includes(SILENCE_CLASS)) {
-    const count = spec.silenceActive ? Math.max(1, Math.floor(avg * spec.silenceClassPercentage)) : 0;
+    const wanted = spec.silenceActive ? Math.max(1, Math.floor(avg * spec.silenceClassPercentage)) : 0;
+    // Clamped here as below, so the bound is checked on what would really be allocated.
+    const count = maxSamplesPerClass === -1 ? wanted : Math.min(wanted, maxSamplesPerClass);
+    const requested = total + (lists.get(UNKNOWN_CLASS)?.length ?? 0) + count;
+    if (spec.maxEntries !== undefined && (!Number.isSafeInteger(count) || requested > spec.maxEntries)) {
+      throw subsetTooLargeError(spec.name, Number.isSafeInteger(requested) ? requested : Number.MAX_SAFE_INTEGER, spec.maxEntries);
+    }
     lists.set(SILENCE_CLASS, new Array<null>(count).fill(null));
+  }
+  if (spec.maxEntries !== undefined) {
+    const requested = [...lists.values()].reduce((n, l) => n + l.length, 0);
+    if (requested > spec.maxEntries) throw subsetTooLargeError(spec.name, requested, spec.maxEntries);
   }
 
   const classCounts: Record<string, number> = {};

@@ -28,6 +28,11 @@ export interface DatasetOptions {
   evalMaxSamplesPerClass?: number;
   /** `_unknown_` selection seed (`seed if seed else 43`, as MLTK) and shuffled-index seed; `null` = none given. */
   seed: number | null;
+  /**
+   * Largest subset (entries, `_silence_` included) a load may build; checked from the
+   * class counts and percentages before any list is allocated. Omitted = no limit.
+   */
+  maxSubsetEntries?: number;
 }
 
 /** Where one dataset dir's index files go (spec §4). */

@@ -20,10 +20,10 @@
  * the dependency stays one-way (frontend -> audio), src/audio knows no frontend.
  */
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { prepareSample, type LoadOptions } from '../audio/load.ts';
+import { prepareSample, resolveLoadOptions, type LoadOptions } from '../audio/load.ts';
 import { toInt16 } from '../audio/pcm.ts';
 import { decodeWav } from '../audio/wav.ts';
-import { InvalidSettingsError, WavDecodeError } from '../errors.ts';
+import { WavDecodeError } from '../errors.ts';
 import { Frontend } from './frontend.ts';
 import { loadNativeFrontend, WAV_CLIP_NATIVE, type NativeFrontend } from './native.ts';
 import { frontendSizes, resolveFrontendSettings, settingsHash, type FrontendSettings } from './settings.ts';
@@ -76,30 +76,22 @@ interface Plan {
 }
 
 /**
- * Validates like resolveFrontendSettings and load.ts (same error classes and
- * messages; load.ts's sample-rate and length checks are implied by the frontend
- * limits) and checks the output size. Throws (rejects) for the whole call, where
- * computeShard today records a bad trim threshold as a failure of every clip.
+ * Validates with resolveFrontendSettings and load.ts's own resolveLoadOptions (same
+ * error classes and messages) and checks the output size. Throws (rejects) for the
+ * whole call; computeShard checks the load options first and keeps recording a bad
+ * trim threshold as a failure of every clip.
  */
 function plan(settings: FrontendSettings, trimThresholdDb: number, clips: number, out: Uint16Array): Plan {
   const s = resolveFrontendSettings(settings);
-  if (!Number.isFinite(trimThresholdDb) || trimThresholdDb < 0) {
-    throw new InvalidSettingsError(`trim_threshold_db must be a finite number >= 0, got ${trimThresholdDb}`);
-  }
+  const load: LoadOptions = { sampleRateHz: s.sample_rate_hz, sampleLengthMs: s.sample_length_ms, trimThresholdDb };
+  const { topDb } = resolveLoadOptions(load);
   const { sampleLength, height, width } = frontendSizes(s);
   const row = height * width;
   if (!(out instanceof Uint16Array)) throw new TypeError('out must be a Uint16Array');
   if (out.length !== clips * row) {
     throw new RangeError(`out has ${out.length} values; ${clips} clips of ${height}x${width} need ${clips * row}`);
   }
-  return {
-    settings: s,
-    load: { sampleRateHz: s.sample_rate_hz, sampleLengthMs: s.sample_length_ms, trimThresholdDb },
-    // load.ts: trimming runs when the threshold is non-zero, with top_db = trunc(value).
-    topDb: trimThresholdDb === 0 ? null : Math.trunc(trimThresholdDb),
-    T: sampleLength,
-    row,
-  };
+  return { settings: s, load, topDb, T: sampleLength, row };
 }
 
 /** The TypeScript audio steps of one clip, with loadSample's error naming. */

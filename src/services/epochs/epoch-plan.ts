@@ -7,7 +7,7 @@ import { batchIndices } from '../../core/datasets/index.ts';
 import { ConflictError, InvalidSettingsError } from '../../core/errors.ts';
 import type { ClassMode, FeatureDtype, SubsetName } from '../../core/schemas.ts';
 import { deliveredDtype, featureSpecOf, planSubset, type FeatureSpec, type SubsetPlan } from '../features/plan.ts';
-import { subsetFor } from '../registry/subsets.ts';
+import { subsetDir, subsetFor } from '../registry/subsets.ts';
 import type { DatasetRecord, StoredSubset, StoredSubsets } from '../registry/types.ts';
 import type { EpochSource } from './assemble.ts';
 
@@ -15,7 +15,7 @@ export interface EpochParams {
   subset: SubsetName;
   epoch: number;
   batchSize?: number;
-  /** Per-epoch reshuffle (MLTK's generator); 'batch' behaves as true. Default: on, off for evaluation. */
+  /** Per-epoch reshuffle (MLTK's generator); 'batch' behaves as true. Default: on; evaluation: the dataset's eval_shuffle (MLTK default off). */
   shuffle?: boolean | 'batch';
   stepsPerEpoch?: number;
   /** Validation passes: the first N batches of one fixed order, the same every epoch. */
@@ -29,6 +29,11 @@ export interface EpochParams {
 
 export interface EpochPlan {
   subset: StoredSubset;
+  /** The dir the subset's entries are relative to (validation_data: the validation dir) and its data root. */
+  datasetDir: string;
+  root: string;
+  /** Whether this epoch's order is shuffled. */
+  shuffle: boolean;
   spec: FeatureSpec;
   plan: SubsetPlan;
   source: EpochSource;
@@ -47,7 +52,7 @@ export function planEpoch(rec: DatasetRecord, subsets: StoredSubsets, p: EpochPa
   const batchSize = p.batchSize ?? rec.settings.batch_size;
   const classMode = p.classMode === undefined ? rec.settings.class_mode : p.classMode;
   const dtype = deliveredDtype(rec, p.dtype);
-  const shuffle = p.shuffle === undefined ? p.subset !== 'evaluation' : p.shuffle !== false;
+  const shuffle = p.shuffle === undefined ? (p.subset === 'evaluation' ? (rec.settings.eval_shuffle ?? false) : true) : p.shuffle !== false;
   let batches: Int32Array[];
   if (p.subset === 'validation' && p.validationSteps !== undefined) {
     // Keras' validation_steps: the same samples every epoch.
@@ -74,9 +79,14 @@ export function planEpoch(rec: DatasetRecord, subsets: StoredSubsets, p: EpochPa
     });
   }
   const spec = featureSpecOf(rec);
-  const plan = planSubset(rec.dataset_dir, subset.entries, spec, featuresDir);
+  // Keyed by the subset's own dir: shard keys and job ids differ per dataset dir.
+  const { datasetDir, root } = subsetDir(rec, subset);
+  const plan = planSubset(datasetDir, subset.entries, spec, featuresDir);
   return {
     subset,
+    datasetDir,
+    root,
+    shuffle,
     spec,
     plan,
     source: {

@@ -190,8 +190,8 @@ export function augmentedProducer(a: AugmentedStream, queue: FeatureQueue, signa
       await queue.addAugmentBatch(
         jobId(queued),
         {
-          datasetDir: a.rec.dataset_dir,
-          root: a.rec.data_root,
+          datasetDir: a.ep.datasetDir,
+          root: a.ep.root,
           entries: Array.from(positions, (p) => a.ep.subset.entries[p]!),
           spec: a.ep.spec,
           file: file(queued),

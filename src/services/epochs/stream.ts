@@ -23,8 +23,8 @@ import { DIRECT_BAND, augmentedProducer, cachedProducer } from './producers.ts';
 export interface EpochStreamRequest extends Omit<EpochParams, 'sampleWeights'> {
   /** Uploaded per-sample weights (POST …/sample-weights) to stream as the third column. */
   sampleWeightId?: string;
-  /** Apply the dataset's augmentation where MLTK would (default true). */
-  augment: boolean;
+  /** Apply the dataset's augmentation where MLTK would; undefined = MLTK's default (evaluation: eval_augment). */
+  augment?: boolean;
   format: BatchFormat;
   /** The HTTP request behind the stream: its id tags the jobs it creates. */
   requestId: string;
@@ -44,12 +44,14 @@ export interface EpochStream {
 }
 
 /**
- * MLTK augments training batches, and validation batches when
- * validation_augmentation_enabled; evaluation never (eval_augment is off).
+ * MLTK augments training batches, validation batches when validation_augmentation_enabled,
+ * and evaluation batches when eval_augment (default off). `wanted` false turns it off;
+ * for evaluation, `wanted` true turns it on and undefined means eval_augment.
  */
-export function augmentationFor(rec: DatasetRecord, subset: SubsetName, wanted: boolean): ResolvedAugmentation | null {
+export function augmentationFor(rec: DatasetRecord, subset: SubsetName, wanted: boolean | undefined): ResolvedAugmentation | null {
   const a = rec.settings.augmentation;
-  if (!wanted || !a || !isAugmentationActive(a)) return null;
+  if (wanted === false || !a || !isAugmentationActive(a)) return null;
+  if (subset === 'evaluation') return (wanted ?? rec.settings.eval_augment ?? false) ? a : null;
   if (subset === 'training') return a;
   if (subset === 'validation' && a.validation_augmentation_enabled) return a;
   return null;
@@ -80,8 +82,8 @@ export class EpochService {
     const ensureArgs: EnsureFeaturizedArgs = {
       datasetId: rec.id,
       subset: storedSubsetOf(req.subset),
-      datasetDir: rec.dataset_dir,
-      root: rec.data_root,
+      datasetDir: ep.datasetDir,
+      root: ep.root,
       entries: ep.subset.entries,
       spec: ep.spec,
       plan: ep.plan,

@@ -9,7 +9,7 @@
 import fs from 'node:fs';
 import { ConflictError, WavDecodeError } from '../../core/errors.ts';
 import type { FrontendBackend } from '../../core/frontend/backend.ts';
-import type { SampleRef } from '../registry/subsets.ts';
+import { subsetDir, type SampleRef } from '../registry/subsets.ts';
 import type { DatasetRecord } from '../registry/types.ts';
 import { computeShard } from './compute-shard.ts';
 import { SHARD_SIZE, featureHash, featureSpecOf, planSubset } from './plan.ts';
@@ -44,7 +44,8 @@ export async function sampleSpectrogram(
       `dataset ${rec.id} is registered with frontend_enabled = false: its samples are audio, not spectrograms (play …/audio.wav instead)`,
     );
   }
-  const plan = planSubset(rec.dataset_dir, sample.list.entries, spec, featuresDir);
+  const { datasetDir, root } = subsetDir(rec, sample.list);
+  const plan = planSubset(datasetDir, sample.list.entries, spec, featuresDir);
   const shard = plan.shards[Math.floor(sample.position / SHARD_SIZE)]!;
   const row = sample.position - shard.start;
   if (fs.existsSync(shard.file)) {
@@ -58,7 +59,7 @@ export async function sampleSpectrogram(
     }
   }
   const { header, data } = await computeShard(
-    { datasetDir: rec.dataset_dir, root: rec.data_root, entries: [sample.entry], spec },
+    { datasetDir, root, entries: [sample.entry], spec },
     frontend,
   );
   const failure = header.failures[0];

@@ -11,8 +11,8 @@ import type { StoredSubsetName, SubsetName } from '../../core/schemas.ts';
 import type { FeatureQueue, JobProgress, Logger } from '../ports.ts';
 import { quarantineShard } from './integrity.ts';
 import type { ShardCorruptError } from './shard-file.ts';
-import { storedSubsetOf, subsetFor, type SampleRef } from '../registry/subsets.ts';
-import type { DatasetRecord, StoredSubsets } from '../registry/types.ts';
+import { storedSubsetOf, subsetDir, subsetFor, type SampleRef } from '../registry/subsets.ts';
+import type { DatasetRecord, StoredSubset, StoredSubsets } from '../registry/types.ts';
 import { deliveredDtype, featureSpecOf, planSubset, type SubsetPlan } from './plan.ts';
 import { sampleSpectrogram, type SampleSpectrogram } from './preview.ts';
 import { featurizationState, type SkippedClip } from './skipped.ts';
@@ -61,8 +61,8 @@ export class FeatureService {
   private readonly onCorrupt = (err: ShardCorruptError) => quarantineShard(err, this.deps.queue, this.deps.log);
 
   /** Where the features of one stored list of a dataset are (and which job makes them). */
-  planOf(rec: DatasetRecord, entries: readonly (string | null)[]): SubsetPlan {
-    return planSubset(rec.dataset_dir, entries, featureSpecOf(rec), this.deps.featuresDir);
+  planOf(rec: DatasetRecord, list: StoredSubset): SubsetPlan {
+    return planSubset(subsetDir(rec, list).datasetDir, list.entries, featureSpecOf(rec), this.deps.featuresDir);
   }
 
   /** Starts (or finds) the featurization of a subset; a repeated request reuses the job. */
@@ -70,14 +70,15 @@ export class FeatureService {
     const list = subsetFor(rec, subsets, name);
     deliveredDtype(rec); // the same refusal a stream of these features would give
     const spec = featureSpecOf(rec);
+    const { datasetDir, root } = subsetDir(rec, list);
     return this.deps.queue.ensureFeaturized({
       datasetId: rec.id,
       subset: storedSubsetOf(name),
-      datasetDir: rec.dataset_dir,
-      root: rec.data_root,
+      datasetDir,
+      root,
       entries: list.entries,
       spec,
-      plan: planSubset(rec.dataset_dir, list.entries, spec, this.deps.featuresDir),
+      plan: planSubset(datasetDir, list.entries, spec, this.deps.featuresDir),
       requestId,
     });
   }
@@ -103,7 +104,7 @@ export class FeatureService {
     for (const name of STORED) {
       const list = subsets[name];
       if (!list) continue;
-      const id = queue.featurizeJobId(this.planOf(rec, list.entries));
+      const id = queue.featurizeJobId(this.planOf(rec, list));
       let progress: JobProgress;
       try {
         progress = await queue.jobProgress(id);
@@ -123,7 +124,7 @@ export class FeatureService {
     for (const name of STORED) {
       const list = subsets[name];
       if (!list) continue;
-      const state = featurizationState(this.planOf(rec, list.entries), (err) => void this.onCorrupt(err).catch(() => undefined));
+      const state = featurizationState(this.planOf(rec, list), (err) => void this.onCorrupt(err).catch(() => undefined));
       out[name] = { shards_done: state.shardsDone, shards_total: state.shardsTotal, skipped_clips: state.skipped };
     }
     return out;

@@ -9,11 +9,14 @@ import { FrontendSettingsSchema } from '../../core/frontend/settings-schema.ts';
 import { ClassMode, FeatureDtype, SubsetName } from '../../core/schemas.ts';
 
 /**
- * The listings a registration may ask for (src/core/schemas.ts Listing has them all):
- * `speech_commands_lists` makes evaluation a list of its own, which the registry does not
- * store yet, so it is not offered here.
+ * The listings a registration may ask for (src/core/schemas.ts Listing): `speech_commands_lists`
+ * takes validation and evaluation from `validation_list.txt` / `testing_list.txt`.
  */
-export const RegistrationListing = Type.Union([Type.Literal('generic'), Type.Literal('speech_commands_v2')]);
+export const RegistrationListing = Type.Union([
+  Type.Literal('generic'),
+  Type.Literal('speech_commands_v2'),
+  Type.Literal('speech_commands_lists'),
+]);
 export type RegistrationListing = Static<typeof RegistrationListing>;
 
 export const DatasetId = Type.String({
@@ -28,6 +31,12 @@ export const DirectorySource = Type.Object(
   },
   { additionalProperties: false },
 );
+
+/** `validation_data`: a registered dataset's id, or a directory source (Keras/MLTK validation_data). */
+export const ValidationDataInput = Type.Union([DatasetId, DirectorySource], {
+  description: 'Registered dataset id or {type:"directory", path}: its files are the validation (and evaluation) subset; validation_split must then be 0 or absent',
+});
+export type ValidationDataInput = Static<typeof ValidationDataInput>;
 
 export const LoaderSource = Type.Object(
   {
@@ -46,11 +55,13 @@ export const UploadSource = Type.Object(
 export const ClassWeightsInput = Type.Union([
   Type.Null(),
   Type.String({ description: "'balanced', 'none', or any other string (MLTK then uses no weights and says why)" }),
-  Type.Record(Type.String(), Type.Number(), { description: 'weight per class name (or per class id)' }),
-  Type.Array(Type.Number(), { description: 'weight per class id' }),
+  // Checked against the classes at registration (422: src/core/datasets/class-weights.ts checkClassWeightsSpec).
+  Type.Record(Type.String(), Type.Number(), { description: 'weight per class name (or per class id): every class, finite, ≥ 0' }),
+  Type.Array(Type.Number(), { maxItems: 4096, description: 'weight per class id: one per class, finite, ≥ 0' }),
 ]);
 
-const Range = Type.Union([Type.Tuple([Type.Number(), Type.Number()]), Type.Null()]);
+/** Augmentation ranges: finite pairs; MLTK's own ranges are small (offsets ≤ 1, factors ≤ ~2, dB ≤ ~60). */
+const Range = Type.Union([Type.Tuple([Type.Number({ minimum: -1000, maximum: 1000 }), Type.Number({ minimum: -1000, maximum: 1000 })]), Type.Null()]);
 
 /** MLTK ParallelAudioDataGenerator augmentation settings (spec §14), MLTK names. */
 export const AugmentationSchema = Type.Object(
@@ -82,21 +93,33 @@ export const DatasetSettingsFields = {
   validation_split: Type.Optional(
     Type.Number({ minimum: 0, exclusiveMaximum: 1, description: 'MLTK accepts 0 or a value strictly between 0 and 1' }),
   ),
-  unknown_class_percentage: Type.Optional(Type.Number({ minimum: 0, description: 'default 1.0' })),
-  silence_class_percentage: Type.Optional(Type.Number({ minimum: 0, description: 'default 0.6' })),
+  // Relative to the average known-class size (spec §6.1/§6.2): 100 is a hundred times a
+  // class, far beyond any MLTK model (they use ≤ ~5); MAX_SUBSET_ENTRIES bounds the rest.
+  unknown_class_percentage: Type.Optional(Type.Number({ minimum: 0, maximum: 100, description: 'default 1.0; at most 100 (× the average class size)' })),
+  silence_class_percentage: Type.Optional(Type.Number({ minimum: 0, maximum: 100, description: 'default 0.6; at most 100 (× the average class size)' })),
   follow_links: Type.Optional(Type.Boolean({ description: 'default true (the mixin default)' })),
   shuffle_dataset_enabled: Type.Optional(Type.Boolean({ description: 'default false' })),
   class_mode: Type.Optional(ClassMode),
   class_weights: Type.Optional(ClassWeightsInput),
   seed: Type.Optional(Type.Union([Type.Integer({ minimum: 0, maximum: 4294967295 }), Type.Null()])),
   batch_size: Type.Optional(Type.Integer({ minimum: -1, maximum: 1_000_000, description: 'default 32; -1 = whole subset' })),
-  max_samples_per_class: Type.Optional(Type.Integer({ minimum: -1, description: 'default -1 (all)' })),
+  max_samples_per_class: Type.Optional(Type.Integer({ minimum: -1, maximum: 100_000_000, description: 'default -1 (all)' })),
   listing: Type.Optional(RegistrationListing),
+  validation_data: Type.Optional(ValidationDataInput),
+  eval_shuffle: Type.Optional(Type.Boolean({ description: 'Shuffle evaluation batches; default false (MLTK)' })),
+  eval_augment: Type.Optional(Type.Boolean({ description: 'Augment evaluation batches; default false (MLTK)' })),
+  eval_max_samples_per_class: Type.Optional(
+    Type.Integer({ minimum: -1, description: 'default -1 (all); an evaluation load uses it instead of max_samples_per_class' }),
+  ),
   dtype: Type.Optional(FeatureDtype),
   add_channel_dimension: Type.Optional(Type.Boolean()),
   frontend_enabled: Type.Optional(Type.Boolean()),
   sample_shape: Type.Optional(
-    Type.Array(Type.Integer({ minimum: 1 }), { minItems: 1, maxItems: 4, description: 'Input shape when frontend_enabled=false' }),
+    Type.Array(Type.Integer({ minimum: 1, maximum: 1_000_000_000 }), {
+      minItems: 1,
+      maxItems: 4,
+      description: 'Input shape when frontend_enabled=false: its product must be the clip length in samples (sample_rate_hz × sample_length_ms / 1000)',
+    }),
   ),
   frontend_settings: Type.Optional(FrontendSettingsSchema),
   trim_threshold_db: Type.Optional(Type.Number({ minimum: 0, maximum: 200, description: 'Silence trimming (librosa top_db); 0 = off; default 20' })),

@@ -17,15 +17,23 @@ import {
   summarizeDataset,
   summaryJson,
   type DatasetDirs,
+  type IndexDirs,
   type LoadResult,
 } from '../../core/datasets/index.ts';
-import { ConflictError, DatasetError, ForbiddenPathError, NotFoundError } from '../../core/errors.ts';
+import { ConflictError, DatasetError, ForbiddenPathError, InvalidSettingsError, NotFoundError } from '../../core/errors.ts';
 import { assertHasClassDirectories, assertLinksStayInside, isInside, resolveDatasetDirectory } from './sources/directory.ts';
 import { importLoader, runLoader, type LoaderContext } from './sources/loaders.ts';
 import type { Logger, RegistryStorePort } from '../ports.ts';
 import { audioInputShape, datasetOptions, effectiveSettings, validateBatchSize } from './settings.ts';
 import type { RegisterBodyT, UploadSettingsT } from './schemas.ts';
-import type { DatasetRecord, DatasetSource, EffectiveSettings, LoadKind, StoredSubsets } from './types.ts';
+import type { DatasetRecord, DatasetSource, EffectiveSettings, IndexRecord, LoadKind, StoredSubsets } from './types.ts';
+
+/** Where a registration's validation_data lives (DatasetRecord.validation_data without the index). */
+export interface ValidationDataPlace {
+  dataset_dir: string;
+  data_root: string;
+  dataset_id: string | null;
+}
 
 export function generateId(): string {
   return 'ds-' + crypto.randomBytes(6).toString('hex');
@@ -58,6 +66,52 @@ export class RegistryService {
       // MLTK's <model log dir>/dataset: the folder that is archived with the model.
       shuffleIndexDir: path.join(artifactDir, 'dataset'),
     };
+  }
+
+  /**
+   * The index dirs of a registration's validation_data: under the training dir's artifact
+   * dir (so they never coincide with the training dir's, nor with another registration's
+   * of the same directory), keyed by the validation dir.
+   */
+  validationDirsFor(trainingDir: string, validationDir: string): IndexDirs {
+    const key = crypto.createHash('sha256').update(validationDir).digest('hex').slice(0, 16);
+    const base = path.join(this.dirsFor(trainingDir).artifactDir, 'validation_data', key);
+    return {
+      datasetDir: validationDir,
+      fallbackIndexDir: path.join(base, 'alphabetical'),
+      shuffleIndexDir: path.join(base, 'dataset'),
+    };
+  }
+
+  /** Every dir a load of the record reads: the training dir's, and validation_data's when set. */
+  datasetDirsOf(rec: Pick<DatasetRecord, 'dataset_dir' | 'validation_data'>): DatasetDirs & { artifactDir: string } {
+    const dirs = this.dirsFor(rec.dataset_dir);
+    const v = rec.validation_data;
+    return v ? { ...dirs, validationData: this.validationDirsFor(rec.dataset_dir, v.dataset_dir) } : dirs;
+  }
+
+  /**
+   * Resolves `validation_data`: a registered dataset (its directory and root) or a directory
+   * source under an allow-listed root, with the same containment and link checks as a
+   * directory source.
+   */
+  private async resolveValidationData(settings: EffectiveSettings): Promise<ValidationDataPlace | null> {
+    const given = settings.validation_data;
+    if (given === null) return null;
+    let place: ValidationDataPlace;
+    if (typeof given === 'string') {
+      const other = await this.store.get(given);
+      if (!other) {
+        throw new InvalidSettingsError(`validation_data names no registered dataset: ${JSON.stringify(given)}`, { field: 'validation_data' });
+      }
+      place = { dataset_dir: other.dataset_dir, data_root: other.data_root, dataset_id: other.id };
+    } else {
+      const { dir, root } = await resolveDatasetDirectory(given.path, this.config.dataRoots);
+      place = { dataset_dir: dir, data_root: root, dataset_id: null };
+    }
+    await assertHasClassDirectories(place.dataset_dir);
+    await assertLinksStayInside(place.dataset_dir, place.data_root, settings.follow_links);
+    return place;
   }
 
   async reserveId(name: string | undefined): Promise<string> {
@@ -99,7 +153,7 @@ export class RegistryService {
     const options = source.options ?? {};
     const mod = await importLoader(this.config.loadersDir, source.name);
     // Validate the settings before a loader possibly unpacks gigabytes.
-    effectiveSettings(rest, mod.listing);
+    effectiveSettings(rest, mod.listingFor?.(options) ?? mod.listing);
     const { directory, listing } = await runLoader(this.config.loadersDir, source.name, options, this.loaderContext(source.name));
     const settings = effectiveSettings(rest, listing);
     const roots = [...this.config.dataRoots, path.join(this.config.dataDir, 'loaders')];
@@ -152,7 +206,8 @@ export class RegistryService {
     await assertHasClassDirectories(dir);
     settings = await resolveBgNoiseDir(settings, dir, root);
     await assertLinksStayInside(dir, root, settings.follow_links);
-    const dirs = this.dirsFor(dir);
+    const validationData = await this.resolveValidationData(settings);
+    const dirs = this.datasetDirsOf({ dataset_dir: dir, validation_data: validationData ? { ...validationData, index: null } : null });
     const result = await this.runLoad(dirs, settings, load);
     const now = new Date().toISOString();
     const record: DatasetRecord = {
@@ -166,19 +221,24 @@ export class RegistryService {
       artifact_dir: dirs.artifactDir,
       settings,
       audio_input_shape: audioInputShape(settings),
-      ...this.loadedState(result, settings),
+      ...this.loadedState(result, settings, validationData),
     };
-    if (!(await this.store.create(record, subsetsOf(result)))) throw this.duplicate(id);
+    if (!(await this.store.create(record, subsetsOf(result, record)))) throw this.duplicate(id);
     this.log.info(`registered dataset ${id} (${dir}, ${load} load)`);
     return record;
   }
 
   private async runLoad(dirs: DatasetDirs, settings: EffectiveSettings, kind: LoadKind): Promise<LoadResult> {
     try {
-      const result = await loadDataset(dirs, datasetOptions(settings), kind);
+      const result = await loadDataset(dirs, { ...datasetOptions(settings), maxSubsetEntries: this.config.maxSubsetEntries }, kind);
       assertSafeEntries(result);
       return result;
     } catch (err) {
+      // The core names the offending setting `setting`; the API names it `field` everywhere.
+      if (err instanceof InvalidSettingsError && err.extra.setting !== undefined && err.extra.field === undefined) {
+        const { setting, ...rest } = err.extra;
+        throw new InvalidSettingsError(err.message, { ...rest, field: setting });
+      }
       if (err instanceof DatasetError && err.code === 'no-samples-for-class') {
         const missing = settings.classes.filter(
           (c) => !c.startsWith('_') && !fs.existsSync(path.join(dirs.datasetDir, c)),
@@ -195,7 +255,7 @@ export class RegistryService {
     }
   }
 
-  private loadedState(result: LoadResult, settings: EffectiveSettings) {
+  private loadedState(result: LoadResult, settings: EffectiveSettings, validationData: ValidationDataPlace | null) {
     const weights =
       result.kind === 'training' && result.classCounts.training
         ? computeClassWeights(settings.class_weights, settings.classes, result.classCounts.training)
@@ -205,7 +265,19 @@ export class RegistryService {
       class_counts: result.classCounts,
       class_weights: weights ? { value: weights.value, log: weights.log, warning: weights.warning } : null,
       summary: summarizeDataset(result, settings.classes),
-      index: { location: result.indexLocation, dir: indexDirOf(result), files: result.indexFiles },
+      index: { location: result.indexLocation, dir: indexDirOf(result.indexFiles), files: result.indexFiles },
+      validation_data: validationData
+        ? {
+            ...validationData,
+            index: result.validationDataIndex
+              ? {
+                  location: result.validationDataIndex.location,
+                  dir: indexDirOf(result.validationDataIndex.files),
+                  files: result.validationDataIndex.files,
+                }
+              : null,
+          }
+        : null,
       warnings: result.warnings,
     };
   }
@@ -228,22 +300,25 @@ export class RegistryService {
   /** MLTK load_dataset(subset) on a registered dataset: recomputes everything from the index. */
   async load(id: string, kind: LoadKind): Promise<DatasetRecord> {
     const rec = await this.get(id);
-    const dirs = this.dirsFor(rec.dataset_dir);
-    const result = await this.runLoad(dirs, rec.settings, kind);
+    const result = await this.runLoad(this.datasetDirsOf(rec), rec.settings, kind);
+    const v = rec.validation_data;
     const next: DatasetRecord = {
       ...rec,
       status: 'ready',
       updated_at: new Date().toISOString(),
-      ...this.loadedState(result, rec.settings),
+      ...this.loadedState(result, rec.settings, v ? { dataset_dir: v.dataset_dir, data_root: v.data_root, dataset_id: v.dataset_id } : null),
     };
-    if (!(await this.store.update(next, subsetsOf(result)))) throw new NotFoundError('dataset', `dataset ${id} was deleted meanwhile`);
+    // A load that does not list a dir keeps what the record knew of its index.
+    if (!next.index.dir && rec.index.dir) next.index = rec.index;
+    if (v && next.validation_data && !next.validation_data.index) next.validation_data.index = v.index;
+    if (!(await this.store.update(next, subsetsOf(result, next)))) throw new NotFoundError('dataset', `dataset ${id} was deleted meanwhile`);
     return next;
   }
 
   /** Regenerates the index files from the directory as it is now, then reloads. */
   async reindex(id: string): Promise<DatasetRecord> {
     const rec = await this.get(id);
-    await reindexDataset(this.dirsFor(rec.dataset_dir), datasetOptions(rec.settings));
+    await reindexDataset(this.datasetDirsOf(rec), { ...datasetOptions(rec.settings), maxSubsetEntries: this.config.maxSubsetEntries });
     return this.load(id, rec.loaded_subset ?? 'training');
   }
 
@@ -294,22 +369,29 @@ async function resolveBgNoiseDir(settings: EffectiveSettings, datasetDir: string
   const given = settings.augmentation?.bg_noise_dir;
   if (!settings.augmentation || !given) return settings;
   const candidate = path.resolve(datasetDir, given);
+  // The root first: a path outside it gets the same answer whether it exists or not.
+  const outside = () =>
+    new ForbiddenPathError(`bg_noise_dir ${JSON.stringify(given)} is outside the dataset's data root`, { field: 'augmentation.bg_noise_dir' });
+  if (!isInside(candidate, root)) throw outside();
   let real: string;
   try {
     real = await fsp.realpath(candidate);
-    if (!(await fsp.stat(real)).isDirectory()) throw new Error('not a directory');
   } catch {
-    throw new DatasetError('bg-noise-dir-not-found', `bg_noise_dir not found: ${given} (looked for ${candidate})`, { field: 'augmentation.bg_noise_dir' });
+    throw new DatasetError('bg-noise-dir-not-found', `bg_noise_dir not found: ${given} (looked for ${path.relative(root, candidate) || '.'} in the data root)`, {
+      field: 'augmentation.bg_noise_dir',
+    });
   }
-  if (!isInside(real, root)) {
-    throw new ForbiddenPathError(`bg_noise_dir ${given} is outside the dataset's data root`, { field: 'augmentation.bg_noise_dir' });
+  // A link inside the root may lead out of it.
+  if (!isInside(real, root)) throw outside();
+  if (!(await fsp.stat(real)).isDirectory()) {
+    throw new DatasetError('bg-noise-dir-not-found', `bg_noise_dir ${JSON.stringify(given)} is not a directory`, { field: 'augmentation.bg_noise_dir' });
   }
   return { ...settings, augmentation: { ...settings.augmentation, bg_noise_dir: real } };
 }
 
 /** A reused index is trusted verbatim (MLTK): it must not name files outside the dataset. */
 function assertSafeEntries(result: LoadResult): void {
-  for (const subset of [result.training, result.validation]) {
+  for (const subset of [result.training, result.validation, result.evaluation]) {
     for (const e of subset?.entries ?? []) {
       if (e !== null && (e.startsWith('/') || e.split('/').includes('..') || e.includes('\0'))) {
         throw new DatasetError('unsafe-index-entry', `an index file names ${JSON.stringify(e)}, which is not a path inside the dataset; fix or delete the .index folder`, {
@@ -320,15 +402,20 @@ function assertSafeEntries(result: LoadResult): void {
   }
 }
 
-function indexDirOf(result: LoadResult): string {
-  const first = result.indexFiles[0];
+function indexDirOf(files: string[]): string {
+  const first = files[0];
   // index files are <dir>/.index/<class>.txt
   return first ? path.dirname(path.dirname(first)) : '';
 }
 
-function subsetsOf(result: LoadResult): StoredSubsets {
+/** The loaded lists, each with the dir its entries are relative to and that dir's data root. */
+function subsetsOf(result: LoadResult, rec: Pick<DatasetRecord, 'dataset_dir' | 'data_root' | 'validation_data'>): StoredSubsets {
   const out: StoredSubsets = {};
-  if (result.training) out.training = { entries: result.training.entries, labels: result.training.labels };
-  if (result.validation) out.validation = { entries: result.validation.entries, labels: result.validation.labels };
+  for (const name of ['training', 'validation', 'evaluation'] as const) {
+    const s = result[name];
+    if (!s) continue;
+    const dataRoot = rec.validation_data && s.datasetDir === rec.validation_data.dataset_dir ? rec.validation_data.data_root : rec.data_root;
+    out[name] = { entries: s.entries, labels: s.labels, datasetDir: s.datasetDir, dataRoot };
+  }
   return out;
 }

@@ -5,6 +5,8 @@
 import { InvalidSettingsError } from '../../core/errors.ts';
 import { frontendShape, resolveFrontendSettings } from '../../core/frontend/settings.ts';
 import type { DatasetOptions } from '../../core/datasets/index.ts';
+import { checkClassWeightsSpec } from '../../core/datasets/class-weights.ts';
+import { hasControlCharacter } from '../../core/datasets/names.ts';
 import { resolveAugmentation, type AugmentationSettings } from '../../core/audio/augment/index.ts';
 import { DEFAULT_TRIM_THRESHOLD_DB } from '../../core/audio/index.ts';
 import type { RegistrationListing, RegisterBodyT, UploadSettingsT } from './schemas.ts';
@@ -26,10 +28,12 @@ export function effectiveSettings(
     });
   }
   for (const c of body.classes) {
-    if (c.includes('/') || c.includes('\\') || c === '.' || c === '..' || c.includes('\0')) {
+    if (c.includes('/') || c.includes('\\') || c === '.' || c === '..' || hasControlCharacter(c)) {
       throw new InvalidSettingsError(`class name ${JSON.stringify(c)} is not a directory name`, { field: 'classes' });
     }
   }
+  const weightsProblem = checkClassWeightsSpec(body.class_weights, body.classes);
+  if (weightsProblem) throw new InvalidSettingsError(weightsProblem, { field: 'class_weights' });
   const frontendEnabled = body.frontend_enabled ?? true;
   if (frontendEnabled && body.sample_shape !== undefined) {
     throw new InvalidSettingsError('sample_shape can only be set when frontend_enabled is false (MLTK derives it from the frontend settings)', {
@@ -49,6 +53,39 @@ export function effectiveSettings(
       field: 'shuffle_dataset_enabled',
     });
   }
+  const validationData = body.validation_data ?? null;
+  if (validationData !== null && (body.validation_split ?? 0) !== 0) {
+    throw new InvalidSettingsError(
+      `validation_split must be 0 or absent with validation_data (got ${body.validation_split}): the validation subset is the whole validation_data, so no part of the training data is split off`,
+      { field: 'validation_split' },
+    );
+  }
+  if (listing === 'speech_commands_lists' && (body.validation_split ?? 0) !== 0) {
+    throw new InvalidSettingsError(
+      `validation_split must be 0 or absent with listing speech_commands_lists (got ${body.validation_split}): validation_list.txt and testing_list.txt decide the subsets`,
+      { field: 'validation_split' },
+    );
+  }
+  if (listing === 'speech_commands_lists' && validationData !== null) {
+    throw new InvalidSettingsError(
+      'validation_data cannot be combined with listing speech_commands_lists: validation_list.txt already names the validation subset',
+      { field: 'validation_data' },
+    );
+  }
+  const frontendSettings = resolveFrontendSettings(body.frontend_settings ?? {});
+  if (!frontendEnabled && body.sample_shape !== undefined) {
+    // Without the frontend a row is the clip itself: sample_length samples (spec §13/§14).
+    const samples = Math.floor((frontendSettings.sample_rate_hz * frontendSettings.sample_length_ms) / 1000);
+    const product = body.sample_shape.reduce((a, b) => a * b, 1);
+    if (product !== samples) {
+      throw new InvalidSettingsError(
+        `sample_shape ${JSON.stringify(body.sample_shape)} holds ${product} values, but a clip is ${samples} samples ` +
+          `(sample_rate_hz ${frontendSettings.sample_rate_hz} × sample_length_ms ${frontendSettings.sample_length_ms} / 1000): ` +
+          'with frontend_enabled false the product of sample_shape must equal the clip length',
+        { field: 'sample_shape', expected_elements: samples, got_elements: product },
+      );
+    }
+  }
   return {
     classes: [...body.classes],
     validation_split: body.validation_split ?? 0,
@@ -62,11 +99,15 @@ export function effectiveSettings(
     batch_size: body.batch_size ?? 32,
     max_samples_per_class: body.max_samples_per_class ?? -1,
     listing,
+    validation_data: validationData,
+    eval_shuffle: body.eval_shuffle ?? false,
+    eval_augment: body.eval_augment ?? false,
+    eval_max_samples_per_class: body.eval_max_samples_per_class ?? -1,
     dtype: body.dtype ?? 'float32',
     add_channel_dimension: body.add_channel_dimension ?? true,
     frontend_enabled: frontendEnabled,
     sample_shape: body.sample_shape ?? null,
-    frontend_settings: resolveFrontendSettings(body.frontend_settings ?? {}),
+    frontend_settings: frontendSettings,
     trim_threshold_db: body.trim_threshold_db ?? DEFAULT_TRIM_THRESHOLD_DB,
     augmentation: body.augmentation ? resolveAugmentation(body.augmentation as AugmentationSettings) : null,
   };
@@ -95,6 +136,7 @@ export function datasetOptions(s: EffectiveSettings): DatasetOptions {
     shuffleDatasetEnabled: s.shuffle_dataset_enabled,
     listing: s.listing,
     maxSamplesPerClass: s.max_samples_per_class,
+    evalMaxSamplesPerClass: s.eval_max_samples_per_class ?? -1,
     seed: s.seed,
   };
 }

@@ -1,7 +1,10 @@
 /**
  * Which stored list, and which entry of it, a request names: `training` reads the
- * training list, `validation` and `evaluation` the validation list (spec §8). A list
- * that is not loaded is a 409 that says which load brings it.
+ * training list, `validation` the validation list, `evaluation` the evaluation list
+ * (speech_commands_lists: `testing_list.txt`) or else the validation list (spec §8: MLTK
+ * evaluates on the validation files). A list that is not loaded is a 409 that says which
+ * load brings it. Each list's entries are relative to its own dataset dir
+ * (`subsetDir`): with validation_data that is the validation dir.
  */
 import { ConflictError, NotFoundError } from '../../core/errors.ts';
 import type { StoredSubsetName, SubsetName } from '../../core/schemas.ts';
@@ -12,9 +15,16 @@ export function subsetFor(rec: DatasetRecord, subsets: StoredSubsets, name: Subs
   if (rec.status !== 'ready' || !rec.loaded_subset) {
     throw new ConflictError('dataset-not-loaded', `dataset ${rec.id} is unloaded; POST /v1/datasets/${rec.id}/load first`);
   }
-  const s = name === 'training' ? subsets.training : subsets.validation;
+  const lists = rec.settings.listing === 'speech_commands_lists';
+  const s =
+    name === 'training'
+      ? subsets.training
+      : name === 'validation'
+        ? subsets.validation
+        : // With the list split, the validation list is not the evaluation list.
+          (subsets.evaluation ?? (lists ? undefined : subsets.validation));
   if (s) return s;
-  if (name !== 'training' && rec.settings.validation_split === 0) {
+  if (name !== 'training' && rec.settings.validation_split === 0 && !rec.settings.validation_data && !lists) {
     throw new ConflictError(
       'no-validation-subset',
       `dataset ${rec.id} has validation_split = 0, so there is no ${name} subset; register it with a validation_split between 0 and 1`,
@@ -26,13 +36,27 @@ export function subsetFor(rec: DatasetRecord, subsets: StoredSubsets, name: Subs
   );
 }
 
+/** The dir a stored list's entries are relative to, and the allow-listed root it lies in. */
+export function subsetDir(rec: DatasetRecord, list: StoredSubset): { datasetDir: string; root: string } {
+  return { datasetDir: list.datasetDir ?? rec.dataset_dir, root: list.dataRoot ?? rec.data_root };
+}
+
 /** The list a featurization of `name` computes: evaluation featurizes the validation files. */
 export function storedSubsetOf(name: SubsetName): StoredSubsetName {
   return name === 'evaluation' ? 'validation' : name;
 }
 
+/**
+ * The stored list a sample request names, or undefined: `evaluation` is the evaluation list
+ * (speech_commands_lists) or, for the other listings, the validation list MLTK evaluates on.
+ */
+export function storedList(rec: DatasetRecord, subsets: StoredSubsets, name: SubsetName): StoredSubset | undefined {
+  if (name !== 'evaluation') return subsets[name];
+  return subsets.evaluation ?? (rec.settings.listing === 'speech_commands_lists' ? undefined : subsets.validation);
+}
+
 export interface SampleRef {
-  subset: StoredSubsetName;
+  subset: SubsetName;
   position: number;
   /** Index entry (path relative to the dataset directory), null for a `_silence_` sample. */
   entry: string | null;
@@ -43,8 +67,8 @@ export interface SampleRef {
 }
 
 /** The sample at `position` of a loaded list (404 problems for a missing list or position). */
-export function sampleAt(rec: DatasetRecord, subsets: StoredSubsets, subset: StoredSubsetName, position: number): SampleRef {
-  const list = subsets[subset];
+export function sampleAt(rec: DatasetRecord, subsets: StoredSubsets, subset: SubsetName, position: number): SampleRef {
+  const list = storedList(rec, subsets, subset);
   if (!list) {
     throw new NotFoundError('subset', `dataset ${rec.id} has no ${subset} subset loaded (loaded: ${rec.loaded_subset ?? 'nothing'})`);
   }

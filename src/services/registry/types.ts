@@ -2,7 +2,7 @@
 import type { FrontendSettings } from '../../core/frontend/settings.ts';
 import type { ResolvedAugmentation } from '../../core/audio/augment/index.ts';
 import type { ClassMode, LoadKind } from '../../core/datasets/index.ts';
-import type { RegistrationListing } from './schemas.ts';
+import type { RegistrationListing, ValidationDataInput } from './schemas.ts';
 import type { FeatureDtype, StoredSubsetName } from '../../core/schemas.ts';
 
 export type { ClassMode, LoadKind } from '../../core/datasets/index.ts';
@@ -26,6 +26,11 @@ export interface EffectiveSettings {
   batch_size: number;
   max_samples_per_class: number;
   listing: RegistrationListing;
+  /** As given: a registered dataset id or a directory source; null = none. */
+  validation_data: ValidationDataInput | null;
+  eval_shuffle: boolean;
+  eval_augment: boolean;
+  eval_max_samples_per_class: number;
   dtype: FeatureDtype;
   add_channel_dimension: boolean;
   frontend_enabled: boolean;
@@ -56,16 +61,28 @@ export interface DatasetRecord {
   settings: EffectiveSettings;
   audio_input_shape: number[];
   loaded_subset: LoadKind | null;
-  class_counts: { training?: Record<string, number>; validation?: Record<string, number> };
+  class_counts: { training?: Record<string, number>; validation?: Record<string, number>; evaluation?: Record<string, number> };
   class_weights: ClassWeightsOutcome | null;
   summary: string;
-  index: { location: 'dataset' | 'fallback' | 'shuffle_index_dir'; dir: string; files: string[] };
+  index: IndexRecord;
+  /** With validation_data: the validation dataset dir, its data root, and the index it used. */
+  validation_data?: { dataset_dir: string; data_root: string; dataset_id: string | null; index: IndexRecord | null } | null;
   warnings: string[];
+}
+
+export interface IndexRecord {
+  location: 'dataset' | 'fallback' | 'shuffle_index_dir';
+  dir: string;
+  files: string[];
 }
 
 export interface StoredSubset {
   entries: (string | null)[];
   labels: number[];
+  /** The dir the entries are relative to (absent in records stored before validation_data: the dataset dir). */
+  datasetDir?: string;
+  /** The allow-listed root that dir lies in (absent: the record's data_root). */
+  dataRoot?: string;
 }
-/** The file lists of the loaded subsets. */
-export type StoredSubsets = Partial<Record<StoredSubsetName, StoredSubset>>;
+/** The file lists of the loaded subsets; `evaluation` only for speech_commands_lists evaluation loads. */
+export type StoredSubsets = Partial<Record<StoredSubsetName | 'evaluation', StoredSubset>>;

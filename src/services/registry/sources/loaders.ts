@@ -34,6 +34,8 @@ export interface LoaderModule {
   load?: LoaderFn;
   loadData?: LoaderFn;
   listing?: RegistrationListing;
+  /** The listing these options give, when it depends on them (checked before the loader runs). */
+  listingFor?: (options: Record<string, unknown>) => RegistrationListing | undefined;
   unload?: (options: Record<string, unknown>, ctx: LoaderContext) => Promise<void> | void;
 }
 

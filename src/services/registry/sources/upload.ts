@@ -14,6 +14,7 @@ import { createGunzip } from 'node:zlib';
 import { Parser as TarParser, type ReadEntry } from 'tar';
 import yauzl from 'yauzl';
 import { BadRequestError, PayloadTooLargeError } from '../../../core/errors.ts';
+import { escapedName, hasControlCharacter } from '../../../core/datasets/names.ts';
 
 export interface UploadLimits {
   /** Bytes received over the wire (archive or files). */
@@ -59,7 +60,7 @@ export class UploadBudget {
 }
 
 function unsafe(name: string, why: string): BadRequestError {
-  return new BadRequestError('unsafe-upload-entry', `upload entry ${JSON.stringify(name)} is refused: ${why}`, {
+  return new BadRequestError('unsafe-upload-entry', `upload entry ${escapedName(name)} is refused: ${why}`, {
     entry: name,
   });
 }
@@ -76,6 +77,7 @@ export function isRootEntry(name: string): boolean {
 export function safeRelativePath(name: string): string {
   if (name.length === 0) throw unsafe(name, 'empty name');
   if (name.includes('\0')) throw unsafe(name, 'NUL byte in name');
+  if (hasControlCharacter(name)) throw unsafe(name, 'control character in name (a newline or other control character would corrupt the index files)');
   if (name.includes('\\')) throw unsafe(name, 'backslash in name (use / as the separator)');
   if (name.startsWith('/') || /^[A-Za-z]:/.test(name)) throw unsafe(name, 'absolute path');
   const parts = name.split('/').filter((p) => p !== '' && p !== '.');

@@ -1,0 +1,411 @@
+/**
+ * The remote commands of the `audiofeed` CLI (datasets, featurize, pull) as child
+ * processes against the real app on a loopback socket, with in-process BullMQ workers:
+ * what they print equals what the API answers, pulled epochs equal the bytes of the same
+ * requests made directly, and every failure has its exit status (1 rejected, 2 usage,
+ * 3 unreachable or cut). stdout is a pipe here, so progress comes as plain lines.
+ */
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
+import { after, before, describe, test } from 'node:test';
+import { startTestApp, startTestWorkers, type TestApp } from './helpers/app.ts';
+import { cleanups } from './helpers/cleanup.ts';
+import { PROJECT_ROOT, TESTDATA } from './helpers/paths.ts';
+import { smallCorpus } from './helpers/wav.ts';
+import type { RunningWorkers } from '../jobs/workers.ts';
+import { main } from '../cli/main.ts';
+
+const BIN = path.join(PROJECT_ROOT, 'bin', 'audiofeed.js');
+const CLASSES = 'yes,no,up,down,left,right,_unknown_,_silence_';
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** The environment of a child: no AUDIOFEED_* from the test's own environment leaks in. */
+function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  delete env.AUDIOFEED_URL;
+  delete env.AUDIOFEED_TOKEN;
+  return { ...env, ...extra };
+}
+
+/** Runs the CLI to its end (killed after 60 s) in `cwd`. */
+function cli(args: string[], opts: { env?: Record<string, string>; cwd?: string } = {}): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      [BIN, ...args],
+      { cwd: opts.cwd ?? os.tmpdir(), env: childEnv(opts.env ?? {}), timeout: 60_000, killSignal: 'SIGKILL', maxBuffer: 16 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        if (err && typeof err.code !== 'number') return reject(new Error(`${err.message}\nstdout: ${stdout}\nstderr: ${stderr}`));
+        resolve({ code: err ? (err.code as number) : 0, stdout, stderr });
+      },
+    );
+  });
+}
+
+/** No Node stack frame may reach the user for an error they caused. */
+function assertOneLine(stderr: string): void {
+  assert.equal(stderr.trimEnd().split('\n').length, 1, stderr);
+  assert.doesNotMatch(stderr, /\n\s+at /);
+}
+
+/** Plain lines only: no ANSI escape and no carriage return. */
+function assertPlain(out: string): void {
+  assert.doesNotMatch(out, /\x1b/, 'ANSI escape in non-TTY output');
+  assert.doesNotMatch(out, /\r/, 'carriage return in non-TTY output');
+}
+
+/** main() of cli/main.ts in this process, its output captured. */
+async function inProcess(args: string[], env: Record<string, string>): Promise<Run> {
+  let stdout = '';
+  let stderr = '';
+  const sink = (write: (s: string) => void) => new Writable({ write: (chunk, _enc, cb) => (write(String(chunk)), cb()) });
+  const code = await main(args, { stdout: sink((s) => (stdout += s)), stderr: sink((s) => (stderr += s)) }, env);
+  return { code, stdout, stderr };
+}
+
+async function listen(t: TestApp): Promise<string> {
+  await t.app.listen({ port: 0, host: '127.0.0.1' });
+  return `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
+}
+
+async function get(url: string, headers: Record<string, string> = {}): Promise<Response> {
+  const res = await fetch(url, { headers });
+  return res;
+}
+
+describe('remote commands against a running service', () => {
+  let t: TestApp;
+  let workers: RunningWorkers | null = null;
+  let url: string;
+  let work: string;
+  const env = () => ({ AUDIOFEED_URL: url });
+
+  before(async () => {
+    // ../shared/testdata is a data root, so `corpus-mini` resolves there.
+    t = await startTestApp({}, { roots: [TESTDATA] });
+    workers = startTestWorkers(t);
+    url = await listen(t);
+    work = fs.mkdtempSync(path.join(os.tmpdir(), 'audiofeed-cli-remote-'));
+  });
+  after(async () => {
+    await workers?.close();
+    await t?.close();
+    if (work) fs.rmSync(work, { recursive: true, force: true });
+  });
+
+  test('datasets register, list, show, summary and weights print what the API answers', async () => {
+    const reg = await cli(
+      ['datasets', 'register', 'corpus-mini', '--classes', CLASSES, '--name', 'mini', '--set', 'validation_split=0.2', '--set', 'batch_size=16', '--set', 'class_weights=balanced'],
+      { env: env() },
+    );
+    assert.equal(reg.code, 0, reg.stderr);
+    const view = (await (await get(`${url}/v1/datasets/mini`)).json()) as {
+      settings: Record<string, unknown>;
+      class_counts: Record<string, Record<string, number>>;
+      audio_input_shape: number[];
+    };
+    // --set values arrived typed: a number and a string.
+    assert.equal(view.settings.validation_split, 0.2);
+    assert.equal(view.settings.batch_size, 16);
+    assert.equal(view.settings.class_weights, 'balanced');
+    const n = (s: string) => Object.values(view.class_counts[s]!).reduce((a, b) => a + b, 0);
+    assert.equal(
+      reg.stdout,
+      `registered mini: training: ${n('training')} samples, validation: ${n('validation')} samples, 8 classes, input shape [${view.audio_input_shape.join(', ')}]\n`,
+    );
+
+    const list = await cli(['datasets', 'list'], { env: env() });
+    assert.equal(list.code, 0, list.stderr);
+    const lines = list.stdout.trimEnd().split('\n');
+    assert.match(lines[0]!, /^ID\s+STATUS\s+LOADED\s+CLASSES\s+TRAINING\s+VALIDATION$/);
+    assert.deepEqual(lines[1]!.split(/\s+/), ['mini', 'ready', 'training', '8', String(n('training')), String(n('validation'))]);
+
+    // --url before the command (the environment's URL points nowhere).
+    const show = await cli(['--url', url, 'datasets', 'show', 'mini'], { env: { AUDIOFEED_URL: 'http://127.0.0.1:1' } });
+    assert.equal(show.code, 0, show.stderr);
+    assert.deepEqual(JSON.parse(show.stdout), view);
+
+    const summary = await cli(['datasets', 'summary', 'mini'], { env: env() });
+    assert.equal(summary.code, 0, summary.stderr);
+    const text = await (await get(`${url}/v1/datasets/mini/summary`, { accept: 'text/plain' })).text();
+    assert.match(text, /^Training dataset: Found \d+ samples belonging to 8 classes:/);
+    assert.equal(summary.stdout.trimEnd(), text.trimEnd());
+
+    const weights = await cli(['datasets', 'weights', 'mini'], { env: env() });
+    assert.equal(weights.code, 0, weights.stderr);
+    const w = (await (await get(`${url}/v1/datasets/mini/class-weights`)).json()) as { value: Record<string, number> | number[]; log: string };
+    const classes = CLASSES.split(',');
+    const entries = Array.isArray(w.value) ? w.value.map((v, i) => [classes[i]!, v] as const) : Object.entries(w.value);
+    assert.equal(entries.length, 8);
+    for (const [key, value] of entries) {
+      // Weights keyed by class index are printed with the class name.
+      const label = /^\d+$/.test(key) ? classes[Number(key)]! : key;
+      assert.ok(weights.stdout.split('\n').some((l) => l.trim() === `${label} = ${value}`), `${label} = ${value} in\n${weights.stdout}`);
+    }
+    if (w.log) assert.ok(weights.stdout.includes(w.log.trimEnd()), weights.stdout);
+  });
+
+  test('featurize follows the job with plain progress lines and ends with the result', async () => {
+    const r = await cli(['featurize', 'mini', '--subset', 'training'], { env: env() });
+    assert.equal(r.code, 0, r.stderr);
+    assertPlain(r.stdout);
+    const lines = r.stdout.trimEnd().split('\n');
+    const job = /^featurize mini\/training: job (featurize-[a-f0-9]{32})/.exec(lines[0]!)?.[1];
+    assert.ok(job, lines[0]);
+    const status = (await (await get(`${url}/v1/jobs/${job}`)).json()) as { state: string; clips_total: number; failures: unknown[] };
+    assert.equal(status.state, 'completed');
+    assert.ok(status.clips_total > 0);
+    const progress = lines.slice(1, -1);
+    assert.ok(progress.length >= 1, r.stdout);
+    for (const l of progress) assert.match(l, /^featurize mini\/training: \d+\/\d+ clips \(\d+%\), (- |\d+\.\d )clips\/s(, ETA (\?|\d+[smh].*))?$/);
+    assert.match(progress.at(-1)!, new RegExp(`: ${status.clips_total}/${status.clips_total} clips \\(100%\\)`));
+    assert.equal(lines.at(-1), `featurize mini/training: completed: ${status.clips_total} of ${status.clips_total} clips, ${status.failures.length} failed clips`);
+  });
+
+  test('pull writes each epoch byte for byte as the API streams it (npy and arrow)', async () => {
+    const out = path.join(work, 'epochs');
+    const r = await cli(['pull', 'mini', '--epochs', '0-1', '--format', 'npy', '--out', out, '--batch-size', '8'], { env: env() });
+    assert.equal(r.code, 0, r.stderr);
+    assertPlain(r.stdout);
+    assert.deepEqual(fs.readdirSync(out).sort(), ['mini-training-epoch0.npys', 'mini-training-epoch1.npys']);
+    for (const epoch of [0, 1]) {
+      const res = await get(`${url}/v1/datasets/mini/batches?subset=training&epoch=${epoch}&format=npy&batch_size=8`);
+      assert.equal(res.status, 200);
+      const batches = Number(res.headers.get('x-audiofeed-batches'));
+      const direct = Buffer.from(await res.arrayBuffer());
+      const pulled = fs.readFileSync(path.join(out, `mini-training-epoch${epoch}.npys`));
+      assert.ok(pulled.equals(direct), `epoch ${epoch}: ${pulled.length} bytes pulled, ${direct.length} direct`);
+      assert.match(r.stdout, new RegExp(`^epoch ${epoch}: ${batches}/${batches} batches \\(100%\\), \\d+\\.\\d MB/s$`, 'm'));
+      assert.match(r.stdout, new RegExp(`^epoch ${epoch}: ${batches} batches, \\d+\\.\\d MB -> ${out.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/mini-training-epoch${epoch}\\.npys$`, 'm'));
+    }
+    // The two epochs are shuffled differently (the comparison above is not of equal files).
+    assert.ok(!fs.readFileSync(path.join(out, 'mini-training-epoch0.npys')).equals(fs.readFileSync(path.join(out, 'mini-training-epoch1.npys'))));
+
+    const a = await cli(['pull', 'mini', '--epochs', '2', '--out', 'arrow-out', '--subset', 'validation'], { env: env(), cwd: work });
+    assert.equal(a.code, 0, a.stderr);
+    const direct = Buffer.from(await (await get(`${url}/v1/datasets/mini/batches?subset=validation&epoch=2&format=arrow`)).arrayBuffer());
+    assert.ok(fs.readFileSync(path.join(work, 'arrow-out', 'mini-validation-epoch2.arrow')).equals(direct));
+    assert.deepEqual(fs.readdirSync(path.join(work, 'arrow-out')), ['mini-validation-epoch2.arrow']);
+  });
+
+  test('a stream cut short is exit 3 and leaves no file', async (tt) => {
+    const defer = cleanups(tt);
+    const res = await get(`${url}/v1/datasets/mini/batches?subset=training&epoch=0&format=npy&batch_size=8`);
+    const headers = Object.fromEntries(['content-type', 'x-audiofeed-batches', 'x-audiofeed-columns'].map((h) => [h, res.headers.get(h)!]));
+    const body = Buffer.from(await res.arrayBuffer());
+    const columns = headers['x-audiofeed-columns']!.split(',').length;
+    // The byte offset after the first batch: its `columns` arrays.
+    let firstBatch = 0;
+    for (let i = 0; i < columns; i++) {
+      const headerLen = body.readUInt16LE(firstBatch + 8);
+      const shape = /'shape': \(([^)]*)\)/.exec(body.toString('latin1', firstBatch + 10, firstBatch + 10 + headerLen))![1]!;
+      const descr = /'descr': '[<|]?[a-z](\d+)'/.exec(body.toString('latin1', firstBatch + 10, firstBatch + 10 + headerLen))![1]!;
+      const count = shape.split(',').filter((s) => s.trim()).reduce((p, s) => p * Number(s), 1);
+      firstBatch += 10 + headerLen + count * Number(descr);
+    }
+    assert.ok(firstBatch < body.length);
+    // A stand-in for a service that dies mid-epoch: the real headers, part of the real body.
+    const server = http.createServer((req, reply) => {
+      reply.writeHead(200, headers);
+      if (req.url!.includes('epoch=0')) {
+        reply.end(body.subarray(0, firstBatch)); // a clean end, one batch short
+      } else if (req.url!.includes('epoch=1')) {
+        reply.write(body.subarray(0, firstBatch + 100), () => setTimeout(() => reply.destroy(), 50));
+      } else {
+        reply.write(body.subarray(0, firstBatch + 100)); // and then nothing: a stalled stream
+      }
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    defer(() => new Promise<void>((r) => server.close(() => r())));
+    defer(() => server.closeAllConnections());
+    const fake = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const out = path.join(work, 'cut');
+    for (const [epoch, why] of [['0', /ended after 1 of \d+ batches; the epoch is incomplete/], ['1', /cut after 1 of \d+ batches|ended inside a batch/]] as const) {
+      const r = await cli(['pull', 'mini', '--epochs', epoch, '--format', 'npy', '--out', out, '--url', fake]);
+      assert.equal(r.code, 3, `${r.stdout}\n${r.stderr}`);
+      assertOneLine(r.stderr);
+      assert.match(r.stderr, why);
+      assert.ok(r.stderr.includes(fake), r.stderr);
+      assert.deepEqual(fs.readdirSync(out), [], 'no partial file stays');
+    }
+
+    // Ctrl-C while the stream stalls: exit 130, and the temp file is removed.
+    const child = spawn(process.execPath, [BIN, 'pull', 'mini', '--epochs', '2', '--format', 'npy', '--out', out, '--url', fake], {
+      env: childEnv({}),
+      cwd: os.tmpdir(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    defer(() => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.stdout.resume();
+    const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+    for (let i = 0; i < 600 && fs.readdirSync(out).length === 0 && child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(fs.readdirSync(out).length, 1, `the temp file while the stream runs (${stderr})`);
+    assert.match(fs.readdirSync(out)[0]!, /^\.mini-training-epoch2\.npys\.\d+\.part$/);
+    child.kill('SIGINT');
+    assert.equal(await exited, 130, stderr);
+    assert.match(stderr, /pull interrupted \(SIGINT\)/);
+    assert.deepEqual(fs.readdirSync(out), []);
+  });
+
+  test('an unknown dataset exits 1 with the problem title and detail', async () => {
+    const problem = (await (await get(`${url}/v1/datasets/nope`)).json()) as { title: string; detail: string; status: number };
+    assert.equal(problem.status, 404);
+    const cases = [['datasets', 'show', 'nope'], ['datasets', 'summary', 'nope'], ['featurize', 'nope'], ['pull', 'nope', '--epochs', '0', '--out', work]];
+    for (const [i, args] of cases.entries()) {
+      // The first as a child process, the others through main() in this process (the same code).
+      const r = i === 0 ? await cli(args, { env: env() }) : await inProcess(args, env());
+      assert.equal(r.code, 1, `${args.join(' ')}: ${r.stderr}`);
+      assertOneLine(r.stderr);
+      assert.equal(r.stderr, `audiofeed: 404 ${problem.title}: ${problem.detail}\n`);
+    }
+    // A directory outside every data root: the server's 403 problem, exit 1.
+    const r = await inProcess(['datasets', 'register', '/etc', '--classes', 'yes,no'], env());
+    assert.equal(r.code, 1, r.stderr);
+    assertOneLine(r.stderr);
+    assert.match(r.stderr, /^audiofeed: 403 .*outside every allow-listed data root/);
+    // A setting the API does not know: its 400, exit 1.
+    const bad = await inProcess(['datasets', 'register', 'corpus-mini', '--classes', 'yes,no', '--set', 'colour=blue'], env());
+    assert.equal(bad.code, 1, bad.stderr);
+    assert.match(bad.stderr, /^audiofeed: 400 Request does not match the schema: .*\(body "colour"\)$/m);
+  });
+
+  test('bad usage exits 2 with one line, --help exits 0', async () => {
+    const cases = [
+      ['datasets'],
+      ['datasets', 'frob'],
+      ['datasets', 'register', 'corpus-mini'],
+      ['datasets', 'register', 'corpus-mini', '--classes', 'yes', '--set', 'nokey'],
+      ['datasets', 'register', 'corpus-mini', '--classes', 'yes', '--set', 'frontend_settings={bad'],
+      ['datasets', 'show'],
+      ['datasets', 'list', '--classes', 'yes'],
+      ['featurize'],
+      ['featurize', 'mini', '--subset', 'testing'],
+      ['pull', 'mini'],
+      ['pull', 'mini', '--epochs', '3-1'],
+      ['pull', 'mini', '--epochs', '0', '--format', 'csv'],
+      ['pull', 'mini', '--epochs', '0', '--batch-size', '0'],
+      ['pull', 'mini', '--epochs', '0', '--bogus'],
+      ['--url', 'ftp://x', 'datasets', 'list'],
+      ['--url', url, 'features', 'x.wav'],
+    ];
+    // Two as child processes (the exit status of the real binary), all through main() in
+    // this process (the same code, without a Node start-up per case).
+    const runs = await Promise.all(cases.slice(0, 2).map((args) => cli(args, { env: env() })));
+    for (const [i, args] of cases.entries()) {
+      const r = i < runs.length ? runs[i]! : await inProcess(args, env());
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      assertOneLine(r.stderr);
+      assert.match(r.stderr.trimEnd(), /^audiofeed: .*\(see audiofeed (datasets |featurize |pull )?--help\)$/);
+      assert.equal(r.stdout, '');
+    }
+    const helps = [[['datasets', '--help'], /register <DIR> --classes/], [['featurize', '--help'], /clips\/s/], [['pull', '-h'], /--epochs <list>/], [['help', 'pull'], /--epochs <list>/], [['--help'], /pull <ID>/]] as const;
+    for (const [i, [args, want]] of helps.entries()) {
+      const r = i === 0 ? await cli([...args]) : await inProcess([...args], {});
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, want);
+      assert.match(r.stdout, /Exit status: .* 3 /s);
+    }
+  });
+
+  test('nothing listening at the URL exits 3 naming the URL', async () => {
+    const server = net.createServer();
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as AddressInfo).port;
+    await new Promise<void>((r) => server.close(() => r()));
+    const r = await cli(['datasets', 'list'], { env: { AUDIOFEED_URL: `http://127.0.0.1:${port}` } });
+    assert.equal(r.code, 3, r.stderr);
+    assertOneLine(r.stderr);
+    assert.match(r.stderr, new RegExp(`cannot reach the service at http://127\\.0\\.0\\.1:${port}: connection refused`));
+  });
+});
+
+describe('a token-protected service', () => {
+  let t: TestApp;
+  let url: string;
+  before(async () => {
+    t = await startTestApp({ API_TOKENS: 'reader-tok:read,admin-tok:admin' });
+    smallCorpus(path.join(t.root, 'small'));
+    url = await listen(t);
+    const res = await fetch(`${url}/v1/datasets`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer admin-tok' },
+      body: JSON.stringify({ name: 'small', source: { type: 'directory', path: 'small' }, classes: ['yes', 'no'], batch_size: 4 }),
+    });
+    assert.equal(res.status, 201, await res.text());
+  });
+  after(async () => t?.close());
+
+  test('--token and AUDIOFEED_TOKEN are sent; without one the 401 is exit 1', async () => {
+    const none = await cli(['datasets', 'list'], { env: { AUDIOFEED_URL: url } });
+    assert.equal(none.code, 1);
+    assertOneLine(none.stderr);
+    assert.match(none.stderr, /^audiofeed: 401 .*this route needs a token/);
+
+    const wrong = await cli(['datasets', 'list', '--token', 'nope'], { env: { AUDIOFEED_URL: url } });
+    assert.equal(wrong.code, 1);
+    assert.match(wrong.stderr, /^audiofeed: 401 .*not valid/);
+
+    const reader = await cli(['datasets', 'register', 'small', '--classes', 'yes,no', '--token', 'reader-tok'], { env: { AUDIOFEED_URL: url } });
+    assert.equal(reader.code, 1);
+    assert.match(reader.stderr, /^audiofeed: 403 .*admin scope/);
+
+    const admin = await cli(['datasets', 'register', 'small', '--classes', 'yes,no', '--name', 'small-cli', '--set', 'batch_size=4'], {
+      env: { AUDIOFEED_URL: url, AUDIOFEED_TOKEN: 'admin-tok' },
+    });
+    assert.equal(admin.code, 0, admin.stderr);
+    assert.match(admin.stdout, /^registered small-cli: training: \d+ samples, 2 classes, /);
+
+    const list = await cli(['--token', 'reader-tok', 'datasets', 'list'], { env: { AUDIOFEED_URL: url } });
+    assert.equal(list.code, 0, list.stderr);
+    assert.match(list.stdout, /^small\s/m);
+    assert.match(list.stdout, /^small-cli\s/m);
+  });
+
+  test('featurize of a cancelled job (no worker runs here) exits 1 after its progress lines', async (tt) => {
+    const defer = cleanups(tt);
+    const child = spawn(process.execPath, [BIN, 'featurize', 'small', '--token', 'reader-tok'], {
+      env: childEnv({ AUDIOFEED_URL: url }),
+      cwd: os.tmpdir(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    defer(() => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    });
+    const killer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    defer(() => clearTimeout(killer));
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+
+    // Wait for the first progress line (the job exists and is being followed), then cancel it.
+    for (let i = 0; i < 400 && !/ clips \(/.test(stdout) && child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 50));
+    const job = /job (featurize-[a-f0-9]{32})/.exec(stdout)?.[1];
+    assert.ok(job, `${stdout}\n${stderr}`);
+    const del = await fetch(`${url}/v1/jobs/${job}`, { method: 'DELETE', headers: { authorization: 'Bearer admin-tok' } });
+    assert.equal(del.status, 202, await del.text());
+
+    const code = await exited;
+    assert.equal(code, 1, `${stdout}\n${stderr}`);
+    assertPlain(stdout);
+    assert.match(stdout.trimEnd().split('\n').at(-1)!, /^featurize small\/training: cancelled: 0 of \d+ clips, 0 failed clips$/);
+    assert.match(stderr, /the job was cancelled/);
+  });
+});
