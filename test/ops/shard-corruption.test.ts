@@ -42,7 +42,7 @@ before(async () => {
   const res = await t.app.inject({ url: URL_NPY });
   assert.equal(res.statusCode, 200, res.body);
   reference = res.rawPayload;
-  const plan = t.ctx.features.planOf(await t.ctx.registry.get('mini'), (await t.ctx.registry.subsets('mini')).training!.entries);
+  const plan = t.ctx.features.planOf(await t.ctx.registry.get('mini'), (await t.ctx.registry.subsets('mini')).training!);
   await until(async () => plan.shards.every((s) => fs.existsSync(s.file)));
 });
 after(async () => {

@@ -56,7 +56,7 @@ describe('batch stream failures', () => {
     defer(() => workers.close());
     await registerDataset(t, DATASET);
     const rec = await t.ctx.registry.get('mini');
-    const plan = t.ctx.features.planOf(rec, (await t.ctx.registry.subsets('mini')).training!.entries);
+    const plan = t.ctx.features.planOf(rec, (await t.ctx.registry.subsets('mini')).training!);
     assert.ok(plan.shards.length >= 2);
     // Shard 1 cannot be read (a directory in its place): batch 0 (shard 0, no shuffle) is sent first.
     fs.mkdirSync(plan.shards[1]!.file, { recursive: true });

@@ -28,7 +28,7 @@ for (const format of ['arrow', 'npy'] as const) {
     const url = `/v1/datasets/mini/batches?format=${format}&dtype=int8&epoch=2`;
     const cold = await t.app.inject({ url });
     assert.equal(cold.statusCode, 200, cold.body);
-    const plan = t.ctx.features.planOf(await t.ctx.registry.get('mini'), (await t.ctx.registry.subsets('mini')).training!.entries);
+    const plan = t.ctx.features.planOf(await t.ctx.registry.get('mini'), (await t.ctx.registry.subsets('mini')).training!);
     await until(async () => plan.shards.every((s) => fs.existsSync(s.file)));
     const cached = await t.app.inject({ url });
     assert.equal(cached.statusCode, 200);
