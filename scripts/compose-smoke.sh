@@ -27,6 +27,9 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/audiofeed-smoke-XXXXXX")
 STREAM="/v1/datasets/corpus-mini/batches?subset=training&epoch=${EPOCH}&format=${FORMAT}&dtype=uint16"
 REGISTRATION='{"name":"corpus-mini","source":{"type":"directory","path":"corpus-mini"},"classes":["yes","no","up","down","left","right","_unknown_","_silence_"],"validation_split":0.2,"batch_size":16}'
 export DOCKER_BUILDKIT=0 COMPOSE_DOCKER_CLI_BUILD=0
+# docker-compose's default 60 s API timeout was too short for `down` on a loaded machine
+# (vfs storage): it gave up and left the volumes.
+export COMPOSE_HTTP_TIMEOUT=${COMPOSE_HTTP_TIMEOUT:-300}
 
 step() { printf '\n=== %s (%ds)\n' "$*" "$SECONDS"; }
 fail() { echo "FAIL: $*" >&2; exit 1; }
@@ -61,6 +64,11 @@ teardown() {
     (async () => { await r.connect(); let c = '0', n = 0; do { const [next, keys] = await r.scan(c, 'MATCH', '$BARE_PREFIX:*', 'COUNT', 1000); c = next; if (keys.length) n += await r.del(...keys); } while (c !== '0'); console.log('removed ' + n + ' Redis keys of $BARE_PREFIX'); r.disconnect(); })().catch((e) => { console.log('Redis keys not removed: ' + e.message); r.disconnect(); });
   " 2>/dev/null
   "${compose[@]}" down -v --remove-orphans 2>&1 | tail -20
+  # Whatever a failed `down` left of this project: containers, then volumes and network.
+  local label="label=com.docker.compose.project=$PROJECT"
+  docker ps -aq --filter "$label" | xargs -r docker rm -f >/dev/null
+  docker volume ls -q --filter "$label" | xargs -r docker volume rm >/dev/null
+  docker network ls -q --filter "$label" | xargs -r docker network rm >/dev/null
   rm -rf "$WORK"
   echo
   if [ "$rc" -eq 0 ]; then echo "compose-smoke: PASS"; else echo "compose-smoke: FAIL (exit $rc)"; fi
