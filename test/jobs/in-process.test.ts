@@ -37,7 +37,13 @@ test('worker threads featurize and the stream completes', async () => {
     { info: (m) => logs.push(m), error: (m) => logs.push(`ERROR ${m}`) },
   );
   try {
-    for (let i = 0; i < 200 && !logs.some((l) => l.includes('started')); i++) await new Promise((r) => setTimeout(r, 50));
+    // Ready means a worker is connected to the queues (GET /readyz), not only that the thread started.
+    let ready = false;
+    for (let i = 0; i < 600 && !ready; i++) {
+      ready = (await t.app.inject({ url: '/readyz' })).statusCode === 200;
+      if (!ready) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(ready, `no worker connected within 60 s:\n${logs.join('\n')}`);
     const res = await t.app.inject({ url: '/v1/datasets/small/batches?format=npy' });
     assert.equal(res.statusCode, 200, res.body);
     assert.equal(res.headers['x-audiofeed-batches'], '3');
