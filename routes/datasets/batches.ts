@@ -7,8 +7,7 @@
  */
 import { Readable } from 'node:stream';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { EpochStreamRequest } from '../../src/services/epochs/stream.ts';
-import { createBatchEncoder } from '../../src/core/tensors/batch-encoder.ts';
+import { epochEncoder, type EpochStreamRequest } from '../../src/services/epochs/stream.ts';
 import { planEpoch } from '../../src/services/epochs/epoch-plan.ts';
 import { deliveredDtype } from '../../src/services/features/plan.ts';
 import { loadSampleWeights } from '../../src/services/registry/sample-weights.ts';
@@ -110,15 +109,7 @@ const batches: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (app, { ct
       requestedBatchBytes(rec, subsets, request, ctx.config.maxBatchBytes);
       const sampleWeights = request.sampleWeightId ? await loadSampleWeights(rec, request.sampleWeightId) : null;
       const ep = planEpoch(rec, subsets, { ...request, sampleWeights }, '');
-      const encoder = createBatchEncoder(request.format, {
-        xShape: ep.xShape,
-        xDtype: ep.dtype,
-        yKind: ep.classMode === null ? 'none' : ep.classMode === 'input' ? 'input' : ep.classMode === 'categorical' ? 'categorical' : 'scalar',
-        numClasses: rec.settings.classes.length,
-        yDtype: ep.dtype,
-        sampleWeight: ep.source.sampleWeights !== null,
-        metadata: {},
-      });
+      const encoder = epochEncoder(rec, ep, request);
       return reply
         .header('content-type', encoder.contentType)
         .header('x-audiofeed-batches', String(ep.batches.length - ep.fromBatch))

@@ -57,6 +57,35 @@ export function augmentationFor(rec: DatasetRecord, subset: SubsetName, wanted: 
   return null;
 }
 
+/**
+ * The wire encoder of an epoch: columns, shape and dtype as the plan says, and the
+ * epoch's description in the Arrow schema metadata. GET …/batches streams through it;
+ * HEAD …/batches answers its headers.
+ */
+export function epochEncoder(
+  rec: DatasetRecord,
+  ep: EpochPlan,
+  req: Pick<EpochStreamRequest, 'format' | 'subset' | 'epoch'>,
+): BatchEncoder {
+  return createBatchEncoder(req.format, {
+    xShape: ep.xShape,
+    xDtype: ep.dtype,
+    yKind: ep.classMode === null ? 'none' : ep.classMode === 'input' ? 'input' : ep.classMode === 'categorical' ? 'categorical' : 'scalar',
+    numClasses: rec.settings.classes.length,
+    yDtype: ep.dtype,
+    sampleWeight: ep.source.sampleWeights !== null,
+    metadata: {
+      'audiofeed.dataset': rec.id,
+      'audiofeed.subset': req.subset,
+      'audiofeed.epoch': String(req.epoch),
+      'audiofeed.from_batch': String(ep.fromBatch),
+      'audiofeed.batches': String(ep.batches.length - ep.fromBatch),
+      'audiofeed.class_mode': String(ep.classMode),
+      'audiofeed.classes': JSON.stringify(rec.settings.classes),
+    },
+  });
+}
+
 export class EpochService {
   constructor(
     private readonly deps: {
@@ -109,23 +138,7 @@ export class EpochService {
       if (coldStart && (await queue.workersConnected('shards')) === 0) throw noWorkers();
     }
 
-    const encoder = createBatchEncoder(req.format, {
-      xShape: ep.xShape,
-      xDtype: ep.dtype,
-      yKind: ep.classMode === null ? 'none' : ep.classMode === 'input' ? 'input' : ep.classMode === 'categorical' ? 'categorical' : 'scalar',
-      numClasses: rec.settings.classes.length,
-      yDtype: ep.dtype,
-      sampleWeight: ep.source.sampleWeights !== null,
-      metadata: {
-        'audiofeed.dataset': rec.id,
-        'audiofeed.subset': req.subset,
-        'audiofeed.epoch': String(req.epoch),
-        'audiofeed.from_batch': String(ep.fromBatch),
-        'audiofeed.batches': String(ep.batches.length - ep.fromBatch),
-        'audiofeed.class_mode': String(ep.classMode),
-        'audiofeed.classes': JSON.stringify(rec.settings.classes),
-      },
-    });
+    const encoder = epochEncoder(rec, ep, req);
     const todo = ep.batches.slice(ep.fromBatch);
     const producer = augmentation
       ? augmentedProducer(
