@@ -166,8 +166,15 @@ export class FeatureQueues implements FeatureQueue {
     }
     // A finished flow is replaced (its parent sees the missing file); a running one gets the job back on its own.
     await this.ensureFeaturized({ ...args, priorityOf: (i) => (i === shardIndex ? 1 : (args.priorityOf?.(i) ?? i + 1)) });
-    if (await this.shards.getJob(id)) return;
-    await this.shards.add('shard', this.shardData(args, s), { ...SHARD_OPTS, jobId: id, priority: 1 });
+    const job = await this.shards.getJob(id);
+    if (job) {
+      const state = await job.getState();
+      // Queued or running (the flow above re-created it): that job makes the file.
+      if (state !== 'completed' && state !== 'failed') return;
+    }
+    // The shard's id is free, or still held by a finished job that could not be removed
+    // (a child of a flow that is still there): then a job of its own, under an id of its own.
+    await this.shards.add('shard', this.shardData(args, s), { ...SHARD_OPTS, jobId: job ? `${id}-redo-${Date.now()}` : id, priority: 1 });
   }
 
   async recordShardCorruption(reason: string): Promise<void> {
