@@ -62,6 +62,9 @@ const SHARD_OPTS = { attempts: 3, backoff: { type: 'exponential', delay: 500 }, 
 
 const clampPriority = (p: number) => Math.min(Math.max(1, p), MAX_PRIORITY);
 
+/** States in which a job will still run (or runs): its shard file is on its way. */
+const PENDING_STATES: ReadonlySet<string> = new Set(['waiting', 'delayed', 'prioritized', 'active', 'waiting-children']);
+
 export class FeatureQueues implements FeatureQueue {
   private featurizeQueue?: Queue<FeaturizeJobData, FeaturizeResult>;
   private shardQueue?: Queue<ShardJobData, ShardResult>;
@@ -159,19 +162,15 @@ export class FeatureQueues implements FeatureQueue {
     const id = shardJobId(plan, s.key);
     const old = await this.shards.getJob(id);
     if (old) {
-      const state = await old.getState();
       // Queued or running: it is being made already.
-      if (state !== 'completed' && state !== 'failed') return;
+      if (PENDING_STATES.has(await old.getState())) return;
       await old.remove().catch(() => undefined);
     }
     // A finished flow is replaced (its parent sees the missing file); a running one gets the job back on its own.
     await this.ensureFeaturized({ ...args, priorityOf: (i) => (i === shardIndex ? 1 : (args.priorityOf?.(i) ?? i + 1)) });
     const job = await this.shards.getJob(id);
-    if (job) {
-      const state = await job.getState();
-      // Queued or running (the flow above re-created it): that job makes the file.
-      if (state !== 'completed' && state !== 'failed') return;
-    }
+    // Queued or running (the flow above re-created it): that job makes the file.
+    if (job && PENDING_STATES.has(await job.getState())) return;
     // The shard's id is free, or still held by a finished job that could not be removed
     // (a child of a flow that is still there): then a job of its own, under an id of its own.
     await this.shards.add('shard', this.shardData(args, s), { ...SHARD_OPTS, jobId: job ? `${id}-redo-${Date.now()}` : id, priority: 1 });
