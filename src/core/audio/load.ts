@@ -92,6 +92,19 @@ function prepareResolved(samples: Float32Array, fromHz: number, r: Resolved): Fl
   return adjustLength(y, trimmed, r.T, r.offset);
 }
 
+/** Both readers refuse a file above MAX_WAV_FILE_BYTES before allocating. */
+function assertSizeWithinLimit(size: number, filePath: string): void {
+  if (size > MAX_WAV_FILE_BYTES) {
+    throw new WavDecodeError('file-too-large', `file is ${size} bytes; the limit is ${MAX_WAV_FILE_BYTES} bytes`, filePath);
+  }
+}
+
+/** A failed read as both readers report it (their own WavDecodeErrors pass through). */
+function asReadError(err: unknown, filePath: string): WavDecodeError {
+  if (err instanceof WavDecodeError) return err;
+  return new WavDecodeError('unreadable-file', `cannot read file (${(err as NodeJS.ErrnoException).code ?? String(err)})`, filePath);
+}
+
 /** Read a whole file, refusing anything above MAX_WAV_FILE_BYTES before allocating. */
 export async function readBounded(filePath: string): Promise<Uint8Array> {
   let fh;
@@ -103,13 +116,7 @@ export async function readBounded(filePath: string): Promise<Uint8Array> {
   try {
     const st = await fh.stat();
     if (!st.isFile()) throw new WavDecodeError('unreadable-file', 'not a regular file', filePath);
-    if (st.size > MAX_WAV_FILE_BYTES) {
-      throw new WavDecodeError(
-        'file-too-large',
-        `file is ${st.size} bytes; the limit is ${MAX_WAV_FILE_BYTES} bytes`,
-        filePath,
-      );
-    }
+    assertSizeWithinLimit(st.size, filePath);
     // The file may shrink between stat and read: keep only what was actually read.
     const buf = Buffer.allocUnsafe(st.size);
     let got = 0;
@@ -120,8 +127,7 @@ export async function readBounded(filePath: string): Promise<Uint8Array> {
     }
     return buf.subarray(0, got);
   } catch (err) {
-    if (err instanceof WavDecodeError) throw err;
-    throw new WavDecodeError('unreadable-file', `cannot read file (${(err as NodeJS.ErrnoException).code ?? String(err)})`, filePath);
+    throw asReadError(err, filePath);
   } finally {
     await fh.close();
   }
@@ -147,9 +153,7 @@ export function readRegularFileSync(filePath: string): Uint8Array | null {
   try {
     const st = fs.fstatSync(fd);
     if (!st.isFile()) return null;
-    if (st.size > MAX_WAV_FILE_BYTES) {
-      throw new WavDecodeError('file-too-large', `file is ${st.size} bytes; the limit is ${MAX_WAV_FILE_BYTES} bytes`, filePath);
-    }
+    assertSizeWithinLimit(st.size, filePath);
     const buf = Buffer.allocUnsafe(st.size);
     let got = 0;
     while (got < buf.length) {
@@ -159,8 +163,7 @@ export function readRegularFileSync(filePath: string): Uint8Array | null {
     }
     return buf.subarray(0, got);
   } catch (err) {
-    if (err instanceof WavDecodeError) throw err;
-    throw new WavDecodeError('unreadable-file', `cannot read file (${(err as NodeJS.ErrnoException).code ?? String(err)})`, filePath);
+    throw asReadError(err, filePath);
   } finally {
     fs.closeSync(fd);
   }
