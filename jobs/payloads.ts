@@ -30,6 +30,8 @@ export interface FeaturizeJobData {
   planKey: string;
   featureHash: string;
   clips: number;
+  /** The shards' layout (plan.ts): row r of shard i is subset position positionAt(i, r). Absent in older jobs: subset order. */
+  layoutSeed?: number | null;
   /** Every shard file of the subset, in order (also those that existed before). */
   files: string[];
   /** Shards already on disk when the flow was created. */

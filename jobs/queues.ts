@@ -18,7 +18,7 @@ import type { Redis } from 'ioredis';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { NotFoundError } from '../src/core/errors.ts';
 import { JobMetricsStore } from '../store/job-metrics.ts';
-import type { SubsetPlan } from '../src/services/features/plan.ts';
+import { shardEntries, type SubsetPlan } from '../src/services/features/plan.ts';
 import type {
   AugmentBatchJob,
   DirectBatchJob,
@@ -120,6 +120,7 @@ export class FeatureQueues implements FeatureQueue {
         planKey: plan.key,
         featureHash: plan.featureHash,
         clips: args.entries.length,
+        layoutSeed: plan.layoutSeed,
         files: plan.shards.map((s) => s.file),
         reusedShards: plan.shards.length - missing.length,
         createdAt: Date.now(),
@@ -147,7 +148,7 @@ export class FeatureQueues implements FeatureQueue {
     return {
       datasetDir: args.datasetDir,
       root: args.root,
-      entries: args.entries.slice(s.start, s.end),
+      entries: shardEntries(args.plan, args.entries, s),
       spec: args.spec,
       file: s.file,
       shardIndex: s.index,

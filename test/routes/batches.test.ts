@@ -292,6 +292,9 @@ describe('featurization jobs', () => {
     const bad = p.failures.find((f: { entry: string }) => f.entry === 'yes/ffffffff_nohash_0.wav');
     assert.ok(bad, JSON.stringify(p.failures));
     assert.equal(bad.reason, 'chunk-overruns-file');
+    // Its position in the training list, whatever shard and row of the layout hold it.
+    const entries = (await t.ctx.registry.subsets('mini')).training!.entries;
+    assert.equal(bad.position, entries.indexOf('yes/ffffffff_nohash_0.wav'));
   });
 
   test("the dataset's summary JSON lists the skipped clip with its reason", async () => {
@@ -302,6 +305,8 @@ describe('featurization jobs', () => {
       f.skipped_clips.map((c: { entry: string; reason: string }) => [c.entry, c.reason]),
       [['yes/ffffffff_nohash_0.wav', 'chunk-overruns-file']],
     );
+    const entries = (await t.ctx.registry.subsets('mini')).training!.entries;
+    assert.equal(f.skipped_clips[0].position, entries.indexOf('yes/ffffffff_nohash_0.wav'));
     assert.deepEqual(res.featurization.validation.skipped_clips, []);
   });
 

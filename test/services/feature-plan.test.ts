@@ -10,7 +10,22 @@ import crypto from 'node:crypto';
 import path from 'node:path';
 import { resolveFrontendSettings, settingsHash } from '../../src/core/frontend/settings.ts';
 import { InvalidSettingsError } from '../../src/core/errors.ts';
-import { FEATURE_VERSION, SHARD_SIZE, deliveredDtype, featureHash, featureSpecOf, planSubset, type FeatureSpec } from '../../src/services/features/plan.ts';
+import {
+  FEATURE_VERSION,
+  SHARD_SIZE,
+  deliveredDtype,
+  featureHash,
+  featureSpecOf,
+  layoutSeedOf,
+  planList,
+  planSubset,
+  positionAt,
+  rowOf,
+  shardEntries,
+  shardOf,
+  type FeatureSpec,
+} from '../../src/services/features/plan.ts';
+import { batchIndices } from '../../src/core/datasets/index.ts';
 import type { DatasetRecord } from '../../src/services/registry/types.ts';
 import { FeatureQueues, connectionFromUrl, parentJobId, shardJobId } from '../../jobs/queues.ts';
 import { JobParams } from '../../routes/jobs/schemas.ts';
@@ -124,6 +139,54 @@ test('job ids: derived from the plan, stable across queue facades, and the ones 
   assert.equal(other.shards[0]!.key, plan.shards[0]!.key);
   assert.equal(other.shards[0]!.file, plan.shards[0]!.file);
   assert.notEqual(shardJobId(other, other.shards[0]!.key), shardJobId(plan, plan.shards[0]!.key));
+});
+
+test("layout: a registered list's shards follow its first shuffled epoch, so that epoch reads them one after the other", () => {
+  const list = [...entries(200), null];
+  const n = list.length;
+  const seed = 1234;
+  const plan = planSubset(DIR, list, spec(), FEATURES, seed);
+  assert.equal(plan.layoutSeed, seed);
+  // Epoch 0 with the default shuffle, in batches of 8: batch k is rows 8k … 8k+7 of the layout.
+  const epoch0 = batchIndices(n, 8, { shuffle: true, seed, epoch: 0 }).flatMap((b) => [...b]).slice(0, n);
+  assert.deepEqual([...plan.order!], epoch0);
+  epoch0.forEach((p, slot) => {
+    assert.equal(shardOf(plan, p), Math.floor(slot / SHARD_SIZE));
+    assert.equal(rowOf(plan, p), slot % SHARD_SIZE);
+    assert.equal(positionAt(plan, shardOf(plan, p), rowOf(plan, p)), p);
+  });
+  // Every position is in exactly one row of one shard; keys hash the entries in row order.
+  const seen = new Set<number>();
+  for (const s of plan.shards) for (let r = 0; r < s.end - s.start; r++) seen.add(positionAt(plan, s.index, r));
+  assert.equal(seen.size, n);
+  const line = (e: string | null) => (e === null ? '\u0000silence' : e);
+  const fh = featureHash(spec());
+  for (const s of plan.shards) {
+    const h = crypto.createHash('sha256').update(fh).update('\0').update(DIR);
+    for (const e of shardEntries(plan, list, s)) h.update('\n').update(line(e));
+    assert.equal(s.key, h.digest('hex').slice(0, 32));
+  }
+  assert.deepEqual(shardEntries(plan, list, plan.shards[0]!), epoch0.slice(0, SHARD_SIZE).map((p) => list[p]));
+  // Another seed is another layout (other shards); no seed is subset order.
+  assert.notEqual(planSubset(DIR, list, spec(), FEATURES, seed + 1).shards[0]!.key, plan.shards[0]!.key);
+  const plain = planSubset(DIR, list, spec(), FEATURES);
+  assert.equal(plain.order, null);
+  assert.equal(plain.layoutSeed, null);
+  assert.equal(shardOf(plain, 130), 2);
+  assert.equal(rowOf(plain, 130), 2);
+  assert.equal(positionAt(plain, 2, 2), 130);
+});
+
+test("layout: planList lays a registered list out by the dataset's seed (43 when none is set)", () => {
+  const settings = { frontend_enabled: true, frontend_settings: resolveFrontendSettings({}), trim_threshold_db: 20, seed: null };
+  const rec = { dataset_dir: DIR, data_root: '/datasets', settings } as unknown as DatasetRecord;
+  const list = { entries: entries(100), labels: [] };
+  assert.equal(layoutSeedOf(rec), 43);
+  assert.deepEqual(planList(rec, list, FEATURES), planSubset(DIR, list.entries, spec(), FEATURES, 43));
+  const seeded = { ...rec, settings: { ...settings, seed: 7 } } as unknown as DatasetRecord;
+  assert.deepEqual(planList(seeded, list, FEATURES), planSubset(DIR, list.entries, spec(), FEATURES, 7));
+  // A list with its own dir (validation_data) is planned under that dir.
+  assert.deepEqual(planList(rec, { ...list, datasetDir: '/datasets/val' }, FEATURES), planSubset('/datasets/val', list.entries, spec(), FEATURES, 43));
 });
 
 test('spec: a dataset record gives its feature spec; audio features are float32 only', () => {

@@ -9,7 +9,7 @@ import { buildLabels } from '../../core/datasets/index.ts';
 import type { ClassMode, FeatureDtype } from '../../core/schemas.ts';
 import { convertSpectrogram } from '../../core/frontend/output.ts';
 import type { FrontendSettings } from '../../core/frontend/settings.ts';
-import { SHARD_SIZE, type SubsetPlan } from '../features/plan.ts';
+import { rowOf, shardOf, type SubsetPlan } from '../features/plan.ts';
 import { openShardSync, readRowSync, type OpenShard } from '../features/shard-file.ts';
 
 export type XArray = Float32Array | Int8Array | Uint16Array;
@@ -81,18 +81,19 @@ export class ShardReader {
 }
 
 /** Shard indices a batch needs, in first-use order. */
-export function shardsOf(positions: Int32Array): number[] {
+export function shardsOf(plan: SubsetPlan, positions: Int32Array): number[] {
   const seen = new Set<number>();
-  for (const p of positions) seen.add(Math.floor(p / SHARD_SIZE));
+  for (const p of positions) seen.add(shardOf(plan, p));
   return [...seen];
 }
 
 /** Where the features of the i-th clip of a batch (subset position p) are stored. */
 export type RowLocator = (i: number, p: number) => { shard: OpenShard; row: number };
 
-/** A batch from cached shards: position p is row p mod SHARD_SIZE of shard p / SHARD_SIZE. */
+/** A batch from cached shards: position p is row rowOf(p) of shard shardOf(p) (the plan's layout). */
 export function assembleBatch(src: EpochSource, positions: Int32Array, reader: ShardReader): BatchColumns {
-  return assembleRows(src, positions, (_i, p) => ({ shard: reader.get(Math.floor(p / SHARD_SIZE)), row: p % SHARD_SIZE }));
+  const { plan } = src;
+  return assembleRows(src, positions, (_i, p) => ({ shard: reader.get(shardOf(plan, p)), row: rowOf(plan, p) }));
 }
 
 /** An augmented batch: its own file holds the clips in batch order. */

@@ -6,7 +6,7 @@
 import { batchIndices } from '../../core/datasets/index.ts';
 import { ConflictError, InvalidSettingsError } from '../../core/errors.ts';
 import type { ClassMode, FeatureDtype, SubsetName } from '../../core/schemas.ts';
-import { deliveredDtype, featureSpecOf, planSubset, type FeatureSpec, type SubsetPlan } from '../features/plan.ts';
+import { deliveredDtype, featureSpecOf, planList, shardOf, type FeatureSpec, type SubsetPlan } from '../features/plan.ts';
 import { subsetDir, subsetFor } from '../registry/subsets.ts';
 import type { DatasetRecord, StoredSubset, StoredSubsets } from '../registry/types.ts';
 import type { EpochSource } from './assemble.ts';
@@ -81,7 +81,7 @@ export function planEpoch(rec: DatasetRecord, subsets: StoredSubsets, p: EpochPa
   const spec = featureSpecOf(rec);
   // Keyed by the subset's own dir: shard keys and job ids differ per dataset dir.
   const { datasetDir, root } = subsetDir(rec, subset);
-  const plan = planSubset(datasetDir, subset.entries, spec, featuresDir);
+  const plan = planList(rec, subset, featuresDir);
   return {
     subset,
     datasetDir,
@@ -109,12 +109,12 @@ export function planEpoch(rec: DatasetRecord, subsets: StoredSubsets, p: EpochPa
 }
 
 /** For each shard, the rank of the first batch that needs it: the order work is queued in. */
-export function shardPriorities(plan: SubsetPlan, batches: Int32Array[], shardSize: number): Map<number, number> {
+export function shardPriorities(plan: SubsetPlan, batches: Int32Array[]): Map<number, number> {
   const prio = new Map<number, number>();
   let rank = 1;
   for (const b of batches) {
     for (const p of b) {
-      const s = Math.floor(p / shardSize);
+      const s = shardOf(plan, p);
       if (!prio.has(s)) prio.set(s, rank++);
     }
   }

@@ -10,6 +10,7 @@ import path from 'node:path';
 import type { ResolvedAugmentation } from '../../core/audio/augment/index.ts';
 import { DEFAULT_EPOCH_SEED } from '../../core/datasets/index.ts';
 import { isShardCorrupt, quarantineShard } from '../features/integrity.ts';
+import { SHARD_SIZE } from '../features/plan.ts';
 import { ShardCorruptError, openShardSync } from '../features/shard-file.ts';
 import { FeaturizationFailedError, waitForFile, waitForShard } from '../features/wait.ts';
 import type { EnsureFeaturizedArgs, FeatureQueue, Logger } from '../ports.ts';
@@ -30,6 +31,15 @@ export const DIRECT_AHEAD = 4;
 /** Background shards are queued at priority DIRECT_BAND + rank: after every direct batch (priority 1). */
 export const DIRECT_BAND = 100;
 
+/**
+ * A batch that needs more missing shards than its own clips fill, plus the two shards a
+ * run of the layout can straddle, reads the cache out of layout order: waiting for it
+ * means waiting for much of the subset.
+ */
+export function outOfLayoutOrder(missingShards: number, clips: number): boolean {
+  return missingShards * SHARD_SIZE > clips + 2 * SHARD_SIZE;
+}
+
 export interface CachedStream {
   ep: EpochPlan;
   todo: Int32Array[];
@@ -46,12 +56,16 @@ export interface CachedStream {
 }
 
 /**
- * Batches from the feature cache; a batch whose shards do not all exist yet (a cold
- * epoch) is featurized directly for this stream, a few batches ahead, at the highest
- * priority, while the background flow fills the cache in the order the epoch needs it.
- * A direct batch is the shard computation on the batch's clips, so its bytes are the
- * cached ones: the time to the first batch is a few batches' work, whatever the size of
- * the dataset.
+ * Batches from the feature cache, made in the order the epoch needs them by the subset's
+ * background flow. A batch whose shards do not all exist yet is featurized directly for
+ * this stream, a few batches ahead, at the highest priority, when waiting for its shards
+ * would cost more than a few batches' work: the first DIRECT_AHEAD + 1 batches of the
+ * stream (the flow is not even created yet), and any batch that reads the layout out of
+ * order (another epoch's shuffle: it needs a clip from many shards). A cold first epoch
+ * reads the shards in their layout order (plan.ts), so after its first batches it reads
+ * each shard as the flow writes it and nothing is computed twice. A direct batch is the
+ * shard computation on the batch's clips, so its bytes are the cached ones: the time to
+ * the first batch is a few batches' work, whatever the size of the dataset.
  */
 export function cachedProducer(c: CachedStream): BatchProducer {
   const { ep, todo, queue, signal, ensureArgs, log } = c;
@@ -70,7 +84,7 @@ export function cachedProducer(c: CachedStream): BatchProducer {
   };
   const fromCache = async (positions: Int32Array): Promise<BatchColumns> => {
     for (let repairs = 0; ; repairs++) {
-      for (const s of shardsOf(positions)) {
+      for (const s of shardsOf(ep.plan, positions)) {
         const gone = () => repair(new ShardCorruptError(ep.plan.shards[s]!.file, 'missing', 'the shard file is gone'));
         await waitForShard(ep.plan, s, queue, signal, reensure, gone);
       }
@@ -94,9 +108,9 @@ export function cachedProducer(c: CachedStream): BatchProducer {
   const decide = async (upTo: number) => {
     for (let k = direct.length; k < Math.min(upTo, todo.length); k++) {
       const positions = todo[k]!;
-      const cached = shardsOf(positions).every((s) => fs.existsSync(ep.plan.shards[s]!.file));
-      direct[k] = !cached;
-      if (cached) continue;
+      const missing = shardsOf(ep.plan, positions).filter((s) => !fs.existsSync(ep.plan.shards[s]!.file));
+      direct[k] = missing.length > 0 && (k <= DIRECT_AHEAD || outOfLayoutOrder(missing.length, positions.length));
+      if (!direct[k]) continue;
       await queue.addDirectBatch(jobId(k), {
         datasetDir: ensureArgs.datasetDir,
         root: ensureArgs.root,

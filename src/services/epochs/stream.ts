@@ -10,7 +10,7 @@ import path from 'node:path';
 import { isAugmentationActive, type ResolvedAugmentation } from '../../core/audio/augment/index.ts';
 import type { SubsetName } from '../../core/schemas.ts';
 import { createBatchEncoder, type BatchEncoder, type BatchFormat } from '../../core/tensors/batch-encoder.ts';
-import { SHARD_SIZE } from '../features/plan.ts';
+import { shardOf } from '../features/plan.ts';
 import { noWorkers } from '../features/wait.ts';
 import type { EnsureFeaturizedArgs, FeatureQueue, Logger } from '../ports.ts';
 import { loadSampleWeights } from '../registry/sample-weights.ts';
@@ -107,7 +107,7 @@ export class EpochService {
       { ...req, sampleWeights: req.sampleWeightId ? await loadSampleWeights(rec, req.sampleWeightId) : null },
       this.deps.featuresDir,
     );
-    const prio = shardPriorities(ep.plan, ep.batches.slice(ep.fromBatch), SHARD_SIZE);
+    const prio = shardPriorities(ep.plan, ep.batches.slice(ep.fromBatch));
     const ensureArgs: EnsureFeaturizedArgs = {
       datasetId: rec.id,
       subset: storedSubsetOf(req.subset),
@@ -133,7 +133,7 @@ export class EpochService {
     if (augmentation) {
       if ((await queue.workersConnected('augment')) === 0) throw noWorkers();
     } else {
-      const firstShards = new Set(ep.batches.slice(ep.fromBatch, ep.fromBatch + 1).flatMap((b) => [...b].map((p) => Math.floor(p / SHARD_SIZE))));
+      const firstShards = new Set(ep.batches.slice(ep.fromBatch, ep.fromBatch + 1).flatMap((b) => [...b].map((p) => shardOf(ep.plan, p))));
       const coldStart = [...firstShards].some((s) => !fs.existsSync(ep.plan.shards[s]!.file));
       if (coldStart && (await queue.workersConnected('shards')) === 0) throw noWorkers();
     }

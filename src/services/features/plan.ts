@@ -1,16 +1,26 @@
 /**
- * What a featurization computes and where it is cached. A subset's entry list is cut
- * into shards of SHARD_SIZE consecutive entries; a shard's key is derived from its
- * content (dataset directory, entries, feature settings, code version), so a repeated
- * request, another replica or another registration of the same data finds the work done.
+ * What a featurization computes and where it is cached. A subset's entries are laid out
+ * in an order (its layout) and cut into shards of SHARD_SIZE consecutive slots of that
+ * order; a shard's key is derived from its content (dataset directory, its entries in row
+ * order, feature settings, code version), so a repeated request, another replica or
+ * another registration of the same data finds the work done.
+ *
+ * A registered list is laid out in the order of its first shuffled epoch (epoch 0 with
+ * the dataset's seed: what a trainer streams first), so a cold first epoch reads the
+ * shards one after the other while the workers make them in that same order, instead
+ * of needing a clip from nearly every shard for its first batch. Later epochs read rows
+ * from anywhere, as before; the bytes of every batch do not depend on the layout.
  */
 import crypto from 'node:crypto';
 import path from 'node:path';
 import { DEFAULT_TRIM_THRESHOLD_DB } from '../../core/audio/index.ts';
+import { DEFAULT_EPOCH_SEED } from '../../core/datasets/index.ts';
+import { RandomState } from '../../core/random.ts';
 import { InvalidSettingsError } from '../../core/errors.ts';
 import { settingsHash, frontendShape, type FrontendSettings } from '../../core/frontend/settings.ts';
 import type { FeatureDtype } from '../../core/schemas.ts';
-import type { DatasetRecord } from '../registry/types.ts';
+import { subsetDir } from '../registry/subsets.ts';
+import type { DatasetRecord, StoredSubset } from '../registry/types.ts';
 import type { ShardDtype } from './shard-file.ts';
 
 /** Bump when decoding, resampling, trimming or the frontend change their output. */
@@ -76,6 +86,7 @@ export function shardDtypeOf(spec: FeatureSpec): ShardDtype {
 export interface ShardPlan {
   index: number;
   key: string;
+  /** Slots [start, end) of the layout: row r holds the clip at subset position `positionAt(plan, index, r)`. */
   start: number;
   end: number;
   file: string;
@@ -86,18 +97,77 @@ export interface SubsetPlan {
   key: string;
   featureHash: string;
   shards: ShardPlan[];
+  /** The layout's seed (the first shuffled epoch's order), or null: subset order. */
+  layoutSeed: number | null;
+  /** Subset position of each layout slot (null: slot = position). */
+  order: Int32Array | null;
+  /** Layout slot of each subset position (the inverse of `order`). */
+  slots: Int32Array | null;
 }
 
-export function planSubset(datasetDir: string, entries: readonly (string | null)[], spec: FeatureSpec, featuresDir: string): SubsetPlan {
+/**
+ * The order of a list's first shuffled epoch (spec §9: epoch 0 is `permutation(n)` of
+ * RandomState(seed)), or null (subset order) when `seed` is null.
+ */
+export function layoutOrder(n: number, seed: number | null): Int32Array | null {
+  if (seed === null) return null;
+  return new RandomState(seed % 2 ** 32).permutation(n);
+}
+
+/** The layout of a registered list: its first shuffled epoch under the dataset's seed. */
+export function layoutSeedOf(rec: DatasetRecord): number {
+  return rec.settings.seed ?? DEFAULT_EPOCH_SEED;
+}
+
+/** Index of the shard holding subset position p. */
+export function shardOf(plan: SubsetPlan, p: number): number {
+  return Math.floor((plan.slots ? plan.slots[p]! : p) / SHARD_SIZE);
+}
+
+/** Row of subset position p within its shard. */
+export function rowOf(plan: SubsetPlan, p: number): number {
+  return (plan.slots ? plan.slots[p]! : p) % SHARD_SIZE;
+}
+
+/** Subset position of row `row` of shard `shard`. */
+export function positionAt(plan: Pick<SubsetPlan, 'order'>, shard: number, row: number): number {
+  const slot = shard * SHARD_SIZE + row;
+  return plan.order ? plan.order[slot]! : slot;
+}
+
+/** The entries of a shard, in row order. */
+export function shardEntries<T>(plan: SubsetPlan, entries: readonly T[], s: ShardPlan): T[] {
+  if (!plan.order) return entries.slice(s.start, s.end);
+  return Array.from(plan.order.subarray(s.start, s.end), (p) => entries[p]!);
+}
+
+/**
+ * Shards of `entries` laid out in the order of `layoutSeed`'s first shuffled epoch (null:
+ * subset order). Keys hash each shard's entries in row order, so the same data under the
+ * same layout names the same files in every process.
+ */
+export function planSubset(
+  datasetDir: string,
+  entries: readonly (string | null)[],
+  spec: FeatureSpec,
+  featuresDir: string,
+  layoutSeed: number | null = null,
+): SubsetPlan {
   const fh = featureHash(spec);
   const dir = path.join(featuresDir, fh.slice(0, 16));
+  const order = layoutOrder(entries.length, layoutSeed);
+  let slots: Int32Array | null = null;
+  if (order) {
+    slots = new Int32Array(order.length);
+    for (let i = 0; i < order.length; i++) slots[order[i]!] = i;
+  }
   const whole = crypto.createHash('sha256').update(fh).update('\0').update(datasetDir);
   const shards: ShardPlan[] = [];
   for (let start = 0, index = 0; start < entries.length; start += SHARD_SIZE, index++) {
     const end = Math.min(start + SHARD_SIZE, entries.length);
     const h = crypto.createHash('sha256').update(fh).update('\0').update(datasetDir);
     for (let i = start; i < end; i++) {
-      const e = entries[i];
+      const e = entries[order ? order[i]! : i];
       const line = e === null || e === undefined ? '\u0000silence' : e;
       h.update('\n').update(line);
       whole.update('\n').update(line);
@@ -105,5 +175,10 @@ export function planSubset(datasetDir: string, entries: readonly (string | null)
     const key = h.digest('hex').slice(0, 32);
     shards.push({ index, key, start, end, file: path.join(dir, `${key}.afs`) });
   }
-  return { key: whole.digest('hex').slice(0, 32), featureHash: fh, shards };
+  return { key: whole.digest('hex').slice(0, 32), featureHash: fh, shards, layoutSeed: order ? layoutSeed : null, order, slots };
+}
+
+/** Where the features of one registered list are: its dir, its layout, the dataset's feature settings. */
+export function planList(rec: DatasetRecord, list: StoredSubset, featuresDir: string): SubsetPlan {
+  return planSubset(subsetDir(rec, list).datasetDir, list.entries, featureSpecOf(rec), featuresDir, layoutSeedOf(rec));
 }

@@ -12,7 +12,7 @@ import type { FrontendBackend } from '../../core/frontend/backend.ts';
 import { subsetDir, type SampleRef } from '../registry/subsets.ts';
 import type { DatasetRecord } from '../registry/types.ts';
 import { computeShard } from './compute-shard.ts';
-import { SHARD_SIZE, featureHash, featureSpecOf, planSubset } from './plan.ts';
+import { featureHash, featureSpecOf, planList, rowOf, shardOf } from './plan.ts';
 import { isShardCorrupt } from './integrity.ts';
 import { openShardSync, readRowSync, type ShardCorruptError } from './shard-file.ts';
 
@@ -45,9 +45,9 @@ export async function sampleSpectrogram(
     );
   }
   const { datasetDir, root } = subsetDir(rec, sample.list);
-  const plan = planSubset(datasetDir, sample.list.entries, spec, featuresDir);
-  const shard = plan.shards[Math.floor(sample.position / SHARD_SIZE)]!;
-  const row = sample.position - shard.start;
+  const plan = planList(rec, sample.list, featuresDir);
+  const shard = plan.shards[shardOf(plan, sample.position)]!;
+  const row = rowOf(plan, sample.position);
   if (fs.existsSync(shard.file)) {
     try {
       const fromShard = readSample(shard.file, row, sample.entry, featureHash(spec));

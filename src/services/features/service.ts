@@ -13,7 +13,7 @@ import { quarantineShard } from './integrity.ts';
 import type { ShardCorruptError } from './shard-file.ts';
 import { storedSubsetOf, subsetDir, subsetFor, type SampleRef } from '../registry/subsets.ts';
 import type { DatasetRecord, StoredSubset, StoredSubsets } from '../registry/types.ts';
-import { deliveredDtype, featureSpecOf, planSubset, type SubsetPlan } from './plan.ts';
+import { deliveredDtype, featureSpecOf, planList, type SubsetPlan } from './plan.ts';
 import { sampleSpectrogram, type SampleSpectrogram } from './preview.ts';
 import { featurizationState, type SkippedClip } from './skipped.ts';
 
@@ -62,7 +62,7 @@ export class FeatureService {
 
   /** Where the features of one stored list of a dataset are (and which job makes them). */
   planOf(rec: DatasetRecord, list: StoredSubset): SubsetPlan {
-    return planSubset(subsetDir(rec, list).datasetDir, list.entries, featureSpecOf(rec), this.deps.featuresDir);
+    return planList(rec, list, this.deps.featuresDir);
   }
 
   /** Starts (or finds) the featurization of a subset; a repeated request reuses the job. */
@@ -78,7 +78,7 @@ export class FeatureService {
       root,
       entries: list.entries,
       spec,
-      plan: planSubset(datasetDir, list.entries, spec, this.deps.featuresDir),
+      plan: this.planOf(rec, list),
       requestId,
     });
   }

@@ -3,7 +3,7 @@
  * same list every epoch skips, shown in the dataset's summary JSON.
  */
 import fs from 'node:fs';
-import { SHARD_SIZE, type SubsetPlan } from './plan.ts';
+import { positionAt, type SubsetPlan } from './plan.ts';
 import { isShardCorrupt } from './integrity.ts';
 import { openShardSync, type OpenShard, type ShardCorruptError } from './shard-file.ts';
 
@@ -34,7 +34,7 @@ export function featurizationState(
     done++;
     fs.closeSync(shard.fd);
     for (const f of shard.header.failures) {
-      skipped.push({ position: s.index * SHARD_SIZE + f.row, entry: f.entry, reason: f.reason, detail: f.detail });
+      skipped.push({ position: positionAt(plan, s.index, f.row), entry: f.entry, reason: f.reason, detail: f.detail });
     }
   }
   return { shardsDone: done, shardsTotal: plan.shards.length, skipped };
