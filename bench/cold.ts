@@ -7,7 +7,7 @@
  * 105k-clip run is the whole first epoch (register + featurize + stream). Trees live in a
  * temp directory under /tmp and are removed afterwards. Prints, never asserts.
  *
- *   npx tsx bench/cold.ts [--sizes 10000,105000] [--batch-size 32] [--first-only]
+ *   npx tsx bench/cold.ts [--sizes 10000,105000] [--batch-size 32] [--first-only] [--cpu-prof DIR]
  */
 import fsp from 'node:fs/promises';
 import http from 'node:http';
@@ -22,6 +22,8 @@ const SIZES = stringArg('--sizes', '10000,105000').split(',').map(Number);
 const BATCH = intArg('--batch-size', 32);
 /** Stop each stream after its first batch (no whole-epoch figure). */
 const FIRST_ONLY = process.argv.includes('--first-only');
+/** CPU profiles of the API process and its worker threads, written to DIR when they exit. */
+const CPU_PROF = process.argv.includes('--cpu-prof') ? path.resolve(stringArg('--cpu-prof', 'cpu-prof')) : null;
 const CLASSES = [
   'backward', 'bed', 'bird', 'cat', 'dog', 'down', 'eight', 'five', 'follow', 'forward', 'four', 'go', 'happy', 'house',
   'learn', 'left', 'marvin', 'nine', 'no', 'off', 'on', 'one', 'right', 'seven', 'sheila', 'six', 'stop', 'three',
@@ -115,7 +117,8 @@ async function main(): Promise<void> {
       delete env.WORKER_CONCURRENCY;
       // Not session.spawn: its --import of bench/helpers/exit-with-parent.ts is inherited by the
       // in-process worker threads, which cannot load a .ts preload; the API is killed in `finally`.
-      const api = spawn(process.execPath, ['--import', 'tsx', 'routes/server.ts'], { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      const profArgs = CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', CPU_PROF] : [];
+      const api = spawn(process.execPath, [...profArgs, '--import', 'tsx', 'routes/server.ts'], { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
       stopApi = () => api.kill('SIGTERM');
       const tail: string[] = [];
       api.stderr.on('data', (c: Buffer) => tail.push(c.toString()));
@@ -158,6 +161,7 @@ async function main(): Promise<void> {
       );
     } finally {
       stopApi();
+      if (CPU_PROF) console.log(`API CPU profiles written to ${CPU_PROF}`);
       await new Promise((r) => setTimeout(r, 500));
       await session.close();
     }

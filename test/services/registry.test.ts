@@ -176,3 +176,35 @@ test('registry: a loader source is resolved in LOADERS_DIR, run once, and its li
     code('loader-not-found', NotFoundError),
   );
 });
+
+test("registry: a process keeps the subset lists it wrote or read, under the record's version; another replica's write is seen", async (t) => {
+  const { store, registry } = setup(t);
+  let fetched = 0;
+  const getSubsets = store.getSubsets.bind(store);
+  store.getSubsets = async (id) => {
+    fetched++;
+    return getSubsets(id);
+  };
+  const rec = await registry.registerDirectory(directory());
+  // The registering process already has the lists: no fetch, and the same object every time.
+  const first = await registry.subsets('small');
+  assert.equal(fetched, 0);
+  assert.equal(await registry.subsets('small'), first);
+  assert.equal(first.training!.entries.length, 10);
+
+  // Another replica loads the dataset again with other lists: the record's version changes.
+  const other = { ...first, training: { ...first.training!, entries: first.training!.entries.slice(0, 3), labels: first.training!.labels.slice(0, 3) } };
+  await store.update({ ...rec, updated_at: new Date(Date.parse(rec.updated_at) + 1000).toISOString() }, other);
+  const seen = await registry.subsets('small');
+  assert.equal(fetched, 1);
+  assert.equal(seen.training!.entries.length, 3);
+  assert.equal(await registry.subsets('small'), seen, 'kept again under the new version');
+  assert.equal(fetched, 1);
+
+  // Unloaded here: no lists, at once; deleted: gone.
+  await registry.unload('small');
+  assert.deepEqual(await registry.subsets('small'), {});
+  assert.equal(fetched, 1);
+  await registry.delete('small', false);
+  await assert.rejects(registry.subsets('small'), code('dataset-not-found', NotFoundError));
+});

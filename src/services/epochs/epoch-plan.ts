@@ -108,16 +108,16 @@ export function planEpoch(rec: DatasetRecord, subsets: StoredSubsets, p: EpochPa
   };
 }
 
-/** For each shard, the rank of the first batch that needs it: the order work is queued in. */
-export function shardPriorities(plan: SubsetPlan, batches: Int32Array[]): Map<number, number> {
-  const prio = new Map<number, number>();
-  let rank = 1;
+/** For each shard (by index), its rank in the order the batches first need it (1 = first): the order work is queued in. */
+export function shardPriorities(plan: SubsetPlan, batches: Int32Array[]): Int32Array {
+  const rank = new Int32Array(plan.shards.length);
+  let next = 1;
   for (const b of batches) {
     for (const p of b) {
       const s = shardOf(plan, p);
-      if (!prio.has(s)) prio.set(s, rank++);
+      if (rank[s] === 0) rank[s] = next++;
     }
   }
-  for (const s of plan.shards) if (!prio.has(s.index)) prio.set(s.index, rank++);
-  return prio;
+  for (let s = 0; s < rank.length; s++) if (rank[s] === 0) rank[s] = next++;
+  return rank;
 }

@@ -107,7 +107,8 @@ export class EpochService {
       { ...req, sampleWeights: req.sampleWeightId ? await loadSampleWeights(rec, req.sampleWeightId) : null },
       this.deps.featuresDir,
     );
-    const prio = shardPriorities(ep.plan, ep.batches.slice(ep.fromBatch));
+    // Ranks are needed when the background flow is created (after the first batch), not before.
+    let prio: Int32Array | null = null;
     const ensureArgs: EnsureFeaturizedArgs = {
       datasetId: rec.id,
       subset: storedSubsetOf(req.subset),
@@ -117,7 +118,7 @@ export class EpochService {
       spec: ep.spec,
       plan: ep.plan,
       // After the batches this stream has featurized directly (priority 1).
-      priorityOf: (i) => DIRECT_BAND + (prio.get(i) ?? i + 1),
+      priorityOf: (i) => DIRECT_BAND + (prio ??= shardPriorities(ep.plan, ep.batches.slice(ep.fromBatch)))[i]!,
       requestId: req.requestId,
     };
     const ensure = async () => {

@@ -161,24 +161,46 @@ export function planSubset(
     slots = new Int32Array(order.length);
     for (let i = 0; i < order.length; i++) slots[order[i]!] = i;
   }
-  const whole = crypto.createHash('sha256').update(fh).update('\0').update(datasetDir);
+  // Each key hashes `fh \0 datasetDir` then `\n<entry>` per entry; one update per shard
+  // (a 105k-entry list is planned on every stream's open: per-entry updates cost 100+ ms).
+  const head = `${fh}\0${datasetDir}`;
+  const whole = crypto.createHash('sha256').update(head);
   const shards: ShardPlan[] = [];
+  const lines: string[] = [];
   for (let start = 0, index = 0; start < entries.length; start += SHARD_SIZE, index++) {
     const end = Math.min(start + SHARD_SIZE, entries.length);
-    const h = crypto.createHash('sha256').update(fh).update('\0').update(datasetDir);
+    lines.length = 0;
     for (let i = start; i < end; i++) {
       const e = entries[order ? order[i]! : i];
-      const line = e === null || e === undefined ? '\u0000silence' : e;
-      h.update('\n').update(line);
-      whole.update('\n').update(line);
+      lines.push(e === null || e === undefined ? '\u0000silence' : e);
     }
-    const key = h.digest('hex').slice(0, 32);
+    const body = `\n${lines.join('\n')}`;
+    whole.update(body);
+    const key = crypto.createHash('sha256').update(head).update(body).digest('hex').slice(0, 32);
     shards.push({ index, key, start, end, file: path.join(dir, `${key}.afs`) });
   }
   return { key: whole.digest('hex').slice(0, 32), featureHash: fh, shards, layoutSeed: order ? layoutSeed : null, order, slots };
 }
 
-/** Where the features of one registered list are: its dir, its layout, the dataset's feature settings. */
+/** Plans of the lists in memory (the registry keeps the lists of the datasets streamed last). */
+const listPlans = new WeakMap<StoredSubset, Map<string, SubsetPlan>>();
+
+/**
+ * Where the features of one registered list are: its dir, its layout, the dataset's
+ * feature settings. Remembered per list object, so the streams of one dataset plan it once.
+ */
 export function planList(rec: DatasetRecord, list: StoredSubset, featuresDir: string): SubsetPlan {
-  return planSubset(subsetDir(rec, list).datasetDir, list.entries, featureSpecOf(rec), featuresDir, layoutSeedOf(rec));
+  const { datasetDir } = subsetDir(rec, list);
+  const spec = featureSpecOf(rec);
+  const seed = layoutSeedOf(rec);
+  const key = JSON.stringify([featureHash(spec), datasetDir, seed, featuresDir]);
+  let plans = listPlans.get(list);
+  if (!plans) listPlans.set(list, (plans = new Map()));
+  let plan = plans.get(key);
+  if (!plan) {
+    plan = planSubset(datasetDir, list.entries, spec, featuresDir, seed);
+    if (plans.size >= 4) plans.clear();
+    plans.set(key, plan);
+  }
+  return plan;
 }

@@ -15,6 +15,13 @@ export class FeaturizationFailedError extends AudiofeedError {
   }
 }
 
+/**
+ * Longest pause between two looks at the file. A stream waits at its head for a batch
+ * that takes a worker 10–50 ms: a longer pause would add more to the time to the first
+ * batch than the work itself (one existsSync per look costs microseconds).
+ */
+const MAX_POLL_MS = 10;
+
 /** How long a stream keeps waiting while no worker is connected (e.g. during a restart). */
 export const NO_WORKER_GRACE_MS = 30_000;
 
@@ -41,7 +48,7 @@ export interface WaitChecks {
 
 /** Waits until `file` exists, failing with a reason when it never will. */
 export async function waitForFile(file: string, checks: WaitChecks, signal: AbortSignal): Promise<void> {
-  let delay = 5;
+  let delay = 2;
   let lastCheck = Date.now();
   let missingSeen = false;
   let workerlessSince: number | null = null;
@@ -67,7 +74,7 @@ export async function waitForFile(file: string, checks: WaitChecks, signal: Abor
       }
     }
     await sleep(delay);
-    delay = Math.min(delay * 2, 100);
+    delay = Math.min(delay * 2, MAX_POLL_MS);
   }
 }
 

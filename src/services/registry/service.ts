@@ -39,10 +39,23 @@ export function generateId(): string {
   return 'ds-' + crypto.randomBytes(6).toString('hex');
 }
 
+/** Datasets whose subset lists a process keeps (a 105k-clip list is about 10 MB in memory). */
+const CACHED_SUBSETS = 4;
+
+/** A record's version: every write gives it a new `updated_at` (a new dataset under an old id, a new `created_at`). */
+const versionOf = (rec: DatasetRecord) => `${rec.created_at}|${rec.updated_at}`;
+
 export class RegistryService {
   readonly uploadsDir: string;
   readonly artifactsDir: string;
   readonly tmpDir: string;
+  /**
+   * The subset lists of the datasets streamed last, under the version of the record they
+   * belong to: every stream needs them, and for a Speech-Commands-size dataset fetching and
+   * parsing them from Redis costs tens of milliseconds before the first batch. A record
+   * written anywhere gets a new `updated_at`, so a stale list is never returned for it.
+   */
+  private readonly subsetsCache = new Map<string, { version: string; subsets: StoredSubsets }>();
 
   constructor(
     readonly config: Config,
@@ -223,7 +236,9 @@ export class RegistryService {
       audio_input_shape: audioInputShape(settings),
       ...this.loadedState(result, settings, validationData),
     };
-    if (!(await this.store.create(record, subsetsOf(result, record)))) throw this.duplicate(id);
+    const subsets = subsetsOf(result, record);
+    if (!(await this.store.create(record, subsets))) throw this.duplicate(id);
+    this.remember(record, subsets);
     this.log.info(`registered dataset ${id} (${dir}, ${load} load)`);
     return record;
   }
@@ -292,9 +307,24 @@ export class RegistryService {
     return this.store.list();
   }
 
+  /** The subset lists of a dataset (shared with other callers: read only). */
   async subsets(id: string): Promise<StoredSubsets> {
-    await this.get(id);
-    return (await this.store.getSubsets(id)) ?? {};
+    const rec = await this.get(id);
+    const hit = this.subsetsCache.get(id);
+    if (hit?.version === versionOf(rec)) {
+      this.remember(rec, hit.subsets);
+      return hit.subsets;
+    }
+    const subsets = (await this.store.getSubsets(id)) ?? {};
+    this.remember(rec, subsets);
+    return subsets;
+  }
+
+  /** Keeps a record's lists as the most recently used (written or read here). */
+  private remember(rec: DatasetRecord, subsets: StoredSubsets): void {
+    this.subsetsCache.delete(rec.id);
+    if (this.subsetsCache.size >= CACHED_SUBSETS) this.subsetsCache.delete(this.subsetsCache.keys().next().value as string);
+    this.subsetsCache.set(rec.id, { version: versionOf(rec), subsets });
   }
 
   /** MLTK load_dataset(subset) on a registered dataset: recomputes everything from the index. */
@@ -311,7 +341,9 @@ export class RegistryService {
     // A load that does not list a dir keeps what the record knew of its index.
     if (!next.index.dir && rec.index.dir) next.index = rec.index;
     if (v && next.validation_data && !next.validation_data.index) next.validation_data.index = v.index;
-    if (!(await this.store.update(next, subsetsOf(result, next)))) throw new NotFoundError('dataset', `dataset ${id} was deleted meanwhile`);
+    const subsets = subsetsOf(result, next);
+    if (!(await this.store.update(next, subsets))) throw new NotFoundError('dataset', `dataset ${id} was deleted meanwhile`);
+    this.remember(next, subsets);
     return next;
   }
 
@@ -339,12 +371,14 @@ export class RegistryService {
       summary: 'No dataset loaded',
     };
     await this.store.update(next, {});
+    this.remember(next, {});
     return next;
   }
 
   async delete(id: string, purge: boolean): Promise<void> {
     const rec = await this.get(id);
     await this.store.delete(id);
+    this.subsetsCache.delete(id);
     if (rec.source.type === 'upload') await fsp.rm(rec.dataset_dir, { recursive: true, force: true });
     if (purge || rec.source.type === 'upload') await fsp.rm(rec.artifact_dir, { recursive: true, force: true });
     this.log.info(`deleted dataset ${id}${purge ? ' and its artifacts' : ''}`);
