@@ -37,6 +37,11 @@ export interface EpochSource {
   dtype: FeatureDtype;
   /** Per subset position, or null. */
   sampleWeights: Float32Array | null;
+  /**
+   * Where a batch of `rows` rows assembles x (the stream's wire frame, so the rows are
+   * read or converted straight into the response chunk); a new array when absent.
+   */
+  xTarget?: (rows: number) => XArray;
 }
 
 const CTOR = { float32: Float32Array, int8: Int8Array, uint16: Uint16Array } as const;
@@ -111,7 +116,8 @@ export function assembleRows(src: EpochSource, positions: Int32Array, locate: Ro
   const rows = kept.length;
   const first = locate(0, positions[0] ?? 0).shard;
   const rowElems = first.header.row_shape.reduce((a, b) => a * b, 1);
-  const x = new CTOR[src.dtype](rows * rowElems);
+  const target = src.xTarget?.(rows);
+  const x = target instanceof CTOR[src.dtype] && target.length === rows * rowElems ? target : new CTOR[src.dtype](rows * rowElems);
   const raw = new Uint8Array(first.rowBytes);
   const u16 = new Uint16Array(raw.buffer, 0, src.frontendEnabled ? rowElems : 0);
   const f32 = new Float32Array(raw.buffer, 0, src.frontendEnabled ? 0 : rowElems);

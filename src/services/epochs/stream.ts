@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { isAugmentationActive, type ResolvedAugmentation } from '../../core/audio/augment/index.ts';
 import type { SubsetName } from '../../core/schemas.ts';
-import { createBatchEncoder, type BatchEncoder, type BatchFormat } from '../../core/tensors/batch-encoder.ts';
+import { createBatchEncoder, type BatchEncoder, type BatchFormat, type BatchFrame } from '../../core/tensors/batch-encoder.ts';
 import { SHARD_SIZE } from '../features/plan.ts';
 import { noWorkers } from '../features/wait.ts';
 import type { EnsureFeaturizedArgs, FeatureQueue, Logger } from '../ports.ts';
@@ -39,7 +39,7 @@ export interface EpochStream {
   batches: number;
   /** Column names in wire order. */
   columns: string[];
-  /** The encoded stream; closing it early (return/throw) releases what it holds. */
+  /** The encoded stream, one chunk per batch; closing it early (return/throw) releases what it holds. */
   chunks(): AsyncGenerator<Uint8Array>;
 }
 
@@ -140,11 +140,20 @@ export class EpochService {
 
     const encoder = epochEncoder(rec, ep, req);
     const todo = ep.batches.slice(ep.fromBatch);
+    // Each batch is assembled into its wire frame: rows are read (or converted) straight
+    // into the chunk the response writes, which encodeFrame completes around them.
+    let frame: BatchFrame | null = null;
+    const framed: EpochPlan = { ...ep, source: { ...ep.source, xTarget: (rows) => (frame = encoder.frame(rows)).x } };
+    const encode = (cols: BatchColumns): Uint8Array => {
+      const f = frame !== null && cols.x === frame.x ? frame : undefined;
+      frame = null;
+      return encoder.encodeFrame(cols, f);
+    };
     const producer = augmentation
       ? augmentedProducer(
           {
             rec,
-            ep,
+            ep: framed,
             todo,
             firstBatch: ep.fromBatch,
             epoch: req.epoch,
@@ -156,7 +165,7 @@ export class EpochService {
           req.signal,
         )
       : cachedProducer({
-          ep,
+          ep: framed,
           todo,
           queue,
           signal: req.signal,
@@ -185,13 +194,15 @@ export class EpochService {
       columns: encoder.columns,
       async *chunks() {
         try {
-          for (const chunk of encoder.begin()) yield chunk;
+          const head = encoder.begin();
+          if (head.length > 0) yield Buffer.concat(head);
           for (let k = 0; k < todo.length; k++) {
             const cols = k === 0 ? first! : await producer.batch(k);
             if (k === 0) first = null;
-            for (const chunk of encoder.batch(cols)) yield chunk;
+            yield encode(cols);
           }
-          for (const chunk of encoder.end()) yield chunk;
+          const tail = encoder.end();
+          if (tail.length > 0) yield Buffer.concat(tail);
         } finally {
           await producer.close();
         }
