@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FeatureArray, YKind } from '../../src/core/tensors/arrow.ts';
 import type { FeatureDtype } from '../../src/core/schemas.ts';
+import { FRAME_OVERHEAD_MAX } from '../../src/core/tensors/frame.ts';
 import { createBatchEncoder, type BatchColumns, type BatchEncoderSpec, type BatchFormat } from '../../src/core/tensors/batch-encoder.ts';
 
 const CTORS = { float32: Float32Array, int8: Int8Array, uint16: Uint16Array } as const;
@@ -68,6 +69,9 @@ for (const format of FORMATS) {
               got.push(Buffer.from(frames.encodeFrame(columns(dtype, kind, weighted, rows, b))));
             }
             assert.ok(got[b + 1]!.equals(want[b + 1]!), `batch ${b} (${rows} rows)`);
+            const c = columns(dtype, kind, weighted, rows, b);
+            const values = c.x.byteLength * (kind === 'input' ? 2 : 1) + (c.y?.byteLength ?? 0) + (c.sampleWeight?.byteLength ?? 0);
+            assert.ok(got[b + 1]!.length - values <= FRAME_OVERHEAD_MAX, `overhead ${got[b + 1]!.length - values}`);
           });
           want.push(concat(pieces.end()));
           got.push(concat(frames.end()));
@@ -78,18 +82,22 @@ for (const format of FORMATS) {
   }
 }
 
-test('a frame reused for the next batch holds only that batch', () => {
+test('a reused frame buffer holds only the new batch, whatever was in it', () => {
   for (const format of FORMATS) {
-    const spec = specOf('float32', 'categorical', true);
-    const pieces = createBatchEncoder(format, spec);
-    const frames = createBatchEncoder(format, spec);
-    pieces.begin();
-    frames.begin();
-    const frame = frames.frame(4);
-    for (let b = 0; b < 3; b++) {
-      const cols = columns('float32', 'categorical', true, 4, b, frame.x);
-      const got = Buffer.from(frames.encodeFrame(cols, frame));
-      assert.ok(got.equals(concat(pieces.batch(columns('float32', 'categorical', true, 4, b)))), `${format} batch ${b}`);
+    for (const dtype of DTYPES) {
+      const spec = specOf(dtype, 'categorical', true);
+      const pieces = createBatchEncoder(format, spec);
+      const frames = createBatchEncoder(format, spec);
+      pieces.begin();
+      frames.begin();
+      const buffer = new Uint8Array(frames.frame(4).bytes.byteLength + 100).fill(0xab);
+      ROWS.forEach((rows, b) => {
+        const frame = frames.frame(rows, buffer);
+        if (rows > 0) assert.equal(frame.x.buffer, buffer.buffer, 'the frame is in the reused buffer');
+        const got = Buffer.from(frames.encodeFrame(columns(dtype, 'categorical', true, rows, b, frame.x), frame));
+        assert.ok(got.equals(concat(pieces.batch(columns(dtype, 'categorical', true, rows, b)))), `${format} ${dtype} batch ${b}`);
+        buffer.fill(0xcd);
+      });
     }
   }
 });

@@ -42,8 +42,11 @@ export interface BatchEncoder {
   begin(): Uint8Array[];
   batch(cols: BatchColumns): Uint8Array[];
   end(): Uint8Array[];
-  /** A frame for a batch of `rows` rows: assemble x into `frame.x` and encodeFrame copies none of it. */
-  frame(rows: number): BatchFrame;
+  /**
+   * A frame for a batch of `rows` rows: assemble x into `frame.x` and encodeFrame copies
+   * none of it. In `reuse` (a frame no longer being written) when it is large enough.
+   */
+  frame(rows: number, reuse?: Uint8Array): BatchFrame;
   /**
    * The bytes `batch(cols)` returns, as one buffer: `frame.bytes` when given (x is copied in
    * unless it is `frame.x`), else a new one. Like `batch`, it may be called between begin() and end().
@@ -123,11 +126,12 @@ function withFrames(spec: BatchEncoderSpec, enc: PieceEncoder): BatchEncoder {
     begin: enc.begin,
     batch: enc.batch,
     end: enc.end,
-    frame(rows) {
+    frame(rows, reuse) {
       const layout = layoutFor(rows);
-      const bytes = new Uint8Array(layout.byteLength);
+      // A reused buffer is not cleared: encodeFrame writes every byte of the frame.
+      const bytes = reuse && reuse.byteLength >= layout.byteLength ? reuse.subarray(0, layout.byteLength) : new Uint8Array(layout.byteLength);
       const Ctor = CTOR[spec.xDtype];
-      const x = layout.xAt >= 0 && layout.xAt % Ctor.BYTES_PER_ELEMENT === 0 ? new Ctor(bytes.buffer, layout.xAt, rows * xWidth) : new Ctor(rows * xWidth);
+      const x = layout.xAt >= 0 && (bytes.byteOffset + layout.xAt) % Ctor.BYTES_PER_ELEMENT === 0 ? new Ctor(bytes.buffer as ArrayBuffer, bytes.byteOffset + layout.xAt, rows * xWidth) : new Ctor(rows * xWidth);
       return { bytes, x };
     },
     encodeFrame(cols, frame) {

@@ -12,6 +12,12 @@
  */
 import type { FeatureArray, LabelArray } from './arrow.ts';
 
+/**
+ * Bytes a frame holds beyond its columns' values, at most: npy headers (128 bytes per
+ * array), Arrow's record batch metadata and padding (a few hundred). Memory budgets add it.
+ */
+export const FRAME_OVERHEAD_MAX = 4096;
+
 export type FrameColumn = 'x' | 'y' | 'sampleWeight';
 
 export type FramePiece =

@@ -39,7 +39,8 @@ export interface EpochSource {
   sampleWeights: Float32Array | null;
   /**
    * Where a batch of `rows` rows assembles x (the stream's wire frame, so the rows are
-   * read or converted straight into the response chunk); a new array when absent.
+   * read or converted straight into the response chunk); a new array when absent. Called
+   * only while the batch the stream asked for is being made.
    */
   xTarget?: (rows: number) => XArray;
 }

@@ -16,6 +16,7 @@ import type { EnsureFeaturizedArgs, FeatureQueue, Logger } from '../ports.ts';
 import { loadSampleWeights } from '../registry/sample-weights.ts';
 import { storedSubsetOf } from '../registry/subsets.ts';
 import type { DatasetRecord, StoredSubsets } from '../registry/types.ts';
+import { STREAM_BATCHES_IN_FLIGHT } from '../stream-budget.ts';
 import { planEpoch, shardPriorities, type EpochParams, type EpochPlan } from './epoch-plan.ts';
 import type { BatchColumns } from './assemble.ts';
 import { DIRECT_BAND, augmentedProducer, cachedProducer } from './producers.ts';
@@ -39,8 +40,13 @@ export interface EpochStream {
   batches: number;
   /** Column names in wire order. */
   columns: string[];
-  /** The encoded stream, one chunk per batch; closing it early (return/throw) releases what it holds. */
-  chunks(): AsyncGenerator<Uint8Array>;
+  /**
+   * Writes the encoded stream, one chunk per batch, through `write`, which settles once the
+   * chunk is written out (until then its buffer is not reused: at most
+   * STREAM_BATCHES_IN_FLIGHT frames exist, one being written, one being assembled). Rejects
+   * with the first failure of a batch or a write; releases what the stream holds either way.
+   */
+  writeTo(write: (chunk: Uint8Array) => Promise<void>): Promise<void>;
 }
 
 /**
@@ -141,13 +147,21 @@ export class EpochService {
     const encoder = epochEncoder(rec, ep, req);
     const todo = ep.batches.slice(ep.fromBatch);
     // Each batch is assembled into its wire frame: rows are read (or converted) straight
-    // into the chunk the response writes, which encodeFrame completes around them.
+    // into the chunk the response writes, which encodeFrame completes around them. Frames
+    // take turns in STREAM_BATCHES_IN_FLIGHT buffers; a buffer is reused once its write is done.
+    const buffers: (Uint8Array | undefined)[] = new Array(STREAM_BATCHES_IN_FLIGHT);
+    let slot = 0;
     let frame: BatchFrame | null = null;
-    const framed: EpochPlan = { ...ep, source: { ...ep.source, xTarget: (rows) => (frame = encoder.frame(rows)).x } };
+    const framed: EpochPlan = {
+      ...ep,
+      source: { ...ep.source, xTarget: (rows) => (frame = encoder.frame(rows, buffers[slot])).x },
+    };
     const encode = (cols: BatchColumns): Uint8Array => {
       const f = frame !== null && cols.x === frame.x ? frame : undefined;
       frame = null;
-      return encoder.encodeFrame(cols, f);
+      const chunk = encoder.encodeFrame(cols, f);
+      if (chunk.buffer !== buffers[slot]?.buffer) buffers[slot] = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.buffer.byteLength - chunk.byteOffset);
+      return chunk;
     };
     const producer = augmentation
       ? augmentedProducer(
@@ -192,17 +206,27 @@ export class EpochService {
       encoder,
       batches: todo.length,
       columns: encoder.columns,
-      async *chunks() {
+      async writeTo(write) {
+        const writing: (Promise<void> | undefined)[] = new Array(STREAM_BATCHES_IN_FLIGHT);
+        const send = (chunk: Uint8Array) => {
+          const done = write(chunk);
+          done.catch(() => undefined); // awaited before the slot is reused or at the end
+          return done;
+        };
         try {
           const head = encoder.begin();
-          if (head.length > 0) yield Buffer.concat(head);
+          if (head.length > 0) await send(Buffer.concat(head));
           for (let k = 0; k < todo.length; k++) {
+            slot = k % STREAM_BATCHES_IN_FLIGHT;
+            // The batch in this slot before is written out: its buffer may be reused.
+            await writing[slot];
             const cols = k === 0 ? first! : await producer.batch(k);
             if (k === 0) first = null;
-            yield encode(cols);
+            writing[slot] = send(encode(cols));
           }
+          await Promise.all(writing);
           const tail = encoder.end();
-          if (tail.length > 0) yield Buffer.concat(tail);
+          if (tail.length > 0) await send(Buffer.concat(tail));
         } finally {
           await producer.close();
         }
