@@ -5,7 +5,7 @@
  * plans, queues and encodes; the body is a pull stream, so a slow client slows the
  * producer down and memory stays bounded.
  */
-import { Readable } from 'node:stream';
+import type { OutgoingHttpHeaders } from 'node:http';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { epochEncoder, type EpochStreamRequest } from '../../src/services/epochs/stream.ts';
 import { planEpoch } from '../../src/services/epochs/epoch-plan.ts';
@@ -13,7 +13,7 @@ import { deliveredDtype } from '../../src/services/features/plan.ts';
 import { loadSampleWeights } from '../../src/services/registry/sample-weights.ts';
 import type { DatasetRecord, StoredSubsets } from '../../src/services/registry/types.ts';
 import { subsetFor } from '../../src/services/registry/subsets.ts';
-import { STREAM_BATCHES_IN_FLIGHT, assertBatchFits, batchBytes } from '../../src/services/stream-budget.ts';
+import { assertBatchFits, batchBytes, streamReservationBytes } from '../../src/services/stream-budget.ts';
 import type { AppContext } from '../context.ts';
 import { BatchQuery, IdParams } from './schemas.ts';
 
@@ -70,7 +70,7 @@ const batches: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (app, { ct
       // The response's close: the client went away (or the stream ended); waits for shards end with it.
       reply.raw.on('close', () => abort.abort(new Error('client went away')));
       // Memory for this stream's batches in flight, for its whole life (STREAM_MEMORY_BUDGET).
-      const reservation = await ctx.streamBudget.reserve(bytes * STREAM_BATCHES_IN_FLIGHT, abort.signal);
+      const reservation = await ctx.streamBudget.reserve(streamReservationBytes(bytes), abort.signal);
       reply.raw.once('close', () => reservation.release());
       let epoch;
       try {
@@ -79,21 +79,34 @@ const batches: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (app, { ct
         reservation.release();
         throw err;
       }
-      const stream = Readable.from(epoch.chunks(), { objectMode: false, highWaterMark: 1 << 20 });
-      stream.on('error', (err) => {
-        req.log.warn({ err: err.message }, 'batch stream aborted');
-        // The status line is gone: end the connection so the client sees a broken stream, not a short one.
-        reply.raw.destroy(err);
+      // The body goes to the raw response, one chunk per batch, so a batch's buffer is reused
+      // only after its write callback (a pipe would not say when). The headers fastify's hooks
+      // set (CORS, rate limit) go with ours; the request id is on the raw response already.
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, {
+        ...(reply.getHeaders() as OutgoingHttpHeaders),
+        'content-type': epoch.encoder.contentType,
+        'x-audiofeed-batches': String(epoch.batches),
+        'x-audiofeed-from-batch': String(epoch.plan.fromBatch),
+        'x-audiofeed-columns': epoch.columns.join(','),
+        'x-audiofeed-x-shape': JSON.stringify(epoch.plan.xShape),
+        'x-audiofeed-dtype': epoch.plan.dtype,
+        'cache-control': 'no-store',
       });
-      return reply
-        .header('content-type', epoch.encoder.contentType)
-        .header('x-audiofeed-batches', String(epoch.batches))
-        .header('x-audiofeed-from-batch', String(epoch.plan.fromBatch))
-        .header('x-audiofeed-columns', epoch.columns.join(','))
-        .header('x-audiofeed-x-shape', JSON.stringify(epoch.plan.xShape))
-        .header('x-audiofeed-dtype', epoch.plan.dtype)
-        .header('cache-control', 'no-store')
-        .send(stream);
+      const gone = new Promise<never>((_, reject) => res.once('close', () => reject(new Error('client went away'))));
+      gone.catch(() => undefined);
+      const write = (chunk: Uint8Array) =>
+        Promise.race([new Promise<void>((resolve, reject) => void res.write(chunk, (err) => (err ? reject(err) : resolve()))), gone]);
+      try {
+        await epoch.writeTo(write);
+        res.end();
+      } catch (err) {
+        req.log.warn({ err: (err as Error).message }, 'batch stream aborted');
+        // The status line is gone: end the connection so the client sees a broken stream, not a short one.
+        res.destroy(err as Error);
+      }
+      return reply;
     },
   );
 

@@ -9,9 +9,18 @@
  */
 import { AudiofeedError, PayloadTooLargeError } from '../core/errors.ts';
 import type { FeatureDtype } from '../core/schemas.ts';
+import { FRAME_OVERHEAD_MAX } from '../core/tensors/frame.ts';
 
 /** Batches a stream may hold at once: the one being assembled, the one being encoded and sent. */
 export const STREAM_BATCHES_IN_FLIGHT = 2;
+
+/**
+ * What a stream of batches of `batchBytes` holds for its whole life: STREAM_BATCHES_IN_FLIGHT
+ * wire frames, each a batch's columns plus its headers, metadata and padding.
+ */
+export function streamReservationBytes(batchBytes: number): number {
+  return STREAM_BATCHES_IN_FLIGHT * (batchBytes + FRAME_OVERHEAD_MAX);
+}
 
 const DTYPE_BYTES: Record<FeatureDtype, number> = { uint16: 2, int8: 1, float32: 4 };
 

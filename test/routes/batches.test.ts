@@ -174,6 +174,16 @@ describe('an epoch over HTTP equals src/ computed directly', () => {
     got.forEach((b, i) => assert.ok(Buffer.from(b[0]!).equals(Buffer.from(want[i]!.x)), `x of batch ${i}`));
   });
 
+  test('unshuffled batches (consecutive rows of a shard, read together) are exact in the converted dtypes too', async () => {
+    for (const dtype of ['float32', 'int8'] as const) {
+      const res = await t.app.inject({ url: `/v1/datasets/mini/batches?subset=training&shuffle=false&format=npy&dtype=${dtype}` });
+      const got = npyBatches(res.rawPayload, 2);
+      const want = await expectedEpoch('training', { epoch: 0, shuffle: false, dtype, classMode: 'categorical' });
+      assert.equal(got.length, want.length);
+      got.forEach((b, i) => assert.ok(Buffer.from(b[0]!).equals(Buffer.from(want[i]!.x)), `${dtype} x of batch ${i}`));
+    }
+  });
+
   test('from_batch resumes with exactly the remaining batches', async () => {
     const full = npyBatches((await t.app.inject({ url: '/v1/datasets/mini/batches?epoch=1&format=npy' })).rawPayload, 2);
     const rest = await t.app.inject({ url: '/v1/datasets/mini/batches?epoch=1&format=npy&from_batch=2' });

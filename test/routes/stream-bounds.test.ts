@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { startTestApp, startTestWorkers, registerDataset, type TestApp } from '../helpers/app.ts';
 import { smallCorpus } from '../helpers/wav.ts';
 import type { RunningWorkers } from '../../jobs/workers.ts';
-import { StreamMemoryBudget } from '../../src/services/stream-budget.ts';
+import { StreamMemoryBudget, streamReservationBytes } from '../../src/services/stream-budget.ts';
 
 // One float32 row of (98, 32, 1) + 3 classes: 98*32*4 + 12 + 4 = 12560 bytes.
 const ROW = 98 * 32 * 4 + 12 + 4;
@@ -18,7 +18,7 @@ describe('batch stream bounds', () => {
   let workers: RunningWorkers;
   before(async () => {
     // 4 rows per batch at most; the budget holds one stream of 4-row batches (2 in flight).
-    t = await startTestApp({ MAX_BATCH_BYTES: String(4 * ROW), STREAM_MEMORY_BUDGET: String(8 * ROW), STREAM_BUDGET_WAIT_MS: '300' });
+    t = await startTestApp({ MAX_BATCH_BYTES: String(4 * ROW), STREAM_MEMORY_BUDGET: String(streamReservationBytes(4 * ROW)), STREAM_BUDGET_WAIT_MS: '300' });
     smallCorpus(t.root);
     workers = startTestWorkers(t);
     await registerDataset(t, { name: 'small', source: { type: 'directory', path: '.' }, classes: ['yes', 'no', 'maybe'], batch_size: 2 });
@@ -60,7 +60,7 @@ describe('batch stream bounds', () => {
   });
 
   test('a stream beyond STREAM_MEMORY_BUDGET waits, then is a 503 with Retry-After; once room is free it is served', async () => {
-    // Other streams in flight hold all but 3 rows of the budget.
+    // Other streams in flight hold all but 3 rows (and the frames' overhead) of the budget.
     const others = await t.ctx.streamBudget.reserve(5 * ROW);
     try {
       const res = await t.app.inject({ url: '/v1/datasets/small/batches?batch_size=2' });
@@ -68,7 +68,7 @@ describe('batch stream bounds', () => {
       assert.match(String(res.headers['content-type']), /^application\/problem\+json/);
       assert.equal(res.json().type, 'https://audiofeed.dev/problems/stream-budget-exhausted');
       assert.equal(res.json().setting, 'STREAM_MEMORY_BUDGET');
-      assert.equal(res.json().requested, 2 * 2 * ROW);
+      assert.equal(res.json().requested, streamReservationBytes(2 * ROW));
       assert.ok(Number(res.headers['retry-after']) >= 1);
       // A stream that fits in what is left is served meanwhile.
       assert.equal((await t.app.inject({ url: '/v1/datasets/small/batches?batch_size=1' })).statusCode, 200);

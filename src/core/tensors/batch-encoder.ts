@@ -8,6 +8,7 @@ import {
   type FeatureArray,
   type LabelArray,
 } from './arrow.ts';
+import { fillFrame, layoutOf, type FrameLayout, type PlaceholderColumns } from './frame.ts';
 import { encodeNpy } from './npy.ts';
 
 export type BatchFormat = 'arrow' | 'npy';
@@ -28,6 +29,12 @@ export interface BatchColumns {
 /** Same description for both formats; `metadata` only reaches the Arrow schema. */
 export type BatchEncoderSpec = ArrowBatchWriterOptions;
 
+/** A buffer for one encoded batch and the view of it where x's values go. */
+export interface BatchFrame {
+  bytes: Uint8Array;
+  x: FeatureArray;
+}
+
 export interface BatchEncoder {
   contentType: string;
   /** Column names in wire order, for the X-Audiofeed-Columns header. */
@@ -35,6 +42,16 @@ export interface BatchEncoder {
   begin(): Uint8Array[];
   batch(cols: BatchColumns): Uint8Array[];
   end(): Uint8Array[];
+  /**
+   * A frame for a batch of `rows` rows: assemble x into `frame.x` and encodeFrame copies
+   * none of it. In `reuse` (a frame no longer being written) when it is large enough.
+   */
+  frame(rows: number, reuse?: Uint8Array): BatchFrame;
+  /**
+   * The bytes `batch(cols)` returns, as one buffer: `frame.bytes` when given (x is copied in
+   * unless it is `frame.x`), else a new one. Like `batch`, it may be called between begin() and end().
+   */
+  encodeFrame(cols: BatchColumns, frame?: BatchFrame): Uint8Array;
 }
 
 export function columnsOf(spec: Pick<BatchEncoderSpec, 'yKind' | 'sampleWeight'>): string[] {
@@ -48,19 +65,87 @@ export function createBatchEncoder(format: BatchFormat, spec: BatchEncoderSpec):
   const columns = columnsOf(spec);
   if (format === 'arrow') {
     const writer = new ArrowBatchWriter(spec);
-    return {
+    return withFrames(spec, {
       contentType: CONTENT_TYPES.arrow,
       columns,
       begin: () => writer.begin(),
       batch: (cols) => writer.writeBatch(cols),
       end: () => writer.finish(),
-    };
+      // A record batch message does not depend on the ones before it: a writer of its own
+      // (its schema message dropped) encodes the placeholders.
+      pieces: (cols) => {
+        const w = new ArrowBatchWriter(spec);
+        w.begin();
+        return w.writeBatch(cols);
+      },
+    });
   }
-  if (format === 'npy') return npyEncoder(spec, columns);
+  if (format === 'npy') {
+    const npy = npyEncoder(spec, columns);
+    return withFrames(spec, { ...npy, pieces: npy.batch });
+  }
   throw new TypeError(`unsupported batch format ${String(format)}`);
 }
 
-function npyEncoder(spec: BatchEncoderSpec, columns: string[]): BatchEncoder {
+type PieceEncoder = Omit<BatchEncoder, 'frame' | 'encodeFrame'> & {
+  /** batch() without the encoder's state (for the placeholders of a layout). */
+  pieces(cols: BatchColumns): Uint8Array[];
+};
+
+const CTOR = { float32: Float32Array, int8: Int8Array, uint16: Uint16Array, int32: Int32Array } as const;
+/** Row counts whose layouts an encoder keeps (a stream has one or two: full batches and the last). */
+const LAYOUTS_KEPT = 8;
+
+/** Adds frames to an encoder: the layout per row count is learnt once from `pieces`. */
+function withFrames(spec: BatchEncoderSpec, enc: PieceEncoder): BatchEncoder {
+  const xWidth = spec.xShape.reduce((a, b) => a * b, 1);
+  const layouts = new Map<number, FrameLayout>();
+  const layoutFor = (rows: number): FrameLayout => {
+    let layout = layouts.get(rows);
+    if (layout) return layout;
+    const ph: PlaceholderColumns = {
+      x: new CTOR[spec.xDtype](rows * xWidth),
+      y:
+        spec.yKind === 'categorical'
+          ? new CTOR[spec.yDtype](rows * spec.numClasses)
+          : spec.yKind === 'scalar'
+            ? new CTOR[spec.yDtype](rows)
+            : spec.yKind === 'input'
+              ? new CTOR[spec.xDtype](rows * xWidth)
+              : null,
+      sampleWeight: spec.sampleWeight ? new Float32Array(rows) : null,
+    };
+    layout = layoutOf(rows, ph, enc.pieces({ ...ph, rows }));
+    if (layouts.size >= LAYOUTS_KEPT) layouts.clear();
+    layouts.set(rows, layout);
+    return layout;
+  };
+  return {
+    contentType: enc.contentType,
+    columns: enc.columns,
+    begin: enc.begin,
+    batch: enc.batch,
+    end: enc.end,
+    frame(rows, reuse) {
+      const layout = layoutFor(rows);
+      // A reused buffer is not cleared: encodeFrame writes every byte of the frame.
+      const bytes = reuse && reuse.byteLength >= layout.byteLength ? reuse.subarray(0, layout.byteLength) : new Uint8Array(layout.byteLength);
+      const Ctor = CTOR[spec.xDtype];
+      const x = layout.xAt >= 0 && (bytes.byteOffset + layout.xAt) % Ctor.BYTES_PER_ELEMENT === 0 ? new Ctor(bytes.buffer as ArrayBuffer, bytes.byteOffset + layout.xAt, rows * xWidth) : new Ctor(rows * xWidth);
+      return { bytes, x };
+    },
+    encodeFrame(cols, frame) {
+      if (!Number.isSafeInteger(cols.rows) || cols.rows < 0) throw new RangeError(`invalid rows ${cols.rows}`);
+      const layout = layoutFor(cols.rows);
+      // class_mode "input": y is x unless given.
+      const y = spec.yKind === 'input' ? (cols.y ?? cols.x) : cols.y;
+      const out = frame && frame.bytes.byteLength >= layout.byteLength ? frame.bytes : new Uint8Array(layout.byteLength);
+      return fillFrame(layout, { x: cols.x, y, sampleWeight: cols.sampleWeight }, out);
+    },
+  };
+}
+
+function npyEncoder(spec: BatchEncoderSpec, columns: string[]): Omit<BatchEncoder, 'frame' | 'encodeFrame'> {
   const { xShape, xDtype, yKind, numClasses, yDtype, sampleWeight } = spec;
   const expect = (arr: ArrayBufferView, dtype: string, name: string) => {
     const ok =

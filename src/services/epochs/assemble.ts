@@ -10,7 +10,7 @@ import type { ClassMode, FeatureDtype } from '../../core/schemas.ts';
 import { convertSpectrogram } from '../../core/frontend/output.ts';
 import type { FrontendSettings } from '../../core/frontend/settings.ts';
 import { rowOf, shardOf, type SubsetPlan } from '../features/plan.ts';
-import { openShardSync, readRowSync, type OpenShard } from '../features/shard-file.ts';
+import { openShardSync, readRowsSync, type OpenShard } from '../features/shard-file.ts';
 
 export type XArray = Float32Array | Int8Array | Uint16Array;
 
@@ -37,9 +37,17 @@ export interface EpochSource {
   dtype: FeatureDtype;
   /** Per subset position, or null. */
   sampleWeights: Float32Array | null;
+  /**
+   * Where a batch of `rows` rows assembles x (the stream's wire frame, so the rows are
+   * read or converted straight into the response chunk); a new array when absent. Called
+   * only while the batch the stream asked for is being made.
+   */
+  xTarget?: (rows: number) => XArray;
 }
 
 const CTOR = { float32: Float32Array, int8: Int8Array, uint16: Uint16Array } as const;
+/** Consecutive rows read with one call when they are converted after the read (bounds the scratch buffer). */
+const CONVERT_RUN = 16;
 
 /** Keeps a bounded number of shard files open; headers are parsed once per open. */
 export class ShardReader {
@@ -112,32 +120,47 @@ export function assembleRows(src: EpochSource, positions: Int32Array, locate: Ro
   const rows = kept.length;
   const first = locate(0, positions[0] ?? 0).shard;
   const rowElems = first.header.row_shape.reduce((a, b) => a * b, 1);
-  const x = new CTOR[src.dtype](rows * rowElems);
-  const raw = new Uint8Array(first.rowBytes);
-  const u16 = new Uint16Array(raw.buffer, 0, src.frontendEnabled ? rowElems : 0);
-  const f32 = new Float32Array(raw.buffer, 0, src.frontendEnabled ? 0 : rowElems);
+  const target = src.xTarget?.(rows);
+  const x = target instanceof CTOR[src.dtype] && target.length === rows * rowElems ? target : new CTOR[src.dtype](rows * rowElems);
   // Rows stored in the delivered dtype (uint16 spectrograms as uint16, raw float32 audio) are
-  // read straight into x: one copy per row, from the file into the batch.
+  // read straight into x: one copy per row, from the file into the batch. Consecutive rows of
+  // a shard (unshuffled epochs, batch files) are one read; converted ones CONVERT_RUN at most.
   const direct = src.frontendEnabled ? src.dtype === 'uint16' : src.dtype === 'float32';
+  const runMax = direct ? kept.length : CONVERT_RUN;
+  const runs: { start: number; count: number }[] = [];
+  let longest = 0;
+  for (let i = 0; i < kept.length; ) {
+    const { shard, row } = kept[i]!.at;
+    let n = 1;
+    while (n < runMax && i + n < kept.length && kept[i + n]!.at.shard === shard && kept[i + n]!.at.row === row + n) n++;
+    runs.push({ start: i, count: n });
+    longest = Math.max(longest, n);
+    i += n;
+  }
   const xBytes = new Uint8Array(x.buffer, x.byteOffset, x.byteLength);
-  kept.forEach(({ at }, i) => {
+  const raw = new Uint8Array(direct ? 0 : longest * first.rowBytes);
+  for (const { start, count } of runs) {
+    const { shard, row } = kept[start]!.at;
     if (direct) {
-      readRowSync(at.shard, at.row, xBytes, i * first.rowBytes);
-      return;
+      readRowsSync(shard, row, count, xBytes, start * first.rowBytes);
+      continue;
     }
-    readRowSync(at.shard, at.row, raw, 0);
-    const offset = i * rowElems;
-    if (!src.frontendEnabled) {
-      (x as Float32Array).set(f32, offset);
-    } else if (src.dtype === 'uint16') {
-      (x as Uint16Array).set(u16, offset);
-    } else if (src.dtype === 'float32') {
-      // MLTK: the uint16 values cast to float32, no scaling.
-      (x as Float32Array).set(u16, offset);
-    } else {
-      (x as Int8Array).set(convertSpectrogram(u16, src.frontendSettings, 'int8') as Int8Array, offset);
+    readRowsSync(shard, row, count, raw, 0);
+    for (let r = 0; r < count; r++) {
+      const offset = (start + r) * rowElems;
+      if (!src.frontendEnabled) {
+        (x as Float32Array).set(new Float32Array(raw.buffer, r * first.rowBytes, rowElems), offset);
+        continue;
+      }
+      const u16 = new Uint16Array(raw.buffer, r * first.rowBytes, rowElems);
+      if (src.dtype === 'float32') {
+        // MLTK: the uint16 values cast to float32, no scaling.
+        (x as Float32Array).set(u16, offset);
+      } else {
+        (x as Int8Array).set(convertSpectrogram(u16, src.frontendSettings, 'int8') as Int8Array, offset);
+      }
     }
-  });
+  }
   const labels = kept.map(({ p }) => src.labels[p]!);
   const built = buildLabels(labels, src.classMode, src.numClasses, src.dtype);
   const y = built && built.kind === 'labels' ? built.data : null;

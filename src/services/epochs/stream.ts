@@ -9,13 +9,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { isAugmentationActive, type ResolvedAugmentation } from '../../core/audio/augment/index.ts';
 import type { SubsetName } from '../../core/schemas.ts';
-import { createBatchEncoder, type BatchEncoder, type BatchFormat } from '../../core/tensors/batch-encoder.ts';
+import { createBatchEncoder, type BatchEncoder, type BatchFormat, type BatchFrame } from '../../core/tensors/batch-encoder.ts';
 import { shardOf } from '../features/plan.ts';
 import { noWorkers } from '../features/wait.ts';
 import type { EnsureFeaturizedArgs, FeatureQueue, Logger } from '../ports.ts';
 import { loadSampleWeights } from '../registry/sample-weights.ts';
 import { storedSubsetOf } from '../registry/subsets.ts';
 import type { DatasetRecord, StoredSubsets } from '../registry/types.ts';
+import { STREAM_BATCHES_IN_FLIGHT } from '../stream-budget.ts';
 import { planEpoch, shardPriorities, type EpochParams, type EpochPlan } from './epoch-plan.ts';
 import type { BatchColumns } from './assemble.ts';
 import { DIRECT_BAND, augmentedProducer, cachedProducer } from './producers.ts';
@@ -39,8 +40,13 @@ export interface EpochStream {
   batches: number;
   /** Column names in wire order. */
   columns: string[];
-  /** The encoded stream; closing it early (return/throw) releases what it holds. */
-  chunks(): AsyncGenerator<Uint8Array>;
+  /**
+   * Writes the encoded stream, one chunk per batch, through `write`, which settles once the
+   * chunk is written out (until then its buffer is not reused: at most
+   * STREAM_BATCHES_IN_FLIGHT frames exist, one being written, one being assembled). Rejects
+   * with the first failure of a batch or a write; releases what the stream holds either way.
+   */
+  writeTo(write: (chunk: Uint8Array) => Promise<void>): Promise<void>;
 }
 
 /**
@@ -141,11 +147,28 @@ export class EpochService {
 
     const encoder = epochEncoder(rec, ep, req);
     const todo = ep.batches.slice(ep.fromBatch);
+    // Each batch is assembled into its wire frame: rows are read (or converted) straight
+    // into the chunk the response writes, which encodeFrame completes around them. Frames
+    // take turns in STREAM_BATCHES_IN_FLIGHT buffers; a buffer is reused once its write is done.
+    const buffers: (Uint8Array | undefined)[] = new Array(STREAM_BATCHES_IN_FLIGHT);
+    let slot = 0;
+    let frame: BatchFrame | null = null;
+    const framed: EpochPlan = {
+      ...ep,
+      source: { ...ep.source, xTarget: (rows) => (frame = encoder.frame(rows, buffers[slot])).x },
+    };
+    const encode = (cols: BatchColumns): Uint8Array => {
+      const f = frame !== null && cols.x === frame.x ? frame : undefined;
+      frame = null;
+      const chunk = encoder.encodeFrame(cols, f);
+      if (chunk.buffer !== buffers[slot]?.buffer) buffers[slot] = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.buffer.byteLength - chunk.byteOffset);
+      return chunk;
+    };
     const producer = augmentation
       ? augmentedProducer(
           {
             rec,
-            ep,
+            ep: framed,
             todo,
             firstBatch: ep.fromBatch,
             epoch: req.epoch,
@@ -157,7 +180,7 @@ export class EpochService {
           req.signal,
         )
       : cachedProducer({
-          ep,
+          ep: framed,
           todo,
           queue,
           signal: req.signal,
@@ -184,15 +207,27 @@ export class EpochService {
       encoder,
       batches: todo.length,
       columns: encoder.columns,
-      async *chunks() {
+      async writeTo(write) {
+        const writing: (Promise<void> | undefined)[] = new Array(STREAM_BATCHES_IN_FLIGHT);
+        const send = (chunk: Uint8Array) => {
+          const done = write(chunk);
+          done.catch(() => undefined); // awaited before the slot is reused or at the end
+          return done;
+        };
         try {
-          for (const chunk of encoder.begin()) yield chunk;
+          const head = encoder.begin();
+          if (head.length > 0) await send(Buffer.concat(head));
           for (let k = 0; k < todo.length; k++) {
+            slot = k % STREAM_BATCHES_IN_FLIGHT;
+            // The batch in this slot before is written out: its buffer may be reused.
+            await writing[slot];
             const cols = k === 0 ? first! : await producer.batch(k);
             if (k === 0) first = null;
-            for (const chunk of encoder.batch(cols)) yield chunk;
+            writing[slot] = send(encode(cols));
           }
-          for (const chunk of encoder.end()) yield chunk;
+          await Promise.all(writing);
+          const tail = encoder.end();
+          if (tail.length > 0) await send(Buffer.concat(tail));
         } finally {
           await producer.close();
         }

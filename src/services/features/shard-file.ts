@@ -174,9 +174,17 @@ export function openShardSync(file: string): OpenShard {
 
 /** Copies one row into `out` at byte offset `at` and verifies its checksum. */
 export function readRowSync(shard: OpenShard, row: number, out: Uint8Array, at: number): void {
-  const n = fs.readSync(shard.fd, out, at, shard.rowBytes, shard.dataOffset + row * shard.rowBytes);
-  if (n !== shard.rowBytes) throw new ShardCorruptError(shard.file, 'truncated', `short read of row ${row}`, shard.ino);
-  if (crc32(out.subarray(at, at + shard.rowBytes)) !== shard.header.row_crc32![row]) {
-    throw new ShardCorruptError(shard.file, 'row-checksum', `row ${row} checksum mismatch`, shard.ino);
+  readRowsSync(shard, row, 1, out, at);
+}
+
+/** Copies `count` consecutive rows from `row` into `out` at byte offset `at` with one read, and verifies each row's checksum. */
+export function readRowsSync(shard: OpenShard, row: number, count: number, out: Uint8Array, at: number): void {
+  const rb = shard.rowBytes;
+  const n = fs.readSync(shard.fd, out, at, count * rb, shard.dataOffset + row * rb);
+  if (n !== count * rb) throw new ShardCorruptError(shard.file, 'truncated', `short read of rows ${row}..${row + count - 1}`, shard.ino);
+  for (let r = 0; r < count; r++) {
+    if (crc32(out.subarray(at + r * rb, at + (r + 1) * rb)) !== shard.header.row_crc32![row + r]) {
+      throw new ShardCorruptError(shard.file, 'row-checksum', `row ${row + r} checksum mismatch`, shard.ino);
+    }
   }
 }
