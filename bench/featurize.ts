@@ -6,7 +6,7 @@
  * featurizes the whole subset from an empty feature cache in these configurations:
  *
  *   start         one `npm start` with every default: the API and its in-process worker
- *                 thread (IN_PROCESS_WORKERS=1, WORKER_CONCURRENCY=2, FRONTEND_THREADS=1)
+ *                 thread (IN_PROCESS_WORKERS=1, WORKER_CONCURRENCY=3, FRONTEND_THREADS=1)
  *   start+worker  the same plus one `npm run worker` process with its defaults
  *   job-per-core  one job per core: `npm start` with IN_PROCESS_WORKERS=0 plus one worker
  *                 process per core with WORKER_CONCURRENCY=1 (FRONTEND_THREADS=1)
@@ -62,7 +62,7 @@ const ONLY = stringArg('--only', ALL.join(',')).split(',') as ConfigName[];
 const CONFIGS = ALL.filter((c) => ONLY.includes(c));
 
 const LABEL: Record<ConfigName, string> = {
-  start: '(1) npm start, defaults (API + 1 worker thread, concurrency 2, 1 frontend thread/shard)',
+  start: '(1) npm start, defaults (API + 1 worker thread, concurrency 3, 1 frontend thread/shard)',
   'start+worker': '(2) npm start + 1 npm run worker, defaults',
   'job-per-core': `(3) one job per core: API only + ${CORES} worker processes, WORKER_CONCURRENCY=1`,
   loop: '(4) loop in one node process: readFileSync + featurizeWavs(64 clips, 2 threads), rows to a file; not the service',

@@ -33,7 +33,9 @@ export function createShardProcessor(
         await onCorrupt(err);
       }
     }
-    await removeStaleTemps(file);
+    // Only an attempt after another (retried, or restarted after its worker died) can find
+    // temps of its own shard: listing a directory of thousands of shards per job is not free.
+    if (job.attemptsStarted > 1 || job.attemptsMade > 0 || job.stalledCounter > 0) await removeStaleTemps(file);
     const { header, data } = await computeShard(job.data, frontend, options);
     await writeShard(file, header, data);
     return { rows: header.rows, failures: header.failures, ms: performance.now() - t0, reused: false };

@@ -30,12 +30,13 @@ const EnvSchema = Type.Object({
   LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' }),
   /** auto = native addon when it loads, else TypeScript; native/typescript force one. */
   FRONTEND_BACKEND: Type.Enum(['auto', 'native', 'typescript'], { default: 'auto' }),
-  /** Shard jobs in flight per worker process (or in-process worker thread). */
-  WORKER_CONCURRENCY: Type.Integer({ default: 2, minimum: 1, maximum: 64 }),
   /**
-   * Thread-pool threads one shard's native featurization uses. With the default 2 shards
-   * in flight x 1 thread, two cores compute while the pool's other threads read files.
+   * Shard jobs in flight per worker process (or in-process worker thread). 3: while two
+   * shards compute on two cores, the worker's thread reads the next shard's files (a
+   * first epoch reads them from disk) instead of leaving a core idle meanwhile.
    */
+  WORKER_CONCURRENCY: Type.Integer({ default: 3, minimum: 1, maximum: 64 }),
+  /** Thread-pool threads one shard's native featurization uses (1: the shards in flight share the cores). */
   FRONTEND_THREADS: Type.Integer({ default: 1, minimum: 1, maximum: 64 }),
   /** Job lock lifetime: a job of a killed worker is taken over after about this long. */
   JOB_LOCK_MS: Type.Integer({ default: 30_000, minimum: 1000 }),

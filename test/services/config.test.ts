@@ -9,10 +9,10 @@ import { ConfigError, loadConfig } from '../../src/services/config.ts';
 
 const cwd = os.tmpdir();
 
-test('FRONTEND_THREADS defaults to 1 (with WORKER_CONCURRENCY 2: two shards on one thread each)', () => {
+test('FRONTEND_THREADS defaults to 1 (with WORKER_CONCURRENCY 3: three shards on one thread each)', () => {
   const c = loadConfig({}, cwd);
   assert.equal(c.frontendThreads, 1);
-  assert.equal(c.workerConcurrency, 2);
+  assert.equal(c.workerConcurrency, 3);
 });
 
 test('FRONTEND_THREADS takes a positive integer', () => {
