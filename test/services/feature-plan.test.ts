@@ -4,7 +4,7 @@
  * the subset's key derive from content only (so replicas and repeated requests name the
  * same files and jobs), and the ids the API accepts are the ids the queue makes.
  */
-import { test } from 'node:test';
+import { mock, test } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import path from 'node:path';
@@ -175,6 +175,27 @@ test("layout: a registered list's shards follow its first shuffled epoch, so tha
   assert.equal(shardOf(plain, 130), 2);
   assert.equal(rowOf(plain, 130), 2);
   assert.equal(positionAt(plain, 2, 2), 130);
+});
+
+test("plan: keys are computed when first read, so a stream's first batch hashes only its own shards", () => {
+  const list = entries(1000);
+  const plan = planSubset(DIR, list, spec(), FEATURES, 43);
+  const hashes = mock.method(crypto, 'createHash');
+  try {
+    assert.equal(plan.shards.length, 16);
+    assert.match(plan.shards[3]!.file, /[0-9a-f]{32}\.afs$/);
+    assert.equal(hashes.mock.callCount(), 1, 'one shard read, one hash');
+    void plan.shards[3]!.key;
+    assert.equal(hashes.mock.callCount(), 1, 'kept');
+    void plan.key;
+    assert.equal(hashes.mock.callCount(), 2, "the subset's key: one more");
+  } finally {
+    hashes.mock.restore();
+  }
+  // The same values as computed all at once by another planner.
+  const other = planSubset(DIR, list, spec(), FEATURES, 43);
+  assert.deepEqual(plan.shards.map((s) => [s.key, s.file]), other.shards.map((s) => [s.key, s.file]));
+  assert.equal(plan.key, other.key);
 });
 
 test("layout: planList lays a registered list out by the dataset's seed (43 when none is set)", () => {

@@ -85,16 +85,17 @@ export function shardDtypeOf(spec: FeatureSpec): ShardDtype {
 
 export interface ShardPlan {
   index: number;
-  key: string;
+  /** Computed when first read (see planSubset). */
+  readonly key: string;
   /** Slots [start, end) of the layout: row r holds the clip at subset position `positionAt(plan, index, r)`. */
   start: number;
   end: number;
-  file: string;
+  readonly file: string;
 }
 
 export interface SubsetPlan {
-  /** Content key of the whole subset under these features: the featurize job id derives from it. */
-  key: string;
+  /** Content key of the whole subset under these features: the featurize job id derives from it (computed when first read). */
+  readonly key: string;
   featureHash: string;
   shards: ShardPlan[];
   /** The layout's seed (the first shuffled epoch's order), or null: subset order. */
@@ -145,6 +146,11 @@ export function shardEntries<T>(plan: SubsetPlan, entries: readonly T[], s: Shar
  * Shards of `entries` laid out in the order of `layoutSeed`'s first shuffled epoch (null:
  * subset order). Keys hash each shard's entries in row order, so the same data under the
  * same layout names the same files in every process.
+ *
+ * Keys are computed when first read: a stream's first batch needs the files of a few
+ * shards, not the keys of all of them (hashing a 105k-entry list costs 30–40 ms), so the
+ * time to the first batch does not grow with the list. The subset's key (its flow's job
+ * id) and the other shards' keys are computed when the flow is created, after that batch.
  */
 export function planSubset(
   datasetDir: string,
@@ -161,25 +167,50 @@ export function planSubset(
     slots = new Int32Array(order.length);
     for (let i = 0; i < order.length; i++) slots[order[i]!] = i;
   }
-  // Each key hashes `fh \0 datasetDir` then `\n<entry>` per entry; one update per shard
-  // (a 105k-entry list is planned on every stream's open: per-entry updates cost 100+ ms).
+  // Each key hashes `fh \0 datasetDir` then `\n<entry>` per entry of its rows (the subset's
+  // key: of all rows), one hash update per shard.
   const head = `${fh}\0${datasetDir}`;
-  const whole = crypto.createHash('sha256').update(head);
-  const shards: ShardPlan[] = [];
-  const lines: string[] = [];
-  for (let start = 0, index = 0; start < entries.length; start += SHARD_SIZE, index++) {
-    const end = Math.min(start + SHARD_SIZE, entries.length);
-    lines.length = 0;
+  const body = (start: number, end: number) => {
+    const lines: string[] = [];
     for (let i = start; i < end; i++) {
       const e = entries[order ? order[i]! : i];
       lines.push(e === null || e === undefined ? '\u0000silence' : e);
     }
-    const body = `\n${lines.join('\n')}`;
-    whole.update(body);
-    const key = crypto.createHash('sha256').update(head).update(body).digest('hex').slice(0, 32);
-    shards.push({ index, key, start, end, file: path.join(dir, `${key}.afs`) });
+    return `\n${lines.join('\n')}`;
+  };
+  const shards: ShardPlan[] = [];
+  for (let start = 0, index = 0; start < entries.length; start += SHARD_SIZE, index++) {
+    const end = Math.min(start + SHARD_SIZE, entries.length);
+    let key: string | undefined;
+    let file: string | undefined;
+    shards.push({
+      index,
+      start,
+      end,
+      get key() {
+        return (key ??= crypto.createHash('sha256').update(head).update(body(start, end)).digest('hex').slice(0, 32));
+      },
+      get file() {
+        return (file ??= path.join(dir, `${this.key}.afs`));
+      },
+    });
   }
-  return { key: whole.digest('hex').slice(0, 32), featureHash: fh, shards, layoutSeed: order ? layoutSeed : null, order, slots };
+  let key: string | undefined;
+  return {
+    get key() {
+      if (key === undefined) {
+        const whole = crypto.createHash('sha256').update(head);
+        for (const s of shards) whole.update(body(s.start, s.end));
+        key = whole.digest('hex').slice(0, 32);
+      }
+      return key;
+    },
+    featureHash: fh,
+    shards,
+    layoutSeed: order ? layoutSeed : null,
+    order,
+    slots,
+  };
 }
 
 /** Plans of the lists in memory (the registry keeps the lists of the datasets streamed last). */
