@@ -188,7 +188,9 @@ test("plan: keys are computed when first read, so a stream's first batch hashes 
     void plan.shards[3]!.key;
     assert.equal(hashes.mock.callCount(), 1, 'kept');
     void plan.key;
-    assert.equal(hashes.mock.callCount(), 2, "the subset's key: one more");
+    assert.equal(hashes.mock.callCount(), 1 + 1 + 15, "the subset's key, with the 15 shard keys not read yet, in one pass");
+    void plan.shards[7]!.file;
+    assert.equal(hashes.mock.callCount(), 17, 'all kept');
   } finally {
     hashes.mock.restore();
   }

@@ -201,7 +201,11 @@ export class EpochService {
         throw err;
       }
     }
-    if (!augmentation) void background();
+    // The flow (every shard's key, an existence check per shard, thousands of jobs) is
+    // created once the first batch is on the wire, so it never delays it.
+    const startBackground = () => {
+      if (!augmentation) void background();
+    };
     return {
       plan: ep,
       encoder,
@@ -224,6 +228,8 @@ export class EpochService {
             const cols = k === 0 ? first! : await producer.batch(k);
             if (k === 0) first = null;
             writing[slot] = send(encode(cols));
+            // After this turn of the event loop: the response flushes the first batch on the next tick.
+            if (k === 0) setImmediate(startBackground);
           }
           await Promise.all(writing);
           const tail = encoder.end();

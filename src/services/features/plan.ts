@@ -178,17 +178,18 @@ export function planSubset(
     }
     return `\n${lines.join('\n')}`;
   };
+  const shardKey = (text: string) => crypto.createHash('sha256').update(head).update(text).digest('hex').slice(0, 32);
+  const keys: (string | undefined)[] = [];
   const shards: ShardPlan[] = [];
   for (let start = 0, index = 0; start < entries.length; start += SHARD_SIZE, index++) {
     const end = Math.min(start + SHARD_SIZE, entries.length);
-    let key: string | undefined;
     let file: string | undefined;
     shards.push({
       index,
       start,
       end,
       get key() {
-        return (key ??= crypto.createHash('sha256').update(head).update(body(start, end)).digest('hex').slice(0, 32));
+        return (keys[index] ??= shardKey(body(start, end)));
       },
       get file() {
         return (file ??= path.join(dir, `${this.key}.afs`));
@@ -199,8 +200,13 @@ export function planSubset(
   return {
     get key() {
       if (key === undefined) {
+        // One pass over the rows: the subset's key and every shard key not read yet.
         const whole = crypto.createHash('sha256').update(head);
-        for (const s of shards) whole.update(body(s.start, s.end));
+        for (const s of shards) {
+          const text = body(s.start, s.end);
+          whole.update(text);
+          keys[s.index] ??= shardKey(text);
+        }
         key = whole.digest('hex').slice(0, 32);
       }
       return key;
