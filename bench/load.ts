@@ -202,7 +202,7 @@ async function memoryRun(apiUrl: string, pid: number): Promise<void> {
   console.log(`\nmemory run: MAX_BATCH_BYTES ${MEM_MAX_BATCH_BYTES / 2 ** 20} MiB, STREAM_MEMORY_BUDGET ${MEM_BUDGET / 2 ** 20} MiB, ${((performance.now() - t0) / 1000).toFixed(2)} s`);
   for (const [k, v] of [...statuses].sort()) console.log(`  ${k.padEnd(36)} x${v}`);
   const growth = peak - rssBefore;
-  // What the budget does not cover: sockets, each stream's 1 MiB pipe buffer, GC slack.
+  // What the budget does not cover: sockets, the socket buffers of each stream, GC slack.
   console.log(
     `API RSS before ${mib(rssBefore)} MiB, peak ${mib(peak)} MiB (+${mib(growth)} MiB) = budget ${MEM_BUDGET / 2 ** 20} MiB ${growth > MEM_BUDGET / 1024 ? '+' : '-'} ${mib(Math.abs(growth - MEM_BUDGET / 1024))} MiB`,
   );
