@@ -60,6 +60,14 @@ export function connectionFromUrl(url: string): ConnectionOptions {
 
 const SHARD_OPTS = { attempts: 3, backoff: { type: 'exponential', delay: 500 }, removeOnComplete: false, removeOnFail: false } as const;
 
+/** A batch computed for one stream (augmented or direct): read and removed by that stream. */
+const BATCH_OPTS = {
+  attempts: 3,
+  backoff: { type: 'exponential', delay: 200 },
+  removeOnComplete: { age: 3600 },
+  removeOnFail: { age: 24 * 3600 },
+} as const;
+
 const clampPriority = (p: number) => Math.min(Math.max(1, p), MAX_PRIORITY);
 
 /** States in which a job will still run (or runs): its shard file is on its way. */
@@ -189,26 +197,12 @@ export class FeatureQueues implements FeatureQueue {
 
   /** Queues one augmented batch; its result file is read (and removed) by the stream. */
   async addAugmentBatch(jobId: string, job: AugmentBatchJob, priority: number): Promise<void> {
-    await this.augment.add('augment', job, {
-      jobId,
-      priority: clampPriority(priority),
-      attempts: 3,
-      backoff: { type: 'exponential', delay: 200 },
-      removeOnComplete: { age: 3600 },
-      removeOnFail: { age: 24 * 3600 },
-    });
+    await this.augment.add('augment', job, { ...BATCH_OPTS, jobId, priority: clampPriority(priority) });
   }
 
   /** Priority 1: before the background shards, which a stream queues at DIRECT_BAND + rank. */
   async addDirectBatch(jobId: string, job: DirectBatchJob): Promise<void> {
-    await this.shards.add('direct', { ...job, shardIndex: -1 }, {
-      jobId,
-      priority: 1,
-      attempts: 3,
-      backoff: { type: 'exponential', delay: 200 },
-      removeOnComplete: { age: 3600 },
-      removeOnFail: { age: 24 * 3600 },
-    });
+    await this.shards.add('direct', { ...job, shardIndex: -1 }, { ...BATCH_OPTS, jobId, priority: 1 });
   }
 
   async directBatchState(jobId: string): Promise<JobState> {
@@ -216,11 +210,7 @@ export class FeatureQueues implements FeatureQueue {
   }
 
   async removeDirectBatch(jobId: string): Promise<'removed' | 'active' | 'missing'> {
-    const job = await this.shards.getJob(jobId);
-    if (!job) return 'missing';
-    if ((await job.getState()) === 'active') return 'active';
-    await job.remove().catch(() => undefined);
-    return 'removed';
+    return removeUnlessActive(await this.shards.getJob(jobId));
   }
 
   async augmentBatchState(jobId: string): Promise<JobState> {
@@ -228,11 +218,7 @@ export class FeatureQueues implements FeatureQueue {
   }
 
   async removeAugmentBatch(jobId: string): Promise<'removed' | 'active' | 'missing'> {
-    const job = await this.augment.getJob(jobId);
-    if (!job) return 'missing';
-    if ((await job.getState()) === 'active') return 'active';
-    await job.remove().catch(() => undefined);
-    return 'removed';
+    return removeUnlessActive(await this.augment.getJob(jobId));
   }
 
   async jobProgress(jobId: string): Promise<JobProgress> {
@@ -330,6 +316,14 @@ export class FeatureQueues implements FeatureQueue {
       return false;
     }
   }
+}
+
+/** Removes a stream's batch job unless a worker is running it (its late file is the stream's to remove). */
+async function removeUnlessActive(job: Job | undefined): Promise<'removed' | 'active' | 'missing'> {
+  if (!job) return 'missing';
+  if ((await job.getState()) === 'active') return 'active';
+  await job.remove().catch(() => undefined);
+  return 'removed';
 }
 
 async function stateOf(job: Job | undefined): Promise<JobState> {
