@@ -4,7 +4,7 @@
  * job state and the children's return values, so any replica answers the same.
  */
 import type { Job } from 'bullmq';
-import { SHARD_SIZE, layoutOrder, positionAt } from '../src/services/features/plan.ts';
+import { SHARD_SIZE, layoutPositions } from '../src/services/features/plan.ts';
 import type { JobProgress } from '../src/services/ports.ts';
 import type { FeaturizeJobData, FeaturizeResult, ShardJobData, ShardResult } from './payloads.ts';
 
@@ -34,14 +34,13 @@ export async function featurizeProgress(
       ? job.returnvalue.failures.map((f) => ({ ...f, position: f.row }))
       : [];
   if (state !== 'completed') {
-    let order: Int32Array | null | undefined;
+    const positionOf = layoutPositions(data.clips, data.layoutSeed ?? null);
     for (const [key, v] of Object.entries(values)) {
       if (v.failures.length === 0) continue;
       const shardId = key.split(':').pop()!;
       const child = await shardJob(shardId);
       const shardIndex = child?.data.shardIndex ?? 0;
-      order ??= layoutOrder(data.clips, data.layoutSeed ?? null);
-      failures.push(...v.failures.map((f) => ({ ...f, position: positionAt({ order: order ?? null }, shardIndex, f.row) })));
+      failures.push(...v.failures.map((f) => ({ ...f, position: positionOf(shardIndex, f.row) })));
     }
   }
   return {

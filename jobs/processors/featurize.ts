@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import { UnrecoverableError, type Job } from 'bullmq';
-import { layoutOrder, positionAt } from '../../src/services/features/plan.ts';
+import { layoutPositions } from '../../src/services/features/plan.ts';
 import { isShardCorrupt } from '../../src/services/features/integrity.ts';
 import { openShardSync, type ShardCorruptError, type ShardFailure } from '../../src/services/features/shard-file.ts';
 import type { FeaturizeJobData, FeaturizeResult } from '../payloads.ts';
@@ -20,7 +20,7 @@ export function createFeaturizeProcessor(
     const failures: ShardFailure[] = [];
     let clips = 0;
     const missing: string[] = [];
-    let order: Int32Array | null | undefined;
+    const positionOf = layoutPositions(job.data.clips, job.data.layoutSeed ?? null);
     for (const [index, file] of job.data.files.entries()) {
       if (!fs.existsSync(file)) {
         missing.push(String(index));
@@ -38,10 +38,7 @@ export function createFeaturizeProcessor(
       fs.closeSync(shard.fd);
       clips += shard.header.rows;
       // Report subset positions, not rows within the shard.
-      if (shard.header.failures.length > 0) {
-        order ??= layoutOrder(job.data.clips, job.data.layoutSeed ?? null);
-        failures.push(...shard.header.failures.map((f) => ({ ...f, row: positionAt({ order: order ?? null }, index, f.row) })));
-      }
+      failures.push(...shard.header.failures.map((f) => ({ ...f, row: positionOf(index, f.row) })));
     }
     if (missing.length > 0) {
       const ignored = await job.getIgnoredChildrenFailures();

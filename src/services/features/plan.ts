@@ -136,6 +136,15 @@ export function positionAt(plan: Pick<SubsetPlan, 'order'>, shard: number, row: 
   return plan.order ? plan.order[slot]! : slot;
 }
 
+/**
+ * Subset position of row `row` of shard `shard`, for a list of `clips` entries laid out
+ * by `layoutSeed` (what a featurize job records); the layout is computed on first use.
+ */
+export function layoutPositions(clips: number, layoutSeed: number | null): (shard: number, row: number) => number {
+  let layout: { order: Int32Array | null } | undefined;
+  return (shard, row) => positionAt((layout ??= { order: layoutOrder(clips, layoutSeed) }), shard, row);
+}
+
 /** The entries of a shard, in row order. */
 export function shardEntries<T>(plan: SubsetPlan, entries: readonly T[], s: ShardPlan): T[] {
   if (!plan.order) return entries.slice(s.start, s.end);
