@@ -21,3 +21,16 @@ export function copyCorpus(src: string, dest: string): void {
   };
   walk(dest);
 }
+
+/**
+ * Adds `copies` copies of every WAV in each class dir of `dir`, named `d1<name>` … `d<copies><name>`
+ * (other speaker ids, the same content): enough clips for several shards from a small corpus.
+ */
+export function duplicateClips(dir: string, classes: readonly string[], copies: number): void {
+  for (const cls of classes) {
+    for (const f of fs.readdirSync(path.join(dir, cls))) {
+      if (!f.endsWith('.wav')) continue;
+      for (let d = 1; d <= copies; d++) fs.copyFileSync(path.join(dir, cls, f), path.join(dir, cls, `d${d}${f}`));
+    }
+  }
+}

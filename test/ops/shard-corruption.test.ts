@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { startTestApp, startTestWorkers, registerDataset, type TestApp } from '../helpers/app.ts';
-import { copyCorpus, testdata } from '../helpers/paths.ts';
+import { copyCorpus, duplicateClips, testdata } from '../helpers/paths.ts';
 import type { RunningWorkers } from '../../jobs/workers.ts';
 import { until } from './helpers.ts';
 
@@ -25,11 +25,7 @@ before(async () => {
   const dir = path.join(t.root, 'mini');
   copyCorpus(testdata('corpus-mini'), dir);
   // Every yes/no clip five times (under other speaker ids): enough clips for several shards.
-  for (const cls of ['yes', 'no']) {
-    for (const f of fs.readdirSync(path.join(dir, cls))) {
-      if (f.endsWith('.wav')) for (const d of ['d1', 'd2', 'd3', 'd4']) fs.copyFileSync(path.join(dir, cls, f), path.join(dir, cls, `${d}${f}`));
-    }
-  }
+  duplicateClips(dir, ['yes', 'no'], 4);
   workers = startTestWorkers(t);
   await registerDataset(t, {
     name: 'mini',

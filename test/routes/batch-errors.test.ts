@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { startTestApp, startTestWorkers, registerDataset } from '../helpers/app.ts';
 import { cleanups } from '../helpers/cleanup.ts';
-import { copyCorpus, testdata } from '../helpers/paths.ts';
+import { copyCorpus, duplicateClips, testdata } from '../helpers/paths.ts';
 
 const DATASET = {
   name: 'mini',
@@ -47,11 +47,7 @@ describe('batch stream failures', () => {
     defer(() => t.close());
     const dir = path.join(t.root, 'mini');
     copyCorpus(testdata('corpus-mini'), dir);
-    for (const cls of ['yes', 'no']) {
-      for (const f of fs.readdirSync(path.join(dir, cls))) {
-        if (f.endsWith('.wav')) for (const d of ['d1', 'd2', 'd3', 'd4']) fs.copyFileSync(path.join(dir, cls, f), path.join(dir, cls, `${d}${f}`));
-      }
-    }
+    duplicateClips(dir, ['yes', 'no'], 4);
     const workers = startTestWorkers(t);
     defer(() => workers.close());
     await registerDataset(t, DATASET);

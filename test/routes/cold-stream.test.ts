@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { startTestApp, startTestWorkers, registerDataset } from '../helpers/app.ts';
 import { cleanups } from '../helpers/cleanup.ts';
-import { copyCorpus, testdata } from '../helpers/paths.ts';
+import { copyCorpus, duplicateClips, testdata } from '../helpers/paths.ts';
 import { until } from '../ops/helpers.ts';
 import { DIRECT_AHEAD, outOfLayoutOrder } from '../../src/services/epochs/producers.ts';
 import { shardsOf } from '../../src/services/epochs/assemble.ts';
@@ -24,9 +24,7 @@ for (const format of ['arrow', 'npy'] as const) {
     defer(() => t.close());
     const dir = path.join(t.root, 'mini');
     copyCorpus(testdata('corpus-mini'), dir);
-    for (const cls of ['yes', 'no']) {
-      for (const f of fs.readdirSync(path.join(dir, cls))) if (f.endsWith('.wav')) fs.copyFileSync(path.join(dir, cls, f), path.join(dir, cls, `d1${f}`));
-    }
+    duplicateClips(dir, ['yes', 'no'], 1);
     const workers = startTestWorkers(t);
     defer(() => workers.close());
     await registerDataset(t, { name: 'mini', source: { type: 'directory', path: 'mini' }, classes: ['yes', 'no', '_unknown_', '_silence_'], batch_size: 8 });
@@ -51,12 +49,7 @@ test('a cold first epoch reads the shards in the order the workers make them: af
   defer(() => t.close());
   const dir = path.join(t.root, 'mini');
   copyCorpus(testdata('corpus-mini'), dir);
-  for (const cls of ['yes', 'no', 'up', 'down']) {
-    for (const f of fs.readdirSync(path.join(dir, cls))) {
-      if (!f.endsWith('.wav')) continue;
-      for (const copy of ['d1', 'd2', 'd3', 'd4', 'd5', 'd6', 'd7']) fs.copyFileSync(path.join(dir, cls, f), path.join(dir, cls, `${copy}${f}`));
-    }
-  }
+  duplicateClips(dir, ['yes', 'no', 'up', 'down'], 7);
   const direct: string[] = [];
   const addDirectBatch = t.queues.addDirectBatch.bind(t.queues);
   t.queues.addDirectBatch = async (id, job) => {
