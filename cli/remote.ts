@@ -177,6 +177,7 @@ interface DatasetView {
   id: string;
   status?: string;
   loaded_subset?: string | null;
+  loaded_subsets?: string[];
   audio_classes?: string[];
   audio_input_shape?: number[];
   class_counts?: CountsView;
@@ -239,7 +240,8 @@ export async function datasetsCommand(args: string[], io: CliIo, env: Env): Prom
       const rows = [['ID', 'STATUS', 'LOADED', 'CLASSES', 'TRAINING', 'VALIDATION']];
       for (const d of datasets) {
         const n = (s: string) => String(total(d.class_counts?.[s]) ?? '-');
-        rows.push([d.id, d.status ?? '-', d.loaded_subset ?? '-', String(d.audio_classes?.length ?? 0), n('training'), n('validation')]);
+        const loaded = d.loaded_subsets && d.loaded_subsets.length > 0 ? d.loaded_subsets.join(',') : (d.loaded_subset ?? '-');
+        rows.push([d.id, d.status ?? '-', loaded, String(d.audio_classes?.length ?? 0), n('training'), n('validation')]);
       }
       io.stdout.write(table(rows));
       return 0;
