@@ -51,6 +51,8 @@ export const FEATURIZE_HELP = `Usage: audiofeed featurize <ID> [--subset trainin
 Starts the featurization of a subset on the service's workers (POST …/featurize; a
 repeated request follows the same job) and follows it to the end with a progress bar
 (clips, clips/s, ETA), then prints one line: the outcome, clips and failed clips.
+With no worker connected it says so and exits 3: at once when the job would have to
+start, after 10 s when the workers go away while it runs (the job stays queued).
 On a terminal the bar is redrawn in place; otherwise a plain line is printed at the
 start, at every tenth of the work and at the end.
 
@@ -304,6 +306,21 @@ interface JobProgressView {
   shards_failed?: number;
   failures?: { entry: string | null; reason: string; detail: string }[];
   failed_reason?: string | null;
+  workers_connected?: number;
+}
+
+/**
+ * How long `featurize` follows a job that no worker is connected to before it says so and
+ * exits (a restarting worker reconnects well within this); the job stays queued.
+ */
+export const NO_WORKER_PATIENCE_MS = 10_000;
+
+/** The job waits for a worker that is not there: said in one line, exit 3 (the service cannot do the work now). */
+function noWorkerError(label: string, jobId: string): UnavailableError {
+  return new UnavailableError(
+    `${label}: no worker is connected to the service for ${NO_WORKER_PATIENCE_MS / 1000} s, so job ${jobId} makes no progress: ` +
+      'start one (`npm run worker`, or `npm start` with IN_PROCESS_WORKERS >= 1); the job stays queued and runs when one connects',
+  );
 }
 
 export async function featurizeCommand(args: string[], io: CliIo, env: Env): Promise<number> {
@@ -325,10 +342,22 @@ export async function featurizeCommand(args: string[], io: CliIo, env: Env): Pro
   let last: JobProgressView | null = null;
   let outcome: 'done' | 'removed' | null = null;
   let removedDetail = '';
+  // While the job says no worker is connected, a timer runs; a worker seen stops it.
+  const stop = new AbortController();
+  let workerless: NodeJS.Timeout | undefined;
+  const watchWorkers = (p: JobProgressView) => {
+    if (p.workers_connected !== 0) {
+      clearTimeout(workerless);
+      workerless = undefined;
+    } else {
+      workerless ??= setTimeout(() => stop.abort(), NO_WORKER_PATIENCE_MS);
+    }
+  };
   try {
-    for await (const e of client.events(started.events_url ?? `/v1/jobs/${encodeURIComponent(started.job_id)}/events`)) {
+    for await (const e of client.events(started.events_url ?? `/v1/jobs/${encodeURIComponent(started.job_id)}/events`, stop.signal)) {
       if (e.event === 'progress' || e.event === 'done') {
         last = JSON.parse(e.data) as JobProgressView;
+        watchWorkers(last);
         progress.update({
           value: last.clips_done,
           total: last.clips_total,
@@ -345,7 +374,11 @@ export async function featurizeCommand(args: string[], io: CliIo, env: Env): Pro
         break;
       }
     }
+  } catch (err) {
+    if (stop.signal.aborted) throw noWorkerError(label, started.job_id);
+    throw err;
   } finally {
+    clearTimeout(workerless);
     progress.stop();
   }
   if (outcome === 'removed') {

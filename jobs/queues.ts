@@ -70,6 +70,9 @@ const BATCH_OPTS = {
 
 const clampPriority = (p: number) => Math.min(Math.max(1, p), MAX_PRIORITY);
 
+/** States of a featurization that will not change any more. */
+const FINISHED_STATES: ReadonlySet<string> = new Set(['completed', 'failed', 'cancelled']);
+
 /** States in which a job will still run (or runs): its shard file is on its way. */
 const PENDING_STATES: ReadonlySet<string> = new Set(['waiting', 'delayed', 'prioritized', 'active', 'waiting-children']);
 
@@ -78,6 +81,7 @@ export class FeatureQueues implements FeatureQueue {
   private shardQueue?: Queue<ShardJobData, ShardResult>;
   private augmentQueue?: Queue<AugmentBatchJob, ShardResult>;
   private flowProducer?: FlowProducer;
+  private shardWorkers?: { at: number; count: Promise<number> };
 
   constructor(
     private readonly connection: ConnectionOptions,
@@ -222,7 +226,20 @@ export class FeatureQueues implements FeatureQueue {
   }
 
   async jobProgress(jobId: string): Promise<JobProgress> {
-    return this.progressOf(jobId, await this.isCancelled(jobId));
+    const progress = await this.progressOf(jobId, await this.isCancelled(jobId));
+    if (FINISHED_STATES.has(progress.state)) return progress;
+    // A job nobody works on says so (a client following it can stop waiting).
+    return { ...progress, workers_connected: await this.shardWorkersRecently() };
+  }
+
+  /** Shard workers connected, looked up at most once a second (event streams poll progress 4 times a second). */
+  private async shardWorkersRecently(): Promise<number> {
+    const now = Date.now();
+    if (!this.shardWorkers || now - this.shardWorkers.at > 1000) {
+      this.shardWorkers = { at: now, count: this.workersConnected('shards') };
+      this.shardWorkers.count.catch(() => (this.shardWorkers = undefined));
+    }
+    return this.shardWorkers.count;
   }
 
   private async progressOf(jobId: string, cancelled: boolean): Promise<JobProgress> {

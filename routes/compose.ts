@@ -46,12 +46,19 @@ export function createServices(config: Config, opts: ServiceOptions): ApiService
   const queues = new FeatureQueues(connectionFromUrl(url), config.keyPrefix);
   const jobMetrics = new JobMetricsStore(redis, config.keyPrefix);
   const featuresDir = path.join(config.dataDir, 'features');
+  const registry = new RegistryService(config, new RegistryStore(redis, config.keyPrefix), opts.log, jobMetrics);
   const ctx: AppContext = {
     config,
     version: opts.version,
-    registry: new RegistryService(config, new RegistryStore(redis, config.keyPrefix), opts.log),
+    registry,
     features: new FeatureService({ queue: queues, featuresDir, frontend, log: opts.log }),
-    epochs: new EpochService({ queue: queues, featuresDir, augmentTmpDir: path.join(config.dataDir, 'tmp', 'augment'), log: opts.log }),
+    epochs: new EpochService({
+      queue: queues,
+      featuresDir,
+      augmentTmpDir: path.join(config.dataDir, 'tmp', 'augment'),
+      log: opts.log,
+      isRegistered: (rec) => registry.isRegistered(rec),
+    }),
     streamBudget: new StreamMemoryBudget(config.streamMemoryBudget, config.streamBudgetWaitMs),
     queue: queues,
     frontend,

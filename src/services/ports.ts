@@ -119,6 +119,8 @@ export interface JobProgress {
   failed_reason: string | null;
   created_at: string;
   finished_at: string | null;
+  /** Workers connected to the shard queue, while the job is not finished (0: nothing makes progress). */
+  workers_connected?: number;
 }
 
 export type WorkerPool = 'featurize' | 'shards' | 'augment';

@@ -178,4 +178,45 @@ describe('every subset servable at once', () => {
     assert.deepEqual(re.json().loaded_subsets, ['evaluation']);
     await inject('POST', '/v1/datasets/mini/load', { subset: 'training' });
   });
+
+  test('a stream whose dataset is deleted meanwhile ends with dataset-deleted (410) when it needs features made, instead of making them', async (tt) => {
+    const defer = cleanups(tt);
+    // A copy of its own: shard keys derive from the directory, so this stream starts cold.
+    copyCorpus(testdata('corpus-mini'), path.join(t.root, 'doomed'));
+    await registerDataset(t, {
+      name: 'doomed',
+      source: { type: 'directory', path: 'doomed' },
+      classes: ['yes', 'no', '_unknown_', '_silence_'],
+      validation_split: 0.2,
+    });
+    const rec = await t.ctx.registry.get('doomed');
+    const lists = await t.ctx.registry.subsets('doomed');
+    const abort = new AbortController();
+    defer(() => abort.abort());
+    // What the batches route does with the record and lists it read at the start.
+    const stream = await t.ctx.epochs.open(rec, lists, { subset: 'training', epoch: 0, batchSize: 1, format: 'npy', requestId: 'doomed', signal: abort.signal });
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let written = 0;
+    let firstWritten!: () => void;
+    const first = new Promise<void>((r) => (firstWritten = r));
+    const done = stream.writeTo(async () => {
+      if (++written === 1) {
+        firstWritten();
+        await gate;
+      }
+    });
+    done.catch(() => undefined);
+    await first;
+    assert.equal((await inject('GET', '/v1/datasets/doomed')).statusCode, 200);
+    assert.equal((await t.app.inject({ method: 'DELETE', url: '/v1/datasets/doomed' })).statusCode, 204);
+    release();
+    await assert.rejects(done, (err: { code?: string; status?: number; message: string }) => {
+      assert.equal(err.code, 'dataset-deleted', err.message);
+      assert.equal(err.status, 410);
+      assert.match(err.message, /dataset doomed was deleted while this stream was running/);
+      return true;
+    });
+    assert.ok(written < stream.batches, `${written} of ${stream.batches} batches written`);
+  });
 });

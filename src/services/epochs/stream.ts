@@ -11,7 +11,7 @@ import { isAugmentationActive, type ResolvedAugmentation } from '../../core/audi
 import type { SubsetName } from '../../core/schemas.ts';
 import { createBatchEncoder, type BatchEncoder, type BatchFormat, type BatchFrame } from '../../core/tensors/batch-encoder.ts';
 import { shardOf } from '../features/plan.ts';
-import { noWorkers } from '../features/wait.ts';
+import { DatasetDeletedError, noWorkers } from '../features/wait.ts';
 import type { EnsureFeaturizedArgs, FeatureQueue, Logger } from '../ports.ts';
 import { loadSampleWeights } from '../registry/sample-weights.ts';
 import { storedSubsetOf } from '../registry/subsets.ts';
@@ -102,11 +102,18 @@ export class EpochService {
       augmentTmpDir: string;
       /** Corrupted shards are reported here (warn). */
       log?: Logger;
+      /** Whether a stream's dataset is still registered (RegistryService.isRegistered); absent: always. */
+      isRegistered?: (rec: DatasetRecord) => Promise<boolean>;
     },
   ) {}
 
   async open(rec: DatasetRecord, subsets: StoredSubsets, req: EpochStreamRequest): Promise<EpochStream> {
     const { queue } = this.deps;
+    // A stream reads the lists it was opened with to its end, whatever other clients load,
+    // unload or reindex meanwhile; only a deletion stops it, when it needs work made.
+    const assertRegistered = async () => {
+      if (this.deps.isRegistered && !(await this.deps.isRegistered(rec))) throw new DatasetDeletedError(rec.id);
+    };
     const ep = planEpoch(
       rec,
       subsets,
@@ -175,6 +182,7 @@ export class EpochService {
             augmentation,
             tmpDir: this.deps.augmentTmpDir,
             requestId: req.requestId,
+            assertRegistered,
           },
           queue,
           req.signal,
@@ -189,6 +197,7 @@ export class EpochService {
           directDir: path.join(this.deps.featuresDir, '.direct'),
           requestId: req.requestId,
           log: this.deps.log,
+          assertRegistered,
         });
     // The first batch is made before anything is sent: whatever fails until then is a
     // proper error response (status + problem), not a stream that ends early.

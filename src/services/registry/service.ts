@@ -447,7 +447,8 @@ export class RegistryService {
 
   /** True while `rec` (this registration, not a later one under its id) is registered. */
   async isRegistered(rec: DatasetRecord): Promise<boolean> {
-    const now = await this.store.get(rec.id);
+    let now = await this.store.get(rec.id);
+    if (!now && (await this.recoverIfLost()) > 0) now = await this.store.get(rec.id);
     return now !== null && now.created_at === rec.created_at;
   }
 
