@@ -1,7 +1,8 @@
 /**
  * The API's composition root: from the configuration, builds the adapters (a Redis
  * client, the registry store, the queue facade, the job-metrics store) and the services
- * on top of them, and hands the app its context. `npm start` (routes/server.ts) and
+ * on top of them (and the background maintenance, which `npm start` starts), and hands
+ * the app its context. `npm start` (routes/server.ts) and
  * every test (test/helpers/app.ts) wire the app through this one function.
  */
 import path from 'node:path';
@@ -10,6 +11,7 @@ import type { Config } from '../src/services/config.ts';
 import { EpochService } from '../src/services/epochs/stream.ts';
 import { FeatureService } from '../src/services/features/service.ts';
 import type { Logger } from '../src/services/ports.ts';
+import { Maintenance } from '../src/services/maintenance.ts';
 import { RegistryService } from '../src/services/registry/service.ts';
 import { StreamMemoryBudget } from '../src/services/stream-budget.ts';
 import { FeatureQueues, connectionFromUrl } from '../jobs/queues.ts';
@@ -30,6 +32,8 @@ export interface ServiceOptions {
 
 export interface ApiServices {
   ctx: AppContext;
+  /** Registry recovery, manifest reconciliation and feature-cache collection (start() it in a serving process). */
+  maintenance: Maintenance;
   /** The queue facade behind ctx.queue (for connection readiness and for tests' job counts). */
   queues: FeatureQueues;
   /** Resolves once the queue connections are up (a queue closed mid-connect rejects unobserved). */
@@ -47,6 +51,20 @@ export function createServices(config: Config, opts: ServiceOptions): ApiService
   const jobMetrics = new JobMetricsStore(redis, config.keyPrefix);
   const featuresDir = path.join(config.dataDir, 'features');
   const registry = new RegistryService(config, new RegistryStore(redis, config.keyPrefix), opts.log, jobMetrics);
+  // Redis back after a restart (or the first connection): a registry it lost is rebuilt at once.
+  redis.on('ready', () => void registry.recoverIfLost().catch((err: Error) => opts.log.warn(`registry recovery failed: ${err.message}`)));
+  const maintenance = new Maintenance({
+    registry,
+    collector: {
+      featuresDir,
+      maxBytes: config.featureCacheMaxBytes,
+      graceMs: config.featureCacheGraceMs,
+      metrics: jobMetrics,
+      log: opts.log,
+    },
+    intervalMs: config.maintenanceIntervalMs,
+    log: opts.log,
+  });
   const ctx: AppContext = {
     config,
     version: opts.version,
@@ -68,9 +86,11 @@ export function createServices(config: Config, opts: ServiceOptions): ApiService
   };
   return {
     ctx,
+    maintenance,
     queues,
     ready: () => queues.ready(),
     async close() {
+      await maintenance.stop();
       await queues.close();
       redis.disconnect();
     },

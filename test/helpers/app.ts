@@ -14,6 +14,7 @@ import type { Logger } from 'pino';
 import { loadConfig, type Config } from '../../src/services/config.ts';
 import { buildApp, type App } from '../../routes/app.ts';
 import { createServices } from '../../routes/compose.ts';
+import type { Maintenance } from '../../src/services/maintenance.ts';
 import type { AppContext } from '../../routes/context.ts';
 import { Worker } from 'bullmq';
 import { FEATURIZE_QUEUE, SHARD_QUEUE, connectionFromUrl, type FeatureQueues } from '../../jobs/queues.ts';
@@ -73,6 +74,8 @@ export interface TestApp {
   config: Config;
   /** The queue facade (job counts, workers connected; for assertions about the queues). */
   queues: FeatureQueues;
+  /** Registry recovery, manifests and feature-cache collection (not started: tests run passes themselves). */
+  maintenance: Maintenance;
   redisUrl: string;
   /** The temp directory holding `root` and `dataDir`. */
   base: string;
@@ -123,6 +126,7 @@ export async function startTestApp(env: Record<string, string> = {}, opts: TestA
     ctx: services.ctx,
     config,
     queues: services.queues,
+    maintenance: services.maintenance,
     redisUrl: config.redisUrl,
     base,
     root: path.join(base, 'root'),

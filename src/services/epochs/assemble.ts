@@ -10,6 +10,7 @@ import type { ClassMode, FeatureDtype } from '../../core/schemas.ts';
 import { convertSpectrogram } from '../../core/frontend/output.ts';
 import type { FrontendSettings } from '../../core/frontend/settings.ts';
 import { rowOf, shardOf, type SubsetPlan } from '../features/plan.ts';
+import { touchShard } from '../features/cache-gc.ts';
 import { openShardSync, readRowsSync, type OpenShard } from '../features/shard-file.ts';
 
 export type XArray = Float32Array | Int8Array | Uint16Array;
@@ -65,6 +66,8 @@ export class ShardReader {
       return s;
     }
     s = openShardSync(this.plan.shards[index]!.file);
+    // Used now: the cache collector keeps it (features/cache-gc.ts).
+    touchShard(s.fd);
     if (this.open.size >= this.maxOpen) {
       const [oldest, shard] = this.open.entries().next().value as [number, OpenShard];
       fs.closeSync(shard.fd);
