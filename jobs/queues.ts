@@ -18,6 +18,7 @@ import type { Redis } from 'ioredis';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { NotFoundError } from '../src/core/errors.ts';
 import { JobMetricsStore } from '../store/job-metrics.ts';
+import { markUsed } from '../src/services/features/cache-gc.ts';
 import { shardEntries, type SubsetPlan } from '../src/services/features/plan.ts';
 import type {
   AugmentBatchJob,
@@ -122,6 +123,9 @@ export class FeatureQueues implements FeatureQueue {
     }
     // A new flow under a previously cancelled id must run.
     await (await this.redis()).del(cancelKey(this.prefix, jobId));
+    // The shards it reuses are in use now: the cache collector keeps them while the flow runs.
+    const missingSet = new Set(missing);
+    for (const s of plan.shards) if (!missingSet.has(s)) markUsed(s.file);
     const priorityOf = args.priorityOf ?? ((i: number) => i + 1);
     await this.flow.add({
       name: 'featurize',

@@ -12,7 +12,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { registerDataset, startTestApp, startTestWorkers, type TestApp } from '../helpers/app.ts';
+import { connectIdleWorkers, registerDataset, startTestApp, startTestWorkers, type TestApp } from '../helpers/app.ts';
 import { cleanups } from '../helpers/cleanup.ts';
 import { copyCorpus, duplicateClips, testdata } from '../helpers/paths.ts';
 import { until } from './helpers.ts';
@@ -157,4 +157,34 @@ test('FEATURE_CACHE_MAX_BYTES evicts least recently used shards; a stream whose 
   const text = (await t.app.inject({ url: '/metrics' })).body;
   assert.equal(metric(text, 'audiofeed_feature_cache_removed_files_total{reason="lru"}'), warm.size);
   assert.ok(metric(text, 'audiofeed_shard_corruptions_total{reason="missing"}')! >= 1, 'a shard found gone is counted');
+});
+
+test('a new featurization marks the shards it reuses as used, so the collector keeps them while it runs', async (tt) => {
+  const defer = cleanups(tt);
+  const t = await startTestApp({ FEATURE_CACHE_MAX_BYTES: '1', FEATURE_CACHE_GRACE_MS: '600000' });
+  defer(() => t.close());
+  const workers = startTestWorkers(t);
+  defer(() => workers.close());
+  await workers.ready();
+  const dir = path.join(t.root, 'reuse');
+  copyCorpus(testdata('corpus-mini'), dir);
+  duplicateClips(dir, ['yes', 'no', 'up', 'down', 'left', 'right'], 3);
+  await registerDataset(t, { name: 'reuse', source: { type: 'directory', path: 'reuse' }, classes: CLASSES, validation_split: 0.2 });
+  await featurized(t, 'reuse');
+  const files = [...shards(t).keys()].sort();
+  assert.ok(files.length >= 3, `${files.length} shards`);
+  anHourLater(t);
+  // One shard is gone: the next featurization is a new flow that makes it and reuses the rest.
+  fs.rmSync(files[0]!);
+  await workers.close();
+  const idle = await connectIdleWorkers(t);
+  defer(() => idle.close());
+  const res = await t.app.inject({ method: 'POST', url: '/v1/datasets/reuse/featurize', payload: { subset: 'training' } });
+  assert.equal(res.statusCode, 202, res.body);
+  assert.equal(res.json().created, true);
+  for (const f of files.slice(1)) assert.ok(Date.now() - fs.statSync(f).mtimeMs < 60_000, `${f} marked as used`);
+  // Over the bound, yet nothing in use goes.
+  const report = (await t.maintenance.runOnce())!;
+  assert.equal(report.cache!.removed.lru.files, 0);
+  assert.equal(report.cache!.overBound, true);
 });

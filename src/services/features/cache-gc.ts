@@ -71,6 +71,16 @@ export function touchShard(fd: number): void {
   }
 }
 
+/** Marks a shard file as used now by path (a new featurization reuses it: its parent job reads it at the end). */
+export function markUsed(file: string): void {
+  const now = new Date();
+  try {
+    fs.utimesSync(file, now, now);
+  } catch {
+    // gone meanwhile (the flow's parent reports it), or not ours to touch
+  }
+}
+
 /** Every shard file the loaded lists of every registration use. */
 export async function liveShardFiles(source: RegistrationSource, featuresDir: string): Promise<Set<string>> {
   const live = new Set<string>();
