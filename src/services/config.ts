@@ -77,7 +77,7 @@ const EnvSchema = Type.Object({
   FEATURE_CACHE_MAX_BYTES: Type.Integer({ default: 0, minimum: 0 }),
   /** A feature file written or read by a stream within this long is never removed (by the size bound or as unused). */
   FEATURE_CACHE_GRACE_MS: Type.Integer({ default: 600_000, minimum: 0 }),
-  /** How often an API process collects the feature cache and checks the registry against its manifests (0 = never). */
+  /** How often an API process collects the feature cache and checks the registry against its manifests (0 = only at start). */
   MAINTENANCE_INTERVAL_MS: Type.Integer({ default: 60_000, minimum: 0 }),
 });
 
