@@ -3,7 +3,9 @@
  * failure; `detail` says what to fix.
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import type { ErrorObject } from 'ajv';
 import { AudiofeedError, PROBLEM_BASE } from '../src/core/errors.ts';
+import { describeSchemaError, explainValidation } from './validation.ts';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
@@ -50,14 +52,11 @@ export function toProblem(err: FastifyError | Error, req: FastifyRequest): Probl
   }
   const fe = err as FastifyError;
   if (fe.validation) {
-    const where = fe.validationContext ?? 'request';
-    return problem('validation-error', 400, 'Request does not match the schema', `${fe.message}`, {
+    // One error per mistake: the one that matters (routes/validation.ts).
+    const error = explainValidation(fe.validation as ErrorObject[], fe.validationContext ?? 'request');
+    return problem('validation-error', 400, 'Request does not match the schema', describeSchemaError(error), {
       instance: req.url,
-      errors: fe.validation.map((v) => ({
-        location: `${where}${v.instancePath}`,
-        message: v.message,
-        ...(v.params && 'additionalProperty' in v.params ? { field: v.params.additionalProperty } : {}),
-      })),
+      errors: [error],
     });
   }
   const mapped = fe.code ? FASTIFY_CODES[fe.code] : undefined;

@@ -16,6 +16,7 @@ const corsPlugin: FastifyPluginAsync<{ origins: string[] }> = async (app, { orig
     exposedHeaders: [
       'x-request-id',
       'location',
+      'link',
       'retry-after',
       'x-ratelimit-limit',
       'x-ratelimit-remaining',
