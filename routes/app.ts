@@ -11,7 +11,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { loggerOptions } from '../src/services/logging.ts';
 import type { AppContext } from './context.ts';
-import { PROBLEM_CONTENT_TYPE, problem, redactServerPaths, sendProblem, toProblem } from './problem.ts';
+import { PROBLEM_CONTENT_TYPE, problem, sendProblem, serverPathRedactor, toProblem } from './problem.ts';
 import { declareForRoutesOf, type Mount } from './route-config.ts';
 import { clientErrorHandler, frameworkErrors, rejectLongUrls } from './client-errors.ts';
 import { refuseUnknownQueryParameters, validatorCompiler } from './validation.ts';
@@ -50,8 +50,9 @@ export async function buildApp(ctx: AppContext, opts: FastifyServerOptions = {})
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.setValidatorCompiler(validatorCompiler());
 
+  const redact = serverPathRedactor({ DATA_DIR: ctx.config.dataDir, LOADERS_DIR: ctx.config.loadersDir }, ctx.config.dataRoots);
   app.setErrorHandler((err: Error, req, reply) => {
-    const body = redactServerPaths(toProblem(err, req), { DATA_DIR: ctx.config.dataDir, LOADERS_DIR: ctx.config.loadersDir });
+    const body = redact(toProblem(err, req));
     const retryAfter = (err as { retryAfterS?: unknown }).retryAfterS;
     if (typeof retryAfter === 'number') reply.header('retry-after', String(retryAfter));
     if (body.status >= 500) req.log.error({ err }, 'request failed');
