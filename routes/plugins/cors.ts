@@ -26,6 +26,7 @@ const corsPlugin: FastifyPluginAsync<{ origins: string[] }> = async (app, { orig
       'x-audiofeed-columns',
       'x-audiofeed-x-shape',
       'x-audiofeed-dtype',
+      'x-audiofeed-dataset-version',
     ],
     maxAge: 600,
   });
