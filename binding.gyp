@@ -7,6 +7,7 @@
         "native/addon.cc",
         "native/clip_pipeline.cc",
         "native/dc_notch.cc",
+        "native/detmath.cc",
         "native/fft.cc",
         "native/filterbank.cc",
         "native/frontend.cc",

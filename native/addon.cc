@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "clip_pipeline.h"
+#include "detmath.h"
 #include "frontend.h"
 #include "settings.h"
 
@@ -686,6 +687,32 @@ Napi::Value Shape(const Napi::CallbackInfo& info) {
   return o;
 }
 
+// ---------------------------------------------------------------- detmath
+
+// detmath(name, xs: Float64Array) -> Float64Array: one of the deterministic
+// functions over many inputs, for the test that holds them equal to the
+// TypeScript twin (src/core/math/detmath.ts) bit for bit.
+Napi::Value DetMath(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsString()) throw Napi::TypeError::New(env, "name must be a string");
+  const std::string name = info[0].As<Napi::String>().Utf8Value();
+  double (*fn)(double) = nullptr;
+  if (name == "sin") fn = detmath::Sin;
+  else if (name == "cos") fn = detmath::Cos;
+  else if (name == "exp") fn = detmath::Exp;
+  else if (name == "exp2") fn = detmath::Exp2;
+  else if (name == "log") fn = detmath::Log;
+  else if (name == "log10") fn = detmath::Log10;
+  else throw Napi::RangeError::New(env, "unknown detmath function " + name);
+  void* data = nullptr;
+  size_t n = 0;
+  if (!TypedArrayInfo(env, info[1], napi_float64_array, &data, &n)) throw Napi::TypeError::New(env, "xs must be a Float64Array");
+  const double* xs = static_cast<const double*>(data);
+  Napi::Float64Array out = Napi::Float64Array::New(env, n);
+  for (size_t i = 0; i < n; ++i) out[i] = fn(xs[i]);
+  return out;
+}
+
 }  // namespace
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -694,6 +721,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("processBatch", Napi::Function::New(env, ProcessBatch, "processBatch"));
   exports.Set("featurizeWav", Napi::Function::New(env, FeaturizeWav, "featurizeWav"));
   exports.Set("shape", Napi::Function::New(env, Shape, "shape"));
+  exports.Set("detmath", Napi::Function::New(env, DetMath, "detmath"));
   return exports;
 }
 

@@ -85,6 +85,8 @@ export interface RawFrontendAddon {
     options?: RawBatchOptions,
   ): Promise<Uint8Array>;
   shape(settings: Partial<FrontendSettings>): { height: number; width: number; sampleLength: number; fftSize: number };
+  /** native/detmath.cc's function `name` over `xs` (the twin of src/core/math/detmath.ts; for its parity test). */
+  detmath(name: 'sin' | 'cos' | 'exp' | 'exp2' | 'log' | 'log10', xs: Float64Array): Float64Array;
 }
 
 export interface NativeBatchResult {
