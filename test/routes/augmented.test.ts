@@ -79,7 +79,7 @@ describe('augmented training epochs', () => {
         const decoded = entry === null ? { samples: new Float32Array(16000), sampleRate: 16000 } : decodeWav(fs.readFileSync(path.join(t.root, 'mini', entry)));
         const rng = augmentRng(43, 0, b, i);
         const params = drawTransformParams(resolved, rng, bg.length);
-        const audio = applyTransform(decoded, params, { sampleRateHz: 16000, sampleLengthMs: 1000, trimThresholdDb: 20, bgNoises: bg, rng });
+        const audio = applyTransform(decoded, params, { sampleRateHz: 16000, sampleLengthMs: 1000, trimThresholdDb: 20, bgNoises: bg });
         want.set(computeSpectrogram(settings, toInt16(audio)).uint16, i * 98 * 32);
       }
       assert.ok(got[b]!.equals(Buffer.from(want.buffer)), `batch ${b}`);

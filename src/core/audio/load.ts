@@ -80,7 +80,11 @@ export function prepareSample(decoded: DecodedWav, opts: LoadOptions): Float32Ar
   return prepareResolved(decoded.samples, decoded.sampleRate, r);
 }
 
-function prepareResolved(samples: Float32Array, fromHz: number, r: Resolved): Float32Array {
+/**
+ * Resample -> trim -> crop/pad with resolved options. `log10` is trim's (Math.log10 here;
+ * the augmentation pipeline passes detmath's, shared with its native twin).
+ */
+export function prepareResolved(samples: Float32Array, fromHz: number, r: Resolved, log10: (x: number) => number = Math.log10): Float32Array {
   if (fromHz !== r.rate && resampledLength(samples.length, fromHz, r.rate) > MAX_RESAMPLED_SAMPLES) {
     throw new WavDecodeError(
       'too-long',
@@ -88,7 +92,7 @@ function prepareResolved(samples: Float32Array, fromHz: number, r: Resolved): Fl
     );
   }
   const y = resample(samples, fromHz, r.rate);
-  const trimmed = r.topDb === null ? y : trimSilence(y, r.topDb);
+  const trimmed = r.topDb === null ? y : trimSilence(y, r.topDb, log10);
   return adjustLength(y, trimmed, r.T, r.offset);
 }
 

@@ -51,7 +51,7 @@ export async function computeAugmentedBatch(
           trimThresholdDb: spec.trimThresholdDb,
           bgNoises,
           bgTrimBounds: noises.trimBounds,
-          rng,
+          noiseLevel: augmentation.noise_color_level,
         }),
       );
     } catch (err) {
