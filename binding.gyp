@@ -1,4 +1,7 @@
 {
+  "variables": {
+    "audiofeed_soxr%": "<!(node native/soxr-config.cjs enabled)"
+  },
   "targets": [
     {
       "target_name": "audiofeed_frontend",
@@ -14,7 +17,15 @@
         "native/log_scale.cc",
         "native/noise_reduction.cc",
         "native/pcan.cc",
+        "native/resample_soxr.cc",
         "native/window.cc"
+      ],
+      "conditions": [
+        ["audiofeed_soxr==1", {
+          "defines": ["AUDIOFEED_HAVE_SOXR"],
+          "cflags": ["<!@(node native/soxr-config.cjs cflags)"],
+          "libraries": ["<!@(node native/soxr-config.cjs libs)"]
+        }]
       ],
       "include_dirs": ["<!@(node -p \"require('node-addon-api').include\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],

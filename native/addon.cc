@@ -1,7 +1,7 @@
-// N-API binding: processSync(settings, clip) on the JS thread;
-// processBatch(settings, clips[, options][, callback]) and
+// N-API binding: processSync(settings, clip) and resample(samples, fromHz, toHz)
+// on the JS thread; processBatch(settings, clips[, options][, callback]) and
 // featurizeWav(settings, topDb, wavs, out[, options][, callback]) on the libuv
-// thread pool.
+// thread pool. soxrVersion and resampleLimits describe the resampler.
 #include <napi.h>
 
 #include <algorithm>
@@ -18,6 +18,7 @@
 #include "clip_pipeline.h"
 #include "detmath.h"
 #include "frontend.h"
+#include "resample_soxr.h"
 #include "settings.h"
 
 namespace audiofeed {
@@ -674,6 +675,36 @@ Napi::Value FeaturizeWav(const Napi::CallbackInfo& info) {
   return returned;
 }
 
+// ---------------------------------------------------------------- resample
+
+// resample(samples: Float32Array, fromHz: number, toHz: number) -> Float32Array:
+// ResampleSoxrHQ on the calling thread. Errors carry code ERR_RESAMPLE and the
+// stable `reason` (sample-rate-too-low, resample-too-large, resampler-unavailable,
+// resample-failed).
+Napi::Value Resample(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  void* data = nullptr;
+  size_t n = 0;
+  if (!TypedArrayInfo(env, info[0], napi_float32_array, &data, &n)) {
+    throw Napi::TypeError::New(env, "samples must be a Float32Array");
+  }
+  if (!info[1].IsNumber() || !info[2].IsNumber()) throw Napi::TypeError::New(env, "fromHz and toHz must be numbers");
+  const double from_hz = info[1].As<Napi::Number>().DoubleValue();
+  const double to_hz = info[2].As<Napi::Number>().DoubleValue();
+  std::vector<float> out;
+  std::string error;
+  const char* reason = nullptr;
+  if (!ResampleSoxrHQ(static_cast<const float*>(data), n, from_hz, to_hz, &out, &error, &reason)) {
+    Napi::Error err = Napi::Error::New(env, error);
+    err.Set("code", Napi::String::New(env, "ERR_RESAMPLE"));
+    err.Set("reason", Napi::String::New(env, reason));
+    throw err;
+  }
+  Napi::Float32Array result = Napi::Float32Array::New(env, out.size());
+  if (!out.empty()) std::memcpy(result.Data(), out.data(), out.size() * sizeof(float));
+  return result;
+}
+
 Napi::Value Shape(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::string error;
@@ -722,6 +753,14 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("featurizeWav", Napi::Function::New(env, FeaturizeWav, "featurizeWav"));
   exports.Set("shape", Napi::Function::New(env, Shape, "shape"));
   exports.Set("detmath", Napi::Function::New(env, DetMath, "detmath"));
+  exports.Set("resample", Napi::Function::New(env, Resample, "resample"));
+  const char* soxr = SoxrVersion();
+  exports.Set("soxrVersion", soxr != nullptr ? Napi::Value(Napi::String::New(env, soxr)) : env.Null());
+  Napi::Object limits = Napi::Object::New(env);
+  limits.Set("minRateHz", Napi::Number::New(env, kMinResampleRateHz));
+  limits.Set("maxInputSamples", Napi::Number::New(env, static_cast<double>(kMaxResampleInputSamples)));
+  limits.Set("maxOutputSamples", Napi::Number::New(env, static_cast<double>(kMaxResampleOutputSamples)));
+  exports.Set("resampleLimits", limits);
   return exports;
 }
 
