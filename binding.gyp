@@ -8,16 +8,21 @@
       "sources": [
         "native/activity_detection.cc",
         "native/addon.cc",
+        "native/augment.cc",
         "native/clip_pipeline.cc",
         "native/dc_notch.cc",
         "native/detmath.cc",
+        "native/dsp_fft.cc",
         "native/fft.cc",
         "native/filterbank.cc",
         "native/frontend.cc",
         "native/log_scale.cc",
+        "native/noise.cc",
         "native/noise_reduction.cc",
         "native/pcan.cc",
+        "native/pitch.cc",
         "native/resample_soxr.cc",
+        "native/stretch.cc",
         "native/window.cc"
       ],
       "conditions": [

@@ -53,7 +53,7 @@ bool FmtIsPcm16(const uint8_t* f, size_t size, uint32_t* rate, size_t* block_ali
 
 }  // namespace
 
-bool FindPcm16(const uint8_t* b, size_t len, int32_t sample_rate, Pcm16Layout* layout) {
+bool FindPcm16(const uint8_t* b, size_t len, Pcm16Layout* layout) {
   // Too short, not "RIFF", not "WAVE": inspectWav rejects all of these.
   if (len < 12 || !IdIs(b, "RIFF") || !IdIs(b + 8, "WAVE")) return false;
   const uint64_t riff_size = U32(b + 4);
@@ -84,11 +84,15 @@ bool FindPcm16(const uint8_t* b, size_t len, int32_t sample_rate, Pcm16Layout* l
   if (!have_fmt || !have_data) return false;
   const size_t frames = data_bytes / block_align;
   if (frames == 0 || frames > kMaxNativeFrames) return false;
-  if (sample_rate < 1 || rate != static_cast<uint32_t>(sample_rate)) return false;  // resampling: TypeScript
   layout->data_offset = data_offset;
   layout->frames = frames;
   layout->block_align = block_align;
+  layout->sample_rate = rate;
   return true;
+}
+
+bool FindPcm16(const uint8_t* b, size_t len, int32_t sample_rate, Pcm16Layout* layout) {
+  return sample_rate >= 1 && FindPcm16(b, len, layout) && layout->sample_rate == static_cast<uint32_t>(sample_rate);
 }
 
 void CopyFirstChannel(const uint8_t* bytes, const Pcm16Layout& layout, int16_t* dst) {

@@ -22,14 +22,18 @@ struct Pcm16Layout {
   size_t data_offset = 0;
   size_t frames = 0;
   size_t block_align = 0;  // bytes per frame (2 * channels)
+  uint32_t sample_rate = 0;  // the file's rate (Hz)
 };
 
 // Walks the RIFF chunks exactly as inspectWav does and returns true only when
 // inspectWav would accept the file as integer PCM of 16 bits (plain or
-// WAVE_FORMAT_EXTENSIBLE), at `sample_rate` Hz, with 1..kMaxNativeFrames frames.
-// Everything else (other encodings and rates, and every malformed file) returns
+// WAVE_FORMAT_EXTENSIBLE), at any rate it accepts, with 1..kMaxNativeFrames
+// frames. Everything else (other encodings, and every malformed file) returns
 // false: the caller runs the TypeScript pipeline, which decodes it or names the
 // reason it is rejected.
+bool FindPcm16(const uint8_t* bytes, size_t len, Pcm16Layout* layout);
+
+// FindPcm16, and the file is at `sample_rate` Hz (no resampling needed).
 bool FindPcm16(const uint8_t* bytes, size_t len, int32_t sample_rate, Pcm16Layout* layout);
 
 // First-channel samples (little-endian int16) into dst[0 .. layout.frames).

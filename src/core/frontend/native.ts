@@ -50,6 +50,10 @@ export const WAV_CLIP_NATIVE = 0;
 export const WAV_CLIP_FALLBACK_FORMAT = 1;
 export const WAV_CLIP_FALLBACK_TRIM = 2;
 
+/** Per-clip outcome of the addon's augmentBatch: computed natively, or left to the TypeScript twin. */
+export const AUGMENT_CLIP_NATIVE = 0;
+export const AUGMENT_CLIP_FALLBACK = 1;
+
 /**
  * The addon's own exports. Settings are MLTK-named fields; missing fields take
  * the MLTK defaults. The addon validates for memory safety and names the
@@ -85,6 +89,30 @@ export interface RawFrontendAddon {
     options?: RawBatchOptions,
   ): Promise<Uint8Array>;
   shape(settings: Partial<FrontendSettings>): { height: number; width: number; sampleLength: number; fftSize: number };
+  /**
+   * The augmentation pipeline (native/augment.cc, the twin of src/core/audio/augment/
+   * transforms.ts) for a batch, on the thread pool: clips[i] is WAV bytes (16-bit PCM is
+   * decoded natively), float samples at rates[i] Hz, or null (MLTK's silence entry);
+   * params holds AUGMENT_PARAM_COUNT numbers per clip (augment-batch.ts); crops[i] the
+   * background noise to add (sampleLength values) or null. Writes one row per clip into
+   * `out` (uint16 features with settings, float32 audio with settings null) and resolves
+   * with a status per clip (AUGMENT_CLIP_*); rows of clips not computed are zeros.
+   */
+  augmentBatch(
+    settings: Partial<FrontendSettings> | null,
+    job: { sampleRateHz: number; sampleLength: number; topDb: number | null; noiseLevel: 'mltk' | 'peak' },
+    clips: (Uint8Array | Float32Array | null)[],
+    rates: Float64Array,
+    params: Float64Array,
+    crops: (Float32Array | null)[],
+    out: Uint16Array | Float32Array,
+    options?: RawBatchOptions,
+  ): Promise<Uint8Array>;
+  /**
+   * One stage of the native augmentation pipeline, synchronously (for the parity tests):
+   * rfft, irfft, timeStretch, stretchAndShift, resampleRatio, vtlp, mltkNoise, peakNoise, trim.
+   */
+  augmentStage(name: string, input: Float32Array, args: number[]): Float32Array | Float64Array;
   /** native/detmath.cc's function `name` over `xs` (the twin of src/core/math/detmath.ts; for its parity test). */
   detmath(name: 'sin' | 'cos' | 'exp' | 'exp2' | 'log' | 'log10', xs: Float64Array): Float64Array;
 }
