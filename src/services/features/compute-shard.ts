@@ -213,7 +213,7 @@ export async function computeShardClipByClip(input: ShardInput, frontend: Fronte
   return packFeatures(spec, entries, audio, failures, frontend);
 }
 
-function headerOf(spec: FeatureSpec, entries: (string | null)[], failures: ShardFailure[]): ShardHeader {
+export function headerOf(spec: FeatureSpec, entries: (string | null)[], failures: ShardFailure[]): ShardHeader {
   return {
     version: 1,
     dtype: shardDtypeOf(spec),
