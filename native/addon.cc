@@ -512,15 +512,18 @@ Napi::Value ProcessBatch(const Napi::CallbackInfo& info) {
 // Per-clip outcome of featurizeWav.
 enum ClipStatus : uint8_t {
   kDone = 0,            // features computed natively
-  kFallbackFormat = 1,  // not 16-bit PCM at the target rate (or malformed): run the TypeScript pipeline
+  kFallbackFormat = 1,  // not 16-bit PCM (or malformed), or at another rate that is not resampled here (no
+                        // libsoxr, or out of the resampler's bounds): run the TypeScript pipeline
   kFallbackTrim = 2,    // a trim frame lies within kTrimMargin dB of the threshold: run the TypeScript pipeline
 };
 
 // A WAV sample arena larger than this sends the remaining clips to TypeScript.
 constexpr size_t kMaxArenaBytes = size_t{256} << 20;
 
-// WAV bytes -> first channel -> trim -> pad/crop -> frontend, for every clip
-// FindPcm16 accepts. Rows are computed into a reused native block and copied
+// WAV bytes -> first channel -> [float, soxr resample] -> trim -> pad/crop ->
+// [int16] -> frontend, for every clip FindPcm16 accepts at the target rate, or at
+// another rate when libsoxr is linked and the resampling is within bounds (the
+// bracketed steps are those clips'). Rows are computed into a reused native block and copied
 // into the caller's output array on the JS thread at completion: the pool never
 // writes memory JS can reach (or detach) while it runs.
 class WavBatch : public PoolJob {
@@ -530,8 +533,10 @@ class WavBatch : public PoolJob {
   bool trim = false;
   double top_db = 0.0;
   size_t row = 0;                   // uint16 values per clip
+  uint32_t rate = 0;                // target sample rate
   std::vector<uint8_t> status;      // per clip
   std::vector<size_t> item_clip;    // per native item: its clip index
+  std::vector<uint32_t> item_rate;  // per native item: its file's rate
   std::vector<size_t> item_offset;  // per native item: first sample in the arena
   std::vector<size_t> item_frames;  // per native item: its sample count
   BlockPool::Block arena;           // int16 samples of every native item
@@ -547,10 +552,15 @@ class WavBatch : public PoolJob {
     FrontendScratch scratch(c);
     std::vector<double> levels;
     std::vector<int16_t> pad;
+    Resampled resampled;
     size_t k;
     while (Claim(&k)) {
       const int16_t* y = samples + item_offset[k];
       const size_t n = item_frames[k];
+      if (item_rate[k] != rate) {
+        status[item_clip[k]] = Resample(c, y, n, item_rate[k], out_rows + k * row, &scratch, &resampled, &levels);
+        continue;
+      }
       size_t start = 0;
       size_t end = n;
       if (trim && TrimBounds(y, n, top_db, &levels, &start, &end) == TrimVerdict::kAmbiguous) {
@@ -559,6 +569,33 @@ class WavBatch : public PoolJob {
       }
       ProcessClip(c, AdjustLength(y, start, end, T, &pad), out_rows + k * row, &scratch);
     }
+  }
+
+  // Per-thread buffers of the resampling path.
+  struct Resampled {
+    std::vector<float> in, out, pad;
+    std::vector<int16_t> clip;
+  };
+
+  // One clip at another rate: int16 / 32768 as float32 (decodeWav), soxr_hq to the
+  // target rate, then load.ts's float steps and pcm.ts's toInt16. Returns its status.
+  ClipStatus Resample(const FrontendConfig& c, const int16_t* y, size_t n, uint32_t from, uint16_t* out_row,
+                      FrontendScratch* scratch, Resampled* r, std::vector<double>* levels) const {
+    const size_t T = static_cast<size_t>(c.sample_length);
+    r->in.resize(n);
+    for (size_t i = 0; i < n; ++i) r->in[i] = static_cast<float>(y[i]) / 32768.0f;  // exact
+    std::string error;
+    // A failure (libsoxr error, memory) goes to the TypeScript pipeline, which names it.
+    if (!ResampleSoxrHQ(r->in.data(), n, from, rate, &r->out, &error)) return kFallbackFormat;
+    size_t start = 0;
+    size_t end = r->out.size();
+    if (trim && TrimBounds(r->out.data(), r->out.size(), top_db, levels, &start, &end) == TrimVerdict::kAmbiguous) {
+      return kFallbackTrim;
+    }
+    r->clip.resize(T);
+    ToInt16(AdjustLength(r->out.data(), start, end, T, &r->pad), T, r->clip.data());
+    ProcessClip(c, r->clip.data(), out_row, scratch);
+    return kDone;
   }
 
   void Finish(Napi::Env env) override {
@@ -645,15 +682,24 @@ Napi::Value FeaturizeWav(const Napi::CallbackInfo& info) {
     bytes[i] = static_cast<const uint8_t*>(data);
   }
   // Header pass: which clips are handled here, and where their samples go.
+  job->rate = static_cast<uint32_t>(cfg.settings.sample_rate_hz);
+  const bool soxr = SoxrVersion() != nullptr;
   job->status.assign(n, kFallbackFormat);
   std::vector<Pcm16Layout> layouts;
   size_t total = 0;
   for (size_t i = 0; i < n; ++i) {
     Pcm16Layout layout;
-    if (!FindPcm16(bytes[i], lengths[i], cfg.settings.sample_rate_hz, &layout)) continue;
+    if (!FindPcm16(bytes[i], lengths[i], &layout)) continue;
+    if (layout.sample_rate != job->rate) {
+      const char* reason = nullptr;
+      std::string detail;
+      // Out of bounds, or no libsoxr: the TypeScript pipeline refuses it with the reason.
+      if (!soxr || !CheckResampleBounds(layout.frames, layout.sample_rate, job->rate, &reason, &detail)) continue;
+    }
     if ((total + layout.frames) * sizeof(int16_t) > kMaxArenaBytes) continue;
     job->status[i] = kDone;
     job->item_clip.push_back(i);
+    job->item_rate.push_back(layout.sample_rate);
     job->item_offset.push_back(total);
     job->item_frames.push_back(layout.frames);
     layouts.push_back(layout);

@@ -1,5 +1,6 @@
-// The per-clip audio steps before the frontend, for the one input layout the
-// service sees almost always: 16-bit PCM WAV at the frontend's sample rate.
+// The per-clip audio steps before the frontend, for the input layout the
+// service sees almost always: 16-bit PCM WAV, at the frontend's sample rate or
+// (resampled with libsoxr, resample_soxr.h) at another one.
 // Each step mirrors its TypeScript original (src/audio/wav.ts inspectWav and
 // decodeWav, trim.ts trimBounds, adjust-length.ts adjustLength with offset 0,
 // pcm.ts toInt16) so that every clip handled here gets the TypeScript bytes;
@@ -49,10 +50,20 @@ constexpr double kTrimMargin = 1e-9;
 TrimVerdict TrimBounds(const int16_t* y, size_t n, double top_db, std::vector<double>* levels, size_t* start,
                        size_t* end);
 
+// The same for float samples (a resampled clip): trim.ts's frame sums in double,
+// term by term and frame by frame in its order (no sliding window: the float
+// sums are not exact), so the levels are trim.ts's bits; same kAmbiguous rule.
+TrimVerdict TrimBounds(const float* y, size_t n, double top_db, std::vector<double>* levels, size_t* start,
+                       size_t* end);
+
 // adjustLength(untrimmed, untrimmed[start, end), T, offset 0) followed by toInt16
 // (the identity on 16-bit PCM values). Returns a pointer to the T samples: into
 // y itself when no padding is needed, else into pad (resized to T).
 const int16_t* AdjustLength(const int16_t* y, size_t start, size_t end, size_t T, std::vector<int16_t>* pad);
+const float* AdjustLength(const float* y, size_t start, size_t end, size_t T, std::vector<float>* pad);
+
+// pcm.ts toInt16: x * 32768 truncated toward zero, clipped to [-32768, 32767], NaN -> 0.
+void ToInt16(const float* x, size_t n, int16_t* out);
 
 }  // namespace audiofeed
 

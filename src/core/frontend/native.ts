@@ -1,19 +1,11 @@
 /**
- * Loader and typed wrapper for the native (C++ N-API) frontend addon built by
- * `npm run build:native` into build/Release/audiofeed_frontend.node. The addon
- * is optional: when it is absent or cannot be loaded, `loadNativeFrontend()`
+ * Typed wrapper for the frontend exports of the native (C++ N-API) addon built by
+ * `npm run build:native` (loaded by src/core/native/addon.ts). The addon is
+ * optional: when it is absent or cannot be loaded, `loadNativeFrontend()`
  * returns null and callers fall back to the TypeScript twin.
  */
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { loadNativeAddon, nativeAddonUnavailableReason } from '../native/addon.ts';
 import { resolveFrontendSettings, type FrontendSettings } from './settings.ts';
-
-const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-
-/** Where node-gyp puts the addon. */
-export const NATIVE_ADDON_PATH = path.join(PROJECT_ROOT, 'build', 'Release', 'audiofeed_frontend.node');
 
 export interface RawBatchResult {
   /** All clips' spectrograms concatenated, height*width values each. */
@@ -172,30 +164,18 @@ export class NativeFrontend {
   }
 }
 
-let cached: { frontend: NativeFrontend | null; reason: string } | undefined;
-
-function load(): { frontend: NativeFrontend | null; reason: string } {
-  if (!existsSync(NATIVE_ADDON_PATH)) {
-    return { frontend: null, reason: `${NATIVE_ADDON_PATH} does not exist` };
-  }
-  try {
-    const require = createRequire(import.meta.url);
-    const addon = require(NATIVE_ADDON_PATH) as RawFrontendAddon;
-    return { frontend: new NativeFrontend(addon), reason: '' };
-  } catch (err) {
-    // A stale build for another Node ABI or architecture: treat it as absent.
-    return { frontend: null, reason: `${NATIVE_ADDON_PATH} failed to load: ${(err as Error).message}` };
-  }
-}
+let cached: NativeFrontend | null | undefined;
 
 /** The native frontend, or null when the addon is not built or does not load. Loaded once. */
 export function loadNativeFrontend(): NativeFrontend | null {
-  cached ??= load();
-  return cached.frontend;
+  if (cached === undefined) {
+    const addon = loadNativeAddon();
+    cached = addon === null ? null : new NativeFrontend(addon as RawFrontendAddon);
+  }
+  return cached;
 }
 
 /** Why `loadNativeFrontend()` returned null ('' when it loaded). */
 export function nativeFrontendUnavailableReason(): string {
-  cached ??= load();
-  return cached.reason;
+  return nativeAddonUnavailableReason();
 }
