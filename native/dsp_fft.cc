@@ -2,11 +2,13 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <map>
 #include <stdexcept>
 #include <utility>
 
 #include "detmath.h"
+#include "simd2.h"
 
 namespace audiofeed {
 namespace dsp {
@@ -57,6 +59,25 @@ class PowerOfTwoKernel : public FftKernel {
       cos_m_[k] = detmath::Cos((kTwoPi * static_cast<double>(k)) / static_cast<double>(m));
       sin_m_[k] = -detmath::Sin((kTwoPi * static_cast<double>(k)) / static_cast<double>(m));
     }
+    // Per radix-4 stage, the twiddles w^k, w^2k, w^3k for k < L/4 side by side
+    // (fft.ts reads them from the full-circle table; same values).
+    for (size_t L = odd_bits_ ? 8 : 4; L <= m; L *= 4) {
+      const size_t q = L >> 2;
+      const size_t step = m / L;
+      Stage st;
+      st.L = L;
+      st.w.resize(6 * q);
+      for (size_t k = 0; k < q; ++k) {
+        const size_t i1 = k * step;
+        st.w[k] = cos_m_[i1];
+        st.w[q + k] = sin_m_[i1];
+        st.w[2 * q + k] = cos_m_[2 * i1];
+        st.w[3 * q + k] = sin_m_[2 * i1];
+        st.w[4 * q + k] = cos_m_[3 * i1];
+        st.w[5 * q + k] = sin_m_[3 * i1];
+      }
+      stages_.push_back(std::move(st));
+    }
   }
 
   void Run(double* zr, double* zi, bool inverse) override {
@@ -68,7 +89,6 @@ class PowerOfTwoKernel : public FftKernel {
         std::swap(zi[i], zi[j]);
       }
     }
-    size_t L = 4;
     if (odd_bits_) {
       for (size_t a = 0; a + 1 < m; a += 2) {
         const double ar = zr[a];
@@ -80,38 +100,28 @@ class PowerOfTwoKernel : public FftKernel {
         zr[a + 1] = ar - br;
         zi[a + 1] = ai - bi;
       }
-      L = 8;
     }
     const double s = inverse ? -1.0 : 1.0;
-    const double* cosm = cos_m_.data();
-    const double* sinm = sin_m_.data();
-    for (; L <= m; L *= 4) {
+    for (const Stage& st : stages_) {
+      const size_t L = st.L;
       const size_t q = L >> 2;
-      const size_t step = m / L;
-      for (size_t k = 0; k < q; ++k) {
-        const size_t i1 = k * step;
-        const double w1r = cosm[i1];
-        const double w1i = s * sinm[i1];
-        const double w2r = cosm[2 * i1];
-        const double w2i = s * sinm[2 * i1];
-        const double w3r = cosm[3 * i1];
-        const double w3i = s * sinm[3 * i1];
-        for (size_t a = k; a < m; a += L) {
-          const size_t b = a + q;
-          const size_t c = b + q;
-          const size_t d = c + q;
+      const double* w = st.w.data();
+      if (q == 1) {
+        // First stage of an even log2(m): one butterfly per group, twiddles w^0.
+        const double w1r = w[0], w1i = s * w[1], w2r = w[2], w2i = s * w[3], w3r = w[4], w3i = s * w[5];
+        for (size_t a = 0; a < m; a += 4) {
           const double x0r = zr[a];
           const double x0i = zi[a];
-          double r = zr[b];
-          double im = zi[b];
+          double r = zr[a + 1];
+          double im = zi[a + 1];
           const double x2r = r * w2r - im * w2i;
           const double x2i = r * w2i + im * w2r;
-          r = zr[c];
-          im = zi[c];
+          r = zr[a + 2];
+          im = zi[a + 2];
           const double x1r = r * w1r - im * w1i;
           const double x1i = r * w1i + im * w1r;
-          r = zr[d];
-          im = zi[d];
+          r = zr[a + 3];
+          im = zi[a + 3];
           const double x3r = r * w3r - im * w3i;
           const double x3i = r * w3i + im * w3r;
           const double t0r = x0r + x2r;
@@ -124,23 +134,76 @@ class PowerOfTwoKernel : public FftKernel {
           const double t3i = (x1i - x3i) * s;
           zr[a] = t0r + t2r;
           zi[a] = t0i + t2i;
-          zr[c] = t0r - t2r;
-          zi[c] = t0i - t2i;
-          zr[b] = t1r + t3i;
-          zi[b] = t1i - t3r;
-          zr[d] = t1r - t3i;
-          zi[d] = t1i + t3r;
+          zr[a + 2] = t0r - t2r;
+          zi[a + 2] = t0i - t2i;
+          zr[a + 1] = t1r + t3i;
+          zi[a + 1] = t1i - t3r;
+          zr[a + 3] = t1r - t3i;
+          zi[a + 3] = t1i + t3r;
+        }
+        continue;
+      }
+      // q is even: k runs over contiguous pairs in every group.
+      const V2 sv = {s, s};
+      for (size_t g = 0; g < m; g += L) {
+        for (size_t k = 0; k < q; k += 2) {
+          const size_t a = g + k;
+          const size_t b = a + q;
+          const size_t c = b + q;
+          const size_t d = c + q;
+          const V2 w1r = Load2(w + k);
+          const V2 w1i = sv * Load2(w + q + k);
+          const V2 w2r = Load2(w + 2 * q + k);
+          const V2 w2i = sv * Load2(w + 3 * q + k);
+          const V2 w3r = Load2(w + 4 * q + k);
+          const V2 w3i = sv * Load2(w + 5 * q + k);
+          const V2 x0r = Load2(zr + a);
+          const V2 x0i = Load2(zi + a);
+          V2 r = Load2(zr + b);
+          V2 im = Load2(zi + b);
+          const V2 x2r = r * w2r - im * w2i;
+          const V2 x2i = r * w2i + im * w2r;
+          r = Load2(zr + c);
+          im = Load2(zi + c);
+          const V2 x1r = r * w1r - im * w1i;
+          const V2 x1i = r * w1i + im * w1r;
+          r = Load2(zr + d);
+          im = Load2(zi + d);
+          const V2 x3r = r * w3r - im * w3i;
+          const V2 x3i = r * w3i + im * w3r;
+          const V2 t0r = x0r + x2r;
+          const V2 t0i = x0i + x2i;
+          const V2 t1r = x0r - x2r;
+          const V2 t1i = x0i - x2i;
+          const V2 t2r = x1r + x3r;
+          const V2 t2i = x1i + x3i;
+          const V2 t3r = (x1r - x3r) * sv;
+          const V2 t3i = (x1i - x3i) * sv;
+          Store2(zr + a, t0r + t2r);
+          Store2(zi + a, t0i + t2i);
+          Store2(zr + c, t0r - t2r);
+          Store2(zi + c, t0i - t2i);
+          Store2(zr + b, t1r + t3i);
+          Store2(zi + b, t1i - t3r);
+          Store2(zr + d, t1r - t3i);
+          Store2(zi + d, t1i + t3r);
         }
       }
     }
   }
 
  private:
+  struct Stage {
+    size_t L = 0;
+    std::vector<double> w;  // w1r[q] w1i[q] w2r[q] w2i[q] w3r[q] w3i[q]
+  };
+
   size_t m_;
   bool odd_bits_ = false;
   std::vector<size_t> rev_;
   std::vector<double> cos_m_;
   std::vector<double> sin_m_;
+  std::vector<Stage> stages_;
 };
 
 // Butterfly constants (fft.ts: S3, C51, C52, S51, S52).

@@ -7,6 +7,7 @@
 
 #include "detmath.h"
 #include "dsp_fft.h"
+#include "simd2.h"
 
 namespace audiofeed {
 namespace dsp {
@@ -105,23 +106,58 @@ void ResampleRatio(const float* x, size_t n, double ratio, size_t out_len, std::
   const double inv = 1 / ratio;
   const long nn = static_cast<long>(n);
   float* o = out->data();
-  for (size_t i = 0; i < out_len; ++i) {
+  // Output i: taps [lo, hi) of its kernel row against x from `base`.
+  auto place = [&](size_t i, long* base, long* row, long* lo, long* hi) {
     const double t = static_cast<double>(i) * inv;
     const double k0d = std::floor(t);
-    const long k0 = static_cast<long>(k0d);
-    const long row = static_cast<long>(JsRound((t - k0d) * kPhases)) * taps;
-    const long base = k0 + first;
-    const long lo = base < 0 ? -base : 0;
-    const long hi = base + taps > nn ? nn - base : taps;
-    double a0 = 0;
-    double a1 = 0;
-    long j = lo;
-    for (; j + 1 < hi; j += 2) {
-      a0 += xd[base + j] * table[row + j];
-      a1 += xd[base + j + 1] * table[row + j + 1];
+    *row = static_cast<long>(JsRound((t - k0d) * kPhases)) * taps;
+    *base = static_cast<long>(k0d) + first;
+    *lo = *base < 0 ? -*base : 0;
+    *hi = *base + taps > nn ? nn - *base : taps;
+  };
+  // pitch.ts keeps two partial sums per output, even and odd taps: the two lanes
+  // of one accumulator here. Outputs whose kernel lies wholly inside the signal
+  // are computed four at a time (independent sums, so more work in flight).
+  size_t i = 0;
+  while (i < out_len) {
+    long base[4], row[4], lo[4], hi[4];
+    size_t group = 0;
+    for (; group < 4 && i + group < out_len; ++group) {
+      place(i + group, &base[group], &row[group], &lo[group], &hi[group]);
+      if (lo[group] != 0 || hi[group] != taps) break;
     }
-    if (j < hi) a0 += xd[base + j] * table[row + j];
+    if (group == 4 && (taps & 1) == 0) {
+      V2 acc0 = Splat2(0), acc1 = Splat2(0), acc2 = Splat2(0), acc3 = Splat2(0);
+      const double* x0 = xd + base[0];
+      const double* x1 = xd + base[1];
+      const double* x2 = xd + base[2];
+      const double* x3 = xd + base[3];
+      const double* t0 = table + row[0];
+      const double* t1 = table + row[1];
+      const double* t2 = table + row[2];
+      const double* t3 = table + row[3];
+      for (long j = 0; j < taps; j += 2) {
+        acc0 = acc0 + Load2(x0 + j) * Load2(t0 + j);
+        acc1 = acc1 + Load2(x1 + j) * Load2(t1 + j);
+        acc2 = acc2 + Load2(x2 + j) * Load2(t2 + j);
+        acc3 = acc3 + Load2(x3 + j) * Load2(t3 + j);
+      }
+      o[i] = static_cast<float>(acc0[0] + acc0[1]);
+      o[i + 1] = static_cast<float>(acc1[0] + acc1[1]);
+      o[i + 2] = static_cast<float>(acc2[0] + acc2[1]);
+      o[i + 3] = static_cast<float>(acc3[0] + acc3[1]);
+      i += 4;
+      continue;
+    }
+    place(i, &base[0], &row[0], &lo[0], &hi[0]);
+    V2 acc = Splat2(0);
+    long j = lo[0];
+    for (; j + 1 < hi[0]; j += 2) acc = acc + Load2(xd + base[0] + j) * Load2(table + row[0] + j);
+    double a0 = acc[0];
+    const double a1 = acc[1];
+    if (j < hi[0]) a0 += xd[base[0] + j] * table[row[0] + j];
     o[i] = static_cast<float>(a0 + a1);
+    ++i;
   }
 }
 

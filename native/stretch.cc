@@ -5,6 +5,7 @@
 
 #include "detmath.h"
 #include "dsp_fft.h"
+#include "simd2.h"
 
 namespace audiofeed {
 namespace dsp {
@@ -33,10 +34,12 @@ const double* HannWindow() {
 void StftFrame(const float* y, size_t n, size_t t, double* buf, double* re, double* im) {
   const double* win = HannWindow();
   const long start = static_cast<long>(t * kStftHop) - static_cast<long>(kStftNfft / 2);
-  for (size_t i = 0; i < kStftNfft; ++i) {
-    const long j = start + static_cast<long>(i);
-    buf[i] = j >= 0 && j < static_cast<long>(n) ? static_cast<double>(y[j]) * win[i] : 0;
-  }
+  // Samples [lo, hi) of the frame lie inside the signal; the rest is zero padding.
+  const long lo = start < 0 ? -start : 0;
+  const long hi = std::max(lo, std::min(static_cast<long>(kStftNfft), static_cast<long>(n) - start));
+  for (long i = 0; i < lo; ++i) buf[i] = 0;
+  for (long i = lo; i < hi; ++i) buf[i] = static_cast<double>(y[start + i]) * win[i];
+  for (long i = hi; i < static_cast<long>(kStftNfft); ++i) buf[i] = 0;
   RealFftFor(kStftNfft).Forward(buf, re, im);
 }
 
@@ -71,10 +74,10 @@ void IstftWriter::Push(const double* re, const double* im) {
   double* acc = acc_.data() + off;
   double* wss = wss_.data() + off;
   const double* buf = buf_.data();
-  for (size_t i = 0; i < kStftNfft; ++i) {
-    const double w = win[i];
-    acc[i] += buf[i] * w;
-    wss[i] += w * w;
+  for (size_t i = 0; i < kStftNfft; i += 2) {
+    const V2 w = Load2(win + i);
+    Store2(acc + i, Load2(acc + i) + Load2(buf + i) * w);
+    Store2(wss + i, Load2(wss + i) + w * w);
   }
   ++t_;
 }
@@ -122,7 +125,19 @@ void TimeStretch(const float* y, size_t n, double rate, StretchScratch* s, std::
     StftFrame(y, n, f, s->buf.data(), s->re.data(), s->im.data());
     const double* re = s->re.data();
     const double* im = s->im.data();
-    for (size_t k = 0; k < bins; ++k) {
+    size_t k = 0;
+    const V2 zero = Splat2(0);
+    const V2 one = Splat2(1);
+    for (; k + 1 < bins; k += 2) {
+      const V2 r = Load2(re + k);
+      const V2 q = Load2(im + k);
+      const V2 m = Sqrt2(r * r + q * q);
+      const M2 pos = m > zero;
+      Store2(mag + k, m);
+      Store2(ur + k, Select2(pos, r / m, one));
+      Store2(ui + k, Select2(pos, q / m, zero));
+    }
+    for (; k < bins; ++k) {
       const double r = re[k];
       const double q = im[k];
       const double m = std::sqrt(r * r + q * q);
@@ -161,7 +176,25 @@ void TimeStretch(const float* y, size_t n, double rate, StretchScratch* s, std::
     const double* u0i_ = s->ui[f0 & 1].data();
     const double* u1r_ = s->ur[(f0 + 1) & 1].data();
     const double* u1i_ = s->ui[(f0 + 1) & 1].data();
-    for (size_t k = 0; k < bins; ++k) {
+    size_t k = 0;
+    const V2 beta = Splat2(1 - alpha);
+    const V2 al = Splat2(alpha);
+    for (; k + 1 < bins; k += 2) {
+      const V2 m = beta * Load2(mag0 + k) + al * Load2(mag1 + k);
+      const V2 cr = Load2(pr + k);
+      const V2 ci = Load2(pi + k);
+      Store2(ore + k, m * cr);
+      Store2(oim + k, m * ci);
+      const V2 u0r = Load2(u0r_ + k);
+      const V2 u0i = Load2(u0i_ + k);
+      const V2 u1r = Load2(u1r_ + k);
+      const V2 u1i = Load2(u1i_ + k);
+      const V2 dr = u1r * u0r + u1i * u0i;
+      const V2 di = u1i * u0r - u1r * u0i;
+      Store2(pr + k, cr * dr - ci * di);
+      Store2(pi + k, cr * di + ci * dr);
+    }
+    for (; k < bins; ++k) {
       const double m = (1 - alpha) * mag0[k] + alpha * mag1[k];
       const double cr = pr[k];
       const double ci = pi[k];
