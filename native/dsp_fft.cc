@@ -550,6 +550,16 @@ RealFft& RealFftFor(size_t n) {
   thread_local std::map<size_t, std::unique_ptr<RealFft>> cache;
   auto it = cache.find(n);
   if (it != cache.end()) return *it->second;
+  // At most one large plan per thread (a minute of 192 kHz audio with an awkward
+  // length needs a Bluestein plan of hundreds of MB), and a few small ones.
+  constexpr size_t kLarge = size_t{1} << 20;
+  for (auto e = cache.begin(); e != cache.end();) {
+    if (n > kLarge && e->first > kLarge) {
+      e = cache.erase(e);
+    } else {
+      ++e;
+    }
+  }
   if (cache.size() >= 16) cache.erase(cache.begin());
   auto inserted = cache.emplace(n, std::make_unique<RealFft>(n));
   return *inserted.first->second;

@@ -521,11 +521,14 @@ export class RealFft {
 
 const cache = new Map<number, RealFft>();
 const MAX_CACHED = 16;
+/** Plans above this size are kept one at a time (a Bluestein plan of a long clip is hundreds of MB). */
+const LARGE = 1 << 20;
 
 /** A RealFft of size n, kept (a few sizes) because building the tables costs more than a transform. */
 export function realFft(n: number): RealFft {
   let f = cache.get(n);
   if (f === undefined) {
+    if (n > LARGE) for (const k of [...cache.keys()]) if (k > LARGE) cache.delete(k);
     f = new RealFft(n);
     if (cache.size >= MAX_CACHED) cache.delete(cache.keys().next().value as number);
     cache.set(n, f);
