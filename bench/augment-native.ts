@@ -4,7 +4,7 @@
  *
  * Stage rows: each stage of the pipeline on one clip, called one clip at a time on the
  * JS thread (native through the addon's augmentStage test entry, which copies its input
- * and output: a few µs of the figure), median µs per call.
+ * and output: a few µs of the figure), median CPU µs per call.
  * Batch rows: the whole per-clip pipeline (decode, speed 0.9–1.1, MLTK's pitch grid
  * (10–12 semitones), loudness 0.2–1.0, offset, coloured noise 'all' at factor 0–0.1, trim,
  * int16, frontend) over batches of 32: augmentBatchTs, and augmentBatchNative with 1 and 2
@@ -14,6 +14,7 @@
  *
  *   npx tsx bench/augment-native.ts [clips=256] [rounds=5]
  */
+import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { augmentRng, drawTransformParams, resolveAugmentation } from '../src/core/audio/augment/index.ts';
 import { drawNoiseSeed, mltkColourNoise } from '../src/core/audio/noise.ts';
@@ -57,6 +58,13 @@ function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)]!;
 }
+/** CPU time (user + system, µs) of a synchronous call: less sensitive than wall time to other processes. */
+function cpuMicros(fn: () => void): number {
+  const c0 = process.cpuUsage();
+  fn();
+  const c = process.cpuUsage(c0);
+  return c.user + c.system;
+}
 const fmt = (xs: number[], digits = 2): string => `${median(xs).toFixed(digits)} (${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)})`;
 
 // ---------------------------------------------------------------- stages
@@ -72,17 +80,17 @@ const stages: [string, () => unknown, () => unknown][] = [
 ];
 const fe = new Frontend(settings);
 const pcm = new Int16Array(16000).map((_, i) => Math.round(8000 * Math.sin(i / 7)));
-console.log(`augmentation per clip, 1-s clips, ${CLIPS} clips, ${ROUNDS} rounds (median µs per call, range)`);
-console.log('stage                              | TypeScript µs        | native µs');
+console.log(`augmentation per clip, 1-s clips, ${CLIPS} clips, ${ROUNDS} rounds (median CPU µs per call, range); ${os.cpus().length} cores, load average ${os.loadavg()[0]!.toFixed(1)}`);
+console.log('stage                              | TypeScript CPU µs    | native CPU µs');
 for (const [name, ts, nat] of stages) {
   const t: number[] = [];
   const n: number[] = [];
   for (let r = 0; r < ROUNDS; r++) {
     for (const [fn, into] of [[ts, t], [nat, n]] as const) {
       fn();
-      const t0 = performance.now();
-      for (let i = 0; i < 20; i++) fn();
-      into.push(((performance.now() - t0) / 20) * 1000);
+      into.push(cpuMicros(() => {
+        for (let i = 0; i < 20; i++) fn();
+      }) / 20);
     }
   }
   console.log(`${name.padEnd(34)} | ${fmt(t, 0).padEnd(20)} | ${fmt(n, 0)}`);
@@ -91,12 +99,12 @@ for (const [name, ts, nat] of stages) {
   const t: number[] = [];
   const n: number[] = [];
   for (let r = 0; r < ROUNDS; r++) {
-    let t0 = performance.now();
-    for (let i = 0; i < 20; i++) fe.process(pcm);
-    t.push(((performance.now() - t0) / 20) * 1000);
-    t0 = performance.now();
-    for (let i = 0; i < 20; i++) native.processSync(settings, pcm);
-    n.push(((performance.now() - t0) / 20) * 1000);
+    t.push(cpuMicros(() => {
+      for (let i = 0; i < 20; i++) fe.process(pcm);
+    }) / 20);
+    n.push(cpuMicros(() => {
+      for (let i = 0; i < 20; i++) native.processSync(settings, pcm);
+    }) / 20);
   }
   console.log(`${'frontend (98x32)'.padEnd(34)} | ${fmt(t, 0).padEnd(20)} | ${fmt(n, 0)}`);
 }
@@ -143,3 +151,5 @@ console.log('\nwhole pipeline, batches of 32              | cpu ms/clip         
 for (const [k, [name]] of rows.entries()) {
   console.log(`${name.padEnd(43)} | ${fmt(results[k]!.cpu).padEnd(20)} | ${fmt(results[k]!.wall)}`);
 }
+const ratio = median(results[0]!.cpu) / median(results[1]!.cpu);
+console.log(`native ÷ TypeScript CPU per clip: ×${ratio.toFixed(1)} less; load average now ${os.loadavg()[0]!.toFixed(1)}`);
