@@ -7,15 +7,12 @@ import collections
 import io
 import os
 import socket
-import sys
 import threading
 import urllib.parse
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from numpy.lib import format as npformat
-
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 URL = os.environ.get("AUDIOFEED_URL", "").strip()
 DATASET = os.environ.get("AUDIOFEED_DATASET", "").strip()
