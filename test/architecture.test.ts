@@ -1,5 +1,5 @@
 /**
- * The dependency rule (README "Architecture", rules in .dependency-cruiser.cjs), checked
+ * The dependency rule (docs/architecture.md "The dependency rule", rules in .dependency-cruiser.cjs), checked
  * by dependency-cruiser over every folder of the project:
  *
  * - src/core imports only src/core; src/services imports only src/core and src/services
