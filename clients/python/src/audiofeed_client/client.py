@@ -19,7 +19,7 @@ import time
 import urllib.parse
 import uuid
 
-from ._http import NETWORK_ERRORS, Transport, query_value, quote, read_json
+from ._http import NETWORK_ERRORS, Transport, origin, query_value, quote, read_json
 from ._npy import BatchLayout, read_batch
 from .errors import AudiofeedError, IncompleteStreamError, JobFailedError, ProtocolError
 from .progress import make_progress
@@ -29,6 +29,8 @@ _TRANSIENT = frozenset({502, 503, 504})
 TERMINAL_STATES = frozenset({"completed", "failed", "cancelled"})
 _MAX_EVENT_LINE = 1 << 20
 _UPLOAD_CHUNK = 1 << 20
+# A listing longer than this is a server paging forever, not a registry.
+_MAX_LISTED = 1_000_000
 
 __all__ = ["AudiofeedError", "BatchStream", "Client", "IncompleteStreamError", "TERMINAL_STATES"]
 
@@ -198,11 +200,14 @@ class Client:
             if not isinstance(body, dict) or not isinstance(body.get(key), list):
                 raise ProtocolError("GET {} did not answer an object with a {!r} list".format(url, key))
             items.extend(body[key])
-            if limit is not None or following is None:
+            if limit is not None or following is None or not body[key]:
                 break
+            if len(items) > _MAX_LISTED:
+                raise ProtocolError("a listing of more than {} items: the server keeps paging".format(_MAX_LISTED))
             # Only a link on the service itself is followed (the token goes there).
-            target = urllib.parse.urlsplit(urllib.parse.urljoin(self.base_url + url, following))
-            if (target.scheme, target.netloc) != (base.scheme, base.netloc):
+            joined = urllib.parse.urljoin(self.base_url + url, following)
+            target = urllib.parse.urlsplit(joined)
+            if origin(joined) != origin(self.base_url):
                 raise ProtocolError("a Link rel=next to another origin was not followed: {}".format(following))
             prefix = base.path.rstrip("/")
             path_only = target.path[len(prefix) :] if prefix and target.path.startswith(prefix + "/") else target.path
