@@ -185,6 +185,16 @@ class LifecycleTest(unittest.TestCase):
             Client(s.base).load("a/../b", "training")
         self.assertEqual(s.requests[0].path, "/v1/datasets/a%2F..%2Fb/load")
 
+    def test_a_new_token_is_sent_from_then_on(self):
+        with FakeServer(lambda r, h: send_json(h, 200, VIEW)) as s:
+            c = Client(s.base)
+            c.dataset("kws")
+            c.token = "later"
+            c.timeout = 5
+            c.dataset("kws")
+        self.assertEqual([r.headers.get("Authorization") for r in s.requests], [None, "Bearer later"])
+        self.assertEqual((c.token, c.timeout), ("later", 5))
+
     def test_a_client_pickles_with_its_settings(self):
         c = Client("http://127.0.0.1:9/", token="t", timeout=5, max_batch_bytes=1024)
         d = pickle.loads(pickle.dumps(c))

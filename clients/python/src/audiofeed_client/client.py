@@ -159,9 +159,18 @@ class Client:
     def token(self):
         return self._http.token
 
+    @token.setter
+    def token(self, token):
+        # The redirect handler holds the token: a new transport, not a patched one.
+        self._http = Transport(self.base_url, token, self.timeout, self._http.max_json_bytes)
+
     @property
     def timeout(self):
         return self._http.timeout
+
+    @timeout.setter
+    def timeout(self, timeout):
+        self._http.timeout = timeout
 
     # A Client travels to DataLoader worker processes: its settings do, not its opener.
     def __getstate__(self):
