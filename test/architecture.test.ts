@@ -21,7 +21,7 @@ import extractDepcruiseOptions from 'dependency-cruiser/config-utl/extract-depcr
 import extractTSConfig from 'dependency-cruiser/config-utl/extract-ts-config';
 import { PROJECT_ROOT } from './helpers/paths.ts';
 
-const FOLDERS = ['src', 'routes', 'jobs', 'store', 'cli', 'web', 'loaders', 'bench', 'test', 'bin'];
+const FOLDERS = ['src', 'routes', 'jobs', 'store', 'cli', 'web', 'loaders', 'bench', 'scripts', 'test', 'bin'];
 const CONFIG = path.join(PROJECT_ROOT, '.dependency-cruiser.cjs');
 
 /** One line per violation: the rule, then the import (or the whole cycle). */
