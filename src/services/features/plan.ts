@@ -23,8 +23,11 @@ import { subsetDir } from '../registry/subsets.ts';
 import type { DatasetRecord, StoredSubset } from '../registry/types.ts';
 import type { ShardDtype } from './shard-file.ts';
 
-/** Bump when decoding, resampling, trimming or the frontend change their output. */
-export const FEATURE_VERSION = 1;
+/**
+ * Bump when decoding, resampling, trimming or the frontend change their output.
+ * 2: clips at other rates are resampled with libsoxr's soxr_hq (was a Kaiser sinc).
+ */
+export const FEATURE_VERSION = 2;
 export const SHARD_SIZE = 64;
 
 export interface FeatureSpec {

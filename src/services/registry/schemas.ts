@@ -71,6 +71,7 @@ export const AugmentationSchema = Type.Object(
     // Literals first: with coerceTypes 'array', a plain string would otherwise become [string].
     noise_colors: Type.Optional(Type.Union([Type.Literal('all'), Type.Literal('none'), Type.Null(), Type.Array(Type.String())])),
     noise_color_range: Type.Optional(Range),
+    noise_color_level: Type.Optional(Type.Union([Type.Literal('mltk'), Type.Literal('peak')])),
     bg_noise_range: Type.Optional(Range),
     bg_noise_dir: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 4096 }), Type.Null()])),
     bg_noise_mode: Type.Optional(Type.Union([Type.Literal('mix'), Type.Literal('mltk')])),
