@@ -15,7 +15,7 @@ import urllib.request
 
 import numpy as np
 
-from support import DATASET, LIVE, SKIP_REASON, TOKEN, URL  # also puts the client package on sys.path
+from support import DATASET, LIVE, SKIP_REASON, TOKEN, URL
 
 from audiofeed_client import AudiofeedError, Client, batch_columns  # noqa: E402
 
