@@ -20,8 +20,8 @@ import {
   toInt16,
   trimSilence,
 } from '../../src/core/audio/index.ts';
-import type { RawResamplerAddon } from '../../src/core/audio/resample.ts';
-import { WavDecodeError } from '../../src/core/errors.ts';
+import { Resampler, type RawResamplerAddon } from '../../src/core/audio/resample.ts';
+import { ResamplerUnavailableError, WavDecodeError } from '../../src/core/errors.ts';
 import { computeSpectrogram } from '../../src/core/frontend/frontend.ts';
 import { loadNativeAddon } from '../../src/core/native/addon.ts';
 import { loadNativeFrontend, WAV_CLIP_NATIVE } from '../../src/core/frontend/native.ts';
@@ -77,6 +77,33 @@ describe('soxr_hq resampling against python-soxr / librosa', () => {
   test('an empty signal resamples to an empty one', () => {
     requireSoxr();
     assert.equal(resample(new Float32Array(0), 44100, 16000).length, 0);
+  });
+});
+
+describe('without libsoxr', () => {
+  const unavailable = (why: RegExp) => (err: unknown) =>
+    err instanceof ResamplerUnavailableError &&
+    err.status === 501 &&
+    err.type.endsWith('/resampler-unavailable') &&
+    /needs resampling to 16000 Hz with MLTK's soxr_hq resampler \(libsoxr\)/.test(err.message) &&
+    /apt-get install libsoxr-dev/.test(err.message) &&
+    why.test(err.message);
+
+  test('an addon built without libsoxr (soxrVersion null) resamples nothing and says so; equal rates still pass', () => {
+    const addon = requireSoxr();
+    const r = new Resampler({ ...addon, soxrVersion: null });
+    assert.deepEqual(r.status, { engine: null, version: null, reason: 'the native addon was built without libsoxr (pkg-config soxr found nothing)' });
+    assert.throws(() => r.resample(new Float32Array(441), 44100, 16000), unavailable(/built without libsoxr/));
+    const x = new Float32Array(16);
+    assert.equal(r.resample(x, 16000, 16000), x);
+    // The bounds still come first: a 1 Hz clip is the client's problem, not the server's.
+    assert.throws(() => r.resample(x, 1, 16000), (err: unknown) => err instanceof WavDecodeError && err.reason === 'sample-rate-too-low');
+  });
+
+  test('no addon at all: the same refusal, naming why the addon did not load', () => {
+    const r = new Resampler(null, '/x/audiofeed_frontend.node does not exist');
+    assert.equal(r.status.engine, null);
+    assert.throws(() => r.resample(new Float32Array(800), 8000, 16000), unavailable(/native addon is not available \(\/x\/audiofeed_frontend\.node does not exist\)/));
   });
 });
 

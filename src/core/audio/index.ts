@@ -4,6 +4,7 @@ export {
   resample,
   resampledLength,
   resamplerStatus,
+  resamplerLogLine,
   checkResampleBounds,
   MIN_RESAMPLE_RATE_HZ,
   MAX_RESAMPLE_INPUT_SAMPLES,

@@ -48,29 +48,71 @@ export interface ResamplerStatus {
   reason: string;
 }
 
-let status: { addon: RawResamplerAddon | null; status: ResamplerStatus } | undefined;
+/** A resampler over the addon's exports: libsoxr's when the addon has it, else none. */
+export class Resampler {
+  readonly status: ResamplerStatus;
+  private readonly addon: RawResamplerAddon | null;
 
-function resolve(): { addon: RawResamplerAddon | null; status: ResamplerStatus } {
-  const addon = loadNativeAddon() as Partial<RawResamplerAddon> | null;
-  if (addon === null) {
-    return {
-      addon: null,
-      status: { engine: null, version: null, reason: `the native addon is not available (${nativeAddonUnavailableReason()})` },
-    };
+  /** `addon`: the addon's exports, or null with `unavailableReason` (why it did not load). */
+  constructor(addon: object | null, unavailableReason = '') {
+    const a = addon as Partial<RawResamplerAddon> | null;
+    if (a === null) {
+      this.addon = null;
+      this.status = { engine: null, version: null, reason: `the native addon is not available (${unavailableReason})` };
+    } else if (typeof a.resample !== 'function' || typeof a.soxrVersion !== 'string') {
+      this.addon = null;
+      this.status = { engine: null, version: null, reason: 'the native addon was built without libsoxr (pkg-config soxr found nothing)' };
+    } else {
+      this.addon = a as RawResamplerAddon;
+      this.status = { engine: 'soxr', version: a.soxrVersion, reason: '' };
+    }
   }
-  if (typeof addon.resample !== 'function' || typeof addon.soxrVersion !== 'string') {
-    return {
-      addon: null,
-      status: { engine: null, version: null, reason: 'the native addon was built without libsoxr (pkg-config soxr found nothing)' },
-    };
+
+  /** See `resample`. */
+  resample(x: Float32Array, fromHz: number, toHz: number): Float32Array {
+    if (!Number.isInteger(fromHz) || !Number.isInteger(toHz) || fromHz < 1 || toHz < 1) {
+      throw new RangeError(`sample rates must be positive integers (Hz), got ${fromHz} and ${toHz}`);
+    }
+    if (fromHz === toHz) return x;
+    checkResampleBounds(x.length, fromHz, toHz);
+    if (this.addon === null) {
+      throw new ResamplerUnavailableError(
+        `this clip is at ${fromHz} Hz and needs resampling to ${toHz} Hz with MLTK's soxr_hq resampler (libsoxr), ` +
+          `which this server does not have: ${this.status.reason}. Install libsoxr-dev (Debian/Ubuntu: ` +
+          'apt-get install libsoxr-dev) and rebuild the addon with `npm run build:native`, or send clips at ' +
+          `${toHz} Hz`,
+        { library: 'libsoxr', from_hz: fromHz, to_hz: toHz },
+      );
+    }
+    try {
+      return this.addon.resample(x, fromHz, toHz);
+    } catch (err) {
+      const e = err as Error & { code?: string; reason?: string };
+      if (e.code === 'ERR_RESAMPLE' && e.reason !== undefined) throw new WavDecodeError(e.reason, e.message);
+      throw err;
+    }
   }
-  return { addon: addon as RawResamplerAddon, status: { engine: 'soxr', version: addon.soxrVersion, reason: '' } };
+}
+
+let shared: Resampler | undefined;
+
+/** The process's resampler, over the addon as loaded once by src/core/native/addon.ts. */
+function resampler(): Resampler {
+  shared ??= new Resampler(loadNativeAddon(), nativeAddonUnavailableReason());
+  return shared;
 }
 
 /** Whether this process can resample, with what, or why not. */
 export function resamplerStatus(): ResamplerStatus {
-  status ??= resolve();
-  return status.status;
+  return resampler().status;
+}
+
+/** One start-up log line: which resampler runs, or what a missing one means. */
+export function resamplerLogLine(status: ResamplerStatus = resamplerStatus()): string {
+  return status.engine === 'soxr'
+    ? `resampler: soxr_hq (libsoxr ${status.version})`
+    : `resampler: none (${status.reason}): clips at other rates than sample_rate_hz are refused with ` +
+        '501 resampler-unavailable; install libsoxr-dev and rebuild the addon (npm run build:native)';
 }
 
 /** Length of the resampled signal: ceil(n * (to / from)), librosa's rule. */
@@ -114,27 +156,5 @@ export function checkResampleBounds(n: number, fromHz: number, toHz: number): vo
  * libsoxr is not available.
  */
 export function resample(x: Float32Array, fromHz: number, toHz: number): Float32Array {
-  if (!Number.isInteger(fromHz) || !Number.isInteger(toHz) || fromHz < 1 || toHz < 1) {
-    throw new RangeError(`sample rates must be positive integers (Hz), got ${fromHz} and ${toHz}`);
-  }
-  if (fromHz === toHz) return x;
-  checkResampleBounds(x.length, fromHz, toHz);
-  status ??= resolve();
-  const { addon } = status;
-  if (addon === null) {
-    throw new ResamplerUnavailableError(
-      `this clip is at ${fromHz} Hz and needs resampling to ${toHz} Hz with MLTK's soxr_hq resampler (libsoxr), ` +
-        `which this server does not have: ${status.status.reason}. Install libsoxr-dev (Debian/Ubuntu: ` +
-        'apt-get install libsoxr-dev) and rebuild the addon with `npm run build:native`, or send clips at ' +
-        `${toHz} Hz`,
-      { library: 'libsoxr', from_hz: fromHz, to_hz: toHz },
-    );
-  }
-  try {
-    return addon.resample(x, fromHz, toHz);
-  } catch (err) {
-    const e = err as Error & { code?: string; reason?: string };
-    if (e.code === 'ERR_RESAMPLE' && e.reason !== undefined) throw new WavDecodeError(e.reason, e.message);
-    throw err;
-  }
+  return resampler().resample(x, fromHz, toHz);
 }

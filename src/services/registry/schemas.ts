@@ -7,6 +7,7 @@
 import { Type, type Static } from 'typebox';
 import { FrontendSettingsSchema } from '../../core/frontend/settings-schema.ts';
 import { ClassMode, FeatureDtype, SubsetName } from '../../core/schemas.ts';
+import { StandardizationFields } from '../../core/tensors/standardize.ts';
 
 /**
  * The listings a registration may ask for (src/core/schemas.ts Listing): `speech_commands_lists`
@@ -124,6 +125,8 @@ export const DatasetSettingsFields = {
   ),
   frontend_settings: Type.Optional(FrontendSettingsSchema),
   trim_threshold_db: Type.Optional(Type.Number({ minimum: 0, maximum: 200, description: 'Silence trimming (librosa top_db); 0 = off; default 20' })),
+  // MLTK's standardization of each spectrogram (dtype float32 only), applied at batch assembly.
+  ...StandardizationFields,
   augmentation: Type.Optional(Type.Union([AugmentationSchema, Type.Null()])),
   load: Type.Optional(SubsetName),
 };

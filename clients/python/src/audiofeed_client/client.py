@@ -431,6 +431,8 @@ class Client:
         """GET /v1/datasets/{id}/datagen (MLTK datagen_context): what the subset's generator uses.
 
         Returns a dict: batch_size, shuffle, seed, augmentation (or None), class_mode, dtype,
+        the standardization the service applies to x (rescale, samplewise_center,
+        samplewise_std_normalization, samplewise_normalize_range; dtype is then float32),
         samples, batches_per_epoch, steps_per_epoch, batches, x_shape, classes, and with
         ``epoch=N`` whether validation runs after that epoch (``validation_after_epoch``).
         Keyword arguments are the batches query parameters (batch_size, shuffle,
