@@ -133,7 +133,13 @@ export interface DatagenContext {
   effective_seed: number;
   augmentation: Record<string, unknown> | null;
   class_mode: string | null;
+  /** x's dtype: float32 whenever the standardization below is on. */
   dtype: string;
+  /** MLTK's standardization applied to each x row by the service (null / false: off). */
+  rescale: number | null;
+  samplewise_center: boolean;
+  samplewise_std_normalization: boolean;
+  samplewise_normalize_range: [number, number] | null;
   samples: number;
   batches_per_epoch: number;
   steps_per_epoch: number | null;

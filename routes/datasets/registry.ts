@@ -14,6 +14,7 @@ import { BadRequestError, InvalidSettingsError, NotFoundError } from '../../src/
 import { SubsetName } from '../../src/core/schemas.ts';
 import { packIndex, unpackIndex } from '../../src/services/registry/index-artifact.ts';
 import { RegisterBody, type RegisterBodyT } from '../../src/services/registry/schemas.ts';
+import { standardizationOf } from '../../src/services/registry/settings.ts';
 import type { DatasetRecord } from '../../src/services/registry/types.ts';
 import type { AppContext } from '../context.ts';
 import { PageQueryFields, linkNextPage, pageOf } from '../pagination.ts';
@@ -42,7 +43,8 @@ export function datasetView(rec: DatasetRecord) {
     class_weights: rec.class_weights,
     index: rec.index as unknown as Record<string, unknown>,
     validation_data: (rec.validation_data ?? null) as unknown as Record<string, unknown> | null,
-    settings: rec.settings as unknown as Record<string, unknown>,
+    // Records registered before standardization existed show its effective (off) values too.
+    settings: { ...rec.settings, ...standardizationOf(rec.settings) } as unknown as Record<string, unknown>,
     warnings: rec.warnings,
   };
 }
