@@ -14,6 +14,7 @@
 import http from 'node:http';
 import pino from 'pino';
 import { loadConfigOrExit } from '../src/services/config.ts';
+import { resamplerLogLine, resamplerStatus } from '../src/core/audio/index.ts';
 import { loggerOptions } from '../src/services/logging.ts';
 import { startWorkers } from './workers.ts';
 import { onShutdownSignals } from '../src/services/shutdown.ts';
@@ -38,6 +39,8 @@ async function main(): Promise<void> {
     log: (m, fields) => log.info(fields ?? {}, m),
   });
   log.info(`worker started (frontend ${running.frontend}, concurrency ${config.workerConcurrency}, frontend threads ${config.frontendThreads})`);
+  if (resamplerStatus().engine === null) log.warn(resamplerLogLine());
+  else log.info(resamplerLogLine());
 
   let closing = false;
   const health = http.createServer((req, res) => {

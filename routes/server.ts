@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import pino from 'pino';
 import { PROJECT_ROOT, loadConfigOrExit } from '../src/services/config.ts';
+import { resamplerLogLine, resamplerStatus } from '../src/core/audio/index.ts';
 import { loggerOptions } from '../src/services/logging.ts';
 import { onShutdownSignals } from '../src/services/shutdown.ts';
 import { startInProcessWorkers } from '../jobs/in-process.ts';
@@ -37,6 +38,8 @@ async function main(): Promise<void> {
     onRedisError: (err) => log.warn({ err: err.message }, 'redis connection error'),
   });
   log.info(`frontend backend: ${services.ctx.frontend.name}`);
+  if (resamplerStatus().engine === null) log.warn(resamplerLogLine());
+  else log.info(resamplerLogLine());
   const app = await buildApp(services.ctx, { loggerInstance: log });
   // Queue connections up before the first request (and before a signal may close them).
   await services.ready();
