@@ -310,7 +310,8 @@ export class RegistryService {
   }
 
   /** One page of the registry in registration order, and the number of datasets. */
-  page(offset: number, limit: number): Promise<{ records: DatasetRecord[]; total: number }> {
+  async page(offset: number, limit: number): Promise<{ records: DatasetRecord[]; total: number }> {
+    await this.recoverIfLost();
     return this.store.page(offset, limit);
   }
 
