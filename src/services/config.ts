@@ -73,6 +73,16 @@ const EnvSchema = Type.Object({
   STREAM_BUDGET_WAIT_MS: Type.Integer({ default: 5_000, minimum: 0 }),
   /** Entries a dataset subset may hold (`_silence_` included); checked before it is built, larger = 422. */
   MAX_SUBSET_ENTRIES: Type.Integer({ default: 2_000_000, minimum: 1 }),
+  /**
+   * Augmented batches a stream has computed ahead of the one it sends (crossing into the
+   * next epoch's first batches near the end of an epoch). 8 keeps two worker processes of
+   * WORKER_CONCURRENCY 3 busy for one trainer; 0 = each batch only when it is asked for.
+   */
+  AUGMENT_LOOKAHEAD: Type.Integer({ default: 8, minimum: 0, maximum: 1024 }),
+  /** An augmented batch file nobody has read for this long is removed (precomputed heads, batches of streams that left). */
+  AUGMENT_BATCH_TTL_MS: Type.Integer({ default: 600_000, minimum: 1000 }),
+  /** Bytes the augmented-batch directory (DATA_DIR/tmp/augment) may hold; the oldest files go first beyond it. */
+  AUGMENT_CACHE_MAX_BYTES: Type.Integer({ default: 1024 * 1024 * 1024, minimum: 1024 * 1024 }),
 });
 
 export type Env = Static<typeof EnvSchema>;
@@ -111,6 +121,9 @@ export interface Config {
   streamMemoryBudget: number;
   streamBudgetWaitMs: number;
   maxSubsetEntries: number;
+  augmentLookahead: number;
+  augmentBatchTtlMs: number;
+  augmentCacheMaxBytes: number;
 }
 
 export type Scope = 'read' | 'admin';
@@ -217,6 +230,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     streamMemoryBudget: parsed.STREAM_MEMORY_BUDGET,
     streamBudgetWaitMs: parsed.STREAM_BUDGET_WAIT_MS,
     maxSubsetEntries: parsed.MAX_SUBSET_ENTRIES,
+    augmentLookahead: parsed.AUGMENT_LOOKAHEAD,
+    augmentBatchTtlMs: parsed.AUGMENT_BATCH_TTL_MS,
+    augmentCacheMaxBytes: parsed.AUGMENT_CACHE_MAX_BYTES,
   };
 }
 
