@@ -220,7 +220,7 @@ export class FeatureQueues implements FeatureQueue {
       if (state === 'active') return;
       if (PENDING_STATES.has(state)) {
         // Wanted sooner than it was queued for (e.g. a precomputed head a stream now waits on).
-        if (wanted < (existing.opts.priority ?? MAX_PRIORITY)) await existing.changePriority({ priority: wanted }).catch(() => undefined);
+        if (wanted < (existing.priority || MAX_PRIORITY)) await existing.changePriority({ priority: wanted }).catch(() => undefined);
         return;
       }
       // Failed, or finished and its file since removed: made again.
