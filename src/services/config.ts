@@ -38,6 +38,13 @@ const EnvSchema = Type.Object({
   WORKER_CONCURRENCY: Type.Integer({ default: 3, minimum: 1, maximum: 64 }),
   /** Thread-pool threads one shard's native featurization uses (1: the shards in flight share the cores). */
   FRONTEND_THREADS: Type.Integer({ default: 1, minimum: 1, maximum: 64 }),
+  /**
+   * libuv's thread pool size (read by libuv itself, before any of our code runs): the native
+   * frontend and augmentation calls run on it. `npm start` / `npm run worker` set it to the
+   * machine's cores (at least libuv's default 4) unless it is set; it is read here only to be
+   * reported at start-up.
+   */
+  UV_THREADPOOL_SIZE: Type.Optional(Type.Integer({ minimum: 1, maximum: 1024 })),
   /** Job lock lifetime: a job of a killed worker is taken over after about this long. */
   JOB_LOCK_MS: Type.Integer({ default: 30_000, minimum: 1000 }),
   /** Worker threads started inside `npm start` (0 = API only; run `npm run worker` separately). */
@@ -102,6 +109,8 @@ export interface Config {
   frontendBackend: 'auto' | 'native' | 'typescript';
   workerConcurrency: number;
   frontendThreads: number;
+  /** UV_THREADPOOL_SIZE as the process was started with; null: unset (libuv's default, 4). */
+  threadPoolSize: number | null;
   jobLockMs: number;
   inProcessWorkers: number;
   redisAutostart: boolean;
@@ -212,6 +221,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     frontendBackend: parsed.FRONTEND_BACKEND,
     workerConcurrency: parsed.WORKER_CONCURRENCY,
     frontendThreads: parsed.FRONTEND_THREADS,
+    threadPoolSize: parsed.UV_THREADPOOL_SIZE ?? null,
     jobLockMs: parsed.JOB_LOCK_MS,
     inProcessWorkers: parsed.IN_PROCESS_WORKERS,
     redisAutostart: parsed.REDIS_AUTOSTART,
@@ -234,6 +244,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     augmentBatchTtlMs: parsed.AUGMENT_BATCH_TTL_MS,
     augmentCacheMaxBytes: parsed.AUGMENT_CACHE_MAX_BYTES,
   };
+}
+
+/** libuv's default thread pool size (UV_THREADPOOL_SIZE unset). */
+const LIBUV_DEFAULT_POOL = 4;
+
+/**
+ * The start-up line about the thread pool: its size, and a warning when it is smaller than
+ * the machine's cores (native calls then use only that many of them).
+ */
+export function threadPoolReport(config: Pick<Config, 'threadPoolSize'>, cores: number): { line: string; warning: string | null } {
+  const size = config.threadPoolSize ?? LIBUV_DEFAULT_POOL;
+  const line = `pool threads ${size}${config.threadPoolSize === null ? ' (UV_THREADPOOL_SIZE unset: libuv default)' : ''}`;
+  const warning =
+    size < cores
+      ? `UV_THREADPOOL_SIZE is ${size} on ${cores} cores: native featurization and augmentation use at most ${size} of them ` +
+        '(start through `npm start` / `npm run worker`, which size the pool to the cores, or set UV_THREADPOOL_SIZE)'
+      : null;
+  return { line, warning };
 }
 
 /** For the entry points: the configuration, or one line on stderr (`<who>: invalid configuration: …`) and exit code 2. */

@@ -3,6 +3,7 @@
  * (jobs/worker.ts) both take the batches of one trainer's augmented epochs, as BullMQ
  * hands the window of queued batches to whichever worker is free. Asserted on which
  * worker ran which job (BullMQ's processedBy: the worker's host:pid), not on timing.
+ * And `npm run worker` gives the native calls a thread pool as large as the machine's cores.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -24,14 +25,16 @@ before(async () => {
   copyCorpus(testdata('corpus-mini'), path.join(t.root, 'mini'));
   jobs = new Queue(AUGMENT_QUEUE, { connection: connectionFromUrl(t.redisUrl), prefix: t.prefix });
   for (let i = 0; i < 2; i++) {
-    const w = await spawnService('jobs/worker.ts', {
+    const env = {
       REDIS_URL: t.redisUrl,
       KEY_PREFIX: t.prefix,
       DATA_DIR: t.dataDir,
       DATA_ROOTS: t.root,
       // One batch at a time each: a worker busy with one leaves the next to the other.
       WORKER_CONCURRENCY: '1',
-    });
+    };
+    // The first as `npm run worker` starts it (its package.json line), the second as a bare node process.
+    const w = await spawnService('jobs/worker.ts', env, { packageScript: i === 0 });
     workers.push(w);
     await w.waitFor(/worker started/);
   }
@@ -63,4 +66,10 @@ test("both worker processes take augmented batches of one trainer's epochs", asy
   const seen = await ranBy();
   assert.deepEqual([...seen].filter((n) => !names.has(n ?? '')), [], 'every augmented job ran on one of the two worker processes');
   assert.equal(seen.size, 2, `only ${[...seen].join(', ')} ran augmented batches`);
+});
+
+test('`npm run worker` sizes the thread pool to the cores (at least libuv’s 4); a bare process reports libuv’s default', async () => {
+  const [script, bare] = await Promise.all(workers.map((w) => w.waitFor(/worker started/)));
+  assert.match(script!, new RegExp(`pool threads ${Math.max(4, os.availableParallelism())}\\)`));
+  assert.match(bare!, /pool threads 4 \(UV_THREADPOOL_SIZE unset: libuv default\)/);
 });
