@@ -231,3 +231,20 @@ describe('augmented batches computed ahead', () => {
     for (const j of window) assert.equal(s.computed.get(j.id!), before.get(j.id!), `batch ${j.data.batch} was computed again`);
   });
 });
+
+describe('without any worker', () => {
+  test('an augmented stream is a 503 problem at once, and leaves no job queued for it', async (tc) => {
+    const defer = cleanups(tc);
+    const t = await startTestApp({ AUGMENT_LOOKAHEAD: String(LOOKAHEAD) });
+    defer(() => t.close());
+    copyCorpus(testdata('corpus-mini'), path.join(t.root, 'mini'));
+    const jobs = new Queue(AUGMENT_QUEUE, { connection: connectionFromUrl(t.redisUrl), prefix: t.prefix });
+    defer(() => jobs.close());
+    await registerDataset(t, { name: 'idle', source: { type: 'directory', path: 'mini' }, classes: ['yes', 'no'], batch_size: 2, augmentation });
+    const res = await t.app.inject({ url: '/v1/datasets/idle/batches?epoch=1&format=npy' });
+    assert.equal(res.statusCode, 503, res.body);
+    assert.equal(res.json().type, 'https://audiofeed.dev/problems/no-workers');
+    const queued = (await jobs.getJobs(['waiting', 'prioritized', 'delayed'])).filter((j) => j.data.epoch === 1);
+    assert.deepEqual(queued.map((j) => j.data.batch), []);
+  });
+});

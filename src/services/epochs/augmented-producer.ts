@@ -182,25 +182,45 @@ export function augmentedProducer(a: AugmentedStream, queue: FeatureQueue, signa
     }
   };
 
+  // Counting out of a batch that was read, after it is returned (not on the way to the
+  // client): the last stream that wanted it removes its file, one that leaves it to others
+  // restarts its TTL.
+  let releasing: Promise<void> = Promise.resolve();
+  const release = (slot: Slot) => {
+    releasing = releasing
+      .then(async () => {
+        if ((await queue.unwantAugmentBatch(slot.key)) === 0) await fsp.rm(slot.job.file, { force: true });
+        else touch(store, slot.job.file);
+      })
+      .catch((err: Error) => log?.warn(`augmented batch ${slot.job.file} not released: ${err.message}`));
+  };
+
   return {
     async batch(k) {
       sending = k;
-      // This batch first (it is waited for), then the window behind it, in the background.
+      // This batch first (it is waited for), then the window behind it, in the background:
+      // before the wait when the batch is still to be computed (the workers get the window
+      // at once), after reading it when it is there (the first batch of a precomputed head
+      // is not queued behind the window's Redis round trips).
       await fill(k + 1);
-      const window = fill(k + 1 + lookahead);
-      window.catch((err: Error) => log?.warn(`augmented lookahead of request ${a.requestId} not queued: ${err.message}`));
-      const cols = await read(k);
       const slot = slots[k]!;
-      slot.wanted = false;
-      // The last stream that wanted the batch removes its file; one that leaves it to
-      // others restarts its TTL.
-      if ((await queue.unwantAugmentBatch(slot.key)) === 0) await fsp.rm(slot.job.file, { force: true });
-      else touch(store, slot.job.file);
+      const ready = fs.existsSync(slot.job.file);
+      const window = () =>
+        void fill(k + 1 + lookahead).catch((err: Error) => log?.warn(`augmented lookahead of request ${a.requestId} not queued: ${err.message}`));
+      if (!ready) window();
+      const cols = await read(k);
+      if (ready) window();
+      // (Unless the stream was closed meanwhile: close() counted it out already.)
+      if (slot.wanted) {
+        slot.wanted = false;
+        release(slot);
+      }
       return cols;
     },
     async close(completed) {
       closed = true;
       await chain.catch(() => undefined);
+      await releasing;
       for (const slot of slots) {
         if (!slot?.wanted) continue;
         slot.wanted = false;

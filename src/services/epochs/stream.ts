@@ -163,8 +163,12 @@ export class EpochService {
     let ensuring: Promise<void> | null = null;
     const background = () =>
       (ensuring ??= ensure().catch((err: Error) => this.deps.log?.warn(`featurization of ${rec.id}/${req.subset} not queued: ${err.message}`)));
+    // Augmented streams ask while their first batch is made (it may be precomputed: no
+    // round trip in its way); without a worker the stream cannot go on, so it is a 503 either way.
+    let workerless: Promise<never> | null = null;
     if (augmentation) {
-      if ((await queue.workersConnected('augment')) === 0) throw noWorkers();
+      workerless = queue.workersConnected('augment').then((n) => (n === 0 ? Promise.reject(noWorkers()) : new Promise<never>(() => {})));
+      workerless.catch(() => undefined);
     } else {
       const firstShards = new Set(ep.batches.slice(ep.fromBatch, ep.fromBatch + 1).flatMap((b) => [...b].map((p) => shardOf(ep.plan, p))));
       const coldStart = [...firstShards].some((s) => !fs.existsSync(ep.plan.shards[s]!.file));
@@ -227,7 +231,9 @@ export class EpochService {
     let first: BatchColumns | null = null;
     if (todo.length > 0) {
       try {
-        first = await producer.batch(0);
+        const making = producer.batch(0);
+        making.catch(() => undefined); // settled by the race, or after a 503 (the request's abort ends its wait)
+        first = await (workerless ? Promise.race([making, workerless]) : making);
       } catch (err) {
         await producer.close(false);
         throw err;
