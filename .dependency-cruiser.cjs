@@ -1,5 +1,5 @@
 /**
- * The dependency rule of audiofeed (README, "Architecture"), checked by
+ * The dependency rule of audiofeed (docs/architecture.md, "The dependency rule"), checked by
  * test/architecture.test.ts on every `npm test`:
  *
  *   src/core      imports only src/core (and npm packages, Node built-ins)

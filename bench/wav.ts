@@ -14,7 +14,7 @@ import { testdata } from '../test/helpers/paths.ts';
 
 const RUNS = 3;
 const CLIPS = Math.max(200, Number(process.argv[2] ?? 2000) || 2000);
-/** Clips/s one worker process featurizes end to end (README, featurize bench): decoding must stay far above it. */
+/** Clips/s one worker process featurizes end to end (docs/performance.md, featurize bench): decoding must stay far above it. */
 const FEATURIZE_CLIPS_PER_S = 1000;
 
 const bytes = new Uint8Array(fs.readFileSync(testdata('bad-wavs', 'reference-valid.wav')));

@@ -1,5 +1,5 @@
 /**
- * The dependency rule (README "Architecture", rules in .dependency-cruiser.cjs), checked
+ * The dependency rule (docs/architecture.md "The dependency rule", rules in .dependency-cruiser.cjs), checked
  * by dependency-cruiser over every folder of the project:
  *
  * - src/core imports only src/core; src/services imports only src/core and src/services
@@ -21,7 +21,7 @@ import extractDepcruiseOptions from 'dependency-cruiser/config-utl/extract-depcr
 import extractTSConfig from 'dependency-cruiser/config-utl/extract-ts-config';
 import { PROJECT_ROOT } from './helpers/paths.ts';
 
-const FOLDERS = ['src', 'routes', 'jobs', 'store', 'cli', 'web', 'loaders', 'bench', 'test', 'bin'];
+const FOLDERS = ['src', 'routes', 'jobs', 'store', 'cli', 'web', 'loaders', 'bench', 'scripts', 'test', 'bin'];
 const CONFIG = path.join(PROJECT_ROOT, '.dependency-cruiser.cjs');
 
 /** One line per violation: the rule, then the import (or the whole cycle). */

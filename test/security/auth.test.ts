@@ -53,7 +53,7 @@ function routeTable(printed: string): Route[] {
   return routes;
 }
 
-/** The policy as documented (README, routes/plugins/auth.ts, routes/route-config.ts), written out independently. */
+/** The policy as documented (docs/deployment.md "Security", routes/plugins/auth.ts, routes/route-config.ts), written out independently. */
 function expected(r: Route): 'public' | 'read' | 'admin' {
   const url = r.url.length > 1 ? r.url.replace(/\/+$/, '') : r.url;
   if (url === '/healthz' || url === '/readyz' || url === '/docs' || url.startsWith('/docs/')) return 'public';
