@@ -125,7 +125,8 @@ export function augmentedProducer(a: AugmentedStream, queue: FeatureQueue, signa
   };
   /** Queues every slot below `end` not queued yet; resolves once slot `end - 1` is. */
   const fill = (end: number): Promise<void> => {
-    chain = chain.then(async () => {
+    // A failed step (Redis gone for a moment) fails the batch that waits on it, not every later one.
+    chain = chain.catch(() => undefined).then(async () => {
       for (; queuedTo < end && !closed; queuedTo++) await queueSlot(queuedTo, queuedTo - sending + 1);
     });
     return chain;
