@@ -10,8 +10,10 @@ ARG NODE_IMAGE=node:24-bookworm-slim
 
 # ---- build: dependencies and the native microfrontend addon -------------------------
 FROM ${NODE_IMAGE} AS build
+# libsoxr-dev + pkg-config: binding.gyp links libsoxr (MLTK's soxr_hq resampler) when
+# `pkg-config soxr` finds it; without it, clips at other rates than sample_rate_hz are refused.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends python3 make g++ \
+ && apt-get install -y --no-install-recommends python3 make g++ pkg-config libsoxr-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 # node-gyp takes the Node headers from the image (/usr/local/include/node) instead of
@@ -25,7 +27,7 @@ RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY binding.gyp ./
 COPY native ./native
 RUN npm run build:native \
- && node -e "require('./build/Release/audiofeed_frontend.node')" \
+ && node -e "const a = require('./build/Release/audiofeed_frontend.node'); if (!a.soxrVersion) throw new Error('addon built without libsoxr')" \
  && find build -mindepth 1 -maxdepth 1 ! -name Release -exec rm -rf {} + \
  && find build/Release -mindepth 1 -maxdepth 1 ! -name 'audiofeed_frontend.node' -exec rm -rf {} +
 # Production dependencies only (tsx is one: the service runs TypeScript through it).
@@ -36,6 +38,10 @@ RUN node --import tsx web/build.ts
 
 # ---- runtime ---------------------------------------------------------------------------
 FROM ${NODE_IMAGE} AS runtime
+# The addon's one shared library beyond libc/libstdc++ (pulls in libgomp1).
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libsoxr0 \
+ && rm -rf /var/lib/apt/lists/*
 ENV NODE_ENV=production \
     NPM_CONFIG_UPDATE_NOTIFIER=false \
     NPM_CONFIG_FUND=false \

@@ -1,19 +1,36 @@
 {
+  "variables": {
+    "audiofeed_soxr%": "<!(node native/soxr-config.cjs enabled)"
+  },
   "targets": [
     {
       "target_name": "audiofeed_frontend",
       "sources": [
         "native/activity_detection.cc",
         "native/addon.cc",
+        "native/augment.cc",
         "native/clip_pipeline.cc",
         "native/dc_notch.cc",
+        "native/detmath.cc",
+        "native/dsp_fft.cc",
         "native/fft.cc",
         "native/filterbank.cc",
         "native/frontend.cc",
         "native/log_scale.cc",
+        "native/noise.cc",
         "native/noise_reduction.cc",
         "native/pcan.cc",
+        "native/pitch.cc",
+        "native/resample_soxr.cc",
+        "native/stretch.cc",
         "native/window.cc"
+      ],
+      "conditions": [
+        ["audiofeed_soxr==1", {
+          "defines": ["AUDIOFEED_HAVE_SOXR"],
+          "cflags": ["<!@(node native/soxr-config.cjs cflags)"],
+          "libraries": ["<!@(node native/soxr-config.cjs libs)"]
+        }]
       ],
       "include_dirs": ["<!@(node -p \"require('node-addon-api').include\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],

@@ -23,7 +23,8 @@ import { selectFrontendBackend, type FrontendBackend, type FrontendBackendPrefer
 import { DEFAULT_FRONTEND_SETTINGS, FRONTEND_SETTING_NAMES, type FrontendSettings } from '../src/core/frontend/settings.ts';
 import { InputError, InterruptedError, UsageError, type CliIo } from './errors.ts';
 import { RejectedError, UnavailableError } from './http.ts';
-import { DATASETS_HELP, FEATURIZE_HELP, PULL_HELP, datasetsCommand, featurizeCommand, pullCommand, type Env } from './remote.ts';
+import { DATASETS_HELP, FEATURIZE_HELP, JOBS_HELP, datasetsCommand, featurizeCommand, jobsCommand, type Env } from './remote.ts';
+import { PULL_HELP, pullCommand } from './pull.ts';
 
 const FORMATS: readonly ClipFeatureFormat[] = ['npy', 'json', 'png'];
 const BACKENDS: readonly FrontendBackendPreference[] = ['auto', 'native', 'typescript'];
@@ -33,14 +34,18 @@ export const HELP = `Usage: audiofeed <command> [options]
 Commands:
   features <clip.wav>   Spectrogram (or prepared audio) of one WAV clip, computed
                         locally exactly as the service and MLTK compute it.
-  datasets <command>    On a running service: register, list, show, summary, weights.
+  datasets <command>    On a running service: register, list, show, summary, weights,
+                        load, unload, delete.
   featurize <ID>        On a running service: featurize a subset, with a progress bar.
-  pull <ID>             On a running service: stream epochs into files, with a progress bar.
+  jobs                  On a running service: list featurization jobs (filter by
+                        dataset and state), or cancel one.
+  pull <ID>             On a running service: stream epochs into files, with a progress
+                        bar; verified, and resumable with --resume.
   help                  Show this help.
 
   audiofeed <command> --help shows a command's options.
 
-The remote commands (datasets, featurize, pull) take, before or after the command:
+The remote commands (datasets, featurize, jobs, pull) take, before or after the command:
   --url <url>           The service (default $AUDIOFEED_URL, else http://127.0.0.1:8080).
   --token <token>       Bearer token (default $AUDIOFEED_TOKEN).
 
@@ -280,7 +285,7 @@ async function featuresCommand(args: string[], io: CliIo): Promise<number> {
   return 0;
 }
 
-const REMOTE_HELP: Record<string, string> = { datasets: DATASETS_HELP, featurize: FEATURIZE_HELP, pull: PULL_HELP };
+const REMOTE_HELP: Record<string, string> = { datasets: DATASETS_HELP, featurize: FEATURIZE_HELP, jobs: JOBS_HELP, pull: PULL_HELP };
 
 /** `--url X`, `--token=Y` before the command: moved after it, where each command reads them. */
 function splitGlobalOptions(argv: string[]): { command: string | undefined; rest: string[] } {
@@ -296,7 +301,7 @@ function splitGlobalOptions(argv: string[]): { command: string | undefined; rest
   }
   const command = argv[i];
   if (global.length > 0 && command !== undefined && !Object.hasOwn(REMOTE_HELP, command)) {
-    throw new UsageError(`--url and --token belong to the remote commands (datasets, featurize, pull), not ${JSON.stringify(command)}`);
+    throw new UsageError(`--url and --token belong to the remote commands (datasets, featurize, jobs, pull), not ${JSON.stringify(command)}`);
   }
   // Options after the command come last, so they win over the ones before it.
   return { command, rest: [...global, ...argv.slice(i + 1)] };
@@ -327,6 +332,7 @@ export async function main(
     if (command === 'features') return await featuresCommand(rest, io);
     if (command === 'datasets') return await datasetsCommand(rest, io, env);
     if (command === 'featurize') return await featurizeCommand(rest, io, env);
+    if (command === 'jobs') return await jobsCommand(rest, io, env);
     if (command === 'pull') return await pullCommand(rest, io, env);
     throw new UsageError(`unknown command ${JSON.stringify(command)}`);
   } catch (err) {

@@ -1,24 +1,22 @@
 /**
- * The commands that speak to a running service: `datasets …`, `featurize`, `pull`.
+ * The commands that speak to a running service: `datasets …`, `featurize`, `jobs`
+ * (and `pull`, in ./pull.ts).
  * Connection: --url / AUDIOFEED_URL (default http://127.0.0.1:8080), --token /
  * AUDIOFEED_TOKEN (sent as Authorization: Bearer). Errors are thrown as UsageError (exit
  * 2), RejectedError / InputError (exit 1) or UnavailableError (exit 3); cli/main.ts maps them.
  */
-import fsp from 'node:fs/promises';
-import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { RecordBatchReader } from 'apache-arrow';
-import { ApiClient, DEFAULT_URL, UnavailableError, networkReason } from './http.ts';
-import { createProgress, type Progress } from './progress.ts';
-import { InputError, InterruptedError, UsageError, type CliIo } from './errors.ts';
+import { ApiClient, DEFAULT_URL, UnavailableError } from './http.ts';
+import { createProgress } from './progress.ts';
+import { UsageError, type CliIo } from './errors.ts';
 
 export type Env = Record<string, string | undefined>;
 
-const CONNECTION_HELP = `Connection (every remote command):
+export const CONNECTION_HELP = `Connection (every remote command):
   --url <url>           The service (default $AUDIOFEED_URL, else ${DEFAULT_URL}).
   --token <token>       Bearer token (default $AUDIOFEED_TOKEN), when the service has API_TOKENS.`;
 
-const EXIT_HELP = `Exit status: 0 success, 1 the service rejected the request (HTTP 4xx: its title
+export const EXIT_HELP = `Exit status: 0 success, 1 the service rejected the request (HTTP 4xx: its title
 and detail are printed) or the job failed or was cancelled, 2 usage error, 3 the service
 could not be reached, failed (HTTP 5xx) or cut a response short.`;
 
@@ -35,6 +33,15 @@ export const DATASETS_HELP = `Usage: audiofeed datasets <command> [options]
   show <ID>             The dataset's properties (JSON).
   summary <ID>          MLTK's summarize_dataset() text.
   weights <ID>          The class weights (and MLTK's log text, warning).
+  load <ID> [--subset <name>]
+                        MLTK load_dataset(subset): load a subset (training by default;
+                        validation or evaluation) so it can be streamed.
+  unload <ID> [--subset <name>]
+                        Unload the dataset, or only the named subset.
+  delete <ID> --yes [--purge]
+                        Delete the registration (--yes confirms: it cannot be undone).
+                        --purge also removes its index files and feature shards;
+                        an uploaded dataset's files are always removed.
 
 ${CONNECTION_HELP}
 
@@ -42,6 +49,8 @@ Examples:
   audiofeed datasets register corpus-mini --classes yes,no,up,down,left,right,_unknown_,_silence_ --set validation_split=0.2
   audiofeed --url http://trainer:8080 datasets list
   audiofeed datasets summary corpus-mini
+  audiofeed datasets load corpus-mini --subset evaluation
+  audiofeed datasets delete corpus-mini --yes
 
 ${EXIT_HELP}
 `;
@@ -52,7 +61,8 @@ Starts the featurization of a subset on the service's workers (POST …/featuriz
 repeated request follows the same job) and follows it to the end with a progress bar
 (clips, clips/s, ETA), then prints one line: the outcome, clips and failed clips.
 On a terminal the bar is redrawn in place; otherwise a plain line is printed at the
-start, at every tenth of the work and at the end.
+start, at every tenth of the work and at the end. When the service cannot featurize now
+(503, e.g. no worker is connected), it says why and exits 3 at once.
 
   --subset <name>       training (default), validation or evaluation.
 
@@ -103,7 +113,7 @@ interface Connection {
   token?: string;
 }
 
-function clientOf(v: Connection, env: Env): ApiClient {
+export function clientOf(v: Connection, env: Env): ApiClient {
   const url = v.url ?? env.AUDIOFEED_URL ?? DEFAULT_URL;
   let parsed: URL;
   try {
@@ -118,9 +128,25 @@ function clientOf(v: Connection, env: Env): ApiClient {
   return new ApiClient(url, token === '' ? undefined : token);
 }
 
+export const JOBS_HELP = `Usage: audiofeed jobs [--dataset <ID>] [--state <state> ...]
+       audiofeed jobs cancel <JOB_ID>
+
+Lists the service's featurization jobs, newest first (GET /v1/jobs, every page): id,
+dataset, subset, state, clips done of all, failed clips, when it was created.
+
+  --dataset <ID>        Only the jobs of this dataset.
+  --state <state>       Only jobs in this state (repeatable): waiting-children, waiting,
+                        prioritized, delayed, active, completed, failed, cancelled.
+  cancel <JOB_ID>       Cancel a featurization (DELETE /v1/jobs/{id}).
+
+${CONNECTION_HELP}
+
+${EXIT_HELP}
+`;
+
 const SUBSETS = ['training', 'validation', 'evaluation'] as const;
 
-function subsetOf(given: string | undefined): string {
+export function subsetOf(given: string | undefined): string {
   const subset = given ?? 'training';
   if (!(SUBSETS as readonly string[]).includes(subset)) {
     throw new UsageError(`--subset must be one of ${SUBSETS.join(', ')}, got ${JSON.stringify(subset)}`);
@@ -128,14 +154,14 @@ function subsetOf(given: string | undefined): string {
   return subset;
 }
 
-function oneId(positionals: string[], what: string): string {
+export function oneId(positionals: string[], what: string): string {
   if (positionals.length !== 1) {
     throw new UsageError(positionals.length === 0 ? `${what} needs a dataset id` : `${what} takes one dataset id, got ${positionals.length}`);
   }
   return positionals[0]!;
 }
 
-const ds = (id: string) => `/v1/datasets/${encodeURIComponent(id)}`;
+export const ds = (id: string) => `/v1/datasets/${encodeURIComponent(id)}`;
 
 // ---------------------------------------------------------------------------------------
 // datasets
@@ -202,16 +228,21 @@ export async function datasetsCommand(args: string[], io: CliIo, env: Env): Prom
     classes: { type: 'string' },
     name: { type: 'string' },
     set: { type: 'string', multiple: true },
+    subset: { type: 'string' },
+    yes: { type: 'boolean' },
+    purge: { type: 'boolean' },
   });
   const [sub, ...rest] = positionals;
   if (v.help) {
     io.stdout.write(DATASETS_HELP);
     return 0;
   }
-  if (sub === undefined) throw new UsageError('datasets needs a command: register, list, show, summary or weights');
+  if (sub === undefined) throw new UsageError('datasets needs a command: register, list, show, summary, weights, load, unload or delete');
   if (sub !== 'register' && (v.classes !== undefined || v.name !== undefined || v.set !== undefined)) {
     throw new UsageError(`--classes, --name and --set belong to datasets register, not datasets ${sub}`);
   }
+  if (sub !== 'load' && sub !== 'unload' && v.subset !== undefined) throw new UsageError(`--subset belongs to datasets load and unload, not datasets ${sub}`);
+  if (sub !== 'delete' && (v.yes !== undefined || v.purge !== undefined)) throw new UsageError(`--yes and --purge belong to datasets delete, not datasets ${sub}`);
   switch (sub) {
     case 'register': {
       if (rest.length !== 1) throw new UsageError(rest.length === 0 ? 'datasets register needs a directory' : `datasets register takes one directory, got ${rest.length}`);
@@ -231,7 +262,7 @@ export async function datasetsCommand(args: string[], io: CliIo, env: Env): Prom
     }
     case 'list': {
       if (rest.length > 0) throw new UsageError('datasets list takes no arguments');
-      const { datasets } = await clientOf(v, env).json<{ datasets: DatasetView[] }>('/v1/datasets');
+      const datasets = await clientOf(v, env).all<DatasetView>('/v1/datasets?limit=1000', 'datasets');
       if (datasets.length === 0) {
         io.stdout.write('no datasets registered\n');
         return 0;
@@ -263,8 +294,31 @@ export async function datasetsCommand(args: string[], io: CliIo, env: Env): Prom
       io.stdout.write(await weightsText(client, id, w));
       return 0;
     }
+    case 'load': {
+      const id = oneId(rest, 'datasets load');
+      const subset = subsetOf(v.subset);
+      const view = await clientOf(v, env).json<DatasetView>(`${ds(id)}/load`, { method: 'POST', json: { subset } });
+      io.stdout.write(`loaded ${view.id} (${subset}): ${describeDataset(view)}\n`);
+      return 0;
+    }
+    case 'unload': {
+      const id = oneId(rest, 'datasets unload');
+      const subset = v.subset === undefined ? undefined : subsetOf(v.subset);
+      const view = await clientOf(v, env).json<DatasetView>(`${ds(id)}/unload`, { method: 'POST', ...(subset ? { json: { subset } } : {}) });
+      const left = Object.keys(view.class_counts ?? {});
+      io.stdout.write(`unloaded ${view.id}${subset ? ` (${subset})` : ''}: ${left.length === 0 ? 'nothing is loaded' : `still loaded: ${describeDataset(view)}`}\n`);
+      return 0;
+    }
+    case 'delete': {
+      const id = oneId(rest, 'datasets delete');
+      if (!v.yes) throw new UsageError(`deleting ${id} cannot be undone: add --yes to confirm`);
+      const res = await clientOf(v, env).request(`${ds(id)}${v.purge ? '?purge=true' : ''}`, { method: 'DELETE' });
+      await res.body?.cancel().catch(() => undefined);
+      io.stdout.write(`deleted ${id}${v.purge ? ' and its index files and feature shards' : ''}\n`);
+      return 0;
+    }
     default:
-      throw new UsageError(`unknown datasets command ${JSON.stringify(sub)} (register, list, show, summary, weights)`);
+      throw new UsageError(`unknown datasets command ${JSON.stringify(sub)} (register, list, show, summary, weights, load, unload, delete)`);
   }
 }
 
@@ -313,11 +367,15 @@ export async function featurizeCommand(args: string[], io: CliIo, env: Env): Pro
   const id = oneId(positionals, 'featurize');
   const subset = subsetOf(v.subset);
   const client = clientOf(v, env);
-  const started = await client.json<{ job_id: string; created: boolean; events_url?: string }>(`${ds(id)}/featurize`, {
-    method: 'POST',
-    json: { subset },
-  });
   const label = `featurize ${id}/${subset}`;
+  let started: { job_id: string; created: boolean; events_url?: string };
+  try {
+    started = await client.json(`${ds(id)}/featurize`, { method: 'POST', json: { subset } });
+  } catch (err) {
+    // 503: the service says why it cannot featurize now (no worker connected, ...): say it plainly.
+    if (err instanceof UnavailableError && err.status === 503) throw new UnavailableError(`${label}: ${err.message}`, err.status, err.retryAfterS);
+    throw err;
+  }
   io.stdout.write(`${label}: job ${started.job_id}${started.created ? '' : ' (already requested: following it)'}\n`);
   const progress = createProgress(io.stdout, label, 'clips');
   let last: JobProgressView | null = null;
@@ -380,234 +438,59 @@ export async function featurizeCommand(args: string[], io: CliIo, env: Env): Pro
 }
 
 // ---------------------------------------------------------------------------------------
-// pull
+// jobs
 
-/** `3`, `0-4`, `0,2,5`, `0-2,7`: ascending, without repeats. */
-export function parseEpochs(text: string): number[] {
-  const out = new Set<number>();
-  for (const part of text.split(',')) {
-    const m = /^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$/.exec(part);
-    if (!m) throw new UsageError(`--epochs: expected e.g. 3, 0-4 or 0,2,5, got ${JSON.stringify(text)}`);
-    const a = Number(m[1]);
-    const b = m[2] === undefined ? a : Number(m[2]);
-    if (b < a) throw new UsageError(`--epochs: ${part.trim()} is an empty range`);
-    if (b - a > 100_000) throw new UsageError(`--epochs: ${part.trim()} is too many epochs`);
-    for (let e = a; e <= b; e++) out.add(e);
-  }
-  return [...out].sort((x, y) => x - y);
+const JOB_STATES = ['waiting-children', 'waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed', 'cancelled'];
+
+interface JobListItem extends JobProgressView {
+  dataset_id?: string;
+  subset?: string;
+  created_at?: string;
 }
 
-const FORMATS = { arrow: { ext: 'arrow', accept: 'application/vnd.apache.arrow.stream' }, npy: { ext: 'npys', accept: 'application/x-npy-stream' } } as const;
-type PullFormat = keyof typeof FORMATS;
-
-export async function pullCommand(args: string[], io: CliIo, env: Env): Promise<number> {
+export async function jobsCommand(args: string[], io: CliIo, env: Env): Promise<number> {
   const { values: v, positionals } = parseCommandArgs(args, {
-    epochs: { type: 'string' },
-    format: { type: 'string' },
-    out: { type: 'string', short: 'o' },
-    subset: { type: 'string' },
-    'batch-size': { type: 'string' },
+    dataset: { type: 'string' },
+    state: { type: 'string', multiple: true },
   });
   if (v.help) {
-    io.stdout.write(PULL_HELP);
+    io.stdout.write(JOBS_HELP);
     return 0;
   }
-  const id = oneId(positionals, 'pull');
-  if (v.epochs === undefined) throw new UsageError('pull needs --epochs (e.g. --epochs 0-4)');
-  const epochs = parseEpochs(v.epochs);
-  const format = (v.format ?? 'arrow') as PullFormat;
-  if (!(format in FORMATS)) throw new UsageError(`--format must be arrow or npy, got ${JSON.stringify(v.format)}`);
-  const subset = subsetOf(v.subset);
-  let batchSize: number | undefined;
-  if (v['batch-size'] !== undefined) {
-    batchSize = Number(v['batch-size']);
-    if (!/^\d+$/.test(v['batch-size'].trim()) || batchSize < 1) {
-      throw new UsageError(`--batch-size expects a positive integer, got ${JSON.stringify(v['batch-size'])}`);
-    }
+  const [sub, ...rest] = positionals;
+  if (sub === 'cancel') {
+    if (v.dataset !== undefined || v.state !== undefined) throw new UsageError('--dataset and --state belong to the job listing, not jobs cancel');
+    if (rest.length !== 1) throw new UsageError(rest.length === 0 ? 'jobs cancel needs a job id' : `jobs cancel takes one job id, got ${rest.length}`);
+    const job = rest[0]!;
+    const res = await clientOf(v, env).request(`/v1/jobs/${encodeURIComponent(job)}`, { method: 'DELETE' });
+    const body = (await res.json().catch(() => ({}))) as { state?: string };
+    io.stdout.write(res.status === 202 ? `cancelled ${job}\n` : `${job} had already ${body.state ?? 'finished'}: nothing to cancel\n`);
+    return 0;
   }
-  const outDir = v.out ?? '.';
-  const client = clientOf(v, env);
-  try {
-    await fsp.mkdir(outDir, { recursive: true });
-  } catch (err) {
-    throw new InputError(`cannot create ${outDir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  if (sub !== undefined) throw new UsageError(`unknown jobs command ${JSON.stringify(sub)} (jobs lists; jobs cancel <JOB_ID>)`);
+  const q = new URLSearchParams({ limit: '1000' });
+  if (v.dataset !== undefined) q.set('dataset', v.dataset);
+  for (const state of v.state ?? []) {
+    if (!JOB_STATES.includes(state)) throw new UsageError(`--state must be one of ${JOB_STATES.join(', ')}, got ${JSON.stringify(state)}`);
+    q.append('state', state);
   }
-  // Ctrl-C (or a SIGTERM) ends the stream and removes the epoch's temp file before exiting.
-  const interrupt = new AbortController();
-  const onSignal = (signal: NodeJS.Signals) => interrupt.abort(signal);
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  try {
-    for (const epoch of epochs) {
-      const file = path.join(outDir, `${id}-${subset}-epoch${epoch}.${FORMATS[format].ext}`);
-      const q = new URLSearchParams({ subset, epoch: String(epoch), format });
-      if (batchSize !== undefined) q.set('batch_size', String(batchSize));
-      const r = await pullEpoch(client, `${ds(id)}/batches?${q}`, FORMATS[format].accept, format, file, io, `epoch ${epoch}`, interrupt.signal);
-      io.stdout.write(`epoch ${epoch}: ${r.batches} batches, ${formatMb(r.bytes)} -> ${file}\n`);
-    }
-  } catch (err) {
-    if (!interrupt.signal.aborted) throw err;
-    throw new InterruptedError(`pull interrupted (${String(interrupt.signal.reason)}); the unfinished epoch's file was removed`);
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+  const jobs = await clientOf(v, env).all<JobListItem>(`/v1/jobs?${q}`, 'jobs');
+  if (jobs.length === 0) {
+    io.stdout.write('no featurization jobs\n');
+    return 0;
   }
+  const rows = [['ID', 'DATASET', 'SUBSET', 'STATE', 'CLIPS', 'FAILED', 'CREATED']];
+  for (const j of jobs) {
+    rows.push([
+      j.id,
+      j.dataset_id ?? '-',
+      j.subset ?? '-',
+      j.state,
+      j.clips_total === undefined ? '-' : `${j.clips_done}/${j.clips_total}`,
+      String(j.failures?.length ?? 0),
+      j.created_at ?? '-',
+    ]);
+  }
+  io.stdout.write(table(rows));
   return 0;
-}
-
-const formatMb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
-
-/** Streams one epoch to `file` (temp name, renamed when complete); returns what arrived. */
-async function pullEpoch(
-  client: ApiClient,
-  url: string,
-  accept: string,
-  format: PullFormat,
-  file: string,
-  io: CliIo,
-  label: string,
-  interrupted: AbortSignal,
-): Promise<{ batches: number; bytes: number }> {
-  const abort = new AbortController();
-  const onInterrupt = () => abort.abort(interrupted.reason);
-  if (interrupted.aborted) onInterrupt();
-  interrupted.addEventListener('abort', onInterrupt, { once: true });
-  const res = await client.request(url, { accept, signal: abort.signal });
-  const announcedText = res.headers.get('x-audiofeed-batches')?.trim() ?? '';
-  const columns = (res.headers.get('x-audiofeed-columns') ?? '').split(',').filter(Boolean).length;
-  if (!/^\d+$/.test(announcedText) || (format === 'npy' && columns === 0) || !res.body) {
-    abort.abort();
-    throw new UnavailableError(`${label}: the answer from ${client.baseUrl} has no X-Audiofeed-Batches / X-Audiofeed-Columns header (is this an audiofeed service?)`);
-  }
-  const announced = Number(announcedText);
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.part`);
-  const progress = createProgress(io.stdout, label, 'batches');
-  const t0 = performance.now();
-  let bytes = 0;
-  let batches = 0;
-  const show = () => {
-    const s = (performance.now() - t0) / 1000;
-    const perBatch = batches > 0 ? s / batches : null;
-    progress.update({
-      value: batches,
-      total: announced,
-      rate: s > 0 ? `${(bytes / 1e6 / s).toFixed(1)} MB/s` : '- MB/s',
-      etaSeconds: perBatch === null ? null : perBatch * (announced - batches),
-    });
-  };
-  let fh: fsp.FileHandle | null = null;
-  let renamed = false;
-  try {
-    fh = await fsp.open(tmp, 'w');
-    show();
-    const handle = fh;
-    const cut = (err: unknown) => new UnavailableError(`${label}: the stream from ${client.baseUrl} was cut after ${batches} of ${announced} batches: ${networkReason(err)}`);
-    if (format === 'npy') {
-      const counter = new NpyStreamCounter();
-      try {
-        for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-          await handle.write(chunk);
-          bytes += chunk.byteLength;
-          counter.feed(chunk);
-          const done = Math.floor(counter.arrays / columns);
-          if (done !== batches) {
-            batches = done;
-            show();
-          }
-        }
-      } catch (err) {
-        throw cut(err);
-      }
-      if (counter.partial || counter.arrays % columns !== 0) {
-        throw new UnavailableError(`${label}: the stream from ${client.baseUrl} ended inside a batch, after ${batches} of ${announced} batches`);
-      }
-    } else {
-      // One branch to the file, one to arrow's reader, which counts the record batches.
-      const [toFile, toReader] = (res.body as ReadableStream<Uint8Array>).tee();
-      const write = (async () => {
-        for await (const chunk of toFile as unknown as AsyncIterable<Uint8Array>) {
-          await handle.write(chunk);
-          bytes += chunk.byteLength;
-        }
-      })();
-      const count = (async () => {
-        const reader = await RecordBatchReader.from(toReader);
-        for await (const rb of reader) {
-          if (rb.numRows === 0) continue; // arrow-js's placeholder for a schema without batches
-          batches++;
-          show();
-        }
-      })();
-      const settled = await Promise.allSettled([write, count]);
-      const failed = settled.find((s) => s.status === 'rejected') as PromiseRejectedResult | undefined;
-      if (failed) throw cut(failed.reason);
-    }
-    if (batches !== announced) {
-      throw new UnavailableError(`${label}: the stream from ${client.baseUrl} ended after ${batches} of ${announced} batches; the epoch is incomplete`);
-    }
-    await fh.sync();
-    await fh.close();
-    fh = null;
-    await fsp.rename(tmp, file);
-    renamed = true;
-    show();
-    return { batches, bytes };
-  } finally {
-    interrupted.removeEventListener('abort', onInterrupt);
-    progress.stop();
-    abort.abort();
-    await fh?.close().catch(() => {});
-    if (!renamed) await fsp.rm(tmp, { force: true }).catch(() => {});
-  }
-}
-
-/**
- * Counts the complete arrays of an .npy stream (consecutive .npy files) as bytes arrive:
- * reads each header for its shape and dtype and skips the data.
- */
-export class NpyStreamCounter {
-  arrays = 0;
-  private head: Buffer = Buffer.alloc(0);
-  private skip = 0;
-
-  /** True when the bytes so far end inside an array. */
-  get partial(): boolean {
-    return this.skip > 0 || this.head.length > 0;
-  }
-
-  feed(chunk: Uint8Array): void {
-    let buf = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    while (buf.length > 0) {
-      if (this.skip > 0) {
-        const n = Math.min(this.skip, buf.length);
-        this.skip -= n;
-        buf = buf.subarray(n);
-        if (this.skip === 0) this.arrays++;
-        continue;
-      }
-      this.head = this.head.length === 0 ? Buffer.from(buf) : Buffer.concat([this.head, buf]);
-      buf = Buffer.alloc(0);
-      const h = this.head;
-      if (h.length < 10) return;
-      if (h[0] !== 0x93 || h.toString('latin1', 1, 6) !== 'NUMPY') throw new Error('not an .npy stream (bad magic)');
-      const major = h[6]!;
-      const start = major === 1 ? 10 : 12;
-      if (h.length < start) return;
-      const len = major === 1 ? h.readUInt16LE(8) : h.readUInt32LE(8);
-      if (h.length < start + len) return;
-      const header = h.toString('latin1', start, start + len);
-      const item = /'descr'\s*:\s*'[<>|=]?[a-zA-Z](\d+)'/.exec(header)?.[1];
-      const shape = /'shape'\s*:\s*\(([^)]*)\)/.exec(header)?.[1];
-      if (item === undefined || shape === undefined) throw new Error(`malformed .npy header ${JSON.stringify(header)}`);
-      const count = shape
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean)
-        .reduce((a, s) => a * Number(s), 1);
-      this.skip = count * Number(item);
-      buf = h.subarray(start + len);
-      this.head = Buffer.alloc(0);
-      if (this.skip === 0) this.arrays++;
-    }
-  }
 }

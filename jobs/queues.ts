@@ -8,8 +8,10 @@
  * A subset under given feature settings is one flow: a parent job in FEATURIZE_QUEUE and
  * one child per missing shard in SHARD_QUEUE. Ids derive from content (subset plan key,
  * shard key), so the same request from any replica names the same jobs and BullMQ adds
- * them once. Cancelling marks the id in Redis (`<prefix>:cancelled:<id>`, a week) and
- * removes the flow; the parent's processor fails a cancelled flow with reason "cancelled".
+ * them once. Cancelling marks the id in Redis (`<prefix>:cancelled:<id>`, a week, holding
+ * the job's progress at that moment, indexed by time in `<prefix>:cancelled-jobs` for
+ * listings) and removes the flow; the parent's processor fails a cancelled flow with
+ * reason "cancelled".
  */
 import fs from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -24,6 +26,7 @@ import type {
   DirectBatchJob,
   EnsureFeaturizedArgs,
   FeatureQueue,
+  FeaturizationSummary,
   JobProgress,
   JobState,
   WorkerPool,
@@ -44,6 +47,11 @@ const CLOSE_CONNECT_WAIT_MS = 2000;
 
 export function cancelKey(prefix: string, jobId: string): string {
   return `${prefix}:cancelled:${jobId}`;
+}
+
+/** Cancelled featurizations by cancel time (ms): the listing finds those whose flow is gone. */
+export function cancelIndexKey(prefix: string): string {
+  return `${prefix}:cancelled-jobs`;
 }
 
 export function parentJobId(plan: SubsetPlan): string {
@@ -89,6 +97,13 @@ const clampPriority = (p: number) => Math.min(Math.max(1, p), MAX_PRIORITY);
 /** States in which a job will still run (or runs): its shard file is on its way. */
 const PENDING_STATES: ReadonlySet<string> = new Set(['waiting', 'delayed', 'prioritized', 'active', 'waiting-children']);
 
+/**
+ * The states a featurize parent is listed from, in the order a flow goes through them: a
+ * job that moves on while they are read one after the other is seen again (the later
+ * state wins), not missed.
+ */
+const LISTED_STATES: readonly JobType[] = ['waiting-children', 'waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed'];
+
 export class FeatureQueues implements FeatureQueue {
   private featurizeQueue?: Queue<FeaturizeJobData, FeaturizeResult>;
   private shardQueue?: Queue<ShardJobData, ShardResult>;
@@ -133,7 +148,7 @@ export class FeatureQueues implements FeatureQueue {
       await this.removeFlow(existing);
     }
     // A new flow under a previously cancelled id must run.
-    await (await this.redis()).del(cancelKey(this.prefix, jobId));
+    await (await this.redis()).multi().del(cancelKey(this.prefix, jobId)).zrem(cancelIndexKey(this.prefix), jobId).exec();
     const priorityOf = args.priorityOf ?? ((i: number) => i + 1);
     await this.flow.add({
       name: 'featurize',
@@ -263,7 +278,40 @@ export class FeatureQueues implements FeatureQueue {
   }
 
   async jobProgress(jobId: string): Promise<JobProgress> {
-    return this.progressOf(jobId, await this.isCancelled(jobId));
+    const [job, mark] = await Promise.all([this.featurize.getJob(jobId), (await this.redis()).get(cancelKey(this.prefix, jobId))]);
+    if (job) return featurizeProgress(job, mark !== null, (id) => this.shards.getJob(id));
+    const snapshot = snapshotOf(mark);
+    if (snapshot) return snapshot;
+    throw new NotFoundError('job', `no featurization job ${JSON.stringify(jobId)}`);
+  }
+
+  async featurizations(): Promise<FeaturizationSummary[]> {
+    const found = new Map<string, FeaturizationSummary>();
+    for (const state of LISTED_STATES) {
+      for (const job of await this.featurize.getJobs([state], 0, -1)) {
+        if (!job?.id) continue;
+        found.set(job.id, { id: job.id, datasetId: job.data.datasetId, subset: job.data.subset, state, createdAt: job.data.createdAt });
+      }
+    }
+    const redis = await this.redis();
+    const since = Date.now() - CANCEL_TTL_SECONDS * 1000;
+    const cancelledIds = await redis.zrangebyscore(cancelIndexKey(this.prefix), since, '+inf');
+    const ids = [...new Set([...found.keys(), ...cancelledIds])];
+    const marks = ids.length === 0 ? [] : await redis.mget(ids.map((id) => cancelKey(this.prefix, id)));
+    ids.forEach((id, i) => {
+      const mark = marks[i];
+      if (mark === null || mark === undefined) return;
+      const listed = found.get(id);
+      if (listed) {
+        if (listed.state !== 'completed') listed.state = 'cancelled';
+        return;
+      }
+      const snapshot = snapshotOf(mark);
+      if (snapshot) {
+        found.set(id, { id, datasetId: snapshot.dataset_id, subset: snapshot.subset, state: 'cancelled', createdAt: Date.parse(snapshot.created_at) });
+      }
+    });
+    return [...found.values()];
   }
 
   private async progressOf(jobId: string, cancelled: boolean): Promise<JobProgress> {
@@ -277,7 +325,15 @@ export class FeatureQueues implements FeatureQueue {
   async cancel(jobId: string): Promise<{ cancelled: true } | { cancelled: false; progress: JobProgress }> {
     const job = await this.featurizeJob(jobId);
     if ((await job.getState()) === 'completed') return { cancelled: false, progress: await this.progressOf(jobId, false) };
-    await (await this.redis()).set(cancelKey(this.prefix, jobId), '1', 'EX', CANCEL_TTL_SECONDS);
+    // What it had done when cancelled: its id answers with this once the flow is removed.
+    const now = Date.now();
+    const snapshot: JobProgress = { ...(await this.progressOf(jobId, true)), eta_seconds: null, finished_at: new Date(now).toISOString() };
+    await (await this.redis())
+      .multi()
+      .set(cancelKey(this.prefix, jobId), JSON.stringify(snapshot), 'EX', CANCEL_TTL_SECONDS)
+      .zadd(cancelIndexKey(this.prefix), now, jobId)
+      .zremrangebyscore(cancelIndexKey(this.prefix), '-inf', now - CANCEL_TTL_SECONDS * 1000)
+      .exec();
     await this.removeFlow(job);
     return { cancelled: true };
   }
@@ -365,6 +421,16 @@ async function removeUnlessActive(job: Job | undefined): Promise<'removed' | 'ac
   if ((await job.getState()) === 'active') return 'active';
   await job.remove().catch(() => undefined);
   return 'removed';
+}
+
+/** The progress a cancel mark holds (marks written before it held one are '1'). */
+function snapshotOf(mark: string | null): JobProgress | null {
+  if (mark === null || !mark.startsWith('{')) return null;
+  try {
+    return JSON.parse(mark) as JobProgress;
+  } catch {
+    return null;
+  }
 }
 
 async function stateOf(job: Job | undefined): Promise<JobState> {

@@ -15,6 +15,7 @@ import http from 'node:http';
 import os from 'node:os';
 import pino from 'pino';
 import { loadConfigOrExit, threadPoolReport } from '../src/services/config.ts';
+import { resamplerLogLine, resamplerStatus } from '../src/core/audio/index.ts';
 import { loggerOptions } from '../src/services/logging.ts';
 import { startWorkers } from './workers.ts';
 import { onShutdownSignals } from '../src/services/shutdown.ts';
@@ -41,6 +42,8 @@ async function main(): Promise<void> {
   const pool = threadPoolReport(config, os.availableParallelism());
   log.info(`worker started (frontend ${running.frontend}, concurrency ${config.workerConcurrency}, frontend threads ${config.frontendThreads}, ${pool.line})`);
   if (pool.warning) log.warn(pool.warning);
+  if (resamplerStatus().engine === null) log.warn(resamplerLogLine());
+  else log.info(resamplerLogLine());
 
   let closing = false;
   const health = http.createServer((req, res) => {

@@ -1,7 +1,7 @@
-// N-API binding: processSync(settings, clip) on the JS thread;
-// processBatch(settings, clips[, options][, callback]) and
+// N-API binding: processSync(settings, clip) and resample(samples, fromHz, toHz)
+// on the JS thread; processBatch(settings, clips[, options][, callback]) and
 // featurizeWav(settings, topDb, wavs, out[, options][, callback]) on the libuv
-// thread pool.
+// thread pool. soxrVersion and resampleLimits describe the resampler.
 #include <napi.h>
 
 #include <algorithm>
@@ -15,8 +15,12 @@
 #include <thread>
 #include <vector>
 
+#include "augment.h"
 #include "clip_pipeline.h"
+#include "detmath.h"
+#include "dsp_fft.h"
 #include "frontend.h"
+#include "resample_soxr.h"
 #include "settings.h"
 
 namespace audiofeed {
@@ -508,15 +512,18 @@ Napi::Value ProcessBatch(const Napi::CallbackInfo& info) {
 // Per-clip outcome of featurizeWav.
 enum ClipStatus : uint8_t {
   kDone = 0,            // features computed natively
-  kFallbackFormat = 1,  // not 16-bit PCM at the target rate (or malformed): run the TypeScript pipeline
+  kFallbackFormat = 1,  // not 16-bit PCM (or malformed), or at another rate that is not resampled here (no
+                        // libsoxr, or out of the resampler's bounds): run the TypeScript pipeline
   kFallbackTrim = 2,    // a trim frame lies within kTrimMargin dB of the threshold: run the TypeScript pipeline
 };
 
 // A WAV sample arena larger than this sends the remaining clips to TypeScript.
 constexpr size_t kMaxArenaBytes = size_t{256} << 20;
 
-// WAV bytes -> first channel -> trim -> pad/crop -> frontend, for every clip
-// FindPcm16 accepts. Rows are computed into a reused native block and copied
+// WAV bytes -> first channel -> [float, soxr resample] -> trim -> pad/crop ->
+// [int16] -> frontend, for every clip FindPcm16 accepts at the target rate, or at
+// another rate when libsoxr is linked and the resampling is within bounds (the
+// bracketed steps are those clips'). Rows are computed into a reused native block and copied
 // into the caller's output array on the JS thread at completion: the pool never
 // writes memory JS can reach (or detach) while it runs.
 class WavBatch : public PoolJob {
@@ -526,8 +533,10 @@ class WavBatch : public PoolJob {
   bool trim = false;
   double top_db = 0.0;
   size_t row = 0;                   // uint16 values per clip
+  uint32_t rate = 0;                // target sample rate
   std::vector<uint8_t> status;      // per clip
   std::vector<size_t> item_clip;    // per native item: its clip index
+  std::vector<uint32_t> item_rate;  // per native item: its file's rate
   std::vector<size_t> item_offset;  // per native item: first sample in the arena
   std::vector<size_t> item_frames;  // per native item: its sample count
   BlockPool::Block arena;           // int16 samples of every native item
@@ -543,10 +552,15 @@ class WavBatch : public PoolJob {
     FrontendScratch scratch(c);
     std::vector<double> levels;
     std::vector<int16_t> pad;
+    Resampled resampled;
     size_t k;
     while (Claim(&k)) {
       const int16_t* y = samples + item_offset[k];
       const size_t n = item_frames[k];
+      if (item_rate[k] != rate) {
+        status[item_clip[k]] = Resample(c, y, n, item_rate[k], out_rows + k * row, &scratch, &resampled, &levels);
+        continue;
+      }
       size_t start = 0;
       size_t end = n;
       if (trim && TrimBounds(y, n, top_db, &levels, &start, &end) == TrimVerdict::kAmbiguous) {
@@ -555,6 +569,33 @@ class WavBatch : public PoolJob {
       }
       ProcessClip(c, AdjustLength(y, start, end, T, &pad), out_rows + k * row, &scratch);
     }
+  }
+
+  // Per-thread buffers of the resampling path.
+  struct Resampled {
+    std::vector<float> in, out, pad;
+    std::vector<int16_t> clip;
+  };
+
+  // One clip at another rate: int16 / 32768 as float32 (decodeWav), soxr_hq to the
+  // target rate, then load.ts's float steps and pcm.ts's toInt16. Returns its status.
+  ClipStatus Resample(const FrontendConfig& c, const int16_t* y, size_t n, uint32_t from, uint16_t* out_row,
+                      FrontendScratch* scratch, Resampled* r, std::vector<double>* levels) const {
+    const size_t T = static_cast<size_t>(c.sample_length);
+    r->in.resize(n);
+    for (size_t i = 0; i < n; ++i) r->in[i] = static_cast<float>(y[i]) / 32768.0f;  // exact
+    std::string error;
+    // A failure (libsoxr error, memory) goes to the TypeScript pipeline, which names it.
+    if (!ResampleSoxrHQ(r->in.data(), n, from, rate, &r->out, &error)) return kFallbackFormat;
+    size_t start = 0;
+    size_t end = r->out.size();
+    if (trim && TrimBounds(r->out.data(), r->out.size(), top_db, levels, &start, &end) == TrimVerdict::kAmbiguous) {
+      return kFallbackTrim;
+    }
+    r->clip.resize(T);
+    ToInt16(AdjustLength(r->out.data(), start, end, T, &r->pad), T, r->clip.data());
+    ProcessClip(c, r->clip.data(), out_row, scratch);
+    return kDone;
   }
 
   void Finish(Napi::Env env) override {
@@ -641,15 +682,24 @@ Napi::Value FeaturizeWav(const Napi::CallbackInfo& info) {
     bytes[i] = static_cast<const uint8_t*>(data);
   }
   // Header pass: which clips are handled here, and where their samples go.
+  job->rate = static_cast<uint32_t>(cfg.settings.sample_rate_hz);
+  const bool soxr = SoxrVersion() != nullptr;
   job->status.assign(n, kFallbackFormat);
   std::vector<Pcm16Layout> layouts;
   size_t total = 0;
   for (size_t i = 0; i < n; ++i) {
     Pcm16Layout layout;
-    if (!FindPcm16(bytes[i], lengths[i], cfg.settings.sample_rate_hz, &layout)) continue;
+    if (!FindPcm16(bytes[i], lengths[i], &layout)) continue;
+    if (layout.sample_rate != job->rate) {
+      const char* reason = nullptr;
+      std::string detail;
+      // Out of bounds, or no libsoxr: the TypeScript pipeline refuses it with the reason.
+      if (!soxr || !CheckResampleBounds(layout.frames, layout.sample_rate, job->rate, &reason, &detail)) continue;
+    }
     if ((total + layout.frames) * sizeof(int16_t) > kMaxArenaBytes) continue;
     job->status[i] = kDone;
     job->item_clip.push_back(i);
+    job->item_rate.push_back(layout.sample_rate);
     job->item_offset.push_back(total);
     job->item_frames.push_back(layout.frames);
     layouts.push_back(layout);
@@ -673,6 +723,36 @@ Napi::Value FeaturizeWav(const Napi::CallbackInfo& info) {
   return returned;
 }
 
+// ---------------------------------------------------------------- resample
+
+// resample(samples: Float32Array, fromHz: number, toHz: number) -> Float32Array:
+// ResampleSoxrHQ on the calling thread. Errors carry code ERR_RESAMPLE and the
+// stable `reason` (sample-rate-too-low, resample-too-large, resampler-unavailable,
+// resample-failed).
+Napi::Value Resample(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  void* data = nullptr;
+  size_t n = 0;
+  if (!TypedArrayInfo(env, info[0], napi_float32_array, &data, &n)) {
+    throw Napi::TypeError::New(env, "samples must be a Float32Array");
+  }
+  if (!info[1].IsNumber() || !info[2].IsNumber()) throw Napi::TypeError::New(env, "fromHz and toHz must be numbers");
+  const double from_hz = info[1].As<Napi::Number>().DoubleValue();
+  const double to_hz = info[2].As<Napi::Number>().DoubleValue();
+  std::vector<float> out;
+  std::string error;
+  const char* reason = nullptr;
+  if (!ResampleSoxrHQ(static_cast<const float*>(data), n, from_hz, to_hz, &out, &error, &reason)) {
+    Napi::Error err = Napi::Error::New(env, error);
+    err.Set("code", Napi::String::New(env, "ERR_RESAMPLE"));
+    err.Set("reason", Napi::String::New(env, reason));
+    throw err;
+  }
+  Napi::Float32Array result = Napi::Float32Array::New(env, out.size());
+  if (!out.empty()) std::memcpy(result.Data(), out.data(), out.size() * sizeof(float));
+  return result;
+}
+
 Napi::Value Shape(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::string error;
@@ -686,6 +766,411 @@ Napi::Value Shape(const Napi::CallbackInfo& info) {
   return o;
 }
 
+// ---------------------------------------------------------------- detmath
+
+// detmath(name, xs: Float64Array) -> Float64Array: one of the deterministic
+// functions over many inputs, for the test that holds them equal to the
+// TypeScript twin (src/core/math/detmath.ts) bit for bit.
+Napi::Value DetMath(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsString()) throw Napi::TypeError::New(env, "name must be a string");
+  const std::string name = info[0].As<Napi::String>().Utf8Value();
+  double (*fn)(double) = nullptr;
+  if (name == "sin") fn = detmath::Sin;
+  else if (name == "cos") fn = detmath::Cos;
+  else if (name == "exp") fn = detmath::Exp;
+  else if (name == "exp2") fn = detmath::Exp2;
+  else if (name == "log") fn = detmath::Log;
+  else if (name == "log10") fn = detmath::Log10;
+  else throw Napi::RangeError::New(env, "unknown detmath function " + name);
+  void* data = nullptr;
+  size_t n = 0;
+  if (!TypedArrayInfo(env, info[1], napi_float64_array, &data, &n)) throw Napi::TypeError::New(env, "xs must be a Float64Array");
+  const double* xs = static_cast<const double*>(data);
+  Napi::Float64Array out = Napi::Float64Array::New(env, n);
+  for (size_t i = 0; i < n; ++i) out[i] = fn(xs[i]);
+  return out;
+}
+
+// ---------------------------------------------------------------- augmentBatch
+
+// Per-clip outcome of augmentBatch.
+enum AugmentStatus : uint8_t {
+  kAugmentDone = 0,      // computed here
+  kAugmentFallback = 1,  // left to the TypeScript twin (unhandled WAV layout, too long, resampler refusal)
+};
+
+// Most samples of one clip taken here (more goes to TypeScript).
+constexpr size_t kMaxAugmentFrames = size_t{1} << 24;
+
+// One batch of augmented clips: inputs copied into a reused block on the JS
+// thread (first channel of 16-bit PCM WAVs as int16, decoded float clips,
+// background-noise crops), computed on the pool, rows copied into the caller's
+// output at completion (uint16 features, or float32 audio when the frontend is off).
+class AugmentBatch : public PoolJob {
+ public:
+  enum Kind : uint8_t { kPcm16, kFloat, kSilence };
+  struct Item {
+    size_t clip = 0;
+    Kind kind = kSilence;
+    size_t offset = 0;  // bytes into the arena
+    size_t frames = 0;
+    double rate = 16000;
+    size_t crop = SIZE_MAX;  // bytes into the arena, or none
+    ClipParams params;
+  };
+
+  AddonData* data = nullptr;
+  std::shared_ptr<const FrontendConfig> cfg;  // null: float32 audio rows
+  AugmentConfig acfg;
+  size_t row = 0;  // values per clip in the output
+  std::vector<uint8_t> status;
+  std::vector<Item> items;
+  BlockPool::Block arena;
+  BlockPool::Block rows;
+  Napi::ObjectReference out;
+  Settle settle;
+
+  void Work() override {
+    const size_t T = acfg.length;
+    std::unique_ptr<FrontendScratch> fscratch;
+    if (cfg) fscratch = std::make_unique<FrontendScratch>(*cfg);
+    AugmentScratch scratch;
+    std::vector<float> samples;
+    std::vector<float> audio(T);
+    std::vector<int16_t> pcm(T);
+    const uint8_t* base = arena.data.get();
+    size_t k;
+    while (Claim(&k)) {
+      const Item& it = items[k];
+      const float* x = nullptr;
+      size_t n = it.frames;
+      if (it.kind == kPcm16) {
+        const int16_t* src = reinterpret_cast<const int16_t*>(base + it.offset);
+        samples.resize(n);
+        for (size_t i = 0; i < n; ++i) samples[i] = static_cast<float>(src[i]) / 32768.0f;
+        x = samples.data();
+      } else if (it.kind == kFloat) {
+        x = reinterpret_cast<const float*>(base + it.offset);
+      } else {
+        samples.assign(16000, 0.0f);  // MLTK's silence entry: 16000 zeros at 16 kHz
+        x = samples.data();
+        n = 16000;
+      }
+      const float* crop = it.crop == SIZE_MAX ? nullptr : reinterpret_cast<const float*>(base + it.crop);
+      AugmentOutcome outcome;
+      try {
+        outcome = ApplyTransform(x, n, it.rate, it.params, acfg, crop, &scratch, audio.data());
+      } catch (const std::exception&) {
+        outcome = AugmentOutcome::kFallback;  // e.g. out of memory for one long clip: TypeScript reports it
+      }
+      if (outcome != AugmentOutcome::kDone) {
+        status[it.clip] = kAugmentFallback;  // one writer per item: no race
+        continue;
+      }
+      if (cfg) {
+        // pcm.ts toInt16: x * 32768 truncated, clipped to int16, NaN -> 0.
+        for (size_t i = 0; i < T; ++i) {
+          const double v = static_cast<double>(audio[i]) * 32768.0;
+          pcm[i] = v >= 32767 ? int16_t{32767} : v <= -32768 ? int16_t{-32768} : v == v ? static_cast<int16_t>(std::trunc(v)) : int16_t{0};
+        }
+        ProcessClip(*cfg, pcm.data(), reinterpret_cast<uint16_t*>(rows.data.get()) + k * row, fscratch.get());
+      } else {
+        std::memcpy(reinterpret_cast<float*>(rows.data.get()) + k * row, audio.data(), T * sizeof(float));
+      }
+    }
+  }
+
+  void Finish(Napi::Env env) override {
+    BlockPool::Block rows_block = std::move(rows);
+    data->pool.Release(std::move(arena));
+    Napi::Value result = env.Undefined();
+    std::string failure = error;
+    if (failure.empty()) {
+      void* dst = nullptr;
+      size_t length = 0;
+      const napi_typedarray_type type = cfg ? napi_uint16_array : napi_float32_array;
+      const size_t elem = cfg ? sizeof(uint16_t) : sizeof(float);
+      if (!TypedArrayInfo(env, out.Value(), type, &dst, &length) || length != status.size() * row) {
+        failure = "the output array was detached or resized while the batch ran";
+      } else {
+        uint8_t* o = static_cast<uint8_t*>(dst);
+        const uint8_t* src = rows_block.data.get();
+        for (size_t i = 0; i < status.size(); ++i) {
+          if (status[i] != kAugmentDone) std::memset(o + i * row * elem, 0, row * elem);
+        }
+        for (size_t k = 0; k < count; ++k) {
+          if (status[items[k].clip] == kAugmentDone) std::memcpy(o + items[k].clip * row * elem, src + k * row * elem, row * elem);
+        }
+        Napi::Uint8Array st = Napi::Uint8Array::New(env, status.size());
+        if (!status.empty()) std::memcpy(st.Data(), status.data(), status.size());
+        result = st;
+      }
+    }
+    data->pool.Release(std::move(rows_block));
+    out.Reset();
+    if (failure.empty()) {
+      settle.Resolve(env, result);
+    } else {
+      settle.Reject(env, Napi::Error::New(env, failure).Value());
+    }
+  }
+};
+
+bool ReadNumber(const Napi::Object& o, const char* name, double* out) {
+  Napi::Value v = o.Get(name);
+  if (!v.IsNumber()) return false;
+  *out = v.As<Napi::Number>().DoubleValue();
+  return std::isfinite(*out);
+}
+
+// augmentBatch(settings | null, job, clips, rates, params, crops, out[, options][, callback])
+//   job: {sampleRateHz, sampleLength, topDb: number | null, noiseLevel: 'mltk' | 'peak'}
+//   clips[i]: Uint8Array (WAV bytes), Float32Array (samples at rates[i] Hz) or null (silence)
+//   params: Float64Array, kClipParamCount per clip; crops[i]: Float32Array(sampleLength) or null
+//   out: Uint16Array (features, settings given) or Float32Array (audio, settings null)
+// -> Uint8Array of AugmentStatus
+Napi::Value AugmentBatchCall(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto job = std::make_shared<AugmentBatch>();
+  job->data = env.GetInstanceData<AddonData>();
+  Napi::Value options;
+  const Napi::Value returned = ReadTrailingArgs(info, 7, &job->settle, &options);
+  Settle* settle = &job->settle;
+  auto type_error = [&](const std::string& m) { return Fail(env, settle, returned, Napi::TypeError::New(env, m)); };
+
+  std::string error;
+  if (!info[0].IsNull()) {
+    job->cfg = ResolveConfig(env, info[0], &error);
+    if (!job->cfg) return Fail(env, settle, returned, InvalidSettings(env, error));
+  }
+  if (!info[1].IsObject()) return type_error("job must be an object");
+  {
+    const Napi::Object j = info[1].As<Napi::Object>();
+    double rate = 0;
+    double length = 0;
+    if (!ReadNumber(j, "sampleRateHz", &rate) || !(rate >= 1 && rate <= 384000) || std::trunc(rate) != rate) {
+      return type_error("job.sampleRateHz must be an integer in 1..384000");
+    }
+    if (!ReadNumber(j, "sampleLength", &length) || !(length >= 1 && length <= static_cast<double>(kMaxAugmentFrames)) ||
+        std::trunc(length) != length) {
+      return type_error("job.sampleLength must be a positive integer");
+    }
+    job->acfg.sample_rate = rate;
+    job->acfg.length = static_cast<size_t>(length);
+    const Napi::Value top = j.Get("topDb");
+    if (top.IsNull()) {
+      job->acfg.trim = false;
+    } else if (!ReadNumber(j, "topDb", &job->acfg.top_db) || job->acfg.top_db < 0) {
+      return type_error("job.topDb must be null (no trim) or a finite number >= 0");
+    }
+    const Napi::Value level = j.Get("noiseLevel");
+    const std::string lv = level.IsString() ? level.As<Napi::String>().Utf8Value() : "";
+    if (lv != "mltk" && lv != "peak") return type_error("job.noiseLevel must be 'mltk' or 'peak'");
+    job->acfg.mltk_noise = lv == "mltk";
+  }
+  if (job->cfg && static_cast<size_t>(job->cfg->sample_length) != job->acfg.length) {
+    return Fail(env, settle, returned, Napi::RangeError::New(env, "job.sampleLength differs from the settings' sample length"));
+  }
+  size_t threads;
+  if (!ReadThreads(options, &threads, &error)) return type_error(error);
+  if (!info[2].IsArray()) return type_error("clips must be an array");
+  const std::vector<napi_value> clips = ArrayElements(info[2].As<Napi::Array>());
+  const size_t n = clips.size();
+  if (!info[5].IsArray()) return type_error("crops must be an array");
+  const std::vector<napi_value> crops = ArrayElements(info[5].As<Napi::Array>());
+  if (crops.size() != n) return type_error("crops must have one entry per clip");
+  void* rates_data = nullptr;
+  size_t rates_len = 0;
+  void* params_data = nullptr;
+  size_t params_len = 0;
+  if (!TypedArrayInfo(env, info[3], napi_float64_array, &rates_data, &rates_len) || rates_len != n) {
+    return type_error("rates must be a Float64Array with one rate per clip");
+  }
+  if (!TypedArrayInfo(env, info[4], napi_float64_array, &params_data, &params_len) || params_len != n * kClipParamCount) {
+    return type_error("params must be a Float64Array of " + std::to_string(kClipParamCount) + " numbers per clip");
+  }
+  const double* rates = static_cast<const double*>(rates_data);
+  const double* params = static_cast<const double*>(params_data);
+  const size_t T = job->acfg.length;
+  job->row = job->cfg ? static_cast<size_t>(job->cfg->num_frames) * job->cfg->num_channels : T;
+  {
+    void* dst = nullptr;
+    size_t length = 0;
+    const napi_typedarray_type type = job->cfg ? napi_uint16_array : napi_float32_array;
+    if (!TypedArrayInfo(env, info[6], type, &dst, &length)) {
+      return type_error(job->cfg ? "out must be a Uint16Array" : "out must be a Float32Array (no frontend settings)");
+    }
+    if (length != n * job->row) {
+      return Fail(env, settle, returned,
+                  Napi::RangeError::New(env, "out has " + std::to_string(length) + " values; " + std::to_string(n) +
+                                                 " clips need " + std::to_string(n * job->row)));
+    }
+  }
+  // Header pass: what each clip is and where its bytes go.
+  struct Source {
+    const uint8_t* bytes = nullptr;
+    Pcm16Layout layout;
+    const float* crop = nullptr;
+  };
+  std::vector<Source> sources;
+  job->status.assign(n, kAugmentFallback);
+  size_t total = 0;
+  auto align4 = [](size_t v) { return (v + 3) & ~size_t{3}; };
+  for (size_t i = 0; i < n; ++i) {
+    AugmentBatch::Item it;
+    it.clip = i;
+    if (!ReadClipParams(params + i * kClipParamCount, &it.params)) {
+      return Fail(env, settle, returned, Napi::RangeError::New(env, "params of clip " + std::to_string(i) + " are out of range"));
+    }
+    Source src;
+    void* p = nullptr;
+    size_t len = 0;
+    napi_valuetype vt;
+    napi_typeof(env, clips[i], &vt);
+    if (vt == napi_null) {
+      it.kind = AugmentBatch::kSilence;
+      it.rate = 16000;
+    } else if (TypedArrayInfo(env, clips[i], napi_uint8_array, &p, &len)) {
+      if (!FindPcm16(static_cast<const uint8_t*>(p), len, &src.layout)) continue;  // TypeScript decodes it
+      it.kind = AugmentBatch::kPcm16;
+      it.frames = src.layout.frames;
+      it.rate = src.layout.sample_rate;
+      src.bytes = static_cast<const uint8_t*>(p);
+    } else if (TypedArrayInfo(env, clips[i], napi_float32_array, &p, &len)) {
+      if (!(rates[i] >= 1 && rates[i] <= 384000) || std::trunc(rates[i]) != rates[i]) {
+        return type_error("rates[" + std::to_string(i) + "] must be an integer rate in Hz");
+      }
+      if (len > kMaxAugmentFrames) continue;
+      it.kind = AugmentBatch::kFloat;
+      it.frames = len;
+      it.rate = rates[i];
+      src.bytes = static_cast<const uint8_t*>(p);
+    } else {
+      return type_error("clip " + std::to_string(i) + " must be a Uint8Array, a Float32Array or null");
+    }
+    napi_typeof(env, crops[i], &vt);
+    if (vt != napi_null) {
+      if (!TypedArrayInfo(env, crops[i], napi_float32_array, &p, &len) || len != T) {
+        return type_error("crops[" + std::to_string(i) + "] must be null or a Float32Array of sampleLength values");
+      }
+      src.crop = static_cast<const float*>(p);
+    }
+    const size_t bytes = it.kind == AugmentBatch::kPcm16 ? it.frames * 2 : it.kind == AugmentBatch::kFloat ? it.frames * 4 : 0;
+    const size_t need = align4(bytes) + (src.crop ? T * 4 : 0);
+    if (total + need > kMaxArenaBytes) continue;
+    it.offset = total;
+    total += align4(bytes);
+    if (src.crop) {
+      it.crop = total;
+      total += T * 4;
+    }
+    job->status[i] = kAugmentDone;
+    job->items.push_back(it);
+    sources.push_back(src);
+  }
+  job->count = job->items.size();
+  try {
+    job->arena = job->data->pool.Acquire(total);
+    job->rows = job->data->pool.Acquire(job->count * job->row * (job->cfg ? sizeof(uint16_t) : sizeof(float)));
+  } catch (const std::bad_alloc&) {
+    return Fail(env, settle, returned, Napi::RangeError::New(env, "out of memory for a batch of " + std::to_string(n) + " clips"));
+  }
+  job->out = Napi::Persistent(info[6].As<Napi::Object>());
+
+  QueueWorkers(env, job, WorkersFor(job->count, threads));
+  uint8_t* arena = job->arena.data.get();
+  for (size_t k = 0; k < job->count; ++k) {
+    const AugmentBatch::Item& it = job->items[k];
+    const Source& src = sources[k];
+    if (it.kind == AugmentBatch::kPcm16) {
+      CopyFirstChannel(src.bytes, src.layout, reinterpret_cast<int16_t*>(arena + it.offset));
+    } else if (it.kind == AugmentBatch::kFloat) {
+      std::memcpy(arena + it.offset, src.bytes, it.frames * sizeof(float));
+    }
+    if (src.crop) std::memcpy(arena + it.crop, src.crop, T * sizeof(float));
+    job->ready.store(k + 1, std::memory_order_release);
+  }
+  return returned;
+}
+
+// augmentStage(name, input: Float32Array, args: number[]) -> Float32Array: one
+// stage of the native augmentation pipeline on the JS thread, for the tests that
+// hold each stage equal to its TypeScript twin.
+Napi::Value AugmentStage(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsString()) throw Napi::TypeError::New(env, "name must be a string");
+  const std::string name = info[0].As<Napi::String>().Utf8Value();
+  void* data = nullptr;
+  size_t n = 0;
+  if (!TypedArrayInfo(env, info[1], napi_float32_array, &data, &n)) throw Napi::TypeError::New(env, "input must be a Float32Array");
+  const std::vector<float> x(static_cast<const float*>(data), static_cast<const float*>(data) + n);
+  if (!info[2].IsArray()) throw Napi::TypeError::New(env, "args must be an array of numbers");
+  std::vector<double> a;
+  for (napi_value v : ArrayElements(info[2].As<Napi::Array>())) a.push_back(Napi::Value(env, v).As<Napi::Number>().DoubleValue());
+  auto arg = [&](size_t i) {
+    if (i >= a.size()) throw Napi::RangeError::New(env, name + " needs more arguments");
+    return a[i];
+  };
+  std::vector<float> out;
+  dsp::PitchScratch ps;
+  dsp::NoiseScratch ns;
+  if (name == "rfft" || name == "irfft") {
+    // rfft: x (n even) -> [re..., im...] (n/2 + 1 each); irfft: [re..., im...] -> n = arg(0) samples.
+    const size_t size = name == "rfft" ? n : static_cast<size_t>(arg(0));
+    if (size < 2 || size % 2 != 0 || (name == "irfft" && n != size + 2)) throw Napi::RangeError::New(env, "bad FFT size");
+    dsp::RealFft& fft = dsp::RealFftFor(size);
+    std::vector<double> re(size / 2 + 1), im(size / 2 + 1), y(size);
+    if (name == "rfft") {
+      for (size_t i = 0; i < size; ++i) y[i] = x[i];
+      fft.Forward(y.data(), re.data(), im.data());
+      Napi::Float64Array r = Napi::Float64Array::New(env, size + 2);
+      for (size_t k = 0; k <= size / 2; ++k) {
+        r[k] = re[k];
+        r[size / 2 + 1 + k] = im[k];
+      }
+      return r;
+    }
+    for (size_t k = 0; k <= size / 2; ++k) {
+      re[k] = x[k];
+      im[k] = x[size / 2 + 1 + k];
+    }
+    fft.Inverse(re.data(), im.data(), y.data());
+    Napi::Float64Array r = Napi::Float64Array::New(env, size);
+    for (size_t i = 0; i < size; ++i) r[i] = y[i];
+    return r;
+  } else if (name == "timeStretch") {
+    dsp::TimeStretch(x.data(), n, arg(0), &ps.stretch, &out);
+  } else if (name == "stretchAndShift") {
+    dsp::StretchAndShift(x.data(), n, arg(0), arg(1), &ps, &out);
+  } else if (name == "resampleRatio") {
+    dsp::ResampleRatio(x.data(), n, arg(0), static_cast<size_t>(arg(1)), &ps.xd, &out);
+  } else if (name == "vtlp") {
+    dsp::Vtlp(x.data(), n, arg(0), arg(1), &ps, &out);
+  } else if (name == "mltkNoise" || name == "peakNoise") {
+    // args: color, n, lo, hi, seed0..3 (lo/hi unused by peakNoise)
+    const uint32_t seed[4] = {static_cast<uint32_t>(arg(4)), static_cast<uint32_t>(arg(5)), static_cast<uint32_t>(arg(6)),
+                              static_cast<uint32_t>(arg(7))};
+    const auto color = static_cast<dsp::NoiseColor>(static_cast<int>(arg(0)));
+    if (name == "mltkNoise") {
+      dsp::MltkColourNoise(color, static_cast<size_t>(arg(1)), arg(2), arg(3), seed, &ns, &out);
+    } else {
+      dsp::PeakColourNoise(color, static_cast<size_t>(arg(1)), seed, &ns, &out);
+    }
+  } else if (name == "trim") {
+    std::vector<double> levels;
+    size_t start = 0;
+    size_t end = 0;
+    TrimBoundsDet(x.data(), n, arg(0), &levels, &start, &end);
+    out = {static_cast<float>(start), static_cast<float>(end)};
+  } else {
+    throw Napi::RangeError::New(env, "unknown stage " + name);
+  }
+  Napi::Float32Array r = Napi::Float32Array::New(env, out.size());
+  if (!out.empty()) std::memcpy(r.Data(), out.data(), out.size() * sizeof(float));
+  return r;
+}
+
 }  // namespace
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -694,6 +1179,17 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("processBatch", Napi::Function::New(env, ProcessBatch, "processBatch"));
   exports.Set("featurizeWav", Napi::Function::New(env, FeaturizeWav, "featurizeWav"));
   exports.Set("shape", Napi::Function::New(env, Shape, "shape"));
+  exports.Set("detmath", Napi::Function::New(env, DetMath, "detmath"));
+  exports.Set("augmentBatch", Napi::Function::New(env, AugmentBatchCall, "augmentBatch"));
+  exports.Set("augmentStage", Napi::Function::New(env, AugmentStage, "augmentStage"));
+  exports.Set("resample", Napi::Function::New(env, Resample, "resample"));
+  const char* soxr = SoxrVersion();
+  exports.Set("soxrVersion", soxr != nullptr ? Napi::Value(Napi::String::New(env, soxr)) : env.Null());
+  Napi::Object limits = Napi::Object::New(env);
+  limits.Set("minRateHz", Napi::Number::New(env, kMinResampleRateHz));
+  limits.Set("maxInputSamples", Napi::Number::New(env, static_cast<double>(kMaxResampleInputSamples)));
+  limits.Set("maxOutputSamples", Napi::Number::New(env, static_cast<double>(kMaxResampleOutputSamples)));
+  exports.Set("resampleLimits", limits);
   return exports;
 }
 

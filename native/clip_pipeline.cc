@@ -53,7 +53,7 @@ bool FmtIsPcm16(const uint8_t* f, size_t size, uint32_t* rate, size_t* block_ali
 
 }  // namespace
 
-bool FindPcm16(const uint8_t* b, size_t len, int32_t sample_rate, Pcm16Layout* layout) {
+bool FindPcm16(const uint8_t* b, size_t len, Pcm16Layout* layout) {
   // Too short, not "RIFF", not "WAVE": inspectWav rejects all of these.
   if (len < 12 || !IdIs(b, "RIFF") || !IdIs(b + 8, "WAVE")) return false;
   const uint64_t riff_size = U32(b + 4);
@@ -84,11 +84,15 @@ bool FindPcm16(const uint8_t* b, size_t len, int32_t sample_rate, Pcm16Layout* l
   if (!have_fmt || !have_data) return false;
   const size_t frames = data_bytes / block_align;
   if (frames == 0 || frames > kMaxNativeFrames) return false;
-  if (sample_rate < 1 || rate != static_cast<uint32_t>(sample_rate)) return false;  // resampling: TypeScript
   layout->data_offset = data_offset;
   layout->frames = frames;
   layout->block_align = block_align;
+  layout->sample_rate = rate;
   return true;
+}
+
+bool FindPcm16(const uint8_t* b, size_t len, int32_t sample_rate, Pcm16Layout* layout) {
+  return sample_rate >= 1 && FindPcm16(b, len, layout) && layout->sample_rate == static_cast<uint32_t>(sample_rate);
 }
 
 void CopyFirstChannel(const uint8_t* bytes, const Pcm16Layout& layout, int16_t* dst) {
@@ -104,34 +108,11 @@ void CopyFirstChannel(const uint8_t* bytes, const Pcm16Layout& layout, int16_t* 
   }
 }
 
-TrimVerdict TrimBounds(const int16_t* y, size_t n, double top_db, std::vector<double>* levels, size_t* start,
-                       size_t* end) {
-  // Frame energies. trim.ts sums (s/32768)^2 in doubles over the frame: every
-  // term is s^2 * 2^-30 exactly, and every partial sum is an integer multiple of
-  // 2^-30 below 2048 * 2^30 * 2^-30 (an integer below 2^41 < 2^53 units), so the
-  // double sum is exact and equals this integer sum times 2^-30. A sliding
-  // integer window gives the same bits in O(n).
-  const size_t half = kTrimFrameLength / 2;
-  const size_t frames = 1 + n / kTrimHop;
-  levels->resize(frames);
-  double* level = levels->data();
-  int64_t acc = 0;
-  size_t lo = 0;
-  size_t hi = 0;
-  double ref = kAmin;
-  for (size_t t = 0; t < frames; ++t) {
-    const size_t centre = t * kTrimHop;
-    const size_t a = centre > half ? centre - half : 0;
-    const size_t b = std::min(n, centre + half);
-    for (; hi < b; ++hi) acc += static_cast<int64_t>(y[hi]) * y[hi];
-    for (; lo < a; ++lo) acc -= static_cast<int64_t>(y[lo]) * y[lo];
-    const double sum = static_cast<double>(acc) * 0x1p-30;
-    double rms = std::sqrt(sum / static_cast<double>(kTrimFrameLength));  // sqrt is correctly rounded in both
-    if (rms < kAmin) rms = kAmin;
-    level[t] = rms;
-    if (rms > ref) ref = rms;
-  }
+namespace {
 
+// The loud/quiet decision over the frame levels (shared by both sample types).
+TrimVerdict DecideTrim(const double* level, size_t frames, double ref, size_t n, double top_db, size_t* start,
+                       size_t* end) {
   // Loud when 20*log10(level) - 20*log10(ref) > -top_db. glibc's log10 and V8's
   // Math.log10 (fdlibm) may differ in the last bit or two, so a frame decides
   // here only when its level is farther than kTrimMargin dB from the threshold
@@ -175,13 +156,89 @@ TrimVerdict TrimBounds(const int16_t* y, size_t n, double top_db, std::vector<do
   return TrimVerdict::kExact;
 }
 
-const int16_t* AdjustLength(const int16_t* y, size_t start, size_t end, size_t T, std::vector<int16_t>* pad) {
+}  // namespace
+
+TrimVerdict TrimBounds(const int16_t* y, size_t n, double top_db, std::vector<double>* levels, size_t* start,
+                       size_t* end) {
+  // Frame energies. trim.ts sums (s/32768)^2 in doubles over the frame: every
+  // term is s^2 * 2^-30 exactly, and every partial sum is an integer multiple of
+  // 2^-30 below 2048 * 2^30 * 2^-30 (an integer below 2^41 < 2^53 units), so the
+  // double sum is exact and equals this integer sum times 2^-30. A sliding
+  // integer window gives the same bits in O(n).
+  const size_t half = kTrimFrameLength / 2;
+  const size_t frames = 1 + n / kTrimHop;
+  levels->resize(frames);
+  double* level = levels->data();
+  int64_t acc = 0;
+  size_t lo = 0;
+  size_t hi = 0;
+  double ref = kAmin;
+  for (size_t t = 0; t < frames; ++t) {
+    const size_t centre = t * kTrimHop;
+    const size_t a = centre > half ? centre - half : 0;
+    const size_t b = std::min(n, centre + half);
+    for (; hi < b; ++hi) acc += static_cast<int64_t>(y[hi]) * y[hi];
+    for (; lo < a; ++lo) acc -= static_cast<int64_t>(y[lo]) * y[lo];
+    const double sum = static_cast<double>(acc) * 0x1p-30;
+    double rms = std::sqrt(sum / static_cast<double>(kTrimFrameLength));  // sqrt is correctly rounded in both
+    if (rms < kAmin) rms = kAmin;
+    level[t] = rms;
+    if (rms > ref) ref = rms;
+  }
+  return DecideTrim(level, frames, ref, n, top_db, start, end);
+}
+
+TrimVerdict TrimBounds(const float* y, size_t n, double top_db, std::vector<double>* levels, size_t* start,
+                       size_t* end) {
+  const size_t half = kTrimFrameLength / 2;
+  const size_t frames = 1 + n / kTrimHop;
+  levels->resize(frames);
+  double* level = levels->data();
+  double ref = kAmin;
+  for (size_t t = 0; t < frames; ++t) {
+    const size_t centre = t * kTrimHop;
+    const size_t a = centre > half ? centre - half : 0;
+    const size_t b = std::min(n, centre + half);
+    double sum = 0.0;
+    for (size_t i = a; i < b; ++i) {
+      const double v = y[i];
+      sum += v * v;  // exact product (24-bit mantissas); the sum rounds as trim.ts's does
+    }
+    double rms = std::sqrt(sum / static_cast<double>(kTrimFrameLength));
+    if (rms < kAmin) rms = kAmin;
+    level[t] = rms;
+    if (rms > ref) ref = rms;
+  }
+  return DecideTrim(level, frames, ref, n, top_db, start, end);
+}
+
+namespace {
+
+template <typename T>
+const T* AdjustLengthOf(const T* y, size_t start, size_t end, size_t len, std::vector<T>* pad) {
   const size_t m = end - start;
-  if (m > T) return y + start;  // crop, offset 0: the head of the kept part
-  if (m == T) return y;         // MLTK quirk Q-18: the head of the *untrimmed* signal
-  pad->assign(T, 0);            // pad after, offset 0
+  if (m > len) return y + start;  // crop, offset 0: the head of the kept part
+  if (m == len) return y;         // MLTK quirk Q-18: the head of the *untrimmed* signal
+  pad->assign(len, T{0});         // pad after, offset 0
   std::copy(y + start, y + end, pad->begin());
   return pad->data();
+}
+
+}  // namespace
+
+const int16_t* AdjustLength(const int16_t* y, size_t start, size_t end, size_t T, std::vector<int16_t>* pad) {
+  return AdjustLengthOf(y, start, end, T, pad);
+}
+
+const float* AdjustLength(const float* y, size_t start, size_t end, size_t T, std::vector<float>* pad) {
+  return AdjustLengthOf(y, start, end, T, pad);
+}
+
+void ToInt16(const float* x, size_t n, int16_t* out) {
+  for (size_t i = 0; i < n; ++i) {
+    const double v = static_cast<double>(x[i]) * 32768.0;  // exact, as in pcm.ts
+    out[i] = v >= 32767.0 ? int16_t{32767} : v <= -32768.0 ? int16_t{-32768} : v == v ? static_cast<int16_t>(std::trunc(v)) : int16_t{0};
+  }
 }
 
 }  // namespace audiofeed

@@ -9,13 +9,12 @@ import multipart from '@fastify/multipart';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { Ajv } from 'ajv';
-import addFormats from 'ajv-formats';
 import { loggerOptions } from '../src/services/logging.ts';
 import type { AppContext } from './context.ts';
-import { PROBLEM_CONTENT_TYPE, problem, redactServerPaths, sendProblem, toProblem } from './problem.ts';
+import { PROBLEM_CONTENT_TYPE, problem, sendProblem, serverPathRedactor, toProblem } from './problem.ts';
 import { declareForRoutesOf, type Mount } from './route-config.ts';
 import { clientErrorHandler, frameworkErrors, rejectLongUrls } from './client-errors.ts';
+import { refuseUnknownQueryParameters, validatorCompiler } from './validation.ts';
 import requestIds, { genReqId } from './plugins/logging.ts';
 import metricsPlugin from './plugins/metrics.ts';
 import corsPlugin from './plugins/cors.ts';
@@ -37,21 +36,6 @@ const DOCS_MOUNT: Mount = { prefix: '/docs', config: { scope: 'public' } };
 
 export type App = FastifyInstance<any, any, any, any, TypeBoxTypeProvider>;
 
-/**
- * Two validators: JSON bodies are checked as sent (`"name": 5` or `"validation_split": "0.2"`
- * is a 400, never coerced), while query strings, path parameters and headers, which are
- * text by nature, are coerced to the schema's types. Both reject unknown fields (never
- * silently drop them) and fill defaults.
- */
-function validatorCompiler() {
-  const base = { removeAdditional: false, useDefaults: true, allErrors: false, strict: false, addUsedSchema: false } as const;
-  const strict = new Ajv({ ...base, coerceTypes: false });
-  const coercing = new Ajv({ ...base, coerceTypes: 'array' });
-  for (const ajv of [strict, coercing]) addFormats.default(ajv);
-  return ({ schema, httpPart }: { schema: object; httpPart?: string }) =>
-    (httpPart === 'body' ? strict : coercing).compile(schema) as (data: unknown) => boolean;
-}
-
 export async function buildApp(ctx: AppContext, opts: FastifyServerOptions = {}): Promise<App> {
   const app = Fastify({
     ...(opts.loggerInstance ? {} : { logger: opts.logger ?? loggerOptions(ctx.config.logLevel) }),
@@ -66,8 +50,9 @@ export async function buildApp(ctx: AppContext, opts: FastifyServerOptions = {})
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.setValidatorCompiler(validatorCompiler());
 
+  const redact = serverPathRedactor({ DATA_DIR: ctx.config.dataDir, LOADERS_DIR: ctx.config.loadersDir }, ctx.config.dataRoots);
   app.setErrorHandler((err: Error, req, reply) => {
-    const body = redactServerPaths(toProblem(err, req), { DATA_DIR: ctx.config.dataDir, LOADERS_DIR: ctx.config.loadersDir });
+    const body = redact(toProblem(err, req));
     const retryAfter = (err as { retryAfterS?: unknown }).retryAfterS;
     if (typeof retryAfter === 'number') reply.header('retry-after', String(retryAfter));
     if (body.status >= 500) req.log.error({ err }, 'request failed');
@@ -80,6 +65,7 @@ export async function buildApp(ctx: AppContext, opts: FastifyServerOptions = {})
 
   // Order matters: these hooks run for every route registered after them.
   app.addHook('onRequest', rejectLongUrls);
+  app.addHook('onRoute', refuseUnknownQueryParameters);
   await app.register(requestIds);
   await app.register(metricsPlugin, { source: ctx.metrics, frontend: ctx.frontend.name });
   await app.register(corsPlugin, { origins: ctx.config.corsOrigins });

@@ -2,8 +2,11 @@
  * RFC 9457 problem details for every error the API returns. One stable `type` per
  * failure; `detail` says what to fix.
  */
+import fs from 'node:fs';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import type { ErrorObject } from 'ajv';
 import { AudiofeedError, PROBLEM_BASE } from '../src/core/errors.ts';
+import { describeSchemaError, explainValidation } from './validation.ts';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
@@ -50,14 +53,11 @@ export function toProblem(err: FastifyError | Error, req: FastifyRequest): Probl
   }
   const fe = err as FastifyError;
   if (fe.validation) {
-    const where = fe.validationContext ?? 'request';
-    return problem('validation-error', 400, 'Request does not match the schema', `${fe.message}`, {
+    // One error per mistake: the one that matters (routes/validation.ts).
+    const error = explainValidation(fe.validation as ErrorObject[], fe.validationContext ?? 'request');
+    return problem('validation-error', 400, 'Request does not match the schema', describeSchemaError(error), {
       instance: req.url,
-      errors: fe.validation.map((v) => ({
-        location: `${where}${v.instancePath}`,
-        message: v.message,
-        ...(v.params && 'additionalProperty' in v.params ? { field: v.params.additionalProperty } : {}),
-      })),
+      errors: [error],
     });
   }
   const mapped = fe.code ? FASTIFY_CODES[fe.code] : undefined;
@@ -79,20 +79,52 @@ export function sendProblem(reply: FastifyReply, body: ProblemBody): FastifyRepl
   return reply.code(body.status).type(PROBLEM_CONTENT_TYPE).send(body);
 }
 
+/** Characters that end a path inside a message (or start one): anything else continues a file name. */
+const PATH_EDGE = `[\\s"'\`,;:()[\\]{}<>=]`;
+/** After a directory: the end, a separator, an edge, or a full stop that ends the sentence (`… in /srv/data.`). */
+const AFTER_PATH = `(?=$|/|${PATH_EDGE}|\\.(?:$|\\s))`;
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** The directory and, when it differs (a symlinked DATA_DIR), the real path it resolves to. */
+function spellings(dir: string): string[] {
+  const plain = dir.replace(/\/+$/, '');
+  try {
+    const real = fs.realpathSync(plain);
+    return real === plain ? [plain] : [plain, real];
+  } catch {
+    return [plain];
+  }
+}
+
 /**
  * Server paths outside the data roots never reach a client: DATA_DIR (uploads, temp
  * directories, artifacts) and LOADERS_DIR are shown by their variable name, in every
- * string of the problem body (a detail, a hint, a path member).
+ * string of the problem body (a detail, a hint, a path member). Only a whole path
+ * prefix is replaced, at a path boundary: with DATA_DIR=/srv/data, `/srv/datasets/x`
+ * (another directory whose name merely starts the same) stays as it is. Paths under a
+ * `shown` directory (the data roots, which GET /v1/info lists anyway) are left whole,
+ * even inside DATA_DIR. Returns the redactor (its pattern is built once).
  */
-export function redactServerPaths(body: ProblemBody, dirs: Record<string, string>): ProblemBody {
-  const pairs = Object.entries(dirs)
-    .filter(([, dir]) => dir.length > 1)
-    .sort((a, b) => b[1].length - a[1].length);
+export function serverPathRedactor(dirs: Record<string, string>, shown: readonly string[] = []): (body: ProblemBody) => ProblemBody {
+  const named = Object.entries(dirs)
+    .flatMap(([name, dir]) => spellings(dir).map((d) => [d, name] as const))
+    .filter(([d]) => d.length > 1)
+    // Longest first: a LOADERS_DIR inside DATA_DIR is named as itself.
+    .sort((a, b) => b[0].length - a[0].length);
+  if (named.length === 0) return (body) => body;
+  const nameOf = new Map(named);
+  const pattern = new RegExp(`(?<=^|${PATH_EDGE})(?:${named.map(([d]) => escapeRegExp(d)).join('|')})${AFTER_PATH}`, 'g');
+  const shownAt = shown.map((root) => new RegExp(`^${escapeRegExp(root.replace(/\/+$/, ''))}${AFTER_PATH}`));
+  const scrubText = (text: string) =>
+    text.replace(pattern, (dir: string, at: number) => (shownAt.some((r) => r.test(text.slice(at))) ? dir : `$${nameOf.get(dir)}`));
   const scrub = (v: unknown): unknown => {
-    if (typeof v === 'string') return pairs.reduce((text, [name, dir]) => text.split(dir).join(`$${name}`), v);
+    if (typeof v === 'string') return scrubText(v);
     if (Array.isArray(v)) return v.map(scrub);
     if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, scrub(x)]));
     return v;
   };
-  return scrub(body) as ProblemBody;
+  return (body) => scrub(body) as ProblemBody;
 }

@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { PROJECT_ROOT, loadConfigOrExit, threadPoolReport } from '../src/services/config.ts';
+import { resamplerLogLine, resamplerStatus } from '../src/core/audio/index.ts';
 import { loggerOptions } from '../src/services/logging.ts';
 import { onShutdownSignals } from '../src/services/shutdown.ts';
 import { startInProcessWorkers } from '../jobs/in-process.ts';
@@ -40,6 +41,8 @@ async function main(): Promise<void> {
   const pool = threadPoolReport(config, os.availableParallelism());
   log.info(`frontend backend: ${services.ctx.frontend.name}, ${pool.line}`);
   if (pool.warning && config.inProcessWorkers > 0) log.warn(pool.warning);
+  if (resamplerStatus().engine === null) log.warn(resamplerLogLine());
+  else log.info(resamplerLogLine());
   const app = await buildApp(services.ctx, { loggerInstance: log });
   // Queue connections up before the first request (and before a signal may close them).
   await services.ready();

@@ -112,6 +112,19 @@ export class RegistryStore implements RegistryStorePort {
     return raws.filter((r): r is string => r !== null).map((r) => JSON.parse(r) as DatasetRecord);
   }
 
+  async page(offset: number, limit: number): Promise<{ records: DatasetRecord[]; total: number }> {
+    // One transaction: the count and the ids come from the same moment.
+    const [[, total], [, ids]] = (await this.redis
+      .multi()
+      .zcard(this.indexKey())
+      .zrange(this.indexKey(), offset, offset + limit - 1)
+      .exec()) as [[Error | null, number], [Error | null, string[]]];
+    if (ids.length === 0) return { records: [], total };
+    const raws = await this.redis.mget(ids.map((id) => this.recordKey(id)));
+    // A dataset deleted between the two reads is left out.
+    return { records: raws.filter((r): r is string => r !== null).map((r) => JSON.parse(r) as DatasetRecord), total };
+  }
+
   async delete(id: string): Promise<boolean> {
     this.cache.delete(id);
     const [[, n]] = (await this.redis

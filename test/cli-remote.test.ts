@@ -200,10 +200,12 @@ describe('remote commands against a running service', () => {
     assert.deepEqual(fs.readdirSync(path.join(work, 'arrow-out')), ['mini-validation-epoch2.arrow']);
   });
 
-  test('a stream cut short is exit 3 and leaves no file', async (tt) => {
+  test('a stream cut short is exit 3 and leaves no complete-looking file, only the partial one --resume continues', async (tt) => {
     const defer = cleanups(tt);
     const res = await get(`${url}/v1/datasets/mini/batches?subset=training&epoch=0&format=npy&batch_size=8`);
-    const headers = Object.fromEntries(['content-type', 'x-audiofeed-batches', 'x-audiofeed-columns'].map((h) => [h, res.headers.get(h)!]));
+    const headers = Object.fromEntries(
+      ['content-type', 'x-audiofeed-batches', 'x-audiofeed-columns', 'x-audiofeed-x-shape', 'x-audiofeed-dtype', 'x-audiofeed-dataset-version'].map((h) => [h, res.headers.get(h)!]),
+    );
     const body = Buffer.from(await res.arrayBuffer());
     const columns = headers['x-audiofeed-columns']!.split(',').length;
     // The byte offset after the first batch: its `columns` arrays.
@@ -232,16 +234,21 @@ describe('remote commands against a running service', () => {
     defer(() => server.closeAllConnections());
     const fake = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     const out = path.join(work, 'cut');
+    const batches = Number(headers['x-audiofeed-batches']);
     for (const [epoch, why] of [['0', /ended after 1 of \d+ batches; the epoch is incomplete/], ['1', /cut after 1 of \d+ batches|ended inside a batch/]] as const) {
       const r = await cli(['pull', 'mini', '--epochs', epoch, '--format', 'npy', '--out', out, '--url', fake]);
       assert.equal(r.code, 3, `${r.stdout}\n${r.stderr}`);
       assertOneLine(r.stderr);
       assert.match(r.stderr, why);
+      assert.match(r.stderr, new RegExp(`; 1 of ${batches} batches kept in .*/\\.mini-training-epoch${epoch}\\.npys\\.part; run the same pull with --resume to continue from batch 1$`, 'm'));
       assert.ok(r.stderr.includes(fake), r.stderr);
-      assert.deepEqual(fs.readdirSync(out), [], 'no partial file stays');
+      // Only the hidden partial file and its record: nothing under the epoch's own name.
+      assert.deepEqual(fs.readdirSync(out).filter((f) => f.includes(`epoch${epoch}`)).sort(), [`.mini-training-epoch${epoch}.npys.part`, `.mini-training-epoch${epoch}.npys.part.json`]);
+      const record = JSON.parse(fs.readFileSync(path.join(out, `.mini-training-epoch${epoch}.npys.part.json`), 'utf8'));
+      assert.deepEqual([record.received, record.batches, record.bytes], [1, batches, firstBatch]);
     }
 
-    // Ctrl-C while the stream stalls: exit 130, and the temp file is removed.
+    // Ctrl-C while the stream stalls: exit 130, and what arrived is kept for --resume.
     const child = spawn(process.execPath, [BIN, 'pull', 'mini', '--epochs', '2', '--format', 'npy', '--out', out, '--url', fake], {
       env: childEnv({}),
       cwd: os.tmpdir(),
@@ -254,13 +261,27 @@ describe('remote commands against a running service', () => {
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     child.stdout.resume();
     const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
-    for (let i = 0; i < 600 && fs.readdirSync(out).length === 0 && child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 50));
-    assert.equal(fs.readdirSync(out).length, 1, `the temp file while the stream runs (${stderr})`);
-    assert.match(fs.readdirSync(out)[0]!, /^\.mini-training-epoch2\.npys\.\d+\.part$/);
+    const recordFile = path.join(out, '.mini-training-epoch2.npys.part.json');
+    // The record is written once the first batch is in (the stream then stalls).
+    for (let i = 0; i < 600 && !fs.existsSync(recordFile) && child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 50));
+    assert.ok(fs.existsSync(path.join(out, '.mini-training-epoch2.npys.part')), `the partial file while the stream runs (${stderr})`);
     child.kill('SIGINT');
     assert.equal(await exited, 130, stderr);
-    assert.match(stderr, /pull interrupted \(SIGINT\)/);
-    assert.deepEqual(fs.readdirSync(out), []);
+    assert.match(stderr, /^audiofeed: pull interrupted \(SIGINT\) during epoch 2: 1 of \d+ batches kept in .*; run the same pull with --resume to continue from batch 1\n$/);
+    assert.deepEqual(fs.readdirSync(out).filter((f) => f.includes('epoch2')).sort(), ['.mini-training-epoch2.npys.part', '.mini-training-epoch2.npys.part.json']);
+
+    // --resume against the real service: the stand-in's record was of another request
+    // (no batch size: other batches), so the epoch starts over, and the file is the real one.
+    const resumed = await cli(['pull', 'mini', '--epochs', '0', '--format', 'npy', '--out', out, '--resume'], { env: env() });
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.match(resumed.stdout, /^epoch 0: not resuming \(the service announces \d+ batches from batch 1, the record \d+\); starting the epoch over$/m);
+    const direct = Buffer.from(await (await get(`${url}/v1/datasets/mini/batches?subset=training&epoch=0&format=npy`)).arrayBuffer());
+    assert.ok(fs.readFileSync(path.join(out, 'mini-training-epoch0.npys')).equals(direct));
+    assert.ok(!fs.existsSync(path.join(out, '.mini-training-epoch0.npys.part')));
+    // Without --resume a pull starts over: the partial file of epoch 1 is replaced, then gone.
+    const fresh = await cli(['pull', 'mini', '--epochs', '1', '--format', 'npy', '--out', out], { env: env() });
+    assert.equal(fresh.code, 0, fresh.stderr);
+    assert.deepEqual(fs.readdirSync(out).filter((f) => f.includes('epoch1')), ['mini-training-epoch1.npys']);
   });
 
   test('an unknown dataset exits 1 with the problem title and detail', async () => {

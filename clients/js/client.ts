@@ -3,10 +3,18 @@
  * incrementally (one record batch at a time, as it arrives) and resumed with
  * `from_batch` after a dropped connection.
  *
+ * Safe against a hostile or misconfigured server: redirects are followed here and the
+ * token goes only to the base URL's origin; every Arrow message's declared size is
+ * checked before arrow-js reads its body, and every batch against the
+ * X-Audiofeed-X-Shape / -Dtype headers; answers are read up to a limit. Failures of
+ * the server's side are this client's own errors (AudiofeedProtocolError,
+ * DatasetChangedError, IncompleteStreamError, AudiofeedError), never a raw RangeError.
+ *
  * Depends only on `apache-arrow` and Node 20's global fetch, so it can be copied into a
- * training project without the service's code.
+ * training project without the service's code (which is why its stream checks are its
+ * own, not the service's src/core/tensors/stream-frames.ts).
  */
-import { FixedSizeList, RecordBatchReader, type Data, type Field, type RecordBatch } from 'apache-arrow';
+import { FixedSizeList, Message, MessageHeader, RecordBatchReader, type Data, type Field, type RecordBatch } from 'apache-arrow';
 
 export type TypedArray = Float32Array | Int8Array | Uint16Array | Int32Array;
 
@@ -43,8 +51,33 @@ export interface BatchParams {
 
 export interface ClientOptions {
   token?: string;
-  /** Injected for tests and proxies; defaults to the global fetch. */
+  /** Injected for tests and proxies; defaults to the global fetch. Redirects are followed by the client, not by it. */
   fetch?: typeof fetch;
+  /**
+   * Largest batch accepted (bytes of one Arrow message, e.g. x + y + weights of a batch);
+   * a stream that declares more is refused before anything is allocated. Default 1 GiB.
+   */
+  maxBatchBytes?: number;
+}
+
+/** The server sent what an audiofeed service does not: an oversized or malformed frame, a batch that contradicts its headers, an answer too large. */
+export class AudiofeedProtocolError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'AudiofeedProtocolError';
+  }
+}
+
+/**
+ * The dataset changed between two requests of one epoch (a reconnection answered with
+ * another X-Audiofeed-Dataset-Version, shape or dtype): the batches already yielded and
+ * the rest would not be one epoch.
+ */
+export class DatasetChangedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DatasetChangedError';
+  }
 }
 
 /** An RFC 9457 problem returned by the service. */
@@ -100,7 +133,13 @@ export interface DatagenContext {
   effective_seed: number;
   augmentation: Record<string, unknown> | null;
   class_mode: string | null;
+  /** x's dtype: float32 whenever the standardization below is on. */
   dtype: string;
+  /** MLTK's standardization applied to each x row by the service (null / false: off). */
+  rescale: number | null;
+  samplewise_center: boolean;
+  samplewise_std_normalization: boolean;
+  samplewise_normalize_range: [number, number] | null;
   samples: number;
   batches_per_epoch: number;
   steps_per_epoch: number | null;
@@ -114,22 +153,39 @@ export interface DatagenContext {
 
 /** Statuses worth retrying: the gateway or a replica was momentarily unavailable. */
 const TRANSIENT = new Set([502, 503, 504]);
+const DEFAULT_MAX_BATCH_BYTES = 1024 ** 3;
+const MAX_REDIRECTS = 5;
+/** Largest JSON answer read (a dataset view, a datagen context) and problem document. */
+const MAX_JSON_BYTES = 64 * 1024 * 1024;
+const MAX_PROBLEM_BYTES = 1024 * 1024;
+/** Largest Arrow message metadata (a schema or a batch header is a few hundred bytes). */
+const MAX_METADATA_BYTES = 1024 * 1024;
+const ITEM_BYTES: Record<string, number> = { float32: 4, int8: 1, uint16: 2, int32: 4 };
+
+/** What the headers of a batch stream announce, checked once before its body is read. */
+interface StreamHeaders {
+  xShape: number[];
+  dtype: string;
+  version: string | null;
+}
 
 export class AudiofeedClient {
   readonly baseUrl: string;
   private readonly token: string | undefined;
   private readonly fetchImpl: typeof fetch;
+  private readonly maxBatchBytes: number;
 
   constructor(baseUrl: string, options: ClientOptions = {}) {
     this.baseUrl = baseUrl.replace(/\/+$/, '');
     this.token = options.token;
     this.fetchImpl = options.fetch ?? fetch;
+    this.maxBatchBytes = options.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES;
   }
 
   /** GET /v1/datasets/{id}: the mixin's properties (audio_classes, audio_input_shape, ...). */
   async dataset(id: string): Promise<Record<string, unknown>> {
     const res = await this.get(`/v1/datasets/${encodeURIComponent(id)}`, 'application/json');
-    return (await res.json()) as Record<string, unknown>;
+    return (await readJson(res)) as Record<string, unknown>;
   }
 
   /**
@@ -147,7 +203,7 @@ export class AudiofeedClient {
     const q = new URLSearchParams({ subset });
     for (const [k, v] of Object.entries(params)) if (v !== undefined) q.set(k, String(v));
     const res = await this.get(`/v1/datasets/${encodeURIComponent(id)}/datagen?${q}`, 'application/json');
-    return (await res.json()) as DatagenContext;
+    return (await readJson(res)) as DatagenContext;
   }
 
   /**
@@ -161,6 +217,8 @@ export class AudiofeedClient {
     let end = Number.POSITIVE_INFINITY;
     let failures = 0;
     let lastError: unknown;
+    // The first response's description of the epoch: every reconnection must answer the same.
+    let first: StreamHeaders | null = null;
 
     for (;;) {
       const abort = new AbortController();
@@ -179,21 +237,38 @@ export class AudiofeedClient {
         }
         // The count is what tells a cut on a batch boundary from the end of the epoch.
         const announced = res.headers.get('x-audiofeed-batches')?.trim() ?? '';
-        if (!/^\d+$/.test(announced)) throw new IncompleteStreamError(0, null);
+        if (!/^\d+$/.test(announced)) {
+          await res.body?.cancel().catch(() => undefined);
+          throw new IncompleteStreamError(0, null);
+        }
+        let headers: StreamHeaders;
+        try {
+          headers = streamHeaders(res, params.dtype, this.maxBatchBytes);
+          if (first && !sameEpoch(first, headers)) {
+            throw new DatasetChangedError(
+              `the epoch changed between requests (from batch ${next}: ${describeHeaders(headers)}; before: ${describeHeaders(first)}); its batches would not be one epoch`,
+            );
+          }
+        } catch (err) {
+          await res.body?.cancel().catch(() => undefined);
+          throw err;
+        }
+        first ??= headers;
         end = next + Number(announced);
         try {
-          const reader = await RecordBatchReader.from(res.body as ReadableStream<Uint8Array>);
+          // Every message's size is checked before arrow-js reads (and allocates) its body.
+          const reader = await RecordBatchReader.from(guardIpcStream(res.body as ReadableStream<Uint8Array>, this.maxBatchBytes));
           for await (const rb of reader) {
             // arrow-js yields a zero-row placeholder when a stream holds a schema and no
             // batch; the service never sends empty training batches, so it is not one.
             if (rb.numRows === 0) continue;
-            const batch = decodeBatch(rb, next);
+            const batch = checkedBatch(rb, next, headers, this.maxBatchBytes);
             next++;
             failures = 0;
             yield batch;
           }
         } catch (err) {
-          if (params.signal?.aborted) throw err;
+          if (params.signal?.aborted || err instanceof AudiofeedProtocolError) throw err;
           lastError = err;
         }
         if (next >= end) return;
@@ -208,13 +283,178 @@ export class AudiofeedClient {
     }
   }
 
+  /**
+   * GET with redirects followed here (at most five, http and https only): the bearer
+   * token is sent to the base URL's origin only, never to another host, port or scheme
+   * a redirect points at, whatever the fetch implementation would do.
+   */
   private async get(path: string, accept: string, signal?: AbortSignal): Promise<Response> {
-    const headers: Record<string, string> = { accept };
-    if (this.token) headers.authorization = `Bearer ${this.token}`;
-    const res = await this.fetchImpl(this.baseUrl + path, { headers, signal });
-    if (!res.ok) throw await problemOf(res);
-    return res;
+    const origin = new URL(this.baseUrl).origin;
+    let url = new URL(this.baseUrl + path);
+    for (let hop = 0; ; hop++) {
+      const headers: Record<string, string> = { accept };
+      if (this.token && url.origin === origin) headers.authorization = `Bearer ${this.token}`;
+      const res = await this.fetchImpl(url.href, { headers, signal, redirect: 'manual' });
+      const location = res.headers.get('location');
+      if (res.status >= 300 && res.status < 400 && location !== null) {
+        await res.body?.cancel().catch(() => undefined);
+        if (hop >= MAX_REDIRECTS) throw new AudiofeedProtocolError(`${this.baseUrl} redirected more than ${MAX_REDIRECTS} times`);
+        let next: URL;
+        try {
+          next = new URL(location, url);
+        } catch {
+          throw new AudiofeedProtocolError(`${this.baseUrl} redirected to an invalid URL ${JSON.stringify(location.slice(0, 200))}`);
+        }
+        if (next.protocol !== 'http:' && next.protocol !== 'https:') {
+          throw new AudiofeedProtocolError(`${this.baseUrl} redirected to ${next.protocol} (only http and https are followed)`);
+        }
+        url = next;
+        continue;
+      }
+      if (!res.ok) throw await problemOf(res);
+      return res;
+    }
   }
+}
+
+/** The body of a JSON answer, read up to `limit` bytes (a larger one is refused, not buffered). */
+async function readText(res: Response, limit: number): Promise<string> {
+  const declared = Number(res.headers.get('content-length') ?? NaN);
+  if (declared > limit) {
+    await res.body?.cancel().catch(() => undefined);
+    throw new AudiofeedProtocolError(`an answer of ${declared} bytes; at most ${limit} are read`);
+  }
+  if (!res.body) return '';
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    size += chunk.byteLength;
+    if (size > limit) {
+      await res.body.cancel().catch(() => undefined);
+      throw new AudiofeedProtocolError(`an answer longer than ${limit} bytes`);
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+async function readJson(res: Response): Promise<unknown> {
+  const text = await readText(res, MAX_JSON_BYTES);
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new AudiofeedProtocolError(`the answer is not JSON: ${JSON.stringify(text.slice(0, 100))}`);
+  }
+}
+
+/** X-Audiofeed-X-Shape and -Dtype: present, sane, the dtype asked for, one sample within the batch limit. */
+function streamHeaders(res: Response, requestedDtype: string | undefined, maxBatchBytes: number): StreamHeaders {
+  const shapeText = res.headers.get('x-audiofeed-x-shape') ?? '';
+  const dtype = res.headers.get('x-audiofeed-dtype') ?? '';
+  let xShape: unknown;
+  try {
+    xShape = JSON.parse(shapeText);
+  } catch {
+    xShape = null;
+  }
+  if (!Array.isArray(xShape) || xShape.length === 0 || xShape.length > 8 || !xShape.every((d) => Number.isSafeInteger(d) && d > 0)) {
+    throw new AudiofeedProtocolError(`the batch stream has no valid X-Audiofeed-X-Shape header (${JSON.stringify(shapeText.slice(0, 80))}); is this an audiofeed service?`);
+  }
+  if (!['float32', 'int8', 'uint16'].includes(dtype)) {
+    throw new AudiofeedProtocolError(`the batch stream has no valid X-Audiofeed-Dtype header (${JSON.stringify(dtype.slice(0, 40))})`);
+  }
+  if (requestedDtype !== undefined && dtype !== requestedDtype) {
+    throw new AudiofeedProtocolError(`asked for dtype ${requestedDtype}, the batch stream announces ${dtype}`);
+  }
+  const sampleBytes = (xShape as number[]).reduce((a, b) => a * b, ITEM_BYTES[dtype]!);
+  if (sampleBytes > maxBatchBytes) {
+    throw new AudiofeedProtocolError(`the batch stream announces samples of ${sampleBytes} bytes; maxBatchBytes is ${maxBatchBytes}`);
+  }
+  return { xShape: xShape as number[], dtype, version: res.headers.get('x-audiofeed-dataset-version') };
+}
+
+function sameEpoch(a: StreamHeaders, b: StreamHeaders): boolean {
+  return a.dtype === b.dtype && a.version === b.version && JSON.stringify(a.xShape) === JSON.stringify(b.xShape);
+}
+
+function describeHeaders(h: StreamHeaders): string {
+  return `x ${h.dtype} [rows, ${h.xShape.join(', ')}], dataset version ${h.version ?? 'unknown'}`;
+}
+
+/**
+ * The bytes of an Arrow IPC stream, passed on unchanged while their framing is followed:
+ * a message whose metadata or body declares more than the limits (or a message that is
+ * not a schema or a record batch) is an AudiofeedProtocolError before arrow-js reads it.
+ */
+export async function* guardIpcStream(body: AsyncIterable<Uint8Array>, maxBodyBytes: number): AsyncGenerator<Uint8Array> {
+  let head = Buffer.alloc(0); // bytes of a message prefix and metadata not yet complete
+  let skip = 0; // body bytes still to pass through
+  let ended = false;
+  for await (const chunk of body) {
+    let rest = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    while (rest.length > 0) {
+      if (skip > 0) {
+        const n = Math.min(skip, rest.length);
+        skip -= n;
+        rest = rest.subarray(n);
+        continue;
+      }
+      if (ended) throw new AudiofeedProtocolError('data after the Arrow end-of-stream marker');
+      head = Buffer.concat([head, rest]);
+      rest = Buffer.alloc(0);
+      if (head.length < 8) break;
+      const prefix = head.readUInt32LE(0) === 0xffffffff ? 8 : 4;
+      const metaLen = head.readInt32LE(prefix - 4);
+      if (metaLen === 0) {
+        ended = true;
+        rest = head.subarray(prefix);
+        head = Buffer.alloc(0);
+        continue;
+      }
+      if (metaLen < 0 || metaLen > MAX_METADATA_BYTES) throw new AudiofeedProtocolError(`an Arrow message declares ${metaLen} bytes of metadata`);
+      if (head.length < prefix + metaLen) break;
+      let message: Message;
+      try {
+        message = Message.decode(head.subarray(prefix, prefix + metaLen));
+      } catch (err) {
+        throw new AudiofeedProtocolError(`a malformed Arrow message: ${(err as Error).message}`);
+      }
+      if (message.headerType !== MessageHeader.Schema && message.headerType !== MessageHeader.RecordBatch) {
+        throw new AudiofeedProtocolError(`an unexpected Arrow message (type ${message.headerType})`);
+      }
+      const bodyLength = Number(message.bodyLength);
+      if (!Number.isSafeInteger(bodyLength) || bodyLength < 0 || bodyLength > maxBodyBytes) {
+        throw new AudiofeedProtocolError(`an Arrow message declares a body of ${String(message.bodyLength)} bytes; maxBatchBytes is ${maxBodyBytes}`);
+      }
+      rest = head.subarray(prefix + metaLen);
+      head = Buffer.alloc(0);
+      skip = bodyLength;
+    }
+    yield chunk;
+  }
+}
+
+/** A decoded batch, checked against the stream's headers: x is [rows, ...X-Shape] of X-Dtype, every column has the rows. */
+function checkedBatch(rb: RecordBatch, index: number, h: StreamHeaders, maxBatchBytes: number): Batch {
+  let batch: Batch;
+  try {
+    batch = decodeBatch(rb, index);
+  } catch (err) {
+    throw new AudiofeedProtocolError(`batch ${index} cannot be decoded: ${(err as Error).message}`);
+  }
+  const { x, y, sampleWeight } = batch;
+  const rows = x.shape[0]!;
+  const dtypeOf = (a: TypedArray) =>
+    a instanceof Float32Array ? 'float32' : a instanceof Int8Array ? 'int8' : a instanceof Uint16Array ? 'uint16' : a instanceof Int32Array ? 'int32' : 'other';
+  const want = [rows, ...h.xShape];
+  if (dtypeOf(x.data) !== h.dtype || JSON.stringify(x.shape) !== JSON.stringify(want) || x.data.length !== want.reduce((a, b) => a * b, 1)) {
+    throw new AudiofeedProtocolError(`batch ${index}: x is ${dtypeOf(x.data)} ${JSON.stringify(x.shape)}, the headers announce ${h.dtype} [rows, ${h.xShape.join(', ')}]`);
+  }
+  if (x.data.byteLength > maxBatchBytes) throw new AudiofeedProtocolError(`batch ${index} holds ${x.data.byteLength} bytes of x; maxBatchBytes is ${maxBatchBytes}`);
+  if ((y && y.shape[0] !== rows) || (sampleWeight && sampleWeight.length !== rows)) {
+    throw new AudiofeedProtocolError(`batch ${index}: the columns do not all have ${rows} rows`);
+  }
+  return batch;
 }
 
 function batchQuery(p: BatchParams, fromBatch: number): string {
@@ -237,7 +477,7 @@ function batchQuery(p: BatchParams, fromBatch: number): string {
 }
 
 async function problemOf(res: Response): Promise<AudiofeedError> {
-  const text = await res.text().catch(() => '');
+  const text = await readText(res, MAX_PROBLEM_BYTES).catch(() => '');
   const contentType = res.headers.get('content-type') ?? '';
   if (contentType.includes('json')) {
     try {

@@ -92,6 +92,8 @@ const batches: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (app, { ct
         'x-audiofeed-columns': epoch.columns.join(','),
         'x-audiofeed-x-shape': JSON.stringify(epoch.plan.xShape),
         'x-audiofeed-dtype': epoch.plan.dtype,
+        // Which state of the dataset the epoch comes from: a client resuming with from_batch checks it is the same.
+        'x-audiofeed-dataset-version': rec.updated_at,
         'cache-control': 'no-store',
       });
       const gone = new Promise<never>((_, reject) => res.once('close', () => reject(new Error('client went away'))));
@@ -130,6 +132,7 @@ const batches: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (app, { ct
         .header('x-audiofeed-columns', encoder.columns.join(','))
         .header('x-audiofeed-x-shape', JSON.stringify(ep.xShape))
         .header('x-audiofeed-dtype', ep.dtype)
+        .header('x-audiofeed-dataset-version', rec.updated_at)
         .header('cache-control', 'no-store')
         .send();
     },

@@ -1,13 +1,14 @@
 /**
  * GET /v1/datasets/{id}/datagen: MLTK's datagen_context / get_datagen_creator — what the
  * generator of one subset would use (batch size, shuffle, seed, augmentation, class
- * mode, dtype, sample and batch counts, whether validation runs after an epoch), for the
+ * mode, dtype, standardization, sample and batch counts, whether validation runs after an epoch), for the
  * same Keras query parameters the batches route takes. Errors are problem+json (409 when
  * the subset is not loaded, 422 for bad settings).
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type, type Static } from 'typebox';
 import { ClassMode, FeatureDtype, SubsetName } from '../../src/core/schemas.ts';
+import { StandardizationSchema } from '../../src/core/tensors/standardize.ts';
 import { datagenContext } from '../../src/services/epochs/datagen.ts';
 import type { AppContext } from '../context.ts';
 import { IdParams } from './schemas.ts';
@@ -47,6 +48,8 @@ export const DatagenView = Type.Object(
     }),
     class_mode: ClassMode,
     dtype: FeatureDtype,
+    // MLTK's standardization x gets (then dtype is float32).
+    ...StandardizationSchema.properties,
     samples: Type.Integer(),
     batches_per_epoch: Type.Integer({ description: 'ceil(samples / batch_size)' }),
     steps_per_epoch: Type.Union([Type.Integer(), Type.Null()], { description: 'steps_per_epoch (validation: validation_steps) when given' }),

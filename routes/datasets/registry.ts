@@ -14,8 +14,10 @@ import { BadRequestError, InvalidSettingsError, NotFoundError } from '../../src/
 import { SubsetName } from '../../src/core/schemas.ts';
 import { packIndex, unpackIndex } from '../../src/services/registry/index-artifact.ts';
 import { RegisterBody, type RegisterBodyT } from '../../src/services/registry/schemas.ts';
+import { standardizationOf } from '../../src/services/registry/settings.ts';
 import type { DatasetRecord } from '../../src/services/registry/types.ts';
 import type { AppContext } from '../context.ts';
+import { PageQueryFields, linkNextPage, pageOf } from '../pagination.ts';
 import { ClassCounts, DatasetView, IdParams } from './schemas.ts';
 import { receiveUpload } from './upload.ts';
 
@@ -41,7 +43,8 @@ export function datasetView(rec: DatasetRecord) {
     class_weights: rec.class_weights,
     index: rec.index as unknown as Record<string, unknown>,
     validation_data: (rec.validation_data ?? null) as unknown as Record<string, unknown> | null,
-    settings: rec.settings as unknown as Record<string, unknown>,
+    // Records registered before standardization existed show its effective (off) values too.
+    settings: { ...rec.settings, ...standardizationOf(rec.settings) } as unknown as Record<string, unknown>,
     warnings: rec.warnings,
   };
 }
@@ -101,9 +104,24 @@ const registryRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (ap
     },
   );
 
-  app.get('/', { config: read, schema: { tags, response: { 200: Type.Object({ datasets: Type.Array(DatasetView) }) } } }, async () => ({
-    datasets: (await registry.list()).map(datasetView),
-  }));
+  app.get(
+    '/',
+    {
+      config: read,
+      schema: {
+        tags,
+        summary: 'The registered datasets, oldest first, a page at a time (Link: rel="next" while there are more)',
+        querystring: Type.Object(PageQueryFields, { additionalProperties: false }),
+        response: { 200: Type.Object({ datasets: Type.Array(DatasetView), total: Type.Integer({ description: 'Datasets registered' }) }) },
+      },
+    },
+    async (req, reply) => {
+      const page = pageOf(req.query);
+      const { records, total } = await registry.page(page.offset, page.limit);
+      linkNextPage(req, reply, page, total);
+      return { datasets: records.map(datasetView), total };
+    },
+  );
 
   // The hottest metadata read: its JSON is made once per record object (the store hands
   // out the same object while it is cached), not once per request.

@@ -10,14 +10,15 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { FastifyRequest } from 'fastify';
 import type { MultipartFile } from '@fastify/multipart';
-import { Compile } from 'typebox/compile';
 import { BadRequestError, PayloadTooLargeError } from '../../src/core/errors.ts';
 import { UploadSettings, type UploadSettingsT } from '../../src/services/registry/schemas.ts';
 import { UploadBudget, datasetRootOf, detectArchive, extractArchive, writeUploadedFile } from '../../src/services/registry/sources/upload.ts';
 import type { DatasetRecord } from '../../src/services/registry/types.ts';
 import type { AppContext } from '../context.ts';
+import { jsonValidator } from '../validation.ts';
 
-const uploadSettingsCheck = Compile(UploadSettings);
+/** The settings part is checked like a JSON body, its errors told the same way (`settings/…`). */
+const checkUploadSettings = jsonValidator<UploadSettingsT>(UploadSettings, 'settings');
 
 export async function receiveUpload(req: FastifyRequest, ctx: AppContext): Promise<DatasetRecord> {
   const registry = ctx.registry;
@@ -26,18 +27,13 @@ export async function receiveUpload(req: FastifyRequest, ctx: AppContext): Promi
   if (first.done || first.value.type !== 'field' || first.value.fieldname !== 'settings') {
     throw new BadRequestError('upload-settings-first', 'the first multipart part must be the field `settings` (JSON), followed by the files');
   }
-  let settings: UploadSettingsT;
+  let parsed: unknown;
   try {
-    settings = JSON.parse(String(first.value.value)) as UploadSettingsT;
+    parsed = JSON.parse(String(first.value.value));
   } catch (err) {
     throw new BadRequestError('malformed-json', `the settings part is not valid JSON: ${(err as Error).message}`);
   }
-  if (!uploadSettingsCheck.Check(settings)) {
-    const errors = [...uploadSettingsCheck.Errors(settings)].slice(0, 10);
-    throw new BadRequestError('validation-error', `settings ${errors.map((e) => `${e.instancePath || '/'} ${e.message}`).join('; ')}`, {
-      errors: errors.map((e) => ({ location: `settings${e.instancePath}`, message: e.message })),
-    });
-  }
+  const settings = checkUploadSettings(parsed);
   const id = await registry.reserveId(settings.name);
   const tmp = await fsp.mkdtemp(path.join(registry.tmpDir, 'upload-'));
   const budget = new UploadBudget({

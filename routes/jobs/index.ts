@@ -1,15 +1,35 @@
 /**
- * /v1/jobs: featurization progress for dashboards (JSON and server-sent events) and
- * cancellation. Thin: the queue facade owns the job vocabulary (src/services/ports.ts).
+ * /v1/jobs: the featurizations (a filtered, paginated list), their progress for
+ * dashboards (JSON and server-sent events) and cancellation. Thin: the queue facade owns
+ * the job vocabulary (src/services/ports.ts).
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { NotFoundError } from '../../src/core/errors.ts';
 import type { AppContext } from '../context.ts';
-import { JobParams } from './schemas.ts';
+import { linkNextPage, pageOf } from '../pagination.ts';
+import { JobListQuery, JobParams } from './schemas.ts';
 
 const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
 
 const jobs: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (app, { ctx }) => {
+  app.get(
+    '/',
+    {
+      config: { scope: 'read' },
+      schema: {
+        tags: ['jobs'],
+        summary: 'Featurization jobs of every dataset, newest first (progress as GET /v1/jobs/{id}); Link: rel="next" while there are more',
+        querystring: JobListQuery,
+      },
+    },
+    async (req, reply) => {
+      const page = pageOf(req.query);
+      const { jobs, total } = await ctx.features.list({ datasetId: req.query.dataset, states: req.query.state }, page.offset, page.limit);
+      linkNextPage(req, reply, page, total);
+      return { jobs, total };
+    },
+  );
+
   app.get('/:id', { config: { scope: 'read' }, schema: { tags: ['jobs'], params: JobParams } }, async (req) => ctx.features.status(req.params.id));
 
   app.get(

@@ -16,6 +16,7 @@ const corsPlugin: FastifyPluginAsync<{ origins: string[] }> = async (app, { orig
     exposedHeaders: [
       'x-request-id',
       'location',
+      'link',
       'retry-after',
       'x-ratelimit-limit',
       'x-ratelimit-remaining',
@@ -25,6 +26,7 @@ const corsPlugin: FastifyPluginAsync<{ origins: string[] }> = async (app, { orig
       'x-audiofeed-columns',
       'x-audiofeed-x-shape',
       'x-audiofeed-dtype',
+      'x-audiofeed-dataset-version',
     ],
     maxAge: 600,
   });

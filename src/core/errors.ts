@@ -111,3 +111,15 @@ export class TooManyRequestsError extends AudiofeedError {
     super('rate-limited', 429, 'Too many requests', detail, extra);
   }
 }
+
+/**
+ * A clip needs resampling and this server has no resampler: MLTK's soxr_hq comes only
+ * from libsoxr in the native addon, and nothing else stands in for it (different numbers
+ * would be served silently). 501: the server lacks a capability the request needs.
+ */
+export class ResamplerUnavailableError extends AudiofeedError {
+  static readonly CODE = 'resampler-unavailable';
+  constructor(detail: string, extra: Record<string, unknown> = {}) {
+    super(ResamplerUnavailableError.CODE, 501, 'Resampler unavailable', detail, extra);
+  }
+}

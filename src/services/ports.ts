@@ -28,6 +28,8 @@ export interface RegistryStorePort {
   get(id: string): Promise<DatasetRecord | null>;
   getSubsets(id: string): Promise<StoredSubsets | null>;
   list(): Promise<DatasetRecord[]>;
+  /** `limit` records from position `offset` in registration order (oldest first), and how many there are. */
+  page(offset: number, limit: number): Promise<{ records: DatasetRecord[]; total: number }>;
   delete(id: string): Promise<boolean>;
 }
 
@@ -97,6 +99,20 @@ export interface JobProgress {
   finished_at: string | null;
 }
 
+/**
+ * A featurization as GET /v1/jobs lists it: what the filters and the order need, before
+ * the (costlier) progress of the page's jobs is read.
+ */
+export interface FeaturizationSummary {
+  id: string;
+  datasetId: string;
+  subset: string;
+  /** The state its progress shows (cancelled when cancelled and not completed). */
+  state: string;
+  /** Epoch milliseconds. */
+  createdAt: number;
+}
+
 export type WorkerPool = 'featurize' | 'shards' | 'augment';
 
 /**
@@ -142,7 +158,13 @@ export interface FeatureQueue {
   augmentBatchState(key: string): Promise<JobState>;
   /** Removes a queued or finished augmented-batch job; a running one is left alone ('active'). */
   removeAugmentBatch(key: string): Promise<'removed' | 'active' | 'missing'>;
+  /**
+   * Progress of a featurization; a cancelled one whose flow is gone answers with what it
+   * had done when it was cancelled (for as long as its cancel mark lasts).
+   */
   jobProgress(jobId: string): Promise<JobProgress>;
+  /** Every featurization the queue holds, and the cancelled ones it still remembers. */
+  featurizations(): Promise<FeaturizationSummary[]>;
   /** The X-Request-Id of the request that created the featurization (null when none was recorded). */
   jobRequestId(jobId: string): Promise<string | null>;
   /**

@@ -21,9 +21,10 @@ import {
   type TransformContext,
   type TransformParams,
 } from '../../src/core/audio/augment/index.ts';
-import { colouredNoise, NOISE_COLORS, type NoiseColor } from '../../src/core/audio/noise.ts';
+import { drawNoiseSeed, NOISE_COLORS, peakColourNoise, type NoiseColor } from '../../src/core/audio/noise.ts';
 import { pitchShift, resampleRatio, stretchAndShift, vtlp } from '../../src/core/audio/pitch.ts';
-import { realFft, timeStretch } from '../../src/core/audio/stretch.ts';
+import { timeStretch } from '../../src/core/audio/stretch.ts';
+import { realFft } from '../../src/core/math/fft.ts';
 import { decodeWav, prepareSample, type DecodedWav } from '../../src/core/audio/index.ts';
 import { InvalidSettingsError } from '../../src/core/errors.ts';
 import { testdata } from '../helpers/paths.ts';
@@ -103,16 +104,20 @@ function slopeDbPerOctave(y: Float32Array): number {
   return num / den;
 }
 
-const ctxFor = (rng = augmentRng(0, 0, 0, 0), over: Partial<TransformContext> = {}): TransformContext => ({
+const ctxFor = (over: Partial<TransformContext> = {}): TransformContext => ({
   sampleRateHz: SR,
   sampleLengthMs: 1000,
   trimThresholdDb: 20,
   bgNoises: [],
-  rng,
   ...over,
 });
 
-const params = (over: Partial<TransformParams>): TransformParams => ({ ...defaultTransformParams(), ...over });
+/** Default params with `over`; colour noise gets a seed from `seedFrom` (the draws would give it one). */
+const params = (over: Partial<TransformParams>, seedFrom = augmentRng(0, 0, 0, 0)): TransformParams => {
+  const p = { ...defaultTransformParams(), ...over };
+  if (p.noiseColor !== null && p.noiseSeed === null) p.noiseSeed = drawNoiseSeed(seedFrom);
+  return p;
+};
 
 const bytesOf = (a: Float32Array): Buffer => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
 
@@ -135,7 +140,7 @@ test('identity: default params give exactly prepareSample, for 16 kHz, 8 kHz, 44
     const d = decodeFile(f);
     for (const trim of [20, 0, 35.5]) {
       const expected = prepareSample(d, { sampleRateHz: SR, sampleLengthMs: 1000, trimThresholdDb: trim });
-      const got = applyTransform(d, defaultTransformParams(), ctxFor(undefined, { trimThresholdDb: trim }));
+      const got = applyTransform(d, defaultTransformParams(), ctxFor({ trimThresholdDb: trim }));
       assert.equal(got.length, 16000);
       assert.ok(bytesOf(got).equals(bytesOf(expected)), `${path.basename(f)} trim ${trim}`);
     }
@@ -150,7 +155,7 @@ test('identity: all ranges off and offset_range [0, 0] draw the default transfor
     const rng = augmentRng(3, 1, 2, i);
     const p = drawTransformParams(s, rng, 0);
     assert.deepEqual(p, defaultTransformParams());
-    const got = applyTransform(d, p, ctxFor(rng));
+    const got = applyTransform(d, p, ctxFor());
     assert.ok(bytesOf(got).equals(bytesOf(prepareSample(d, { sampleRateHz: SR, sampleLengthMs: 1000 }))));
   }
 });
@@ -176,7 +181,7 @@ test('reproducibility: same (seed, epoch, batch, position) gives identical bytes
   const d = decodeFile(testdata('corpus-mini', 'up', readdirSync(testdata('corpus-mini', 'up')).filter((f) => f.endsWith('.wav'))[1]!));
   const run = (seed: number, epoch: number, batch: number, pos: number): Buffer => {
     const rng = augmentRng(seed, epoch, batch, pos);
-    return bytesOf(applyTransform(d, drawTransformParams(s, rng, 0), ctxFor(rng)));
+    return bytesOf(applyTransform(d, drawTransformParams(s, rng, 0), ctxFor()));
   };
   const ref = run(42, 3, 5, 7);
   assert.ok(ref.equals(run(42, 3, 5, 7)));
@@ -271,13 +276,13 @@ test('loudness multiplies the adjusted sample (float32 product)', () => {
   assert.ok(applyTransform(d, params({ loudness: 0 }), ctxFor()).every((v) => v === 0));
 });
 
-test('coloured noise: peak 1 and the expected spectral slope per colour', () => {
+test("coloured noise at 'peak' level: peak 1 and the expected spectral slope per colour", () => {
   const expected: Record<NoiseColor, number> = { white: 0, pink: -3, brown: -6, blue: 3, violet: 6 };
   for (const c of NOISE_COLORS) {
     let slope = 0;
     const reps = 4;
     for (let r = 0; r < reps; r++) {
-      const n = colouredNoise(c, 32000, augmentRng(1, 2, 3, r));
+      const n = peakColourNoise(c, 32000, drawNoiseSeed(augmentRng(1, 2, 3, r)));
       assert.equal(Math.max(...n.map(Math.abs)), 1, `${c} peak`);
       slope += slopeDbPerOctave(n) / reps;
     }
@@ -285,15 +290,17 @@ test('coloured noise: peak 1 and the expected spectral slope per colour', () => 
   }
 });
 
-test('colour noise: clipped to the sample range and scaled by factor x loudness; silence stays exact zeros (Q-16)', () => {
-  const silence = { samples: new Float32Array(16000), sampleRate: SR };
-  for (const c of NOISE_COLORS) {
-    const out = applyTransform(silence, params({ noiseColor: c, noiseFactor: 0.8, loudness: 1.5 }), ctxFor(augmentRng(0, 0, 0, 1)));
-    assert.ok(out.every((v) => v === 0), c);
+test('colour noise (both levels): clipped to the sample range and scaled by factor x loudness; silence stays exact zeros (Q-16)', () => {
+  for (const level of ['mltk', 'peak'] as const) {
+    const silence = { samples: new Float32Array(16000), sampleRate: SR };
+    for (const c of NOISE_COLORS) {
+      const out = applyTransform(silence, params({ noiseColor: c, noiseFactor: 0.8, loudness: 1.5 }, augmentRng(0, 0, 0, 1)), ctxFor({ noiseLevel: level }));
+      assert.ok(out.every((v) => v === 0), c);
+    }
   }
   const d = { samples: sine(440, 16000, SR, 0.2), sampleRate: SR };
   const clean = applyTransform(d, params({ loudness: 1.5 }), ctxFor());
-  const noisy = applyTransform(d, params({ noiseColor: 'white', noiseFactor: 0.5, loudness: 1.5 }), ctxFor(augmentRng(0, 0, 0, 2)));
+  const noisy = applyTransform(d, params({ noiseColor: 'white', noiseFactor: 0.5, loudness: 1.5 }, augmentRng(0, 0, 0, 2)), ctxFor({ noiseLevel: 'peak' }));
   const lo = Math.min(...clean);
   const hi = Math.max(...clean);
   let diffs = 0;
@@ -306,6 +313,12 @@ test('colour noise: clipped to the sample range and scaled by factor x loudness;
   assert.ok(diffs > 15000);
   // Factor 0 means no noise (MLTK applies noise only for a factor > 0).
   const zero = applyTransform(d, params({ noiseColor: 'pink', noiseFactor: 0, loudness: 1.5 }), ctxFor());
+  // MLTK's level for white noise is the clipped irfft of normals: about 1/sqrt(2·16000) per
+  // sample before clipping, so far below the 0.2 sine's range.
+  const mltk = applyTransform(d, params({ noiseColor: 'white', noiseFactor: 0.5, loudness: 1.5 }, augmentRng(0, 0, 0, 2)), ctxFor());
+  let peak = 0;
+  for (let i = 0; i < clean.length; i++) peak = Math.max(peak, Math.abs(mltk[i]! - clean[i]!));
+  assert.ok(peak > 0 && peak < 0.05, `mltk white noise peak ${peak}`);
   assert.ok(bytesOf(zero).equals(bytesOf(clean)));
 });
 
@@ -354,13 +367,13 @@ test("bg noise: 'mix' mixes a random crop x (factor x loudness); 'mltk' draws it
   assert.deepEqual(mltk.map((p) => p.loudness), mix.map((p) => p.loudness));
 
   const p = mix[0]!;
-  const clean = applyTransform(d, { ...p, bgNoise: null }, ctxFor(augmentRng(0, 0, 0, 9), { bgNoises }));
-  const mixed = applyTransform(d, p, ctxFor(augmentRng(0, 0, 0, 9), { bgNoises }));
+  const clean = applyTransform(d, { ...p, bgNoise: null }, ctxFor({ bgNoises }));
+  const mixed = applyTransform(d, p, ctxFor({ bgNoises }));
   let energy = 0;
   for (let i = 0; i < clean.length; i++) energy += (mixed[i]! - clean[i]!) ** 2;
   assert.ok(energy > 1, `added bg energy ${energy}`);
   // 'mltk' params are the 'mix' ones with the file dropped.
-  assert.deepEqual(mltk[0], { ...mix[0]!, bgNoise: null });
+  assert.deepEqual(mltk[0], { ...mix[0]!, bgNoise: null, bgOffset: null });
 
   // The added signal is a contiguous crop of the chosen file x fround(factor x loudness).
   const g = Math.fround(p.bgFactor * p.loudness);
@@ -374,7 +387,7 @@ test("bg noise: 'mix' mixes a random crop x (factor x loudness); 'mltk' draws it
   assert.ok(start >= 0, 'crop found in the noise file');
 
   // Silence gets background noise (it is not clipped, unlike colour noise).
-  const sil = applyTransform({ samples: new Float32Array(16000), sampleRate: SR }, p, ctxFor(augmentRng(0, 0, 0, 9), { bgNoises }));
+  const sil = applyTransform({ samples: new Float32Array(16000), sampleRate: SR }, p, ctxFor({ bgNoises }));
   assert.ok(sil.some((v) => v !== 0));
 });
 
@@ -448,7 +461,7 @@ test('applyTransform end to end: exactly T samples for short, long, and resample
   ];
   for (const [i, d] of inputs.entries()) {
     const rng = augmentRng(1, 1, 1, i);
-    const out = applyTransform(d, drawTransformParams(s, rng, 0), ctxFor(rng, { sampleLengthMs: 750 }));
+    const out = applyTransform(d, drawTransformParams(s, rng, 0), ctxFor({ sampleLengthMs: 750 }));
     assert.equal(out.length, 12000);
     assert.ok(out.every(Number.isFinite));
   }
@@ -463,6 +476,7 @@ test('resolveAugmentation: defaults', () => {
     loudness_range: null,
     noise_colors: null,
     noise_color_range: null,
+    noise_color_level: 'mltk',
     bg_noise_range: null,
     bg_noise_dir: null,
     bg_noise_mode: 'mix',
@@ -492,6 +506,7 @@ test('resolveAugmentation: invalid values are InvalidSettingsError naming the fi
     [{ noise_color_range: [0.5, 0.1] }, 'noise_color_range'],
     [{ bg_noise_range: [-1, 0] }, 'bg_noise_range'],
     [{ bg_noise_mode: 'both' as 'mix' }, 'bg_noise_mode'],
+    [{ noise_color_level: 'loud' as 'mltk' }, 'noise_color_level'],
     [{ speed_range: [0, 0.05] }, 'speed_range'],
     [{ speed_range: [-0.5, 0.5] }, 'speed_range'],
     [{ speed_range: [1, 1.05] }, 'speed_range'],

@@ -253,23 +253,12 @@ test('resample 44.1k -> 16k: a 1 kHz sine survives, a 10 kHz tone is filtered in
   assert.ok(peak < 1e-4, `10 kHz leaked with peak ${peak}`);
 });
 
-test('resample: frequency response of the kaiser_best design (flat to 7 kHz, -6 dB at the 0.9476 cutoff)', () => {
-  const gain = (f: number, at = f): number =>
-    toneAmplitude(resample(sine(44100, 44100, f, 1), 44100, 16000), 16000, at, 1000, 15000);
-  assert.ok(Math.abs(gain(7000) - 1) < 1e-3, String(gain(7000)));
-  assert.ok(Math.abs(gain(0.9475937 * 8000) - 0.5) < 0.02, String(gain(0.9475937 * 8000)));
-  assert.ok(gain(7800) < 0.1, String(gain(7800)));
-  // 8.2 kHz would alias to 7.8 kHz.
-  assert.ok(gain(8200, 7800) < 1e-4, String(gain(8200, 7800)));
-});
-
 test('resample: constant input stays constant away from the edges', () => {
   const y = resample(new Float32Array(22050).fill(0.25), 22050, 16000);
   for (let i = 500; i < y.length - 500; i++) assert.ok(Math.abs(y[i]! - 0.25) < 1e-6, `index ${i}: ${y[i]}`);
 });
 
-test('resample: a rate pair with many phases (not tabulated) agrees with a nearby tabulated ratio', () => {
-  // 16001 -> 16000 has 16000 phases; the kernel is then evaluated per output sample.
+test('resample: an odd rate pair (16001 -> 16000) keeps a 440 Hz tone', () => {
   const x = sine(1600, 16001, 440, 0.5);
   const y = resample(x, 16001, 16000);
   assert.equal(y.length, 1600);
@@ -389,9 +378,9 @@ test('loadSample: files above the size cap are refused before reading', async ()
   }
 });
 
-test('an absurd resampling ratio is refused instead of allocating gigabytes', () => {
+test('an absurd resampling ratio is refused (rate floor) instead of allocating gigabytes', () => {
   const oneHz = asDecoded(new Float32Array(8000), 1);
-  assert.throws(() => prepareSample(oneHz, DEFAULTS), (err: unknown) => err instanceof WavDecodeError && err.reason === 'too-long');
+  assert.throws(() => prepareSample(oneHz, DEFAULTS), (err: unknown) => err instanceof WavDecodeError && err.reason === 'sample-rate-too-low');
 });
 
 test('invalid options are InvalidSettingsError', () => {

@@ -28,6 +28,11 @@ test('datagen() answers what the generator of each subset uses', async () => {
   assert.equal(dg.steps_per_epoch, null);
   assert.deepEqual(dg.x_shape, info.audio_input_shape);
   assert.equal(dg.validation_after_epoch, false);
+  // The standardization x gets (off for this registration), with MLTK's names.
+  assert.deepEqual(
+    [dg.dtype, dg.rescale, dg.samplewise_center, dg.samplewise_std_normalization, dg.samplewise_normalize_range],
+    ['float32', null, false, false, null],
+  );
   const validation = await subsetSize(live, ID, 'validation');
   const va = await client.datagen(ID, 'validation', { validation_batch_size: 5, validation_steps: 1 });
   assert.equal(va.samples, validation);

@@ -1,20 +1,21 @@
 /**
- * Runs the Python client's unittest suite (clients/python/tests) from `npm test`: the
- * fake-server tests, and the live tests against the real service started here on a loopback
- * port with workers and corpus-mini registered. The live tests must RUN, not be skipped.
- * The framework modules (test_torch.py, test_tf.py) run in their own python3 process each,
+ * Runs the Python client's test suite (clients/python/tests, unittest-style, so pytest and
+ * `python -m unittest` both run it) from `npm test`: the fake-server tests, and the live
+ * tests against the real service started here on a loopback port with workers and
+ * corpus-mini registered. The live tests must RUN, not be skipped. The interpreter is
+ * AUDIOFEED_PYTHON (CI's venv with the package installed) or python3 on the source tree
+ * (./python.ts). The framework modules (test_torch.py, test_tf.py) run in their own process each,
  * and only when their framework imports; when it does not, their node test is reported as
  * skipped with the install command, never passed silently.
  */
 import { after, before, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { PROJECT_ROOT } from '../helpers/paths.ts';
 import { registerCorpus, startLiveService, type LiveService } from './live-service.ts';
+import { PYTHON_PACKAGE, run as runProcess, testPython, type Run } from './python.ts';
 
-const TESTS_DIR = path.join(PROJECT_ROOT, 'clients', 'python', 'tests');
+const TESTS_DIR = path.join(PYTHON_PACKAGE, 'tests');
 const ID = 'corpus-mini';
 let live: LiveService;
 
@@ -22,9 +23,9 @@ let live: LiveService;
 const FRAMEWORKS: Record<string, { module: string; reason: string }> = {
   'test_torch.py': {
     module: 'torch',
-    reason: "torch is not importable: pip install --no-deps 'torch==2.13.0+cpu' (the CPU wheel in pip's find-links; an unpinned torch resolves to a CUDA build that does not import here)",
+    reason: "torch is not importable: pip install './clients/python[torch]' 'torch==2.13.0+cpu' (a CPU build, with its dependencies: --no-deps leaves torch unimportable, and an unpinned torch may resolve to a CUDA build whose libraries are missing)",
   },
-  'test_tf.py': { module: 'tensorflow', reason: 'tensorflow is not importable: pip install tensorflow-cpu' },
+  'test_tf.py': { module: 'tensorflow', reason: "tensorflow is not importable: pip install './clients/python[tf]'" },
 };
 const MODULES = fs.readdirSync(TESTS_DIR).filter((f) => /^test_\w+\.py$/.test(f)).sort();
 /** numpy-only modules: every one of their tests must pass. */
@@ -47,41 +48,13 @@ after(
   { timeout: 30_000 },
 );
 
-interface Run {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  output: string;
-}
-
-/**
- * `python3 ARGS` in clients/python/tests as a child process. Asynchronous on purpose: the
- * service under test answers from this process's event loop, so a synchronous spawn would
- * deadlock.
- */
+/** The test interpreter (./python.ts) with ARGS in clients/python/tests. */
 function python(args: string[], env: Record<string, string | undefined>, timeoutMs: number): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const childEnv: NodeJS.ProcessEnv = { ...process.env, PYTHONUNBUFFERED: '1', PYTHONDONTWRITEBYTECODE: '1', TF_CPP_MIN_LOG_LEVEL: '2' };
-    for (const [k, v] of Object.entries(env)) {
-      if (v === undefined) delete childEnv[k];
-      else childEnv[k] = v;
-    }
-    const child = spawn('python3', args, { cwd: TESTS_DIR, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, output });
-    });
-  });
+  const py = testPython();
+  return runProcess(py.command, args, { cwd: TESTS_DIR, env: { ...py.env, ...env }, timeoutMs });
 }
 
-/** `python3 -m unittest -v` over the given test files. */
+/** `python -m unittest -v` over the given test files. */
 function unittest(files: string[], env: Record<string, string | undefined>, timeoutMs: number): Promise<Run> {
   return python(['-m', 'unittest', '-v', ...files.map((f) => f.replace(/\.py$/, ''))], env, timeoutMs);
 }
@@ -102,7 +75,7 @@ function results(output: string): Map<string, string> {
 
 /** Every test of `files` ran and passed: `ok` each, `Ran N tests`, and `OK` with no skip. */
 function assertAllPassed(run: Run, files: string[]): void {
-  assert.equal(run.signal, null, `python3 was killed (timeout?)\n${run.output}`);
+  assert.equal(run.signal, null, `python was killed (timeout?)\n${run.output}`);
   assert.equal(run.code, 0, run.output);
   const got = results(run.output);
   let total = 0;

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import { resamplerStatus } from '../../src/core/audio/resample.ts';
 import { WavDecodeError } from '../../src/core/errors.ts';
 import {
   loadNativeFrontend,
@@ -252,7 +253,8 @@ function randomClip(rand: () => number, index: number, topDb: number): Clip & { 
     }
   }
   for (let i = 0; i < n; i++) x[i] = Math.max(-1, Math.min(1, x[i]!));
-  const expectNative = enc.rate === 16000 && enc.bits === 16 && !enc.float;
+  // 16-bit PCM runs natively at any rate (other rates through libsoxr).
+  const expectNative = enc.bits === 16 && !enc.float;
   const name = `seeded ${index}: ${enc.bits}-bit${enc.float ? ' float' : ''}${enc.extensible ? ' extensible' : ''} ${enc.channels}ch ${enc.rate} Hz ${enc.layout ?? ''} n=${n} gain=${gain} bg=${bgAmp.toExponential(2)}`;
   return { name, bytes: encodeWav(x, enc, rand), expectNative };
 }
@@ -296,13 +298,13 @@ describe('native WAV pipeline: parity with the TypeScript pipeline', () => {
     assert.equal(trimFallbacks, 0, 'no corpus clip has a frame within 1e-9 dB of the threshold');
   });
 
-  it('corpus-mini-odd: every clip gives the same bytes; 16-bit PCM at 16 kHz (also stereo, extensible, LIST) runs natively', async () => {
+  it('corpus-mini-odd: every clip gives the same bytes; 16-bit PCM (also stereo, extensible, LIST, 8 and 44.1 kHz) runs natively', async () => {
     const native = requireNative();
     const clips = listWavs(testdata('corpus-mini-odd'));
     assert.equal(clips.length, 9);
     const c = await compare(native, clips, 20);
     assert.deepEqual(c.ts.failures, []);
-    const nativeNames = ['0dd0c2c2', '0dd0fffe', '0dd01400', '0dd00300', '0dd0115f'];
+    const nativeNames = ['0dd0c2c2', '0dd0fffe', '0dd01400', '0dd00300', '0dd0115f', '0dd08000', '0dd44100'];
     assertRanNatively(c, clips, (i) => nativeNames.some((id) => clips[i]!.name.includes(id)));
   });
 
@@ -325,10 +327,40 @@ describe('native WAV pipeline: parity with the TypeScript pipeline', () => {
     const c = await compare(native, clips, 20);
     const { trimFallbacks } = assertRanNatively(c, clips, (i) => clips[i]!.expectNative);
     const nativeCount = c.status!.filter((s) => s === WAV_CLIP_NATIVE).length;
-    assert.ok(nativeCount >= 180, `most seeded clips are 16-bit at 16 kHz and run natively (${nativeCount})`);
-    assert.ok(nativeCount < clips.length - 60, 'and a good share takes the TypeScript path');
+    assert.ok(nativeCount >= 200, `most seeded clips are 16-bit PCM and run natively (${nativeCount})`);
+    assert.ok(nativeCount < clips.length - 30, 'and a good share (other encodings) takes the TypeScript path');
     assert.ok(trimFallbacks <= 3, `trim fallbacks are rare (${trimFallbacks})`);
     assert.ok(c.ts.failures.length === 0, 'every seeded clip is valid');
+  });
+
+  it('16-bit clips at 8k..96k and 16001 Hz, mono and stereo, run natively through libsoxr with the TypeScript bytes; refused rates fall back with the reason', async () => {
+    const native = requireNative();
+    assert.equal(resamplerStatus().engine, 'soxr', `libsoxr is linked (${resamplerStatus().reason}): install libsoxr-dev and rebuild`);
+    const rand = mulberry32(0x50c5);
+    const clips: Clip[] = [];
+    for (const rate of [8000, 11025, 16001, 22050, 44100, 48000, 96000]) {
+      for (const channels of [1, 2]) {
+        for (const seconds of [0.4, 1.3]) {
+          const n = Math.floor(rate * seconds);
+          const x = Float64Array.from({ length: n }, (_, i) => {
+            const t = i / rate;
+            const burst = t > 0.1 && t < seconds - 0.1 ? Math.sin((Math.PI * (t - 0.1)) / (seconds - 0.2)) : 0;
+            return burst * 0.4 * (Math.sin(2 * Math.PI * 300 * t) + 0.5 * Math.sin(2 * Math.PI * 2900 * t)) + (rand() - 0.5) * 1e-3;
+          });
+          clips.push({ name: `${rate} Hz ${channels}ch ${seconds} s`, bytes: encodeWav(x, { rate, channels, bits: 16 }, rand) });
+        }
+      }
+    }
+    const refused = [1, 7, 999].map((rate) => clipOf(`${rate} Hz`, Int16Array.from({ length: 400 }, (_, i) => (i * 37) % 2000), rate));
+    const all = [...clips, ...refused];
+    for (const trim of [20, 0]) {
+      const c = await compare(native, all, trim);
+      assertRanNatively(c, all, (i) => i < clips.length);
+      assert.deepEqual(
+        c.native.failures.map((f) => [all[f.index]!.name, reasonOf(f.error)]),
+        refused.map((r) => [r.name, 'sample-rate-too-low']),
+      );
+    }
   });
 
   for (const [label, trim, settings] of [

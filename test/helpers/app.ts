@@ -63,6 +63,11 @@ export interface TestAppOptions {
    * replica): its close() then leaves the keys and directories to the app that made them.
    */
   config?: Config;
+  /**
+   * The default DATA_DIR (./data) and DATA_ROOTS (./datasets) of a fresh clone, relative
+   * to the app's temp directory as its working directory: `root` is then `<base>/datasets`.
+   */
+  defaultPaths?: boolean;
 }
 
 export interface TestApp {
@@ -93,15 +98,20 @@ export async function startTestApp(env: Record<string, string> = {}, opts: TestA
   } else {
     const url = opts.redisUrl ?? (await testRedisUrl()).url;
     base = fs.mkdtempSync(path.join(os.tmpdir(), 'audiofeed-test-'));
-    fs.mkdirSync(path.join(base, 'root'));
-    config = loadConfig({
-      REDIS_URL: url,
-      KEY_PREFIX: `aftest-${process.pid}-${crypto.randomBytes(4).toString('hex')}`,
-      DATA_ROOTS: [path.join(base, 'root'), ...(opts.roots ?? [])].join(','),
-      DATA_DIR: path.join(base, 'data'),
-      LOG_LEVEL: 'silent',
-      ...env,
-    });
+    fs.mkdirSync(path.join(base, opts.defaultPaths ? 'datasets' : 'root'));
+    const paths = opts.defaultPaths
+      ? {}
+      : { DATA_ROOTS: [path.join(base, 'root'), ...(opts.roots ?? [])].join(','), DATA_DIR: path.join(base, 'data') };
+    config = loadConfig(
+      {
+        REDIS_URL: url,
+        KEY_PREFIX: `aftest-${process.pid}-${crypto.randomBytes(4).toString('hex')}`,
+        ...paths,
+        LOG_LEVEL: 'silent',
+        ...env,
+      },
+      opts.defaultPaths ? base : undefined,
+    );
   }
   const services = createServices(config, { version: 'test', log: quiet });
   let app: App | undefined;
@@ -124,7 +134,7 @@ export async function startTestApp(env: Record<string, string> = {}, opts: TestA
     queues: services.queues,
     redisUrl: config.redisUrl,
     base,
-    root: path.join(base, 'root'),
+    root: path.join(base, opts.defaultPaths ? 'datasets' : 'root'),
     dataDir: config.dataDir,
     prefix: config.keyPrefix,
     async close() {

@@ -44,6 +44,11 @@ export class MemoryRegistryStore implements RegistryStorePort {
     return [...this.records.values()].map((r) => JSON.parse(r) as DatasetRecord);
   }
 
+  async page(offset: number, limit: number): Promise<{ records: DatasetRecord[]; total: number }> {
+    const all = await this.list();
+    return { records: all.slice(offset, offset + limit), total: all.length };
+  }
+
   async delete(id: string): Promise<boolean> {
     this.subsets.delete(id);
     return this.records.delete(id);

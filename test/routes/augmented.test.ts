@@ -79,7 +79,7 @@ describe('augmented training epochs', () => {
         const decoded = entry === null ? { samples: new Float32Array(16000), sampleRate: 16000 } : decodeWav(fs.readFileSync(path.join(t.root, 'mini', entry)));
         const rng = augmentRng(43, 0, b, i);
         const params = drawTransformParams(resolved, rng, bg.length);
-        const audio = applyTransform(decoded, params, { sampleRateHz: 16000, sampleLengthMs: 1000, trimThresholdDb: 20, bgNoises: bg, rng });
+        const audio = applyTransform(decoded, params, { sampleRateHz: 16000, sampleLengthMs: 1000, trimThresholdDb: 20, bgNoises: bg });
         want.set(computeSpectrogram(settings, toInt16(audio)).uint16, i * 98 * 32);
       }
       assert.ok(got[b]!.equals(Buffer.from(want.buffer)), `batch ${b}`);
@@ -133,5 +133,18 @@ describe('augmentation settings are validated at registration', () => {
     const res = await register({ loudness_range: [1.5, 0.5] });
     assert.equal(res.statusCode, 422);
     assert.match(res.json().detail, /loudness_range/);
+  });
+  test("noise_color_level: 'mltk' by default, 'peak' on request, anything else refused naming the field", async () => {
+    const mltk = await register({ noise_colors: 'all', noise_color_range: [0, 0.1] });
+    assert.equal(mltk.statusCode, 201, mltk.body);
+    const peak = await register({ noise_colors: 'all', noise_color_range: [0, 0.1], noise_color_level: 'peak' });
+    assert.equal(peak.statusCode, 201, peak.body);
+    const levelOf = async (id: string) => (await t.app.inject({ url: `/v1/datasets/${id}/datagen` })).json().augmentation.noise_color_level;
+    assert.equal(await levelOf(mltk.json().id), 'mltk');
+    assert.equal(await levelOf(peak.json().id), 'peak');
+    const bad = await register({ noise_color_level: 'loud' });
+    assert.equal(bad.statusCode, 400);
+    assert.equal(bad.headers['content-type'], 'application/problem+json; charset=utf-8');
+    assert.match(bad.json().detail, /noise_color_level/);
   });
 });

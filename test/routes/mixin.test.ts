@@ -325,6 +325,10 @@ describe('evaluation knobs and GET …/datagen', () => {
       augmentation: null,
       class_mode: 'categorical',
       dtype: 'float32',
+      rescale: null,
+      samplewise_center: false,
+      samplewise_std_normalization: false,
+      samplewise_normalize_range: null,
       samples: 18,
       batches_per_epoch: 5, // ceil(18 / 4)
       steps_per_epoch: null,

@@ -54,7 +54,13 @@ async function loadDatasets(): Promise<void> {
   const list = byId('dataset-list');
   list.setAttribute('aria-busy', 'true');
   try {
-    const { datasets } = await apiJson<{ datasets: Dataset[] }>('/v1/datasets');
+    // GET /v1/datasets is paginated: read every page (the largest the API allows).
+    const datasets: Dataset[] = [];
+    for (;;) {
+      const page = await apiJson<{ datasets: Dataset[]; total: number }>(`/v1/datasets?limit=1000&offset=${datasets.length}`);
+      datasets.push(...page.datasets);
+      if (page.datasets.length === 0 || datasets.length >= page.total) break;
+    }
     clear(list);
     if (datasets.length === 0) {
       append(list, h('p', {}, 'No dataset is registered yet: register one with POST /v1/datasets (see the README).'));

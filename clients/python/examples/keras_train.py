@@ -10,11 +10,8 @@ itself needs just numpy.
 """
 import argparse
 import os
-import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-
-from audiofeed_client import Client  # noqa: E402
+from audiofeed_client import Client
 
 
 def train(base_url, dataset_id, epochs=10, batch_size=16, class_weight=False, lr=0.003, token=None, seed=0, verbose=2):

@@ -9,16 +9,13 @@ Prints the mean training loss (and validation loss and accuracy) per epoch.
 """
 import argparse
 import os
-import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import torch
+from torch import nn
+from torch.utils.data import DataLoader
 
-import torch  # noqa: E402
-from torch import nn  # noqa: E402
-from torch.utils.data import DataLoader  # noqa: E402
-
-from audiofeed_client import Client  # noqa: E402
-from audiofeed_client.torch import AudiofeedIterableDataset  # noqa: E402
+from audiofeed_client import Client
+from audiofeed_client.torch import AudiofeedIterableDataset
 
 # The float32 features are the frontend's uint16 values (0..~700): scale them near 0..1.
 FEATURE_SCALE = 1.0 / 1000.0

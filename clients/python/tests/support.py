@@ -7,15 +7,12 @@ import collections
 import io
 import os
 import socket
-import sys
-import threading
 import urllib.parse
 import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from numpy.lib import format as npformat
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from fakes import FakeServer
 
 URL = os.environ.get("AUDIOFEED_URL", "").strip()
 DATASET = os.environ.get("AUDIOFEED_DATASET", "").strip()
@@ -78,29 +75,15 @@ class ReplayServer:
         self.cut = cut or (lambda from_batch: None)
         self.announce = announce
         self.requests = []
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def do_GET(self):
-                server._serve(self)
-
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        self.base = "http://127.0.0.1:{}".format(self._httpd.server_address[1])
+        self._server = FakeServer(lambda request, h: self._serve(h))
+        self.base = self._server.base
 
     def __enter__(self):
-        self._thread.start()
+        self._server.__enter__()
         return self
 
     def __exit__(self, *exc):
-        self._httpd.shutdown()
-        self._httpd.server_close()
+        self._server.__exit__(*exc)
 
     def _serve(self, h):
         query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(h.path).query))

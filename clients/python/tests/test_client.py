@@ -4,9 +4,7 @@ Run: python3 -m unittest discover -s clients/python/tests -v
 """
 import io
 import json
-import os
 import socket
-import sys
 import threading
 import unittest
 import urllib.parse
@@ -14,9 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-
-from audiofeed_client import AudiofeedError, Client, IncompleteStreamError  # noqa: E402
+from audiofeed_client import AudiofeedError, Client, IncompleteStreamError
 
 X_SHAPE = (98, 32, 1)
 K = 4

@@ -15,7 +15,7 @@ import urllib.request
 
 import numpy as np
 
-from support import DATASET, LIVE, SKIP_REASON, TOKEN, URL  # also puts the client package on sys.path
+from support import DATASET, LIVE, SKIP_REASON, TOKEN, URL
 
 from audiofeed_client import AudiofeedError, Client, batch_columns  # noqa: E402
 
@@ -167,6 +167,11 @@ class LiveServiceTest(unittest.TestCase):
         self.assertEqual(dg["classes"], self.classes)
         self.assertTrue(dg["shuffle"])
         self.assertTrue(dg["validation_after_epoch"])  # epoch 1 is the 2nd: validation_freq=2 validates
+        # The standardization the service applies to x (off here), with MLTK's names.
+        self.assertEqual(
+            (dg["rescale"], dg["samplewise_center"], dg["samplewise_std_normalization"], dg["samplewise_normalize_range"]),
+            (None, False, False, None),
+        )
         ev = self.client.datagen(DATASET, "evaluation")
         self.assertFalse(ev["shuffle"])  # eval_shuffle defaults to off
         with self.assertRaises(AudiofeedError) as caught:

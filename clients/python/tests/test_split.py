@@ -3,13 +3,9 @@
 test_torch.py checks the same against torch's real DataLoader and the live service.
 """
 import itertools
-import os
-import sys
 import unittest
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-
-from audiofeed_client import loader_order, worker_slice  # noqa: E402
+from audiofeed_client import loader_order, worker_slice
 
 
 def round_robin(slices):

@@ -1,6 +1,6 @@
 """audiofeed_client.tfdata against the REAL service, with TensorFlow and Keras.
 
-Needs tensorflow (``pip install tensorflow-cpu``) and a live service (AUDIOFEED_URL,
+Needs tensorflow (``pip install './clients/python[tf]'``: tensorflow-cpu) and a live service (AUDIOFEED_URL,
 AUDIOFEED_DATASET); without either every test is skipped with the reason. `npm test` runs
 this module through test/clients/python-live.test.ts, which reports a missing tensorflow
 as a skipped test with the same reason, never silently. The signature logic itself is
@@ -17,7 +17,7 @@ from support import DATASET, LIVE, SKIP_REASON, TOKEN, URL, ReplayServer, captur
 
 from audiofeed_client import Client  # noqa: E402
 
-TF_REASON = "tensorflow is not importable: pip install tensorflow-cpu"
+TF_REASON = "tensorflow is not importable: pip install './clients/python[tf]'"
 HAVE_TF = importable("tensorflow")
 BATCH = 16
 

@@ -1,6 +1,6 @@
 """audiofeed_client.torch against the REAL service, through torch's own DataLoader.
 
-Needs torch (a CPU build: ``pip install --no-deps 'torch==2.13.0+cpu'`` here) and a live service (AUDIOFEED_URL,
+Needs torch (a CPU build here: ``pip install './clients/python[torch]' 'torch==2.13.0+cpu'``) and a live service (AUDIOFEED_URL,
 AUDIOFEED_DATASET); without either every test is skipped with the reason. `npm test` runs
 this module through test/clients/python-live.test.ts, which reports a missing torch as a
 skipped test with the same reason, never silently.
@@ -14,7 +14,7 @@ from support import DATASET, LIVE, SKIP_REASON, TOKEN, URL, ReplayServer, captur
 
 from audiofeed_client import AudiofeedError, Client, IncompleteStreamError, loader_order, worker_slice  # noqa: E402
 
-TORCH_REASON = "torch is not importable: pip install --no-deps 'torch==2.13.0+cpu' (the CPU wheel in pip's find-links; an unpinned torch resolves to a CUDA build that does not import here)"
+TORCH_REASON = "torch is not importable: pip install './clients/python[torch]' 'torch==2.13.0+cpu' (a CPU build, with its dependencies: --no-deps leaves torch unimportable, and an unpinned torch may resolve to a CUDA build whose libraries are missing)"
 HAVE_TORCH = importable("torch")
 BATCH = 16
 

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import { open } from 'node:fs/promises';
 import { InvalidSettingsError, WavDecodeError } from '../errors.ts';
 import { adjustLength, targetLength } from './adjust-length.ts';
-import { resample, resampledLength } from './resample.ts';
+import { resample } from './resample.ts';
 import { trimSilence } from './trim.ts';
 import { decodeWav, MAX_SAMPLE_RATE, type DecodedWav } from './wav.ts';
 
@@ -15,11 +15,6 @@ export { toInt16 } from './pcm.ts';
 
 /** Files larger than this are refused before reading (WavDecodeError 'file-too-large'). */
 export const MAX_WAV_FILE_BYTES = 256 * 1024 * 1024;
-/**
- * Cap on the resampled length (samples): a valid but absurd header (e.g. 1 Hz audio
- * resampled to 16 kHz) must not turn a small file into gigabytes.
- */
-export const MAX_RESAMPLED_SAMPLES = 64 * 1024 * 1024;
 /** MLTK's generator default for trim_threshold_db (spec §2): librosa top_db 20. */
 export const DEFAULT_TRIM_THRESHOLD_DB = 20;
 /** MLTK's silence entry: 16000 zeros at 16 kHz (what `raw` returns for it). */
@@ -80,15 +75,14 @@ export function prepareSample(decoded: DecodedWav, opts: LoadOptions): Float32Ar
   return prepareResolved(decoded.samples, decoded.sampleRate, r);
 }
 
-function prepareResolved(samples: Float32Array, fromHz: number, r: Resolved): Float32Array {
-  if (fromHz !== r.rate && resampledLength(samples.length, fromHz, r.rate) > MAX_RESAMPLED_SAMPLES) {
-    throw new WavDecodeError(
-      'too-long',
-      `${samples.length} samples at ${fromHz} Hz would become more than ${MAX_RESAMPLED_SAMPLES} samples at ${r.rate} Hz`,
-    );
-  }
+/**
+ * Resample -> trim -> crop/pad with resolved options. `log10` is trim's (Math.log10 here;
+ * the augmentation pipeline passes detmath's, shared with its native twin).
+ */
+export function prepareResolved(samples: Float32Array, fromHz: number, r: Resolved, log10: (x: number) => number = Math.log10): Float32Array {
+  // resample checks its bounds (rate floor, input and output caps) before any work.
   const y = resample(samples, fromHz, r.rate);
-  const trimmed = r.topDb === null ? y : trimSilence(y, r.topDb);
+  const trimmed = r.topDb === null ? y : trimSilence(y, r.topDb, log10);
   return adjustLength(y, trimmed, r.T, r.offset);
 }
 

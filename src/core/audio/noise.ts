@@ -1,34 +1,48 @@
 /**
- * Coloured noise for augmentation (spec §14 step 4, "add coloured noise").
+ * Coloured noise for augmentation (spec §14 step 4, "add coloured noise"), at one of two
+ * levels (`noise_color_level`):
  *
- * Every generator returns `n` float32 samples scaled so that the largest magnitude is
- * exactly 1 (the caller clips to the sample's range and scales by factor x loudness).
- * Power spectral density slopes (per octave):
+ * - 'mltk' (default): MLTK's `_get_color_noise`, reproduced step by step. For a sample of
+ *   n values: a real random spectrum of n//2 + 1 + (n % 2) standard normals, multiplied
+ *   by linspace(1, size, size) to the power 0 (white, blue), −1 (pink), −2 (brown) or 2
+ *   (violet) (MLTK gives blue no shaping), the last value dropped when n is odd, inverse
+ *   real FFT (numpy's irfft, 1/N normalisation, N = 2·(bins − 1)), clipped to the sample's
+ *   own [min, max], times 10 (pink, brown) or 0.01 (blue, violet), zero-padded to n and
+ *   cast to float32. Because the spectrum is real the noise is time-symmetric, and its
+ *   level differs by orders of magnitude between colours (violet is clipped to a square
+ *   wave): that is MLTK's behaviour, which a ported recipe was tuned for. Same values as
+ *   numpy given the same normals, to FFT rounding (pocketfft's order of operations differs
+ *   from ../math/fft.ts's; see test/audio/noise-mltk.test.ts).
+ * - 'peak': every colour scaled so that its largest magnitude is exactly 1, so
+ *   `noise_color_range` means the same for every colour. PSD slopes per octave: white
+ *   0 dB (i.i.d. normals); brown −6 dB (running sum, mean removed); violet +6 dB (first
+ *   difference); pink −3 dB and blue +3 dB (complex Gaussian spectrum on the bins of the
+ *   next power of two >= n, amplitude 1/√k or √k on bin k >= 1, DC zero, first n samples
+ *   of the inverse FFT).
  *
- * - white  (0 dB):  i.i.d. standard normal samples.
- * - brown  (-6 dB): integrated white noise (running sum), mean removed. A running sum
- *   has PSD 1 / (4 sin^2(pi f / fs)), i.e. 1/f^2 well below Nyquist.
- * - violet (+6 dB): differentiated white noise (first difference), PSD 4 sin^2(pi f / fs),
- *   i.e. f^2 well below Nyquist.
- * - pink   (-3 dB) and blue (+3 dB): spectral shaping. Complex Gaussian spectrum on the
- *   bins of the next power of two >= n, amplitude k^(-1/2) (pink) or k^(1/2) (blue) for
- *   bin k >= 1, DC zero, one inverse real FFT, first n samples kept. Exact 1/f and f
- *   slopes over the whole band, unlike Voss–McCartney's stepped approximation.
- *
- * MLTK (`_get_color_noise`) shapes a real-only random spectrum (so its noise is
- * time-symmetric), forgets the f factor for blue (blue = white there) and then scales the
- * colours by 10 or 0.01 without normalising, so its levels differ by orders of magnitude
- * between colours (violet ends up clipped to a square wave). We normalise every colour to
- * peak 1 instead, so `noise_color_range` means the same thing for every colour.
+ * Both draw their normals from the sample's own stream (FastGaussian, seeded with four
+ * words of it), use ../math/detmath.ts and ../math/fft.ts, and have a native twin
+ * (native/noise.cc) that gives the same bits.
  */
-import { realFft } from './stretch.ts';
+import { log } from '../math/detmath.ts';
+import { realFft } from '../math/fft.ts';
 
 export const NOISE_COLORS = ['white', 'brown', 'blue', 'pink', 'violet'] as const;
 export type NoiseColor = (typeof NOISE_COLORS)[number];
 
+export const NOISE_COLOR_LEVELS = ['mltk', 'peak'] as const;
+export type NoiseColorLevel = (typeof NOISE_COLOR_LEVELS)[number];
+
 /** Source of 32-bit words (the per-sample augmentation stream) that seeds the generator. */
 export interface WordSource {
   nextUint32(): number;
+}
+
+/** The four words that seed a FastGaussian, as drawn from the sample's stream. */
+export type NoiseSeed = readonly [number, number, number, number];
+
+export function drawNoiseSeed(src: WordSource): NoiseSeed {
+  return [src.nextUint32(), src.nextUint32(), src.nextUint32(), src.nextUint32()];
 }
 
 /**
@@ -45,11 +59,11 @@ export class FastGaussian {
   private spare = 0;
   private hasSpare = false;
 
-  constructor(src: WordSource) {
-    this.a = src.nextUint32() | 0;
-    this.b = src.nextUint32() | 0;
-    this.c = src.nextUint32() | 0;
-    this.d = src.nextUint32() | 0;
+  constructor(seed: NoiseSeed) {
+    this.a = seed[0] | 0;
+    this.b = seed[1] | 0;
+    this.c = seed[2] | 0;
+    this.d = seed[3] | 0;
     // The all-zero state is xoshiro's only fixed point.
     if ((this.a | this.b | this.c | this.d) === 0) this.a = 0x9e3779b9 | 0;
   }
@@ -84,7 +98,7 @@ export class FastGaussian {
       x2 = this.signed();
       r2 = x1 * x1 + x2 * x2;
     } while (r2 >= 1 || r2 === 0);
-    const f = Math.sqrt((-2 * Math.log(r2)) / r2);
+    const f = Math.sqrt((-2 * log(r2)) / r2);
     this.spare = f * x1;
     this.hasSpare = true;
     return f * x2;
@@ -98,6 +112,51 @@ function rotl(x: number, k: number): number {
 export function isNoiseColor(c: string): c is NoiseColor {
   return (NOISE_COLORS as readonly string[]).includes(c);
 }
+
+// ------------------------------------------------------------------ MLTK's levels
+
+/** MLTK's scale_factor per colour. */
+const MLTK_SCALE: Record<NoiseColor, number> = { white: 1, pink: 10, brown: 10, blue: 0.01, violet: 0.01 };
+
+/**
+ * MLTK's `_get_color_noise(sample, color)` with normals from `seed`: `n` = the sample's
+ * length, `lo`/`hi` = its min and max (the noise is clipped to them). See the file
+ * comment for the steps. n = 1 (where numpy's irfft of one bin raises) gives a zero.
+ */
+export function mltkColourNoise(color: NoiseColor, n: number, lo: number, hi: number, seed: NoiseSeed): Float32Array {
+  const out = new Float32Array(n);
+  const size = Math.floor(n / 2) + 1 + (n % 2);
+  const bins = size - (n % 2);
+  const N = 2 * (bins - 1);
+  if (N === 0) return out;
+  const g = new FastGaussian(seed);
+  // numpy draws all `size` normals, then shapes them: linspace(1, size, size)[i] = i + 1.
+  const spec = new Float64Array(size);
+  for (let i = 0; i < size; i++) spec[i] = g.gauss();
+  switch (color) {
+    case 'pink': // color_noise **= -1: numpy's reciprocal
+      for (let i = 0; i < bins; i++) spec[i] = spec[i]! * (1 / (i + 1));
+      break;
+    case 'brown': // **= -2: pow(k, -2), correctly rounded as 1 / k²
+      for (let i = 0; i < bins; i++) spec[i] = spec[i]! * (1 / ((i + 1) * (i + 1)));
+      break;
+    case 'violet': // **= 2: numpy's square
+      for (let i = 0; i < bins; i++) spec[i] = spec[i]! * ((i + 1) * (i + 1));
+      break;
+    default: // white; blue (MLTK does not shape it)
+      break;
+  }
+  const y = new Float64Array(N);
+  realFft(N).inverse(spec.subarray(0, bins), new Float64Array(bins), y);
+  const scale = MLTK_SCALE[color];
+  for (let i = 0; i < N; i++) {
+    const v = y[i]!;
+    out[i] = (v < lo ? lo : v > hi ? hi : v) * scale;
+  }
+  return out;
+}
+
+// ------------------------------------------------------------------ peak-normalised levels
 
 function normalisePeak(x: Float64Array, n: number): Float32Array {
   let peak = 0;
@@ -143,15 +202,15 @@ function violet(n: number, rng: FastGaussian): Float64Array {
   return y;
 }
 
-/** Spectrally shaped noise: amplitude k^exponent on bin k (>= 1). */
-function shaped(n: number, rng: FastGaussian, exponent: number): Float64Array {
+/** Spectrally shaped noise: amplitude 1/√k (pink) or √k (blue) on bin k >= 1. */
+function shaped(n: number, rng: FastGaussian, pink: boolean): Float64Array {
   let size = 4;
   while (size < n) size *= 2;
   const bins = size / 2 + 1;
   const re = new Float64Array(bins);
   const im = new Float64Array(bins);
   for (let k = 1; k < bins; k++) {
-    const a = k ** exponent;
+    const a = pink ? 1 / Math.sqrt(k) : Math.sqrt(k);
     re[k] = rng.gauss() * a;
     im[k] = k === bins - 1 ? 0 : rng.gauss() * a;
   }
@@ -161,8 +220,8 @@ function shaped(n: number, rng: FastGaussian, exponent: number): Float64Array {
 }
 
 /** `n` samples of `color` noise, peak-normalised to 1 (all zeros only if n = 0). */
-export function colouredNoise(color: NoiseColor, n: number, src: WordSource): Float32Array {
-  const rng = new FastGaussian(src);
+export function peakColourNoise(color: NoiseColor, n: number, seed: NoiseSeed): Float32Array {
+  const rng = new FastGaussian(seed);
   switch (color) {
     case 'white':
       return normalisePeak(white(n, rng), n);
@@ -171,8 +230,8 @@ export function colouredNoise(color: NoiseColor, n: number, src: WordSource): Fl
     case 'violet':
       return normalisePeak(violet(n, rng), n);
     case 'pink':
-      return normalisePeak(shaped(n, rng, -0.5), n);
+      return normalisePeak(shaped(n, rng, true), n);
     case 'blue':
-      return normalisePeak(shaped(n, rng, 0.5), n);
+      return normalisePeak(shaped(n, rng, false), n);
   }
 }

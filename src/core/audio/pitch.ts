@@ -12,8 +12,9 @@
  * rational-phase kaiser_best filter, which would need one kernel phase per output sample
  * here. The shorter kernel is a deliberate speed/quality trade (augmented epochs are
  * computed on the fly); its stop band (~70 dB) is far below the noise the augmentation
- * adds.
+ * adds. sin and 2^x come from ../math/detmath.ts: native/pitch.cc gives the same bits.
  */
+import { exp2, sin } from '../math/detmath.ts';
 import { IstftWriter, roundHalfEven, stft, timeStretch } from './stretch.ts';
 
 const ZERO_CROSSINGS = 10;
@@ -44,7 +45,7 @@ const KERNEL: Float64Array = (() => {
     if (u >= ZERO_CROSSINGS) continue;
     const r = u / ZERO_CROSSINGS;
     const win = besselI0(KAISER_BETA * Math.sqrt(1 - r * r)) / i0b;
-    t[i] = (u === 0 ? 1 : Math.sin(Math.PI * u) / (Math.PI * u)) * win;
+    t[i] = (u === 0 ? 1 : sin(Math.PI * u) / (Math.PI * u)) * win;
   }
   return t;
 })();
@@ -144,7 +145,7 @@ export function stretchAndShift(y: Float32Array, speed: number, nSteps: number):
   if (!Number.isFinite(nSteps)) throw new RangeError(`pitch steps must be finite, got ${nSteps}`);
   if (nSteps === 0) return speed === 1 ? y : timeStretch(y, speed);
   const targetLen = speed === 1 ? y.length : roundHalfEven(y.length / speed);
-  const rate = 2 ** (-nSteps / 12);
+  const rate = exp2(-nSteps / 12);
   let out: Float32Array;
   if (rate < 1) {
     const shifted = resampleRatio(y, rate, Math.ceil(y.length * rate));

@@ -1,133 +1,118 @@
 /**
- * Sample-rate conversion.
+ * Sample-rate conversion: what MLTK gets from `librosa.resample(y, orig_sr, target_sr)`,
+ * whose default in librosa >= 0.10 is `res_type='soxr_hq'`, i.e. python-soxr's
+ * `soxr.resample(y, orig_sr, target_sr, quality='soxr_hq')` (libsoxr 0.1.3, HQ recipe,
+ * float32), then `fix_length` to ceil(n * target / orig) samples.
  *
- * MLTK resamples with `librosa.resample`, whose default in librosa >= 0.10 is soxr's
- * "HQ" preset; soxr is a multi-stage FFT design that cannot be reproduced bit for bit
- * here. We implement a band-limited windowed-sinc interpolator with the parameters of
- * resampy's `kaiser_best` filter (librosa's default resampler before 0.10):
+ * The numbers come from libsoxr itself, linked into the native addon
+ * (native/resample_soxr.cc: Debian's libsoxr fed exactly as python-soxr feeds it, which
+ * makes the output bit-identical to python's). There is deliberately no TypeScript
+ * resampler: soxr's multi-stage FFT design would have to be ported line by line to give
+ * the same bits, and an approximation would serve different features than MLTK without
+ * saying so. When the addon is missing or was built without libsoxr, `resample` throws
+ * ResamplerUnavailableError (naming the library) for any clip whose rate differs from the
+ * target; clips at the target rate never need it.
  *
- * - Kaiser window, beta = 14.769656459379492 (about 140 dB stop-band attenuation),
- * - 64 zero crossings on each side of the kernel centre,
- * - roll-off 0.9475937167399596: the cutoff sits at 94.8 % of the lower Nyquist
- *   frequency; when downsampling the kernel is stretched by the rate ratio, so it is
- *   also the anti-aliasing filter (about -6 dB at the cutoff, flat below ~0.87 and
- *   fully attenuated from ~1.02 of the output Nyquist).
- *
- * Kernel (in input samples, tau = output time - input index):
- *   h(tau) = s * sinc(s * tau) * kaiser(tau * scale / 64),  scale = min(1, to / from),
- *   s = scale * rolloff, kaiser(u) = I0(beta * sqrt(1 - u^2)) / I0(beta) for |u| <= 1.
- * Output sample n sits at input time n * from / to, computed exactly as a rational
- * position (k0 + p / L with L / M = to / from in lowest terms), so the L distinct kernel
- * phases are evaluated exactly (no table interpolation) and cached per rate pair.
- * The signal is taken as zero outside its bounds (as resampy and soxr do).
- * Output length = ceil(n * (to / from)) in double arithmetic, exactly librosa's rule.
- * Arithmetic is double precision; the result is rounded to float32.
- *
- * Equal rates return the input unchanged (MLTK does not resample 16 kHz input).
+ * Bounds, checked before any work (the same constants as native/resample_soxr.h; the
+ * addon exports its own and test/audio/resample-soxr.test.ts holds them equal): rates
+ * below MIN_RESAMPLE_RATE_HZ are refused (`sample-rate-too-low`: a header claiming 1 Hz
+ * would make 16,000 output samples of every input sample), and so are resamplings of more
+ * than MAX_RESAMPLE_INPUT_SAMPLES in or MAX_RESAMPLE_OUTPUT_SAMPLES out
+ * (`resample-too-large`): soxr's cost is about linear in both.
  */
+import { ResamplerUnavailableError, WavDecodeError } from '../errors.ts';
+import { loadNativeAddon, nativeAddonUnavailableReason } from '../native/addon.ts';
 
-export const KAISER_BEST = {
-  zeroCrossings: 64,
-  beta: 14.769656459379492,
-  rolloff: 0.9475937167399596,
-} as const;
+/** Lowest rate (Hz) resampled from or to: telephony's 8 kHz is the lowest real recording rate. */
+export const MIN_RESAMPLE_RATE_HZ = 1000;
+/** Most input samples one resampling takes (~23 min at 48 kHz). */
+export const MAX_RESAMPLE_INPUT_SAMPLES = 64 * 1024 * 1024;
+/** Most output samples one resampling makes (~70 min at 16 kHz, 256 MiB of float32). */
+export const MAX_RESAMPLE_OUTPUT_SAMPLES = 64 * 1024 * 1024;
 
-/** Above this many phases the kernel is evaluated per output sample instead of tabulated. */
-const MAX_TABULATED_PHASES = 4096;
-const MAX_CACHED_FILTERS = 8;
-
-function gcd(a: number, b: number): number {
-  while (b !== 0) {
-    const t = a % b;
-    a = b;
-    b = t;
-  }
-  return a;
+/** The addon's resampler exports (native/addon.cc). */
+export interface RawResamplerAddon {
+  /** ResampleSoxrHQ; throws an Error with code ERR_RESAMPLE and a `reason`. */
+  resample(samples: Float32Array, fromHz: number, toHz: number): Float32Array;
+  /** The linked libsoxr's version, or null when the addon was built without it. */
+  soxrVersion: string | null;
+  resampleLimits: { minRateHz: number; maxInputSamples: number; maxOutputSamples: number };
 }
 
-/** Modified Bessel function of the first kind, order 0 (power series; converges for all x). */
-function besselI0(x: number): number {
-  const q = (x * x) / 4;
-  let sum = 1;
-  let term = 1;
-  for (let k = 1; k < 1000; k++) {
-    term *= q / (k * k);
-    sum += term;
-    if (term < sum * 1e-17) break;
-  }
-  return sum;
+export interface ResamplerStatus {
+  /** 'soxr' when clips at other rates can be resampled, else null. */
+  engine: 'soxr' | null;
+  /** libsoxr's version ('0.1.3'), or null. */
+  version: string | null;
+  /** Why there is no resampler ('' when there is one). */
+  reason: string;
 }
 
-interface Filter {
-  L: number;
-  M: number;
-  /** Input offset of the first tap relative to floor(position). */
-  jMin: number;
-  taps: number;
-  /** Half-width of the kernel support, in input samples. */
-  width: number;
-  s: number;
-  i0Beta: number;
-  /** L rows of `taps` coefficients, or null when L is too large to tabulate. */
-  table: Float64Array | null;
-}
+/** A resampler over the addon's exports: libsoxr's when the addon has it, else none. */
+export class Resampler {
+  readonly status: ResamplerStatus;
+  private readonly addon: RawResamplerAddon | null;
 
-function fillPhase(f: Filter, frac: number, out: Float64Array, at: number): void {
-  const { beta } = KAISER_BEST;
-  for (let t = 0; t < f.taps; t++) {
-    const tau = frac - (f.jMin + t);
-    const a = Math.abs(tau);
-    let h = 0;
-    if (a < f.width) {
-      const u = a / f.width; // = a * scale / zeroCrossings
-      const win = besselI0(beta * Math.sqrt(1 - u * u)) / f.i0Beta;
-      const x = f.s * tau;
-      const sinc = x === 0 ? 1 : Math.sin(Math.PI * x) / (Math.PI * x);
-      h = f.s * sinc * win;
+  /** `addon`: the addon's exports, or null with `unavailableReason` (why it did not load). */
+  constructor(addon: object | null, unavailableReason = '') {
+    const a = addon as Partial<RawResamplerAddon> | null;
+    if (a === null) {
+      this.addon = null;
+      this.status = { engine: null, version: null, reason: `the native addon is not available (${unavailableReason})` };
+    } else if (typeof a.resample !== 'function' || typeof a.soxrVersion !== 'string') {
+      this.addon = null;
+      this.status = { engine: null, version: null, reason: 'the native addon was built without libsoxr (pkg-config soxr found nothing)' };
+    } else {
+      this.addon = a as RawResamplerAddon;
+      this.status = { engine: 'soxr', version: a.soxrVersion, reason: '' };
     }
-    out[at + t] = h;
+  }
+
+  /** See `resample`. */
+  resample(x: Float32Array, fromHz: number, toHz: number): Float32Array {
+    if (!Number.isInteger(fromHz) || !Number.isInteger(toHz) || fromHz < 1 || toHz < 1) {
+      throw new RangeError(`sample rates must be positive integers (Hz), got ${fromHz} and ${toHz}`);
+    }
+    if (fromHz === toHz) return x;
+    checkResampleBounds(x.length, fromHz, toHz);
+    if (this.addon === null) {
+      throw new ResamplerUnavailableError(
+        `this clip is at ${fromHz} Hz and needs resampling to ${toHz} Hz with MLTK's soxr_hq resampler (libsoxr), ` +
+          `which this server does not have: ${this.status.reason}. Install libsoxr-dev (Debian/Ubuntu: ` +
+          'apt-get install libsoxr-dev) and rebuild the addon with `npm run build:native`, or send clips at ' +
+          `${toHz} Hz`,
+        { library: 'libsoxr', from_hz: fromHz, to_hz: toHz },
+      );
+    }
+    try {
+      return this.addon.resample(x, fromHz, toHz);
+    } catch (err) {
+      const e = err as Error & { code?: string; reason?: string };
+      if (e.code === 'ERR_RESAMPLE' && e.reason !== undefined) throw new WavDecodeError(e.reason, e.message);
+      throw err;
+    }
   }
 }
 
-const filters = new Map<string, Filter>();
+let shared: Resampler | undefined;
 
-function getFilter(fromHz: number, toHz: number): Filter {
-  const key = `${fromHz}/${toHz}`;
-  const hit = filters.get(key);
-  if (hit) {
-    // Refresh recency for the small LRU.
-    filters.delete(key);
-    filters.set(key, hit);
-    return hit;
-  }
-  const g = gcd(fromHz, toHz);
-  const L = toHz / g;
-  const M = fromHz / g;
-  const scale = Math.min(1, toHz / fromHz);
-  const width = KAISER_BEST.zeroCrossings / scale;
-  const half = Math.floor(width);
-  const f: Filter = {
-    L,
-    M,
-    jMin: -half,
-    taps: 2 * half + 2,
-    width,
-    s: scale * KAISER_BEST.rolloff,
-    i0Beta: besselI0(KAISER_BEST.beta),
-    table: null,
-  };
-  if (L <= MAX_TABULATED_PHASES) {
-    const table = new Float64Array(L * f.taps);
-    for (let p = 0; p < L; p++) fillPhase(f, p / L, table, p * f.taps);
-    f.table = table;
-  }
-  filters.set(key, f);
-  if (filters.size > MAX_CACHED_FILTERS) filters.delete(filters.keys().next().value as string);
-  return f;
+/** The process's resampler, over the addon as loaded once by src/core/native/addon.ts. */
+function resampler(): Resampler {
+  shared ??= new Resampler(loadNativeAddon(), nativeAddonUnavailableReason());
+  return shared;
 }
 
-function checkRate(name: string, hz: number): void {
-  if (!Number.isInteger(hz) || hz < 1) throw new RangeError(`${name} must be a positive integer (Hz), got ${hz}`);
+/** Whether this process can resample, with what, or why not. */
+export function resamplerStatus(): ResamplerStatus {
+  return resampler().status;
+}
+
+/** One start-up log line: which resampler runs, or what a missing one means. */
+export function resamplerLogLine(status: ResamplerStatus = resamplerStatus()): string {
+  return status.engine === 'soxr'
+    ? `resampler: soxr_hq (libsoxr ${status.version})`
+    : `resampler: none (${status.reason}): clips at other rates than sample_rate_hz are refused with ` +
+        '501 resampler-unavailable; install libsoxr-dev and rebuild the addon (npm run build:native)';
 }
 
 /** Length of the resampled signal: ceil(n * (to / from)), librosa's rule. */
@@ -135,56 +120,41 @@ export function resampledLength(n: number, fromHz: number, toHz: number): number
   return Math.ceil(n * (toHz / fromHz));
 }
 
-export function resample(x: Float32Array, fromHz: number, toHz: number): Float32Array {
-  checkRate('fromHz', fromHz);
-  checkRate('toHz', toHz);
-  if (fromHz === toHz) return x;
-  const n = x.length;
-  const nOut = resampledLength(n, fromHz, toHz);
-  const out = new Float32Array(nOut);
-  if (n === 0) return out;
-  const f = getFilter(fromHz, toHz);
-  // One widening copy: the inner loop then multiplies doubles only (measurably faster).
-  const xd = Float64Array.from(x);
-  const { L, M, jMin, taps, table } = f;
-  const scratch = table === null ? new Float64Array(taps) : null;
-  // Position of output i in input samples is k0 + p / L, advanced exactly in integers.
-  let k0 = 0;
-  let p = 0;
-  for (let i = 0; i < nOut; i++) {
-    let h: Float64Array;
-    let off: number;
-    if (table !== null) {
-      h = table;
-      off = p * taps;
-    } else {
-      h = scratch!;
-      off = 0;
-      fillPhase(f, p / L, h, 0);
-    }
-    const base = k0 + jMin;
-    const lo = base < 0 ? -base : 0;
-    const hi = base + taps > n ? n - base : taps;
-    // Four partial sums: shorter dependency chains, ~30 % faster in V8.
-    let a0 = 0;
-    let a1 = 0;
-    let a2 = 0;
-    let a3 = 0;
-    let t = lo;
-    for (; t + 3 < hi; t += 4) {
-      a0 += xd[base + t]! * h[off + t]!;
-      a1 += xd[base + t + 1]! * h[off + t + 1]!;
-      a2 += xd[base + t + 2]! * h[off + t + 2]!;
-      a3 += xd[base + t + 3]! * h[off + t + 3]!;
-    }
-    for (; t < hi; t++) a0 += xd[base + t]! * h[off + t]!;
-    out[i] = a0 + a1 + (a2 + a3);
-    p += M;
-    if (p >= L) {
-      const q = Math.floor(p / L);
-      k0 += q;
-      p -= q * L;
-    }
+/**
+ * Throws WavDecodeError (422 invalid-wav) when resampling n samples from `fromHz` to
+ * `toHz` is out of bounds: `sample-rate-too-low` or `resample-too-large`. Equal rates
+ * resample nothing and always pass.
+ */
+export function checkResampleBounds(n: number, fromHz: number, toHz: number): void {
+  if (fromHz === toHz && fromHz > 0) return;
+  if (!(fromHz >= MIN_RESAMPLE_RATE_HZ && toHz >= MIN_RESAMPLE_RATE_HZ) || !Number.isFinite(fromHz) || !Number.isFinite(toHz)) {
+    throw new WavDecodeError(
+      'sample-rate-too-low',
+      `resampling from ${fromHz} Hz to ${toHz} Hz is refused: rates below ${MIN_RESAMPLE_RATE_HZ} Hz are not resampled`,
+    );
   }
-  return out;
+  if (n > MAX_RESAMPLE_INPUT_SAMPLES) {
+    throw new WavDecodeError(
+      'resample-too-large',
+      `${n} samples at ${fromHz} Hz are more than the ${MAX_RESAMPLE_INPUT_SAMPLES} input samples one resampling may take`,
+    );
+  }
+  const produced = resampledLength(n, fromHz, toHz);
+  if (produced > MAX_RESAMPLE_OUTPUT_SAMPLES) {
+    throw new WavDecodeError(
+      'resample-too-large',
+      `${n} samples at ${fromHz} Hz would become ${produced} samples at ${toHz} Hz, more than the ` +
+        `${MAX_RESAMPLE_OUTPUT_SAMPLES} output samples one resampling may make`,
+    );
+  }
+}
+
+/**
+ * `x` resampled from `fromHz` to `toHz` as librosa's soxr_hq does it (float32,
+ * ceil(n * to / from) samples). Equal rates return `x` itself (MLTK does not resample
+ * then). Throws WavDecodeError for out-of-bounds work and ResamplerUnavailableError when
+ * libsoxr is not available.
+ */
+export function resample(x: Float32Array, fromHz: number, toHz: number): Float32Array {
+  return resampler().resample(x, fromHz, toHz);
 }

@@ -11,215 +11,16 @@
  * Not bit-exact with librosa (float64 here, and MLTK's output is not reproducible anyway
  * because of its wall-clock RNG, Q-20); the algorithm and parameters are the same.
  *
- * Also exports the small real FFT used by the pitch shifter, VTLP and noise generators.
+ * Transcendentals (FFT twiddles, the window) come from ../math/detmath.ts and the FFT from
+ * ../math/fft.ts, whose twins in native/ give the same bits: the native augmentation
+ * pipeline reproduces this file exactly.
  */
+import { cos } from '../math/detmath.ts';
+import { realFft } from '../math/fft.ts';
 
 export const STFT_N_FFT = 2048;
 export const STFT_HOP = 512;
 const TWO_PI = 2 * Math.PI;
-
-/**
- * Real FFT of a power-of-two size n >= 4, computed as one complex FFT of size n / 2
- * (even/odd packing). Forward is unnormalised; inverse divides by n (numpy's conventions).
- * Instances keep scratch buffers: not re-entrant, but cheap to create and cached per size.
- */
-export class RealFft {
-  readonly n: number;
-  private readonly m: number;
-  private readonly rev: Uint32Array;
-  /** Complex twiddles e^{-2 pi i k / m} for the half-size FFT. */
-  private readonly cosM: Float64Array;
-  private readonly sinM: Float64Array;
-  /** e^{-2 pi i k / n}, k in [0, m], for the even/odd split. */
-  private readonly cosN: Float64Array;
-  private readonly sinN: Float64Array;
-  private readonly zr: Float64Array;
-  private readonly zi: Float64Array;
-
-  constructor(n: number) {
-    if (!Number.isInteger(n) || n < 4 || (n & (n - 1)) !== 0) {
-      throw new RangeError(`RealFft size must be a power of two >= 4, got ${n}`);
-    }
-    this.n = n;
-    const m = n >> 1;
-    this.m = m;
-    const bits = Math.log2(m);
-    this.rev = new Uint32Array(m);
-    for (let i = 0; i < m; i++) {
-      let r = 0;
-      for (let b = 0, v = i; b < bits; b++, v >>= 1) r = (r << 1) | (v & 1);
-      this.rev[i] = r;
-    }
-    // Full-circle table: radix-4 stages read twiddle indices up to 3m/4.
-    this.cosM = new Float64Array(m);
-    this.sinM = new Float64Array(m);
-    for (let k = 0; k < m; k++) {
-      this.cosM[k] = Math.cos((TWO_PI * k) / m);
-      this.sinM[k] = -Math.sin((TWO_PI * k) / m);
-    }
-    this.cosN = new Float64Array(m + 1);
-    this.sinN = new Float64Array(m + 1);
-    for (let k = 0; k <= m; k++) {
-      this.cosN[k] = Math.cos((TWO_PI * k) / n);
-      this.sinN[k] = -Math.sin((TWO_PI * k) / n);
-    }
-    this.zr = new Float64Array(m);
-    this.zi = new Float64Array(m);
-  }
-
-  /**
-   * In-place complex FFT of (zr, zi), size m; `inverse` uses conjugate twiddles (no
-   * scaling). Bit-reversed input, one radix-2 stage when log2(m) is odd, then radix-4
-   * stages (half the passes over memory of pure radix-2). With bit-reversed order the four
-   * quarter blocks of a radix-4 group hold residues 0, 2, 1, 3.
-   */
-  private complex(inverse: boolean): void {
-    const { m, rev, zr, zi, cosM, sinM } = this;
-    for (let i = 0; i < m; i++) {
-      const j = rev[i]!;
-      if (j > i) {
-        let t = zr[i]!;
-        zr[i] = zr[j]!;
-        zr[j] = t;
-        t = zi[i]!;
-        zi[i] = zi[j]!;
-        zi[j] = t;
-      }
-    }
-    let L = 4;
-    if ((Math.log2(m) & 1) === 1) {
-      for (let a = 0; a < m; a += 2) {
-        const ar = zr[a]!;
-        const ai = zi[a]!;
-        const br = zr[a + 1]!;
-        const bi = zi[a + 1]!;
-        zr[a] = ar + br;
-        zi[a] = ai + bi;
-        zr[a + 1] = ar - br;
-        zi[a + 1] = ai - bi;
-      }
-      L = 8;
-    }
-    // Forward: X1 = t1 - i t3, X3 = t1 + i t3; inverse swaps the signs of i.
-    const s = inverse ? -1 : 1;
-    for (; L <= m; L <<= 2) {
-      const q = L >> 2;
-      // Integer step (| 0) keeps twiddle indices small integers for V8's fast path.
-      const step = (m / L) | 0;
-      for (let k = 0; k < q; k++) {
-        const i1 = k * step;
-        const w1r = cosM[i1]!;
-        const w1i = s * sinM[i1]!;
-        const w2r = cosM[2 * i1]!;
-        const w2i = s * sinM[2 * i1]!;
-        const w3r = cosM[3 * i1]!;
-        const w3i = s * sinM[3 * i1]!;
-        for (let a = k; a < m; a += L) {
-          const b = a + q;
-          const c = b + q;
-          const d = c + q;
-          const x0r = zr[a]!;
-          const x0i = zi[a]!;
-          // Residue 2 (block b) takes w^2, residue 1 (block c) w^1.
-          let r = zr[b]!;
-          let im = zi[b]!;
-          const x2r = r * w2r - im * w2i;
-          const x2i = r * w2i + im * w2r;
-          r = zr[c]!;
-          im = zi[c]!;
-          const x1r = r * w1r - im * w1i;
-          const x1i = r * w1i + im * w1r;
-          r = zr[d]!;
-          im = zi[d]!;
-          const x3r = r * w3r - im * w3i;
-          const x3i = r * w3i + im * w3r;
-          const t0r = x0r + x2r;
-          const t0i = x0i + x2i;
-          const t1r = x0r - x2r;
-          const t1i = x0i - x2i;
-          const t2r = x1r + x3r;
-          const t2i = x1i + x3i;
-          const t3r = (x1r - x3r) * s;
-          const t3i = (x1i - x3i) * s;
-          zr[a] = t0r + t2r;
-          zi[a] = t0i + t2i;
-          zr[c] = t0r - t2r;
-          zi[c] = t0i - t2i;
-          zr[b] = t1r + t3i;
-          zi[b] = t1i - t3r;
-          zr[d] = t1r - t3i;
-          zi[d] = t1i + t3r;
-        }
-      }
-    }
-  }
-
-  /** X[k] = sum x[j] e^{-2 pi i jk / n} for k in [0, n/2]; re/im need n/2 + 1 entries. */
-  forward(x: ArrayLike<number>, re: Float64Array, im: Float64Array): void {
-    const { m, zr, zi, cosN, sinN } = this;
-    for (let j = 0; j < m; j++) {
-      zr[j] = x[2 * j]!;
-      zi[j] = x[2 * j + 1]!;
-    }
-    this.complex(false);
-    for (let k = 0; k <= m; k++) {
-      const k1 = k === m ? 0 : k;
-      const k2 = k === 0 ? 0 : m - k;
-      const ar = zr[k1]!;
-      const ai = zi[k1]!;
-      const br = zr[k2]!;
-      const bi = -zi[k2]!;
-      // E = (Z[k] + conj Z[m-k]) / 2, O = (Z[k] - conj Z[m-k]) / 2i, X = E + W^k O.
-      const er = 0.5 * (ar + br);
-      const ei = 0.5 * (ai + bi);
-      const or = 0.5 * (ai - bi);
-      const oi = -0.5 * (ar - br);
-      const wr = cosN[k]!;
-      const wi = sinN[k]!;
-      re[k] = er + (or * wr - oi * wi);
-      im[k] = ei + (or * wi + oi * wr);
-    }
-  }
-
-  /** Inverse of `forward` (imaginary parts of bins 0 and n/2 are ignored); out needs n entries. */
-  inverse(re: Float64Array, im: Float64Array, out: Float64Array): void {
-    const { m, zr, zi, cosN, sinN } = this;
-    for (let k = 0; k < m; k++) {
-      const xr = re[k]!;
-      const xi = k === 0 ? 0 : im[k]!;
-      const yr = re[m - k]!;
-      const yi = k === 0 ? 0 : -im[m - k]!;
-      // E = (X[k] + conj X[m-k]) / 2, O = (X[k] - conj X[m-k]) / (2 W^k), Z = E + i O.
-      const er = 0.5 * (xr + yr);
-      const ei = 0.5 * (xi + yi);
-      const dr = 0.5 * (xr - yr);
-      const di = 0.5 * (xi - yi);
-      // Divide by W^k = multiply by conj(W^k).
-      const wr = cosN[k]!;
-      const wi = -sinN[k]!;
-      const or = dr * wr - di * wi;
-      const oi = dr * wi + di * wr;
-      zr[k] = er - oi;
-      zi[k] = ei + or;
-    }
-    this.complex(true);
-    const scale = 1 / m;
-    for (let j = 0; j < m; j++) {
-      out[2 * j] = zr[j]! * scale;
-      out[2 * j + 1] = zi[j]! * scale;
-    }
-  }
-}
-
-const fftCache = new Map<number, RealFft>();
-export function realFft(n: number): RealFft {
-  let f = fftCache.get(n);
-  if (f === undefined) {
-    f = new RealFft(n);
-    fftCache.set(n, f);
-  }
-  return f;
-}
 
 /** Periodic Hann window (scipy `get_window('hann', n, fftbins=True)`, librosa's default). */
 const hannCache = new Map<number, Float64Array>();
@@ -227,7 +28,7 @@ export function hann(n: number): Float64Array {
   let w = hannCache.get(n);
   if (w === undefined) {
     w = new Float64Array(n);
-    for (let i = 0; i < n; i++) w[i] = 0.5 - 0.5 * Math.cos((TWO_PI * i) / n);
+    for (let i = 0; i < n; i++) w[i] = 0.5 - 0.5 * cos((TWO_PI * i) / n);
     hannCache.set(n, w);
   }
   return w;

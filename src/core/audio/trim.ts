@@ -21,8 +21,12 @@ export const TRIM_HOP_LENGTH = 512;
 /** librosa's `amin` for amplitude_to_db. */
 const AMIN = 1e-5;
 
-/** Sample range [start, end) that `librosa.effects.trim(top_db=topDb)` keeps. */
-export function trimBounds(y: Float32Array, topDb: number): { start: number; end: number } {
+/**
+ * Sample range [start, end) that `librosa.effects.trim(top_db=topDb)` keeps. `log10` is
+ * Math.log10 on the plain path (unchanged since it was tested against MLTK); the
+ * augmentation pipeline passes ../math/detmath.ts's, which its native twin shares.
+ */
+export function trimBounds(y: Float32Array, topDb: number, log10: (x: number) => number = Math.log10): { start: number; end: number } {
   const n = y.length;
   const half = TRIM_FRAME_LENGTH / 2;
   const nFrames = 1 + Math.floor(n / TRIM_HOP_LENGTH);
@@ -42,11 +46,11 @@ export function trimBounds(y: Float32Array, topDb: number): { start: number; end
     levels[t] = rms;
     if (rms > ref) ref = rms;
   }
-  const refDb = 20 * Math.log10(ref);
+  const refDb = 20 * log10(ref);
   let first = -1;
   let last = -1;
   for (let t = 0; t < nFrames; t++) {
-    if (20 * Math.log10(levels[t]!) - refDb > -topDb) {
+    if (20 * log10(levels[t]!) - refDb > -topDb) {
       if (first < 0) first = t;
       last = t;
     }
@@ -56,7 +60,7 @@ export function trimBounds(y: Float32Array, topDb: number): { start: number; end
 }
 
 /** The kept part of `y` (a view into the same buffer, not a copy). */
-export function trimSilence(y: Float32Array, topDb: number): Float32Array {
-  const { start, end } = trimBounds(y, topDb);
+export function trimSilence(y: Float32Array, topDb: number, log10: (x: number) => number = Math.log10): Float32Array {
+  const { start, end } = trimBounds(y, topDb, log10);
   return y.subarray(start, end);
 }

@@ -6,6 +6,7 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { Frontend } from './frontend.ts';
 import { loadNativeFrontend, nativeFrontendUnavailableReason, type NativeFrontend } from './native.ts';
 import { resolveFrontendSettings, settingsHash, type FrontendSettings } from './settings.ts';
+import { augmentBatchNative, augmentBatchTs, type AugmentBatchJob, type AugmentBatchOptions, type AugmentClip } from './augment-batch.ts';
 import {
   featurizeWavBatchNative,
   featurizeWavBatchTs,
@@ -29,6 +30,12 @@ export interface FrontendBackend {
     out: Uint16Array,
     options?: WavBatchOptions,
   ): Promise<WavBatchResult>;
+  /**
+   * Augmented rows of a batch (see augment-batch.ts): clip i transformed with its drawn
+   * params, then features (uint16, job.frontendEnabled) or audio (float32) into row i of
+   * `out`. Both backends give the same bytes and the same failures.
+   */
+  augmentBatch(job: AugmentBatchJob, clips: readonly AugmentClip[], out: Uint16Array | Float32Array, options?: AugmentBatchOptions): Promise<WavBatchResult>;
   /** One clip, with the activity detector's verdict (activity_detection_enable). */
   processClip(settings: FrontendSettings, clip: Int16Array): Promise<ClipSpectrogram>;
 }
@@ -66,6 +73,10 @@ class NativeBackend implements FrontendBackend {
     options?: WavBatchOptions,
   ): Promise<WavBatchResult> {
     return featurizeWavBatchNative(this.native, settings, trimThresholdDb, wavs, out, options);
+  }
+
+  augmentBatch(job: AugmentBatchJob, clips: readonly AugmentClip[], out: Uint16Array | Float32Array, options?: AugmentBatchOptions): Promise<WavBatchResult> {
+    return augmentBatchNative(this.native, job, clips, out, options);
   }
 }
 
@@ -116,6 +127,10 @@ export class TypeScriptBackend implements FrontendBackend {
     options?: WavBatchOptions,
   ): Promise<WavBatchResult> {
     return featurizeWavBatchTs(settings, trimThresholdDb, wavs, out, { ...options, frontend: this.frontendFor(settings) });
+  }
+
+  async augmentBatch(job: AugmentBatchJob, clips: readonly AugmentClip[], out: Uint16Array | Float32Array): Promise<WavBatchResult> {
+    return augmentBatchTs(job, clips, out, job.frontendEnabled ? { frontend: this.frontendFor(job.settings) } : {});
   }
 }
 

@@ -1,19 +1,11 @@
 /**
- * Loader and typed wrapper for the native (C++ N-API) frontend addon built by
- * `npm run build:native` into build/Release/audiofeed_frontend.node. The addon
- * is optional: when it is absent or cannot be loaded, `loadNativeFrontend()`
+ * Typed wrapper for the frontend exports of the native (C++ N-API) addon built by
+ * `npm run build:native` (loaded by src/core/native/addon.ts). The addon is
+ * optional: when it is absent or cannot be loaded, `loadNativeFrontend()`
  * returns null and callers fall back to the TypeScript twin.
  */
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { loadNativeAddon, nativeAddonUnavailableReason } from '../native/addon.ts';
 import { resolveFrontendSettings, type FrontendSettings } from './settings.ts';
-
-const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-
-/** Where node-gyp puts the addon. */
-export const NATIVE_ADDON_PATH = path.join(PROJECT_ROOT, 'build', 'Release', 'audiofeed_frontend.node');
 
 export interface RawBatchResult {
   /** All clips' spectrograms concatenated, height*width values each. */
@@ -50,6 +42,10 @@ export const WAV_CLIP_NATIVE = 0;
 export const WAV_CLIP_FALLBACK_FORMAT = 1;
 export const WAV_CLIP_FALLBACK_TRIM = 2;
 
+/** Per-clip outcome of the addon's augmentBatch: computed natively, or left to the TypeScript twin. */
+export const AUGMENT_CLIP_NATIVE = 0;
+export const AUGMENT_CLIP_FALLBACK = 1;
+
 /**
  * The addon's own exports. Settings are MLTK-named fields; missing fields take
  * the MLTK defaults. The addon validates for memory safety and names the
@@ -85,6 +81,32 @@ export interface RawFrontendAddon {
     options?: RawBatchOptions,
   ): Promise<Uint8Array>;
   shape(settings: Partial<FrontendSettings>): { height: number; width: number; sampleLength: number; fftSize: number };
+  /**
+   * The augmentation pipeline (native/augment.cc, the twin of src/core/audio/augment/
+   * transforms.ts) for a batch, on the thread pool: clips[i] is WAV bytes (16-bit PCM is
+   * decoded natively), float samples at rates[i] Hz, or null (MLTK's silence entry);
+   * params holds AUGMENT_PARAM_COUNT numbers per clip (augment-batch.ts); crops[i] the
+   * background noise to add (sampleLength values) or null. Writes one row per clip into
+   * `out` (uint16 features with settings, float32 audio with settings null) and resolves
+   * with a status per clip (AUGMENT_CLIP_*); rows of clips not computed are zeros.
+   */
+  augmentBatch(
+    settings: Partial<FrontendSettings> | null,
+    job: { sampleRateHz: number; sampleLength: number; topDb: number | null; noiseLevel: 'mltk' | 'peak' },
+    clips: (Uint8Array | Float32Array | null)[],
+    rates: Float64Array,
+    params: Float64Array,
+    crops: (Float32Array | null)[],
+    out: Uint16Array | Float32Array,
+    options?: RawBatchOptions,
+  ): Promise<Uint8Array>;
+  /**
+   * One stage of the native augmentation pipeline, synchronously (for the parity tests):
+   * rfft, irfft, timeStretch, stretchAndShift, resampleRatio, vtlp, mltkNoise, peakNoise, trim.
+   */
+  augmentStage(name: string, input: Float32Array, args: number[]): Float32Array | Float64Array;
+  /** native/detmath.cc's function `name` over `xs` (the twin of src/core/math/detmath.ts; for its parity test). */
+  detmath(name: 'sin' | 'cos' | 'exp' | 'exp2' | 'log' | 'log10', xs: Float64Array): Float64Array;
 }
 
 export interface NativeBatchResult {
@@ -142,30 +164,18 @@ export class NativeFrontend {
   }
 }
 
-let cached: { frontend: NativeFrontend | null; reason: string } | undefined;
-
-function load(): { frontend: NativeFrontend | null; reason: string } {
-  if (!existsSync(NATIVE_ADDON_PATH)) {
-    return { frontend: null, reason: `${NATIVE_ADDON_PATH} does not exist` };
-  }
-  try {
-    const require = createRequire(import.meta.url);
-    const addon = require(NATIVE_ADDON_PATH) as RawFrontendAddon;
-    return { frontend: new NativeFrontend(addon), reason: '' };
-  } catch (err) {
-    // A stale build for another Node ABI or architecture: treat it as absent.
-    return { frontend: null, reason: `${NATIVE_ADDON_PATH} failed to load: ${(err as Error).message}` };
-  }
-}
+let cached: NativeFrontend | null | undefined;
 
 /** The native frontend, or null when the addon is not built or does not load. Loaded once. */
 export function loadNativeFrontend(): NativeFrontend | null {
-  cached ??= load();
-  return cached.frontend;
+  if (cached === undefined) {
+    const addon = loadNativeAddon();
+    cached = addon === null ? null : new NativeFrontend(addon as RawFrontendAddon);
+  }
+  return cached;
 }
 
 /** Why `loadNativeFrontend()` returned null ('' when it loaded). */
 export function nativeFrontendUnavailableReason(): string {
-  cached ??= load();
-  return cached.reason;
+  return nativeAddonUnavailableReason();
 }

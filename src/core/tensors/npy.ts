@@ -107,48 +107,71 @@ export interface DecodedNpy {
   byteLength: number;
 }
 
+export interface NpyHeader {
+  dtype: NpyDtype;
+  shape: number[];
+  /** Where the data starts (the header's length with its prefix). */
+  dataStart: number;
+  /** The data's length as the header declares it (Infinity when beyond any integer). */
+  dataBytes: number;
+}
+
 /**
- * Reads one `.npy` array (versions 1–3, C order, one of our four dtypes) from the start
- * of `buf`. The data is a view over `buf` when aligned, a copy otherwise.
+ * Reads the header of the `.npy` array at the start of `buf` (versions 1–3, C order, one
+ * of our four dtypes): null when `buf` ends before the header does. Throws for anything
+ * else, including a header longer than `maxHeaderBytes`, so a reader can bound what it
+ * holds before it knows the array.
  */
-export function decodeNpy(buf: Uint8Array): DecodedNpy {
+export function readNpyHeader(buf: Uint8Array, maxHeaderBytes = 1 << 20): NpyHeader | null {
   const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
-  if (b.length < 10 || !b.subarray(0, 6).equals(MAGIC)) throw new Error('not a .npy array (bad magic)');
-  const major = b[6]!;
-  let headerStart: number;
-  let headerLen: number;
-  if (major === 1) {
-    headerLen = b.readUInt16LE(8);
-    headerStart = 10;
-  } else if (major === 2 || major === 3) {
-    if (b.length < 12) throw new Error('truncated .npy header');
-    headerLen = b.readUInt32LE(8);
-    headerStart = 12;
-  } else {
-    throw new Error(`unsupported .npy version ${major}.${b[7]}`);
+  if (b.length < 8) {
+    if (!MAGIC.subarray(0, Math.min(b.length, 6)).equals(b.subarray(0, 6))) throw new Error('not a .npy array (bad magic)');
+    return null;
   }
+  if (!b.subarray(0, 6).equals(MAGIC)) throw new Error('not a .npy array (bad magic)');
+  const major = b[6]!;
+  if (major !== 1 && major !== 2 && major !== 3) throw new Error(`unsupported .npy version ${major}.${b[7]}`);
+  const headerStart = major === 1 ? 10 : 12;
+  if (b.length < headerStart) return null;
+  const headerLen = major === 1 ? b.readUInt16LE(8) : b.readUInt32LE(8);
+  if (headerLen > maxHeaderBytes) throw new Error(`.npy header of ${headerLen} bytes (at most ${maxHeaderBytes})`);
   const dataStart = headerStart + headerLen;
-  if (b.length < dataStart) throw new Error('truncated .npy header');
+  if (b.length < dataStart) return null;
   const header = b.toString(major === 3 ? 'utf8' : 'latin1', headerStart, dataStart);
 
   const descr = /'descr'\s*:\s*'([^']+)'/.exec(header)?.[1];
   const fortran = /'fortran_order'\s*:\s*(True|False)/.exec(header)?.[1];
   const shapeText = /'shape'\s*:\s*\(([^)]*)\)/.exec(header)?.[1];
   if (descr === undefined || fortran === undefined || shapeText === undefined) {
-    throw new Error(`malformed .npy header ${JSON.stringify(header)}`);
+    throw new Error(`malformed .npy header ${JSON.stringify(header.slice(0, 200))}`);
   }
   if (fortran === 'True') throw new Error('Fortran-order .npy arrays are not supported');
   const dtype = (Object.keys(DESCR) as NpyDtype[]).find((d) => DESCR[d] === descr || (d === 'int8' && descr === '<i1'));
   if (dtype === undefined) throw new Error(`unsupported .npy dtype ${descr}`);
-  const shape = shapeText
+  const dims = shapeText
     .split(',')
     .map((s) => s.trim())
-    .filter((s) => s.length > 0)
-    .map((s) => Number.parseInt(s, 10));
+    .filter((s) => s.length > 0);
+  if (dims.some((d) => !/^\d+$/.test(d))) throw new Error(`malformed .npy shape (${shapeText})`);
+  const shape = dims.map((d) => Number(d));
+  let dataBytes = CTOR[dtype].BYTES_PER_ELEMENT;
+  for (const d of shape) dataBytes = dataBytes * d;
+  if (!Number.isSafeInteger(dataBytes) || shape.some((d) => !Number.isSafeInteger(d))) dataBytes = Infinity;
+  return { dtype, shape, dataStart, dataBytes };
+}
 
+/**
+ * Reads one `.npy` array (versions 1–3, C order, one of our four dtypes) from the start
+ * of `buf`. The data is a view over `buf` when aligned, a copy otherwise.
+ */
+export function decodeNpy(buf: Uint8Array): DecodedNpy {
+  const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+  const head = readNpyHeader(b);
+  if (head === null) throw new Error(b.length < 10 ? 'not a .npy array (bad magic)' : 'truncated .npy header');
+  const { dtype, shape, dataStart, dataBytes } = head;
+  if (!Number.isFinite(dataBytes)) throw new Error(`.npy shape ${JSON.stringify(shape)} is too large`);
   const Ctor = CTOR[dtype];
-  const count = shape.reduce((a, c) => a * c, 1);
-  const dataBytes = count * Ctor.BYTES_PER_ELEMENT;
+  const count = dataBytes / Ctor.BYTES_PER_ELEMENT;
   if (b.length < dataStart + dataBytes) throw new Error(`truncated .npy data: need ${dataBytes} bytes`);
   const offset = b.byteOffset + dataStart;
   let data: NpyTypedArray;

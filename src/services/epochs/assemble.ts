@@ -1,14 +1,17 @@
 /**
  * Batch assembly: subset positions → x rows read from feature shards (converted to the
- * requested dtype exactly as MLTK's generator does), y per class_mode, and sample
- * weights. Clips recorded as failed in their shard are left out of the batch, the same
- * way in every epoch, so such a batch is shorter (never silently substituted).
+ * requested dtype exactly as MLTK's generator does, and standardized per row when the
+ * dataset sets rescale / samplewise_*: the shards keep the raw frontend output, so one
+ * cache serves every standardization), y per class_mode, and sample weights. Clips
+ * recorded as failed in their shard are left out of the batch, the same way in every
+ * epoch, so such a batch is shorter (never silently substituted).
  */
 import fs from 'node:fs';
 import { buildLabels } from '../../core/datasets/index.ts';
 import type { ClassMode, FeatureDtype } from '../../core/schemas.ts';
 import { convertSpectrogram } from '../../core/frontend/output.ts';
 import type { FrontendSettings } from '../../core/frontend/settings.ts';
+import { standardizeSample, type Standardization } from '../../core/tensors/standardize.ts';
 import { rowOf, shardOf, type SubsetPlan } from '../features/plan.ts';
 import { openShardSync, readRowsSync, type OpenShard } from '../features/shard-file.ts';
 
@@ -33,6 +36,8 @@ export interface EpochSource {
   plan: SubsetPlan;
   frontendEnabled: boolean;
   frontendSettings: FrontendSettings;
+  /** MLTK's standardization of each spectrogram (dtype float32), or null when off. */
+  standardization?: Standardization | null;
   classMode: ClassMode;
   dtype: FeatureDtype;
   /** Per subset position, or null. */
@@ -139,6 +144,8 @@ export function assembleRows(src: EpochSource, positions: Int32Array, locate: Ro
   }
   const xBytes = new Uint8Array(x.buffer, x.byteOffset, x.byteLength);
   const raw = new Uint8Array(direct ? 0 : longest * first.rowBytes);
+  const standardization = src.frontendEnabled ? (src.standardization ?? null) : null;
+  const scratch = standardization ? new Float32Array(rowElems) : null;
   for (const { start, count } of runs) {
     const { shard, row } = kept[start]!.at;
     if (direct) {
@@ -154,8 +161,9 @@ export function assembleRows(src: EpochSource, positions: Int32Array, locate: Ro
       }
       const u16 = new Uint16Array(raw.buffer, r * first.rowBytes, rowElems);
       if (src.dtype === 'float32') {
-        // MLTK: the uint16 values cast to float32, no scaling.
+        // MLTK: the uint16 values cast to float32, no scaling; then standardized in place.
         (x as Float32Array).set(u16, offset);
+        if (standardization) standardizeSample((x as Float32Array).subarray(offset, offset + rowElems), standardization, scratch!);
       } else {
         (x as Int8Array).set(convertSpectrogram(u16, src.frontendSettings, 'int8') as Int8Array, offset);
       }

@@ -7,7 +7,9 @@
 import { batchIndices, batchesPerEpoch, DEFAULT_EPOCH_SEED } from '../../core/datasets/index.ts';
 import type { ResolvedAugmentation } from '../../core/audio/augment/index.ts';
 import type { ClassMode, FeatureDtype, SubsetName } from '../../core/schemas.ts';
+import type { Standardization } from '../../core/tensors/standardize.ts';
 import { deliveredDtype } from '../features/plan.ts';
+import { standardizationOf } from '../registry/settings.ts';
 import { subsetFor } from '../registry/subsets.ts';
 import type { DatasetRecord, StoredSubsets } from '../registry/types.ts';
 import { augmentationFor } from './stream.ts';
@@ -28,7 +30,7 @@ export interface DatagenParams {
   validationFreq?: number | number[];
 }
 
-export interface DatagenContext {
+export interface DatagenContext extends Standardization {
   subset: SubsetName;
   batch_size: number;
   shuffle: boolean;
@@ -37,6 +39,7 @@ export interface DatagenContext {
   effective_seed: number;
   augmentation: ResolvedAugmentation | null;
   class_mode: ClassMode;
+  /** The dtype of x (float32 whenever rescale / samplewise_* standardize it). */
   dtype: FeatureDtype;
   samples: number;
   /** Batches of one pass over the subset (ceil(samples / batch_size)). */
@@ -74,6 +77,7 @@ export function datagenContext(rec: DatasetRecord, subsets: StoredSubsets, p: Da
     augmentation: augmentationFor(rec, p.subset, p.augment),
     class_mode: p.classMode === undefined ? rec.settings.class_mode : p.classMode,
     dtype: deliveredDtype(rec, p.dtype),
+    ...standardizationOf(rec.settings),
     samples: n,
     batches_per_epoch: batchesPerEpoch(n, batchSize),
     steps_per_epoch: steps ?? null,

@@ -7,6 +7,7 @@ import { batchIndices } from '../../core/datasets/index.ts';
 import { ConflictError, InvalidSettingsError } from '../../core/errors.ts';
 import type { ClassMode, FeatureDtype, SubsetName } from '../../core/schemas.ts';
 import { deliveredDtype, featureSpecOf, planList, shardOf, type FeatureSpec, type SubsetPlan } from '../features/plan.ts';
+import { activeStandardization } from '../registry/settings.ts';
 import { subsetDir, subsetFor } from '../registry/subsets.ts';
 import type { DatasetRecord, StoredSubset, StoredSubsets } from '../registry/types.ts';
 import type { EpochSource } from './assemble.ts';
@@ -95,6 +96,7 @@ export function planEpoch(rec: DatasetRecord, subsets: StoredSubsets, p: EpochPa
       plan,
       frontendEnabled: rec.settings.frontend_enabled,
       frontendSettings: rec.settings.frontend_settings,
+      standardization: activeStandardization(rec.settings),
       classMode,
       dtype,
       sampleWeights,

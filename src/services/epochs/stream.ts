@@ -15,7 +15,7 @@ import { shardOf } from '../features/plan.ts';
 import { noWorkers } from '../features/wait.ts';
 import type { EnsureFeaturizedArgs, FeatureQueue, Logger } from '../ports.ts';
 import { loadSampleWeights } from '../registry/sample-weights.ts';
-import { storedSubsetOf } from '../registry/subsets.ts';
+import { listNameOf } from '../registry/subsets.ts';
 import type { DatasetRecord, StoredSubsets } from '../registry/types.ts';
 import { STREAM_BATCHES_IN_FLIGHT } from '../stream-budget.ts';
 import { planEpoch, shardPriorities, type EpochParams, type EpochPlan } from './epoch-plan.ts';
@@ -143,7 +143,7 @@ export class EpochService {
     let prio: Int32Array | null = null;
     const ensureArgs: EnsureFeaturizedArgs = {
       datasetId: rec.id,
-      subset: storedSubsetOf(req.subset),
+      subset: listNameOf(subsets, ep.subset, req.subset),
       datasetDir: ep.datasetDir,
       root: ep.root,
       entries: ep.subset.entries,

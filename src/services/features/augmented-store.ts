@@ -27,7 +27,7 @@ import { featureHash } from './plan.ts';
  * of the old code must not be read as the new code's. Feature settings are in the key
  * through featureHash (which carries FEATURE_VERSION).
  */
-export const AUGMENTED_FORMAT = 1;
+export const AUGMENTED_FORMAT = 2;
 
 /** The augmentation settings with their keys in one order (records read back from Redis keep theirs, but need not). */
 function canonicalAugmentation(a: ResolvedAugmentation): string {

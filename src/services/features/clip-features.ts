@@ -1,6 +1,6 @@
 /**
  * The features of one clip, exactly as the dataset pipeline computes them (decode ->
- * resample/trim/pad -> int16 -> microfrontend -> dtype), or with `raw` the decoded
+ * resample/trim/pad -> int16 -> microfrontend -> dtype [-> MLTK standardization]), or with `raw` the decoded
  * samples straight into the frontend (device-parity checks); the settings object's
  * parser; the encoders (npy, JSON, PNG) and the Accept negotiation. One service for
  * POST /v1/features (routes/features/), the CLI (cli/main.ts) and anyone else.
@@ -16,6 +16,13 @@ import { frontendSizes, resolveFrontendSettings, type FrontendSettings } from '.
 import { renderSpectrogramPng } from '../../core/render/spectrogram-png.ts';
 import { FeatureDtype } from '../../core/schemas.ts';
 import { encodeNpy } from '../../core/tensors/npy.ts';
+import {
+  checkStandardizationTarget,
+  isStandardizing,
+  resolveStandardization,
+  standardizeSample,
+  StandardizationFields,
+} from '../../core/tensors/standardize.ts';
 
 export const ClipFeatureSettings = Type.Object(
   {
@@ -35,6 +42,8 @@ export const ClipFeatureSettings = Type.Object(
     frontend_enabled: Type.Optional(
       Type.Boolean({ description: 'false returns the prepared float32 audio [sample_length] instead of a spectrogram' }),
     ),
+    // MLTK's standardization of the spectrogram (dtype float32), as a dataset's batches get it.
+    ...StandardizationFields,
   },
   { additionalProperties: false, description: 'How to compute the features of one clip' },
 );
@@ -102,6 +111,8 @@ export async function computeClipFeatures(
       field: 'dtype',
     });
   }
+  const standardization = resolveStandardization(request);
+  checkStandardizationTarget(standardization, frontendEnabled, dtype);
   if (request.raw && request.trim_threshold_db !== undefined) {
     throw new InvalidSettingsError('raw skips trimming: drop trim_threshold_db or raw', { field: 'trim_threshold_db' });
   }
@@ -150,7 +161,9 @@ export async function computeClipFeatures(
   return {
     shape: [height, width],
     dtype,
-    data: convertSpectrogram(run.uint16, settings, dtype),
+    data: isStandardizing(standardization)
+      ? standardizeSample(convertSpectrogram(run.uint16, settings, 'float32') as Float32Array, standardization)
+      : convertSpectrogram(run.uint16, settings, dtype),
     ...(run.activity === undefined ? {} : { activityDetected: run.activity }),
     frontendBackend: backend.name,
     settings,

@@ -18,7 +18,7 @@ import path from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { loadSample, toInt16 } from '../../core/audio/index.ts';
 import { readBounded, readRegularFileSync, resolveLoadOptions, type LoadOptions } from '../../core/audio/load.ts';
-import { AudiofeedError, WavDecodeError } from '../../core/errors.ts';
+import { AudiofeedError, ResamplerUnavailableError, WavDecodeError } from '../../core/errors.ts';
 import type { FrontendBackend } from '../../core/frontend/backend.ts';
 import type { WavBatchInput } from '../../core/frontend/wav-batch.ts';
 import { isInside } from '../registry/sources/directory.ts';
@@ -114,8 +114,16 @@ export async function computeShard(
   options: ComputeShardOptions = {},
 ): Promise<{ header: ShardHeader; data: Uint8Array }> {
   const { spec } = input;
-  if (!spec.frontendEnabled || !loadOptionsValid(spec)) return computeShardClipByClip(input, frontend);
-  return computeShardBatched(input, frontend, options);
+  const shard =
+    !spec.frontendEnabled || !loadOptionsValid(spec)
+      ? await computeShardClipByClip(input, frontend)
+      : await computeShardBatched(input, frontend, options);
+  // A clip that needs libsoxr on a worker without it is this worker's lack, not the clip's
+  // fault: the shard is not written (a skipped clip would be cached for good), the job
+  // fails with the reason, and a worker with libsoxr computes it.
+  const unresampled = shard.header.failures.find((f) => f.reason === ResamplerUnavailableError.CODE);
+  if (unresampled !== undefined) throw new ResamplerUnavailableError(`${unresampled.entry}: ${unresampled.detail}`);
+  return shard;
 }
 
 function loadOptionsOf(spec: FeatureSpec): LoadOptions {
@@ -213,7 +221,7 @@ export async function computeShardClipByClip(input: ShardInput, frontend: Fronte
   return packFeatures(spec, entries, audio, failures, frontend);
 }
 
-function headerOf(spec: FeatureSpec, entries: (string | null)[], failures: ShardFailure[]): ShardHeader {
+export function headerOf(spec: FeatureSpec, entries: (string | null)[], failures: ShardFailure[]): ShardHeader {
   return {
     version: 1,
     dtype: shardDtypeOf(spec),

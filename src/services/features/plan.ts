@@ -19,12 +19,17 @@ import { RandomState } from '../../core/random.ts';
 import { InvalidSettingsError } from '../../core/errors.ts';
 import { settingsHash, frontendShape, type FrontendSettings } from '../../core/frontend/settings.ts';
 import type { FeatureDtype } from '../../core/schemas.ts';
+import { standardizationOf } from '../registry/settings.ts';
 import { subsetDir } from '../registry/subsets.ts';
+import { checkStandardizationTarget } from '../../core/tensors/standardize.ts';
 import type { DatasetRecord, StoredSubset } from '../registry/types.ts';
 import type { ShardDtype } from './shard-file.ts';
 
-/** Bump when decoding, resampling, trimming or the frontend change their output. */
-export const FEATURE_VERSION = 1;
+/**
+ * Bump when decoding, resampling, trimming or the frontend change their output.
+ * 2: clips at other rates are resampled with libsoxr's soxr_hq (was a Kaiser sinc).
+ */
+export const FEATURE_VERSION = 2;
 export const SHARD_SIZE = 64;
 
 export interface FeatureSpec {
@@ -44,13 +49,15 @@ export function featureSpecOf(rec: DatasetRecord): FeatureSpec {
 
 /**
  * The dtype a dataset's features are delivered as: the requested one, else the dataset's.
- * Without the frontend the features are audio, which only float32 can hold.
+ * Without the frontend the features are audio, and standardized spectrograms are
+ * fractions: only float32 holds either.
  */
 export function deliveredDtype(rec: DatasetRecord, requested?: FeatureDtype): FeatureDtype {
   const dtype = requested ?? rec.settings.dtype;
   if (!rec.settings.frontend_enabled && dtype !== 'float32') {
     throw new InvalidSettingsError('with frontend_enabled = false the samples are audio: only dtype float32 is available', { field: 'dtype' });
   }
+  checkStandardizationTarget(standardizationOf(rec.settings), rec.settings.frontend_enabled, dtype);
   return dtype;
 }
 

@@ -8,16 +8,18 @@
 import { NotFoundError } from '../../core/errors.ts';
 import type { FrontendBackend } from '../../core/frontend/backend.ts';
 import type { StoredSubsetName, SubsetName } from '../../core/schemas.ts';
-import type { FeatureQueue, JobProgress, Logger } from '../ports.ts';
+import type { FeatureQueue, FeaturizationSummary, JobProgress, Logger } from '../ports.ts';
 import { quarantineShard } from './integrity.ts';
 import type { ShardCorruptError } from './shard-file.ts';
-import { storedSubsetOf, subsetDir, subsetFor, type SampleRef } from '../registry/subsets.ts';
+import { listNameOf, subsetDir, subsetFor, type SampleRef } from '../registry/subsets.ts';
 import type { DatasetRecord, StoredSubset, StoredSubsets } from '../registry/types.ts';
 import { deliveredDtype, featureSpecOf, planList, type SubsetPlan } from './plan.ts';
 import { sampleSpectrogram, type SampleSpectrogram } from './preview.ts';
 import { featurizationState, type SkippedClip } from './skipped.ts';
 
 const STORED: readonly StoredSubsetName[] = ['training', 'validation'];
+/** Every list a load can store: the list split's evaluation list has a featurization of its own. */
+const LISTS: readonly (StoredSubsetName | 'evaluation')[] = [...STORED, 'evaluation'];
 
 /** A cancelled featurization whose jobs are gone: its id still answers. */
 export interface CancelledJob {
@@ -38,7 +40,14 @@ export interface JobLinks {
 }
 
 /** A featurization job of a dataset's loaded list, with where to follow it. */
-export type DatasetJob = (JobProgress | CancelledJob) & JobLinks & { subset: StoredSubsetName };
+export type DatasetJob = (JobProgress | CancelledJob) & JobLinks & { subset: StoredSubsetName | 'evaluation' };
+
+/** What GET /v1/jobs filters on. */
+export interface JobFilter {
+  datasetId?: string;
+  /** Any of these states (as progress shows them: waiting, active, completed, failed, cancelled, ...). */
+  states?: readonly string[];
+}
 
 export function jobLinks(id: string): JobLinks {
   return { status_url: `/v1/jobs/${id}`, events_url: `/v1/jobs/${id}/events` };
@@ -73,7 +82,7 @@ export class FeatureService {
     const { datasetDir, root } = subsetDir(rec, list);
     return this.deps.queue.ensureFeaturized({
       datasetId: rec.id,
-      subset: storedSubsetOf(name),
+      subset: listNameOf(subsets, list, name),
       datasetDir,
       root,
       entries: list.entries,
@@ -97,11 +106,36 @@ export class FeatureService {
     }
   }
 
+  /**
+   * One page of the featurizations the queue holds (every dataset's, cancelled ones while
+   * their mark lasts), newest first, filtered; and how many match.
+   */
+  async list(filter: JobFilter, offset: number, limit: number): Promise<{ jobs: (JobProgress & JobLinks)[]; total: number }> {
+    const { queue } = this.deps;
+    const states = filter.states && filter.states.length > 0 ? new Set(filter.states) : null;
+    const matching = (await queue.featurizations())
+      .filter((j: FeaturizationSummary) => (filter.datasetId === undefined || j.datasetId === filter.datasetId) && (states === null || states.has(j.state)))
+      .sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const page = await Promise.all(
+      matching.slice(offset, offset + limit).map((j) =>
+        // A job removed since it was listed is left out of the page.
+        queue.jobProgress(j.id).then(
+          (p) => ({ ...p, ...jobLinks(p.id) }),
+          (err: unknown) => {
+            if (err instanceof NotFoundError) return null;
+            throw err;
+          },
+        ),
+      ),
+    );
+    return { jobs: page.filter((j) => j !== null), total: matching.length };
+  }
+
   /** The featurization jobs of the loaded lists (job ids derive from content: no listing needed). */
   async jobs(rec: DatasetRecord, subsets: StoredSubsets): Promise<DatasetJob[]> {
     const { queue } = this.deps;
     const jobs: DatasetJob[] = [];
-    for (const name of STORED) {
+    for (const name of LISTS) {
       const list = subsets[name];
       if (!list) continue;
       const id = queue.featurizeJobId(this.planOf(rec, list));

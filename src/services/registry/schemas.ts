@@ -7,6 +7,7 @@
 import { Type, type Static } from 'typebox';
 import { FrontendSettingsSchema } from '../../core/frontend/settings-schema.ts';
 import { ClassMode, FeatureDtype, SubsetName } from '../../core/schemas.ts';
+import { StandardizationFields } from '../../core/tensors/standardize.ts';
 
 /**
  * The listings a registration may ask for (src/core/schemas.ts Listing): `speech_commands_lists`
@@ -71,6 +72,7 @@ export const AugmentationSchema = Type.Object(
     // Literals first: with coerceTypes 'array', a plain string would otherwise become [string].
     noise_colors: Type.Optional(Type.Union([Type.Literal('all'), Type.Literal('none'), Type.Null(), Type.Array(Type.String())])),
     noise_color_range: Type.Optional(Range),
+    noise_color_level: Type.Optional(Type.Union([Type.Literal('mltk'), Type.Literal('peak')])),
     bg_noise_range: Type.Optional(Range),
     bg_noise_dir: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 4096 }), Type.Null()])),
     bg_noise_mode: Type.Optional(Type.Union([Type.Literal('mix'), Type.Literal('mltk')])),
@@ -123,6 +125,8 @@ export const DatasetSettingsFields = {
   ),
   frontend_settings: Type.Optional(FrontendSettingsSchema),
   trim_threshold_db: Type.Optional(Type.Number({ minimum: 0, maximum: 200, description: 'Silence trimming (librosa top_db); 0 = off; default 20' })),
+  // MLTK's standardization of each spectrogram (dtype float32 only), applied at batch assembly.
+  ...StandardizationFields,
   augmentation: Type.Optional(Type.Union([AugmentationSchema, Type.Null()])),
   load: Type.Optional(SubsetName),
 };

@@ -307,6 +307,11 @@ export class RegistryService {
     return this.store.list();
   }
 
+  /** One page of the registry in registration order, and the number of datasets. */
+  page(offset: number, limit: number): Promise<{ records: DatasetRecord[]; total: number }> {
+    return this.store.page(offset, limit);
+  }
+
   /** The subset lists of a dataset (shared with other callers: read only). */
   async subsets(id: string): Promise<StoredSubsets> {
     const rec = await this.get(id);

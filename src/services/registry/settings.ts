@@ -9,6 +9,12 @@ import { checkClassWeightsSpec } from '../../core/datasets/class-weights.ts';
 import { hasControlCharacter } from '../../core/datasets/names.ts';
 import { resolveAugmentation, type AugmentationSettings } from '../../core/audio/augment/index.ts';
 import { DEFAULT_TRIM_THRESHOLD_DB } from '../../core/audio/index.ts';
+import {
+  checkStandardizationTarget,
+  isStandardizing,
+  resolveStandardization,
+  type Standardization,
+} from '../../core/tensors/standardize.ts';
 import type { RegistrationListing, RegisterBodyT, UploadSettingsT } from './schemas.ts';
 import type { EffectiveSettings } from './types.ts';
 
@@ -72,6 +78,9 @@ export function effectiveSettings(
       { field: 'validation_data' },
     );
   }
+  const dtype = body.dtype ?? 'float32';
+  const standardization = resolveStandardization(body);
+  checkStandardizationTarget(standardization, frontendEnabled, dtype);
   const frontendSettings = resolveFrontendSettings(body.frontend_settings ?? {});
   if (!frontendEnabled && body.sample_shape !== undefined) {
     // Without the frontend a row is the clip itself: sample_length samples (spec §13/§14).
@@ -103,14 +112,26 @@ export function effectiveSettings(
     eval_shuffle: body.eval_shuffle ?? false,
     eval_augment: body.eval_augment ?? false,
     eval_max_samples_per_class: body.eval_max_samples_per_class ?? -1,
-    dtype: body.dtype ?? 'float32',
+    dtype,
     add_channel_dimension: body.add_channel_dimension ?? true,
     frontend_enabled: frontendEnabled,
     sample_shape: body.sample_shape ?? null,
     frontend_settings: frontendSettings,
     trim_threshold_db: body.trim_threshold_db ?? DEFAULT_TRIM_THRESHOLD_DB,
+    ...standardization,
     augmentation: body.augmentation ? resolveAugmentation(body.augmentation as AugmentationSettings) : null,
   };
+}
+
+/** A dataset's standardization (off for records registered before it existed). */
+export function standardizationOf(s: EffectiveSettings): Standardization {
+  return resolveStandardization(s);
+}
+
+/** The standardization a dataset's batches get, or null when every step is off. */
+export function activeStandardization(s: EffectiveSettings): Standardization | null {
+  const st = standardizationOf(s);
+  return isStandardizing(st) ? st : null;
 }
 
 export function validateBatchSize(batchSize: number): void {

@@ -46,6 +46,14 @@ export function storedSubsetOf(name: SubsetName): StoredSubsetName {
   return name === 'evaluation' ? 'validation' : name;
 }
 
+/** The name a stored list is kept under (the list split's evaluation list: `evaluation`), for job labels. */
+export function listNameOf(subsets: StoredSubsets, list: StoredSubset, requested: SubsetName): StoredSubsetName | 'evaluation' {
+  if (list === subsets.training) return 'training';
+  if (list === subsets.validation) return 'validation';
+  if (list === subsets.evaluation) return 'evaluation';
+  return storedSubsetOf(requested);
+}
+
 /**
  * The stored list a sample request names, or undefined: `evaluation` is the evaluation list
  * (speech_commands_lists) or, for the other listings, the validation list MLTK evaluates on.

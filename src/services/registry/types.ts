@@ -4,6 +4,7 @@ import type { ResolvedAugmentation } from '../../core/audio/augment/index.ts';
 import type { ClassMode, LoadKind } from '../../core/datasets/index.ts';
 import type { RegistrationListing, ValidationDataInput } from './schemas.ts';
 import type { FeatureDtype, StoredSubsetName } from '../../core/schemas.ts';
+import type { Standardization } from '../../core/tensors/standardize.ts';
 
 export type { ClassMode, LoadKind } from '../../core/datasets/index.ts';
 
@@ -12,8 +13,12 @@ export type DatasetSource =
   | { type: 'upload'; files: number; bytes: number; archive: 'zip' | 'tar' | 'tar.gz' | 'files' }
   | { type: 'loader'; name: string; options: Record<string, unknown> };
 
-/** Every registration setting with its effective value (defaults filled in). */
-export interface EffectiveSettings {
+/**
+ * Every registration setting with its effective value (defaults filled in). The
+ * standardization fields (rescale, samplewise_*) are absent from records registered before
+ * they existed: read them with standardizationOf (settings.ts).
+ */
+export interface EffectiveSettings extends Partial<Standardization> {
   classes: string[];
   validation_split: number;
   unknown_class_percentage: number;

@@ -7,8 +7,8 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { InvalidSettingsError, WavDecodeError } from '../../errors.ts';
 import { compareCodePoints } from '../../datasets/code-point-order.ts';
-import { MAX_RESAMPLED_SAMPLES, MAX_WAV_FILE_BYTES } from '../load.ts';
-import { resample, resampledLength } from '../resample.ts';
+import { MAX_WAV_FILE_BYTES } from '../load.ts';
+import { resample } from '../resample.ts';
 import { trimBounds } from '../trim.ts';
 import { decodeWav, inspectWav } from '../wav.ts';
 
@@ -79,10 +79,13 @@ export async function loadBackgroundNoises(dir: string, sampleRateHz: number): P
       throw new WavDecodeError('file-too-large', `file is ${st.size} bytes; the limit is ${MAX_WAV_FILE_BYTES} bytes`, file);
     }
     const d = decodeAveraged(new Uint8Array(await readFile(file)), file);
-    if (resampledLength(d.samples.length, d.sampleRate, sampleRateHz) > MAX_RESAMPLED_SAMPLES) {
-      throw new WavDecodeError('too-long', `would exceed ${MAX_RESAMPLED_SAMPLES} samples at ${sampleRateHz} Hz`, file);
+    try {
+      out.push(resample(d.samples, d.sampleRate, sampleRateHz));
+    } catch (err) {
+      // Name the file, as every other error of this loop does.
+      if (err instanceof WavDecodeError && err.extra.file === undefined) throw new WavDecodeError(err.reason, err.message, file);
+      throw err;
     }
-    out.push(resample(d.samples, d.sampleRate, sampleRateHz));
   }
   return out;
 }

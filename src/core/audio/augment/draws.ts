@@ -8,7 +8,11 @@
  * background noise factor ~ U(bg_noise_range) (0 without a range) then a uniform file
  * choice; speed = uniform choice of the arange grid with 1.0 removed; pitch steps =
  * integer in [lo, hi) with non-integer bounds turned into trunc(bound * 12); VTLP =
- * integer in [trunc(lo), trunc(hi)) (0 and 1 mean off).
+ * integer in [trunc(lo), trunc(hi)) (0 and 1 mean off). Then, from the same stream, what
+ * applying the transform consumes: four words seeding the colour noise (when it is added)
+ * and the background-noise crop offset ~ U(0, 1) (when it is mixed), in that order. All of
+ * it is drawn here, before any audio is touched, so the native pipeline gets the same
+ * numbers as the TypeScript one.
  *
  * Q-16 (background noise): MLTK always drops the drawn file (its 50/50 coin is
  * `randint(0, 1)`, always 0, and runs even without colour noise because the default
@@ -17,7 +21,7 @@
  * per sample picks one of the two. `'mltk'` drops it as MLTK does.
  */
 import { RandomState } from '../../random.ts';
-import type { NoiseColor, WordSource } from '../noise.ts';
+import { drawNoiseSeed, type NoiseColor, type NoiseSeed, type WordSource } from '../noise.ts';
 import { pitchBounds, speedGrid, vtlpBounds, type ResolvedAugmentation } from './settings.ts';
 
 export interface TransformParams {
@@ -32,12 +36,32 @@ export interface TransformParams {
   speed: number;
   pitch: number;
   vtlp: number;
+  /** Seed of the colour noise's normals, when colour noise is added (noiseColor set, factor > 0). */
+  noiseSeed: NoiseSeed | null;
+  /** Offset in [0, 1) of the background-noise crop, when one is mixed (bgNoise set, factor > 0). */
+  bgOffset: number | null;
 }
 
 /** MLTK's `default_transform`: what non-augmented batches use. */
 export function defaultTransformParams(): TransformParams {
-  return { offset: 0, loudness: 1, noiseColor: null, noiseFactor: 0, bgNoise: null, bgFactor: 0, speed: 1, pitch: 0, vtlp: 1 };
+  return {
+    offset: 0,
+    loudness: 1,
+    noiseColor: null,
+    noiseFactor: 0,
+    bgNoise: null,
+    bgFactor: 0,
+    speed: 1,
+    pitch: 0,
+    vtlp: 1,
+    noiseSeed: null,
+    bgOffset: null,
+  };
 }
+
+/** Whether `p` adds colour noise / mixes background noise (what the two extra draws are for). */
+export const addsColourNoise = (p: TransformParams): boolean => p.noiseColor !== null && p.noiseFactor > 0;
+export const mixesBackgroundNoise = (p: TransformParams): boolean => p.bgNoise !== null && p.bgFactor > 0;
 
 /**
  * numpy legacy `RandomState` draws on top of ./rng.ts's MT19937: `random_sample`,
@@ -157,6 +181,8 @@ export function drawTransformParams(s: ResolvedAugmentation, rng: AugmentRng, bg
     const [a, b] = vtlpBounds(s.vtlp_range);
     p.vtlp = rng.randint(a, b);
   }
+  if (addsColourNoise(p)) p.noiseSeed = drawNoiseSeed(rng);
+  if (mixesBackgroundNoise(p)) p.bgOffset = rng.uniform(0, 1);
   return p;
 }
 

@@ -7,7 +7,7 @@
  * - ./transforms.ts        applying the drawn parameters to one clip
  * - ./background-noise.ts  loading bg_noise_dir, and the cache a worker keeps them in
  */
-export { NOISE_COLORS, type NoiseColor } from '../noise.ts';
+export { NOISE_COLOR_LEVELS, NOISE_COLORS, type NoiseColor, type NoiseColorLevel } from '../noise.ts';
 export {
   MAX_PITCH_STEPS,
   isAugmentationActive,
@@ -20,6 +20,14 @@ export {
   type Range,
   type ResolvedAugmentation,
 } from './settings.ts';
-export { AugmentRng, augmentRng, defaultTransformParams, drawTransformParams, type TransformParams } from './draws.ts';
-export { applyTransform, type TransformContext } from './transforms.ts';
+export {
+  addsColourNoise,
+  AugmentRng,
+  augmentRng,
+  defaultTransformParams,
+  drawTransformParams,
+  mixesBackgroundNoise,
+  type TransformParams,
+} from './draws.ts';
+export { applyTransform, backgroundNoiseCrop, type TransformContext } from './transforms.ts';
 export { BackgroundNoiseCache, loadBackgroundNoises } from './background-noise.ts';

@@ -6,7 +6,7 @@
  * Python would scale a float 1.0 by 12).
  */
 import { InvalidSettingsError } from '../../errors.ts';
-import { isNoiseColor, NOISE_COLORS } from '../noise.ts';
+import { isNoiseColor, NOISE_COLOR_LEVELS, NOISE_COLORS, type NoiseColorLevel } from '../noise.ts';
 import { roundHalfEven } from '../stretch.ts';
 
 export type Range = [number, number];
@@ -16,6 +16,7 @@ export interface AugmentationSettings {
   loudness_range?: Range | null;
   noise_colors?: string[] | 'all' | 'none' | null;
   noise_color_range?: Range | null;
+  noise_color_level?: NoiseColorLevel;
   bg_noise_range?: Range | null;
   bg_noise_dir?: string | null;
   bg_noise_mode?: 'mix' | 'mltk';
@@ -121,6 +122,10 @@ export function resolveAugmentation(partial: AugmentationSettings = {}): Resolve
   const loudness = readRange('loudness_range', p.loudness_range, 0);
   const noiseColors = readColors(p.noise_colors);
   const noiseRange = readRange('noise_color_range', p.noise_color_range, 0);
+  const level = p.noise_color_level ?? 'mltk';
+  if (!(NOISE_COLOR_LEVELS as readonly unknown[]).includes(level)) {
+    bad('noise_color_level', `must be 'mltk' (MLTK's _get_color_noise levels) or 'peak' (every colour normalised to peak 1), got ${JSON.stringify(level)}`);
+  }
   const bgRange = readRange('bg_noise_range', p.bg_noise_range, 0);
 
   let bgDir: string | null = null;
@@ -175,6 +180,7 @@ export function resolveAugmentation(partial: AugmentationSettings = {}): Resolve
     loudness_range: loudness,
     noise_colors: noiseColors,
     noise_color_range: noiseRange,
+    noise_color_level: level as NoiseColorLevel,
     bg_noise_range: bgRange,
     bg_noise_dir: bgDir,
     bg_noise_mode: mode as 'mix' | 'mltk',
