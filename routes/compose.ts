@@ -8,6 +8,7 @@ import path from 'node:path';
 import { selectFrontendBackend } from '../src/core/frontend/backend.ts';
 import type { Config } from '../src/services/config.ts';
 import { EpochService } from '../src/services/epochs/stream.ts';
+import { AugmentedBatchStore } from '../src/services/features/augmented-store.ts';
 import { FeatureService } from '../src/services/features/service.ts';
 import type { Logger } from '../src/services/ports.ts';
 import { RegistryService } from '../src/services/registry/service.ts';
@@ -46,12 +47,19 @@ export function createServices(config: Config, opts: ServiceOptions): ApiService
   const queues = new FeatureQueues(connectionFromUrl(url), config.keyPrefix);
   const jobMetrics = new JobMetricsStore(redis, config.keyPrefix);
   const featuresDir = path.join(config.dataDir, 'features');
+  // Swept by every API process (several sweeping one volume only race to remove the same files).
+  const augmented = new AugmentedBatchStore(path.join(config.dataDir, 'tmp', 'augment'), {
+    ttlMs: config.augmentBatchTtlMs,
+    maxBytes: config.augmentCacheMaxBytes,
+    log: opts.log,
+  });
+  augmented.start();
   const ctx: AppContext = {
     config,
     version: opts.version,
     registry: new RegistryService(config, new RegistryStore(redis, config.keyPrefix), opts.log),
     features: new FeatureService({ queue: queues, featuresDir, frontend, log: opts.log }),
-    epochs: new EpochService({ queue: queues, featuresDir, augmentTmpDir: path.join(config.dataDir, 'tmp', 'augment'), log: opts.log }),
+    epochs: new EpochService({ queue: queues, featuresDir, augmented, augmentLookahead: config.augmentLookahead, log: opts.log }),
     streamBudget: new StreamMemoryBudget(config.streamMemoryBudget, config.streamBudgetWaitMs),
     queue: queues,
     frontend,
@@ -64,6 +72,7 @@ export function createServices(config: Config, opts: ServiceOptions): ApiService
     queues,
     ready: () => queues.ready(),
     async close() {
+      await augmented.stop();
       await queues.close();
       redis.disconnect();
     },
