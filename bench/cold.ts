@@ -10,12 +10,11 @@
  *   npx tsx bench/cold.ts [--sizes 10000,105000] [--batch-size 32] [--first-only] [--cpu-prof DIR]
  */
 import fsp from 'node:fs/promises';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { Queue } from 'bullmq';
 import { spawn } from 'node:child_process';
-import { BenchSession, PROJECT_ROOT, REDIS_URL, intArg, requestJson, speechLikeClip, stringArg, wavFile } from './helpers/harness.ts';
+import { BenchSession, PROJECT_ROOT, REDIS_URL, intArg, requestJson, speechLikeClip, streamNpy, stringArg, wavFile } from './helpers/harness.ts';
 import { mulberry32 } from '../test/helpers/random.ts';
 
 const SIZES = stringArg('--sizes', '10000,105000').split(',').map(Number);
@@ -45,60 +44,6 @@ async function generateTree(dir: string, clips: number): Promise<number> {
   }
   await Promise.all(pending);
   return (performance.now() - t0) / 1000;
-}
-
-/** Bytes of one .npy array from its header, or null when the header is not complete yet. */
-function npyArrayBytes(buf: Buffer, at: number): number | null {
-  if (buf.length < at + 10) return null;
-  const hlen = buf.readUInt16LE(at + 8);
-  if (buf.length < at + 10 + hlen) return null;
-  const header = buf.toString('latin1', at + 10, at + 10 + hlen);
-  const shape = /'shape': \(([^)]*)\)/.exec(header)![1]!.split(',').filter((s) => s.trim() !== '').map(Number);
-  const item = Number(/'descr': '[<|>]?[a-z](\d+)'/.exec(header)![1]);
-  return 10 + hlen + shape.reduce((a, b) => a * b, 1) * item;
-}
-
-interface StreamTimes {
-  status: number;
-  firstByte: number;
-  firstBatch: number;
-  end: number;
-  bytes: number;
-  batches: number;
-}
-
-/** GET the npy stream; times (s, from t0) of the first byte, the end of batch 0 (its x and y arrays) and the end. */
-function streamEpoch(url: string, t0: number): Promise<StreamTimes> {
-  return new Promise((resolve, reject) => {
-    http
-      .get(url, (res) => {
-        const firstByte = (performance.now() - t0) / 1000;
-        let head = Buffer.alloc(0);
-        let firstBatch = NaN;
-        let bytes = 0;
-        if (res.statusCode !== 200) res.on('data', (c: Buffer) => console.error(c.toString().slice(0, 500)));
-        res.on('data', (chunk: Buffer) => {
-          bytes += chunk.length;
-          if (Number.isNaN(firstBatch)) {
-            head = Buffer.concat([head, chunk]);
-            const x = npyArrayBytes(head, 0);
-            const y = x === null ? null : npyArrayBytes(head, x);
-            if (x !== null && y !== null && head.length >= x + y) {
-              firstBatch = (performance.now() - t0) / 1000;
-              if (FIRST_ONLY) {
-                res.destroy();
-                resolve({ status: res.statusCode ?? 0, firstByte, firstBatch, end: NaN, bytes, batches: Number(res.headers['x-audiofeed-batches']) });
-              }
-            }
-          }
-        });
-        res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, firstByte, firstBatch, end: (performance.now() - t0) / 1000, bytes, batches: Number(res.headers['x-audiofeed-batches']) }),
-        );
-        res.on('error', reject);
-      })
-      .on('error', reject);
-  });
 }
 
 const load = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
@@ -151,7 +96,7 @@ async function main(): Promise<void> {
       if (reg.status !== 201) throw new Error(`registration failed (${reg.status}): ${JSON.stringify(reg.json)}`);
       const registered = (performance.now() - t0) / 1000;
       const t1 = performance.now();
-      const s = await streamEpoch(`${url}/v1/datasets/cold/batches?format=npy`, t1);
+      const s = await streamNpy(`${url}/v1/datasets/cold/batches?format=npy`, t1, { firstOnly: FIRST_ONLY });
       if (s.status !== 200) throw new Error(`stream: HTTP ${s.status}`);
       const total = (performance.now() - t0) / 1000;
       console.log(

@@ -37,7 +37,7 @@ import { featurizeProgress } from './progress.ts';
 
 export const FEATURIZE_QUEUE = 'featurize';
 export const SHARD_QUEUE = 'featurize-shards';
-/** Augmented batches: computed per request, never cached. */
+/** Augmented batches: one job per batch content key, shared by every stream that wants the batch. */
 export const AUGMENT_QUEUE = 'augment-batches';
 
 /** Highest BullMQ priority value (lower runs first). */
@@ -63,17 +63,33 @@ export function shardJobId(plan: SubsetPlan, shardKey: string): string {
   return `shard-${shardKey}-${plan.key.slice(0, 12)}`;
 }
 
+export function augmentJobId(key: string): string {
+  return `aug-${key}`;
+}
+
+/** How many streams want augmented batch `key` (FeatureQueue.wantAugmentBatch). */
+export function augmentWantsKey(prefix: string, key: string): string {
+  return `${prefix}:augment-wants:${key}`;
+}
+
+/** A want counter outlives any stream that holds it; one a crashed API left behind goes after this. */
+const WANTS_TTL_SECONDS = 24 * 3600;
+/** DECR, and the key removed at zero (no counter is left behind for every batch ever read). */
+const UNWANT_SCRIPT = "local n = redis.call('DECR', KEYS[1]) if n <= 0 then redis.call('DEL', KEYS[1]) end return n";
+
 export function connectionFromUrl(url: string): ConnectionOptions {
   return { url, maxRetriesPerRequest: null } as ConnectionOptions;
 }
 
 const SHARD_OPTS = { attempts: 3, backoff: { type: 'exponential', delay: 500 }, removeOnComplete: false, removeOnFail: false } as const;
 
-/** A batch computed for one stream (augmented or direct): read and removed by that stream. */
+/** A batch computed for streams (augmented or direct): its file is read and removed by them. */
 const BATCH_OPTS = {
   attempts: 3,
   backoff: { type: 'exponential', delay: 200 },
-  removeOnComplete: { age: 3600 },
+  // Finished records are for the queue board and metrics only: a bounded number of them
+  // (thousands of augmented batches an hour would otherwise pile up in Redis).
+  removeOnComplete: { age: 3600, count: 5000 },
   removeOnFail: { age: 24 * 3600 },
 } as const;
 
@@ -218,9 +234,34 @@ export class FeatureQueues implements FeatureQueue {
     return stateOf(await this.shards.getJob(shardJobId(plan, shard.key)));
   }
 
-  /** Queues one augmented batch; its result file is read (and removed) by the stream. */
-  async addAugmentBatch(jobId: string, job: AugmentBatchJob, priority: number): Promise<void> {
-    await this.augment.add('augment', job, { ...BATCH_OPTS, jobId, priority: clampPriority(priority) });
+  async ensureAugmentBatch(key: string, job: AugmentBatchJob, priority: number): Promise<void> {
+    const jobId = augmentJobId(key);
+    const wanted = clampPriority(priority);
+    const existing = await this.augment.getJob(jobId);
+    if (existing) {
+      const state = await existing.getState();
+      if (state === 'active') return;
+      if (PENDING_STATES.has(state)) {
+        // Wanted sooner than it was queued for (e.g. a precomputed head a stream now waits on).
+        if (wanted < (existing.priority || MAX_PRIORITY)) await existing.changePriority({ priority: wanted }).catch(() => undefined);
+        return;
+      }
+      // Failed, or finished and its file since removed: made again.
+      await existing.remove().catch(() => undefined);
+    }
+    await this.augment.add('augment', job, { ...BATCH_OPTS, jobId, priority: wanted });
+  }
+
+  async wantAugmentBatch(key: string): Promise<void> {
+    const k = augmentWantsKey(this.prefix, key);
+    await (await this.redis()).multi().incr(k).expire(k, WANTS_TTL_SECONDS).exec();
+  }
+
+  async unwantAugmentBatch(key: string): Promise<number> {
+    const k = augmentWantsKey(this.prefix, key);
+    // One step: a stream that counts itself in between must not lose its count to the DEL.
+    const left = (await (await this.redis()).eval(UNWANT_SCRIPT, 1, k)) as number;
+    return Math.max(0, left);
   }
 
   /** Priority 1: before the background shards, which a stream queues at DIRECT_BAND + rank. */
@@ -236,12 +277,12 @@ export class FeatureQueues implements FeatureQueue {
     return removeUnlessActive(await this.shards.getJob(jobId));
   }
 
-  async augmentBatchState(jobId: string): Promise<JobState> {
-    return stateOf(await this.augment.getJob(jobId));
+  async augmentBatchState(key: string): Promise<JobState> {
+    return stateOf(await this.augment.getJob(augmentJobId(key)));
   }
 
-  async removeAugmentBatch(jobId: string): Promise<'removed' | 'active' | 'missing'> {
-    return removeUnlessActive(await this.augment.getJob(jobId));
+  async removeAugmentBatch(key: string): Promise<'removed' | 'active' | 'missing'> {
+    return removeUnlessActive(await this.augment.getJob(augmentJobId(key)));
   }
 
   async jobProgress(jobId: string): Promise<JobProgress> {

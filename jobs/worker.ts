@@ -12,8 +12,9 @@
  * signal ends the process at once by that signal (exit status 128 + n: 143 for SIGTERM).
  */
 import http from 'node:http';
+import os from 'node:os';
 import pino from 'pino';
-import { loadConfigOrExit } from '../src/services/config.ts';
+import { loadConfigOrExit, threadPoolReport } from '../src/services/config.ts';
 import { resamplerLogLine, resamplerStatus } from '../src/core/audio/index.ts';
 import { loggerOptions } from '../src/services/logging.ts';
 import { startWorkers } from './workers.ts';
@@ -38,7 +39,9 @@ async function main(): Promise<void> {
     lockMs: config.jobLockMs,
     log: (m, fields) => log.info(fields ?? {}, m),
   });
-  log.info(`worker started (frontend ${running.frontend}, concurrency ${config.workerConcurrency}, frontend threads ${config.frontendThreads})`);
+  const pool = threadPoolReport(config, os.availableParallelism());
+  log.info(`worker started (frontend ${running.frontend}, concurrency ${config.workerConcurrency}, frontend threads ${config.frontendThreads}, ${pool.line})`);
+  if (pool.warning) log.warn(pool.warning);
   if (resamplerStatus().engine === null) log.warn(resamplerLogLine());
   else log.info(resamplerLogLine());
 

@@ -4,6 +4,8 @@
  * queue facade (is a flow cancelled?), the job-metrics store and a background-noise
  * cache. Used by `npm run worker` (./worker.ts) and, in a worker thread, by `npm start`.
  */
+import os from 'node:os';
+import { threadId } from 'node:worker_threads';
 import { Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { BackgroundNoiseCache } from '../src/core/audio/augment/index.ts';
@@ -53,6 +55,11 @@ async function redisAnswers(redis: Redis, ms: number): Promise<boolean> {
   }
 }
 
+/** host:pid, and /thread for an `npm start` worker thread. */
+export function workerName(): string {
+  return `${os.hostname()}:${process.pid}${threadId > 0 ? `/${threadId}` : ''}`;
+}
+
 export function startWorkers(opts: WorkerOptions): RunningWorkers {
   const connection = connectionFromUrl(opts.redisUrl);
   const frontend = selectFrontendBackend(opts.frontendBackend, opts.log);
@@ -63,6 +70,8 @@ export function startWorkers(opts: WorkerOptions): RunningWorkers {
   const common = {
     connection,
     prefix: opts.prefix,
+    // Stored on every job it runs (processedBy): the queue board and the tests tell workers apart by it.
+    name: workerName(),
     lockDuration: opts.lockMs,
     stalledInterval: Math.max(1000, Math.floor(opts.lockMs / 2)),
     maxStalledCount: 3,
@@ -102,7 +111,13 @@ export function startWorkers(opts: WorkerOptions): RunningWorkers {
     w.on('error', (err) => opts.log(`worker error: ${err.message}`));
     w.on('active', (job) => opts.log(`${tag(job)} active`, { ...jobFields(job), event: 'active' }));
     w.on('completed', (job, result: ShardResult | FeaturizeResult) => {
-      opts.log(`${tag(job)} completed in ${seconds(job).toFixed(3)} s`, { ...jobFields(job), event: 'completed', seconds: seconds(job) });
+      const reused = result && 'reused' in result ? result.reused : undefined;
+      opts.log(`${tag(job)} completed in ${seconds(job).toFixed(3)} s${reused ? ' (its file was there already)' : ''}`, {
+        ...jobFields(job),
+        event: 'completed',
+        seconds: seconds(job),
+        reused,
+      });
       record(job, 'completed', result);
     });
     w.on('failed', (job, err) => {

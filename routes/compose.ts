@@ -9,6 +9,7 @@ import path from 'node:path';
 import { selectFrontendBackend } from '../src/core/frontend/backend.ts';
 import type { Config } from '../src/services/config.ts';
 import { EpochService } from '../src/services/epochs/stream.ts';
+import { AugmentedBatchStore } from '../src/services/features/augmented-store.ts';
 import { FeatureService } from '../src/services/features/service.ts';
 import type { Logger } from '../src/services/ports.ts';
 import { Maintenance } from '../src/services/maintenance.ts';
@@ -50,6 +51,13 @@ export function createServices(config: Config, opts: ServiceOptions): ApiService
   const queues = new FeatureQueues(connectionFromUrl(url), config.keyPrefix);
   const jobMetrics = new JobMetricsStore(redis, config.keyPrefix);
   const featuresDir = path.join(config.dataDir, 'features');
+  // Swept by every API process (several sweeping one volume only race to remove the same files).
+  const augmented = new AugmentedBatchStore(path.join(config.dataDir, 'tmp', 'augment'), {
+    ttlMs: config.augmentBatchTtlMs,
+    maxBytes: config.augmentCacheMaxBytes,
+    log: opts.log,
+  });
+  augmented.start();
   const registry = new RegistryService(config, new RegistryStore(redis, config.keyPrefix), opts.log, jobMetrics);
   // Redis back after a restart (or the first connection): a registry it lost is rebuilt at once.
   redis.on('ready', () => void registry.recoverIfLost().catch((err: Error) => opts.log.warn(`registry recovery failed: ${err.message}`)));
@@ -73,7 +81,8 @@ export function createServices(config: Config, opts: ServiceOptions): ApiService
     epochs: new EpochService({
       queue: queues,
       featuresDir,
-      augmentTmpDir: path.join(config.dataDir, 'tmp', 'augment'),
+      augmented,
+      augmentLookahead: config.augmentLookahead,
       log: opts.log,
       isRegistered: (rec) => registry.isRegistered(rec),
     }),
@@ -91,6 +100,7 @@ export function createServices(config: Config, opts: ServiceOptions): ApiService
     ready: () => queues.ready(),
     async close() {
       await maintenance.stop();
+      await augmented.stop();
       await queues.close();
       redis.disconnect();
     },

@@ -4,9 +4,10 @@
  * (routes/compose.ts), builds the app (routes/app.ts), then listens.
  */
 import { readFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
-import { PROJECT_ROOT, loadConfigOrExit } from '../src/services/config.ts';
+import { PROJECT_ROOT, loadConfigOrExit, threadPoolReport } from '../src/services/config.ts';
 import { resamplerLogLine, resamplerStatus } from '../src/core/audio/index.ts';
 import { loggerOptions } from '../src/services/logging.ts';
 import { onShutdownSignals } from '../src/services/shutdown.ts';
@@ -37,7 +38,9 @@ async function main(): Promise<void> {
     redisUrl: redisInfo.url,
     onRedisError: (err) => log.warn({ err: err.message }, 'redis connection error'),
   });
-  log.info(`frontend backend: ${services.ctx.frontend.name}`);
+  const pool = threadPoolReport(config, os.availableParallelism());
+  log.info(`frontend backend: ${services.ctx.frontend.name}, ${pool.line}`);
+  if (pool.warning && config.inProcessWorkers > 0) log.warn(pool.warning);
   if (resamplerStatus().engine === null) log.warn(resamplerLogLine());
   else log.info(resamplerLogLine());
   const app = await buildApp(services.ctx, { loggerInstance: log });

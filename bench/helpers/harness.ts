@@ -211,6 +211,70 @@ export async function drain(url: string): Promise<{ status: number; bytes: numbe
   });
 }
 
+/** Bytes of one .npy array from its header, or null when the header is not complete yet. */
+function npyArrayBytes(buf: Buffer, at: number): number | null {
+  if (buf.length < at + 10) return null;
+  const hlen = buf.readUInt16LE(at + 8);
+  if (buf.length < at + 10 + hlen) return null;
+  const header = buf.toString('latin1', at + 10, at + 10 + hlen);
+  const shape = /'shape': \(([^)]*)\)/.exec(header)![1]!.split(',').filter((s) => s.trim() !== '').map(Number);
+  const item = Number(/'descr': '[<|>]?[a-z](\d+)'/.exec(header)![1]);
+  return 10 + hlen + shape.reduce((a, b) => a * b, 1) * item;
+}
+
+export interface StreamTimes {
+  status: number;
+  /** Seconds from t0 to the first byte, to the end of batch 0 (its x and y arrays), to the end (NaN with firstOnly). */
+  firstByte: number;
+  firstBatch: number;
+  end: number;
+  bytes: number;
+  batches: number;
+  /** SHA-256 of the whole body (null with firstOnly). */
+  sha256: string | null;
+}
+
+/**
+ * GETs an npy batch stream (x, y per batch) and times it from `t0`. `firstOnly` closes the
+ * connection after the first complete batch.
+ */
+export function streamNpy(url: string, t0: number, opts: { firstOnly?: boolean } = {}): Promise<StreamTimes> {
+  return new Promise((resolve, reject) => {
+    http
+      .get(url, (res) => {
+        const firstByte = (performance.now() - t0) / 1000;
+        const hash = opts.firstOnly ? null : crypto.createHash('sha256');
+        let head = Buffer.alloc(0);
+        let firstBatch = NaN;
+        let bytes = 0;
+        const batches = Number(res.headers['x-audiofeed-batches']);
+        if (res.statusCode !== 200) res.on('data', (c: Buffer) => console.error(c.toString().slice(0, 500)));
+        res.on('data', (chunk: Buffer) => {
+          bytes += chunk.length;
+          hash?.update(chunk);
+          if (Number.isNaN(firstBatch)) {
+            head = Buffer.concat([head, chunk]);
+            const x = npyArrayBytes(head, 0);
+            const y = x === null ? null : npyArrayBytes(head, x);
+            if (x !== null && y !== null && head.length >= x + y) {
+              firstBatch = (performance.now() - t0) / 1000;
+              if (opts.firstOnly) {
+                res.destroy();
+                resolve({ status: res.statusCode ?? 0, firstByte, firstBatch, end: NaN, bytes, batches, sha256: null });
+              }
+            }
+          }
+        });
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, firstByte, firstBatch, end: (performance.now() - t0) / 1000, bytes, batches, sha256: hash?.digest('hex') ?? null }),
+        );
+        res.on('error', reject);
+        res.on('aborted', () => opts.firstOnly || reject(new Error(`${url}: response aborted after ${bytes} bytes`)));
+      })
+      .on('error', reject);
+  });
+}
+
 // ---------------------------------------------------------------- stats and output
 
 export function best(xs: number[], higherIsBetter = true): number {

@@ -52,6 +52,20 @@ export function datasetView(rec: DatasetRecord) {
   };
 }
 
+/**
+ * A training subset was just loaded: the first batches of its augmented epoch 0 are queued
+ * now (EpochService.precomputeHead), so a trainer's first request finds them computed. In
+ * the background: never delays or fails the answer.
+ */
+function precomputeAugmentedHead(ctx: AppContext, req: FastifyRequest, rec: DatasetRecord): DatasetRecord {
+  if (rec.settings.augmentation && rec.status === 'ready') {
+    void (async () => ctx.epochs.precomputeHead(rec, await ctx.registry.subsets(rec.id), req.id))().catch((err: Error) =>
+      req.log.warn({ err: err.message }, `augmented epoch 0 of ${rec.id} not precomputed`),
+    );
+  }
+  return rec;
+}
+
 function wantsJson(req: FastifyRequest): boolean {
   const accept = req.headers.accept ?? '';
   return /application\/(json|problem\+json)/.test(accept) && !/text\/plain/.test(accept.split(',')[0] ?? '');
@@ -80,7 +94,7 @@ const registryRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (ap
     },
     async (req, reply) => {
       if (req.isMultipart()) {
-        const rec = await receiveUpload(req, ctx);
+        const rec = precomputeAugmentedHead(ctx, req, await receiveUpload(req, ctx));
         return reply.code(201).header('location', `/v1/datasets/${rec.id}`).send(datasetView(rec));
       }
       const body = req.body as RegisterBodyT;
@@ -88,6 +102,7 @@ const registryRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (ap
         body.source.type === 'directory'
           ? await registry.registerDirectory(body as RegisterBodyT & { source: { type: 'directory' } })
           : await registry.registerLoader(body as RegisterBodyT & { source: { type: 'loader' } });
+      precomputeAugmentedHead(ctx, req, rec);
       return reply.code(201).header('location', `/v1/datasets/${rec.id}`).send(datasetView(rec));
     },
   );
@@ -168,7 +183,7 @@ const registryRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (ap
         response: { 200: DatasetView },
       },
     },
-    async (req) => datasetView(await registry.load(req.params.id, req.body.subset)),
+    async (req) => datasetView(precomputeAugmentedHead(ctx, req, await registry.load(req.params.id, req.body.subset))),
   );
 
   app.post(
@@ -177,7 +192,7 @@ const registryRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (ap
       config: admin,
       schema: { tags, summary: 'Regenerate the index files from the directory as it is now and recompute every loaded subset', params: IdParams, response: { 200: DatasetView } },
     },
-    async (req) => datasetView(await registry.reindex(req.params.id)),
+    async (req) => datasetView(precomputeAugmentedHead(ctx, req, await registry.reindex(req.params.id))),
   );
 
   app.get(

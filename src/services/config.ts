@@ -38,6 +38,13 @@ const EnvSchema = Type.Object({
   WORKER_CONCURRENCY: Type.Integer({ default: 3, minimum: 1, maximum: 64 }),
   /** Thread-pool threads one shard's native featurization uses (1: the shards in flight share the cores). */
   FRONTEND_THREADS: Type.Integer({ default: 1, minimum: 1, maximum: 64 }),
+  /**
+   * libuv's thread pool size (read by libuv itself, before any of our code runs): the native
+   * frontend and augmentation calls run on it. `npm start` / `npm run worker` set it to the
+   * machine's cores (at least libuv's default 4) unless it is set; it is read here only to be
+   * reported at start-up.
+   */
+  UV_THREADPOOL_SIZE: Type.Optional(Type.Integer({ minimum: 1, maximum: 1024 })),
   /** Job lock lifetime: a job of a killed worker is taken over after about this long. */
   JOB_LOCK_MS: Type.Integer({ default: 30_000, minimum: 1000 }),
   /** Worker threads started inside `npm start` (0 = API only; run `npm run worker` separately). */
@@ -79,6 +86,16 @@ const EnvSchema = Type.Object({
   FEATURE_CACHE_GRACE_MS: Type.Integer({ default: 600_000, minimum: 0 }),
   /** How often an API process collects the feature cache and checks the registry against its manifests (0 = only at start). */
   MAINTENANCE_INTERVAL_MS: Type.Integer({ default: 60_000, minimum: 0 }),
+  /**
+   * Augmented batches a stream has computed ahead of the one it sends (crossing into the
+   * next epoch's first batches near the end of an epoch). 8 keeps two worker processes of
+   * WORKER_CONCURRENCY 3 busy for one trainer; 0 = each batch only when it is asked for.
+   */
+  AUGMENT_LOOKAHEAD: Type.Integer({ default: 8, minimum: 0, maximum: 1024 }),
+  /** An augmented batch file nobody has read for this long is removed (precomputed heads, batches of streams that left). */
+  AUGMENT_BATCH_TTL_MS: Type.Integer({ default: 600_000, minimum: 1000 }),
+  /** Bytes the augmented-batch directory (DATA_DIR/tmp/augment) may hold; the oldest files go first beyond it. */
+  AUGMENT_CACHE_MAX_BYTES: Type.Integer({ default: 1024 * 1024 * 1024, minimum: 1024 * 1024 }),
 });
 
 export type Env = Static<typeof EnvSchema>;
@@ -98,6 +115,8 @@ export interface Config {
   frontendBackend: 'auto' | 'native' | 'typescript';
   workerConcurrency: number;
   frontendThreads: number;
+  /** UV_THREADPOOL_SIZE as the process was started with; null: unset (libuv's default, 4). */
+  threadPoolSize: number | null;
   jobLockMs: number;
   inProcessWorkers: number;
   redisAutostart: boolean;
@@ -120,6 +139,9 @@ export interface Config {
   featureCacheMaxBytes: number;
   featureCacheGraceMs: number;
   maintenanceIntervalMs: number;
+  augmentLookahead: number;
+  augmentBatchTtlMs: number;
+  augmentCacheMaxBytes: number;
 }
 
 export type Scope = 'read' | 'admin';
@@ -208,6 +230,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     frontendBackend: parsed.FRONTEND_BACKEND,
     workerConcurrency: parsed.WORKER_CONCURRENCY,
     frontendThreads: parsed.FRONTEND_THREADS,
+    threadPoolSize: parsed.UV_THREADPOOL_SIZE ?? null,
     jobLockMs: parsed.JOB_LOCK_MS,
     inProcessWorkers: parsed.IN_PROCESS_WORKERS,
     redisAutostart: parsed.REDIS_AUTOSTART,
@@ -229,7 +252,28 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     featureCacheMaxBytes: parsed.FEATURE_CACHE_MAX_BYTES,
     featureCacheGraceMs: parsed.FEATURE_CACHE_GRACE_MS,
     maintenanceIntervalMs: parsed.MAINTENANCE_INTERVAL_MS,
+    augmentLookahead: parsed.AUGMENT_LOOKAHEAD,
+    augmentBatchTtlMs: parsed.AUGMENT_BATCH_TTL_MS,
+    augmentCacheMaxBytes: parsed.AUGMENT_CACHE_MAX_BYTES,
   };
+}
+
+/** libuv's default thread pool size (UV_THREADPOOL_SIZE unset). */
+const LIBUV_DEFAULT_POOL = 4;
+
+/**
+ * The start-up line about the thread pool: its size, and a warning when it is smaller than
+ * the machine's cores (native calls then use only that many of them).
+ */
+export function threadPoolReport(config: Pick<Config, 'threadPoolSize'>, cores: number): { line: string; warning: string | null } {
+  const size = config.threadPoolSize ?? LIBUV_DEFAULT_POOL;
+  const line = `pool threads ${size}${config.threadPoolSize === null ? ' (UV_THREADPOOL_SIZE unset: libuv default)' : ''}`;
+  const warning =
+    size < cores
+      ? `UV_THREADPOOL_SIZE is ${size} on ${cores} cores: native featurization and augmentation use at most ${size} of them ` +
+        '(start through `npm start` / `npm run worker`, which size the pool to the cores, or set UV_THREADPOOL_SIZE)'
+      : null;
+  return { line, warning };
 }
 
 /** For the entry points: the configuration, or one line on stderr (`<who>: invalid configuration: …`) and exit code 2. */

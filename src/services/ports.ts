@@ -76,10 +76,13 @@ export interface EnsureFeaturizedArgs {
   requestId?: string;
 }
 
-/** One augmented batch, computed by a worker into `file` (read, then removed, by the stream). */
+/**
+ * One augmented batch, computed by a worker into `file` (src/services/features/augmented-store.ts:
+ * named by the batch's content key, read by every stream that wants it).
+ */
 export interface AugmentBatchJob extends AugmentedBatchInput {
   file: string;
-  /** Request id of the HTTP request that wants the batch (log correlation). */
+  /** Request id of the HTTP request that first wanted the batch (log correlation). */
   requestId?: string;
 }
 
@@ -143,8 +146,8 @@ export type WorkerPool = 'featurize' | 'shards' | 'augment';
 
 /**
  * The work queue of featurization: one featurize job per (subset, feature spec) with a
- * child per shard, and one job per augmented batch. Job ids derive from content, so
- * every replica names the same jobs. Errors: NotFoundError ('job') for an unknown id.
+ * child per shard, and one job per augmented batch (by its content key). Job ids derive
+ * from content, so every replica names the same jobs. Errors: NotFoundError ('job') for an unknown id.
  */
 export interface FeatureQueue {
   /** The featurize job id of a subset plan (content-derived: found without a listing). */
@@ -161,15 +164,29 @@ export interface FeatureQueue {
   recordShardCorruption(reason: string): Promise<void>;
   /** State of the job that makes shard `shardIndex` of the plan (to tell "not yet" from "never"). */
   shardJobState(plan: SubsetPlan, shardIndex: number): Promise<JobState>;
-  addAugmentBatch(jobId: string, job: AugmentBatchJob, priority: number): Promise<void>;
+  /**
+   * Makes sure the augmented batch with content key `key` is on its way: its job is added
+   * unless one is queued or running (a queued one is moved up to `priority` when that is
+   * sooner: lower runs first); a failed one, or a finished one whose file is gone, is
+   * replaced. The file is not looked for here: a caller that finds it skips this.
+   */
+  ensureAugmentBatch(key: string, job: AugmentBatchJob, priority: number): Promise<void>;
+  /**
+   * Counts one more stream that will read augmented batch `key` (deployment-wide), so the
+   * last reader knows it may remove the file and a leaving stream knows whether anyone
+   * else still waits for a queued job.
+   */
+  wantAugmentBatch(key: string): Promise<void>;
+  /** One stream less wants batch `key`: returns how many still do (0: nobody). */
+  unwantAugmentBatch(key: string): Promise<number>;
   /** Queues a direct batch on the shard workers, ahead of every background shard. */
   addDirectBatch(jobId: string, job: DirectBatchJob): Promise<void>;
   directBatchState(jobId: string): Promise<JobState>;
   /** Removes a queued or finished direct-batch job; a running one is left alone ('active'). */
   removeDirectBatch(jobId: string): Promise<'removed' | 'active' | 'missing'>;
-  augmentBatchState(jobId: string): Promise<JobState>;
+  augmentBatchState(key: string): Promise<JobState>;
   /** Removes a queued or finished augmented-batch job; a running one is left alone ('active'). */
-  removeAugmentBatch(jobId: string): Promise<'removed' | 'active' | 'missing'>;
+  removeAugmentBatch(key: string): Promise<'removed' | 'active' | 'missing'>;
   /**
    * Progress of a featurization; a cancelled one whose flow is gone answers with what it
    * had done when it was cancelled (for as long as its cancel mark lasts).

@@ -28,11 +28,24 @@ export interface ServiceProcess {
   stop(): Promise<void>;
 }
 
-/** Spawns `node --import tsx <script>` with `env` on top of a clean environment. */
-export async function spawnService(script: 'routes/server.ts' | 'jobs/worker.ts', env: Record<string, string>): Promise<ServiceProcess> {
+/**
+ * Spawns `node --import tsx <script>` with `env` on top of a clean environment; with
+ * `packageScript`, the package.json script that starts it instead (`npm start` /
+ * `npm run worker` without npm: sh runs the script's line, which execs node, so the pid
+ * is the service's).
+ */
+export async function spawnService(
+  script: 'routes/server.ts' | 'jobs/worker.ts',
+  env: Record<string, string>,
+  opts: { packageScript?: boolean } = {},
+): Promise<ServiceProcess> {
   const port = Number(env.PORT ?? (await freePort()));
   const healthPort = Number(env.WORKER_HEALTH_PORT ?? (await freePort()));
-  const proc = spawn(process.execPath, ['--import', 'tsx', script], {
+  const scripts = (JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
+  const [command, args] = opts.packageScript
+    ? ['sh', ['-c', scripts[script === 'jobs/worker.ts' ? 'worker' : 'start']!]]
+    : [process.execPath, ['--import', 'tsx', script]];
+  const proc = spawn(command, args, {
     cwd: PROJECT_ROOT,
     env: {
       PATH: process.env.PATH,

@@ -219,4 +219,49 @@ describe('every subset servable at once', () => {
     });
     assert.ok(written < stream.batches, `${written} of ${stream.batches} batches written`);
   });
+
+  test('an augmented stream whose dataset is deleted meanwhile ends with dataset-deleted before it queues another batch', async (tt) => {
+    const defer = cleanups(tt);
+    // Batches only when asked for (no lookahead): what comes after the deletion is not made yet.
+    const app = await startTestApp({ AUGMENT_LOOKAHEAD: '0' });
+    defer(() => app.close());
+    const w = startTestWorkers(app);
+    defer(() => w.close());
+    await w.ready();
+    copyCorpus(testdata('corpus-mini'), path.join(app.root, 'aug'));
+    await registerDataset(app, {
+      name: 'aug',
+      source: { type: 'directory', path: 'aug' },
+      classes: ['yes', 'no', '_unknown_', '_silence_'],
+      validation_split: 0.2,
+      batch_size: 4,
+      augmentation: { offset_range: [0, 0.5], loudness_range: [0.8, 1.2] },
+    });
+    const rec = await app.ctx.registry.get('aug');
+    const lists = await app.ctx.registry.subsets('aug');
+    const abort = new AbortController();
+    defer(() => abort.abort());
+    const stream = await app.ctx.epochs.open(rec, lists, { subset: 'training', epoch: 0, format: 'npy', requestId: 'aug-doomed', signal: abort.signal });
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let firstOut!: () => void;
+    const first = new Promise<void>((r) => (firstOut = r));
+    let written = 0;
+    const done = stream.writeTo(async () => {
+      if (++written === 1) {
+        firstOut();
+        await gate;
+      }
+    });
+    done.catch(() => undefined);
+    await first;
+    assert.equal((await app.app.inject({ method: 'DELETE', url: '/v1/datasets/aug' })).statusCode, 204);
+    release();
+    await assert.rejects(done, (err: { code?: string; status?: number; message: string }) => {
+      assert.equal(err.code, 'dataset-deleted', err.message);
+      assert.equal(err.status, 410);
+      return true;
+    });
+    assert.ok(written < stream.batches, `${written} of ${stream.batches} batches written`);
+  });
 });

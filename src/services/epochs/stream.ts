@@ -1,15 +1,16 @@
 /**
  * One epoch (or a slice of one) as a byte stream: plans the epoch, queues the shards it
- * is missing in the order it needs them (or, for augmented epochs, has every batch
- * computed for this request), and encodes the batches as Arrow IPC or an .npy stream as
- * they become available. A pull stream: the consumer's pace drives the producer, so
- * memory stays bounded by one batch.
+ * is missing in the order it needs them (or, for augmented epochs, has its batches
+ * computed by the workers ahead of the client: ./augmented-producer.ts), and encodes the
+ * batches as Arrow IPC or an .npy stream as they become available. A pull stream: the
+ * consumer's pace drives the producer, so memory stays bounded by one batch.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { isAugmentationActive, type ResolvedAugmentation } from '../../core/audio/augment/index.ts';
 import type { SubsetName } from '../../core/schemas.ts';
 import { createBatchEncoder, type BatchEncoder, type BatchFormat, type BatchFrame } from '../../core/tensors/batch-encoder.ts';
+import type { AugmentedBatchStore } from '../features/augmented-store.ts';
 import { shardOf } from '../features/plan.ts';
 import { DatasetDeletedError, noWorkers } from '../features/wait.ts';
 import type { EnsureFeaturizedArgs, FeatureQueue, Logger } from '../ports.ts';
@@ -19,7 +20,8 @@ import type { DatasetRecord, StoredSubsets } from '../registry/types.ts';
 import { STREAM_BATCHES_IN_FLIGHT } from '../stream-budget.ts';
 import { planEpoch, shardPriorities, type EpochParams, type EpochPlan } from './epoch-plan.ts';
 import type { BatchColumns } from './assemble.ts';
-import { DIRECT_BAND, augmentedProducer, cachedProducer } from './producers.ts';
+import { augmentedBatch, augmentedProducer } from './augmented-producer.ts';
+import { DIRECT_BAND, cachedProducer } from './producers.ts';
 
 export interface EpochStreamRequest extends Omit<EpochParams, 'sampleWeights'> {
   /** Uploaded per-sample weights (POST …/sample-weights) to stream as the third column. */
@@ -98,14 +100,38 @@ export class EpochService {
       queue: FeatureQueue;
       /** DATA_DIR/features: feature shards. */
       featuresDir: string;
-      /** Where augmented batches are written for the stream that asked for them. */
-      augmentTmpDir: string;
+      /** Where augmented batches are written and read (DATA_DIR/tmp/augment). */
+      augmented: AugmentedBatchStore;
+      /** Augmented batches a stream keeps computed or queued past the one it sends (AUGMENT_LOOKAHEAD). */
+      augmentLookahead: number;
       /** Corrupted shards are reported here (warn). */
       log?: Logger;
       /** Whether a stream's dataset is still registered (RegistryService.isRegistered); absent: always. */
       isRegistered?: (rec: DatasetRecord) => Promise<boolean>;
     },
   ) {}
+
+  /**
+   * Queues the first AUGMENT_LOOKAHEAD batches of augmented training epoch 0 as a trainer
+   * with the dataset's defaults (batch_size, shuffle) will ask for them, behind every
+   * stream's own window: called when a training subset has just been loaded, so the first
+   * batches of a training run are computed before it asks. Returns the batches queued
+   * (0 without augmentation or lookahead; those already on disk are not counted).
+   */
+  async precomputeHead(rec: DatasetRecord, subsets: StoredSubsets, requestId: string): Promise<number> {
+    const { queue, augmented, augmentLookahead } = this.deps;
+    const augmentation = augmentationFor(rec, 'training', undefined);
+    if (!augmentation || augmentLookahead === 0 || !subsets.training) return 0;
+    const ep = planEpoch(rec, subsets, { subset: 'training', epoch: 0 }, this.deps.featuresDir);
+    let queued = 0;
+    for (let b = 0; b < Math.min(augmentLookahead, ep.batches.length); b++) {
+      const { key, job } = augmentedBatch({ rec, ep, augmentation, store: augmented, requestId }, 0, b, ep.batches[b]!);
+      if (fs.existsSync(job.file)) continue;
+      await queue.ensureAugmentBatch(key, job, augmentLookahead + 1 + b);
+      queued++;
+    }
+    return queued;
+  }
 
   async open(rec: DatasetRecord, subsets: StoredSubsets, req: EpochStreamRequest): Promise<EpochStream> {
     const { queue } = this.deps;
@@ -144,8 +170,12 @@ export class EpochService {
     let ensuring: Promise<void> | null = null;
     const background = () =>
       (ensuring ??= ensure().catch((err: Error) => this.deps.log?.warn(`featurization of ${rec.id}/${req.subset} not queued: ${err.message}`)));
+    // Augmented streams ask while their first batch is made (it may be precomputed: no
+    // round trip in its way); without a worker the stream cannot go on, so it is a 503 either way.
+    let workerless: Promise<never> | null = null;
     if (augmentation) {
-      if ((await queue.workersConnected('augment')) === 0) throw noWorkers();
+      workerless = queue.workersConnected('augment').then((n) => (n === 0 ? Promise.reject(noWorkers()) : new Promise<never>(() => {})));
+      workerless.catch(() => undefined);
     } else {
       const firstShards = new Set(ep.batches.slice(ep.fromBatch, ep.fromBatch + 1).flatMap((b) => [...b].map((p) => shardOf(ep.plan, p))));
       const coldStart = [...firstShards].some((s) => !fs.existsSync(ep.plan.shards[s]!.file));
@@ -176,12 +206,18 @@ export class EpochService {
           {
             rec,
             ep: framed,
+            augmentation,
+            store: this.deps.augmented,
+            requestId: req.requestId,
             todo,
             firstBatch: ep.fromBatch,
             epoch: req.epoch,
-            augmentation,
-            tmpDir: this.deps.augmentTmpDir,
-            requestId: req.requestId,
+            lookahead: this.deps.augmentLookahead,
+            // The request Keras makes next: the same one for the following epoch.
+            nextEpoch: () =>
+              planEpoch(rec, subsets, { ...req, epoch: req.epoch + 1, fromBatch: 0, sampleWeights: null, classWeight: false }, this.deps.featuresDir)
+                .batches,
+            log: this.deps.log,
             assertRegistered,
           },
           queue,
@@ -204,9 +240,11 @@ export class EpochService {
     let first: BatchColumns | null = null;
     if (todo.length > 0) {
       try {
-        first = await producer.batch(0);
+        const making = producer.batch(0);
+        making.catch(() => undefined); // settled by the race, or after a 503 (the request's abort ends its wait)
+        first = await (workerless ? Promise.race([making, workerless]) : making);
       } catch (err) {
-        await producer.close();
+        await producer.close(false);
         throw err;
       }
     }
@@ -227,6 +265,7 @@ export class EpochService {
           done.catch(() => undefined); // awaited before the slot is reused or at the end
           return done;
         };
+        let completed = false;
         try {
           const head = encoder.begin();
           if (head.length > 0) await send(Buffer.concat(head));
@@ -241,10 +280,11 @@ export class EpochService {
             if (k === 0) setImmediate(startBackground);
           }
           await Promise.all(writing);
+          completed = true;
           const tail = encoder.end();
           if (tail.length > 0) await send(Buffer.concat(tail));
         } finally {
-          await producer.close();
+          await producer.close(completed);
         }
       },
     };
