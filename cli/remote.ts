@@ -60,6 +60,8 @@ export const FEATURIZE_HELP = `Usage: audiofeed featurize <ID> [--subset trainin
 Starts the featurization of a subset on the service's workers (POST …/featurize; a
 repeated request follows the same job) and follows it to the end with a progress bar
 (clips, clips/s, ETA), then prints one line: the outcome, clips and failed clips.
+With no worker connected it says so and exits 3: at once when the job would have to
+start, after 10 s when the workers go away while it runs (the job stays queued).
 On a terminal the bar is redrawn in place; otherwise a plain line is printed at the
 start, at every tenth of the work and at the end. When the service cannot featurize now
 (503, e.g. no worker is connected), it says why and exits 3 at once.
@@ -203,6 +205,7 @@ interface DatasetView {
   id: string;
   status?: string;
   loaded_subset?: string | null;
+  loaded_subsets?: string[];
   audio_classes?: string[];
   audio_input_shape?: number[];
   class_counts?: CountsView;
@@ -270,7 +273,8 @@ export async function datasetsCommand(args: string[], io: CliIo, env: Env): Prom
       const rows = [['ID', 'STATUS', 'LOADED', 'CLASSES', 'TRAINING', 'VALIDATION']];
       for (const d of datasets) {
         const n = (s: string) => String(total(d.class_counts?.[s]) ?? '-');
-        rows.push([d.id, d.status ?? '-', d.loaded_subset ?? '-', String(d.audio_classes?.length ?? 0), n('training'), n('validation')]);
+        const loaded = d.loaded_subsets && d.loaded_subsets.length > 0 ? d.loaded_subsets.join(',') : (d.loaded_subset ?? '-');
+        rows.push([d.id, d.status ?? '-', loaded, String(d.audio_classes?.length ?? 0), n('training'), n('validation')]);
       }
       io.stdout.write(table(rows));
       return 0;
@@ -356,6 +360,21 @@ interface JobProgressView {
   shards_failed?: number;
   failures?: { entry: string | null; reason: string; detail: string }[];
   failed_reason?: string | null;
+  workers_connected?: number;
+}
+
+/**
+ * How long `featurize` follows a job that no worker is connected to before it says so and
+ * exits (a restarting worker reconnects well within this); the job stays queued.
+ */
+export const NO_WORKER_PATIENCE_MS = 10_000;
+
+/** The job waits for a worker that is not there: said in one line, exit 3 (the service cannot do the work now). */
+function noWorkerError(label: string, jobId: string): UnavailableError {
+  return new UnavailableError(
+    `${label}: no worker is connected to the service for ${NO_WORKER_PATIENCE_MS / 1000} s, so job ${jobId} makes no progress: ` +
+      'start one (`npm run worker`, or `npm start` with IN_PROCESS_WORKERS >= 1); the job stays queued and runs when one connects',
+  );
 }
 
 export async function featurizeCommand(args: string[], io: CliIo, env: Env): Promise<number> {
@@ -381,10 +400,22 @@ export async function featurizeCommand(args: string[], io: CliIo, env: Env): Pro
   let last: JobProgressView | null = null;
   let outcome: 'done' | 'removed' | null = null;
   let removedDetail = '';
+  // While the job says no worker is connected, a timer runs; a worker seen stops it.
+  const stop = new AbortController();
+  let workerless: NodeJS.Timeout | undefined;
+  const watchWorkers = (p: JobProgressView) => {
+    if (p.workers_connected !== 0) {
+      clearTimeout(workerless);
+      workerless = undefined;
+    } else {
+      workerless ??= setTimeout(() => stop.abort(), NO_WORKER_PATIENCE_MS);
+    }
+  };
   try {
-    for await (const e of client.events(started.events_url ?? `/v1/jobs/${encodeURIComponent(started.job_id)}/events`)) {
+    for await (const e of client.events(started.events_url ?? `/v1/jobs/${encodeURIComponent(started.job_id)}/events`, stop.signal)) {
       if (e.event === 'progress' || e.event === 'done') {
         last = JSON.parse(e.data) as JobProgressView;
+        watchWorkers(last);
         progress.update({
           value: last.clips_done,
           total: last.clips_total,
@@ -401,7 +432,11 @@ export async function featurizeCommand(args: string[], io: CliIo, env: Env): Pro
         break;
       }
     }
+  } catch (err) {
+    if (stop.signal.aborted) throw noWorkerError(label, started.job_id);
+    throw err;
   } finally {
+    clearTimeout(workerless);
     progress.stop();
   }
   if (outcome === 'removed') {

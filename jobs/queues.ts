@@ -20,6 +20,7 @@ import type { Redis } from 'ioredis';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { NotFoundError } from '../src/core/errors.ts';
 import { JobMetricsStore } from '../store/job-metrics.ts';
+import { markUsed } from '../src/services/features/cache-gc.ts';
 import { shardEntries, type SubsetPlan } from '../src/services/features/plan.ts';
 import type {
   AugmentBatchJob,
@@ -94,6 +95,9 @@ const BATCH_OPTS = {
 
 const clampPriority = (p: number) => Math.min(Math.max(1, p), MAX_PRIORITY);
 
+/** States of a featurization that will not change any more. */
+const FINISHED_STATES: ReadonlySet<string> = new Set(['completed', 'failed', 'cancelled']);
+
 /** States in which a job will still run (or runs): its shard file is on its way. */
 const PENDING_STATES: ReadonlySet<string> = new Set(['waiting', 'delayed', 'prioritized', 'active', 'waiting-children']);
 
@@ -109,6 +113,7 @@ export class FeatureQueues implements FeatureQueue {
   private shardQueue?: Queue<ShardJobData, ShardResult>;
   private augmentQueue?: Queue<AugmentBatchJob, ShardResult>;
   private flowProducer?: FlowProducer;
+  private shardWorkers?: { at: number; count: Promise<number> };
 
   constructor(
     private readonly connection: ConnectionOptions,
@@ -149,6 +154,9 @@ export class FeatureQueues implements FeatureQueue {
     }
     // A new flow under a previously cancelled id must run.
     await (await this.redis()).multi().del(cancelKey(this.prefix, jobId)).zrem(cancelIndexKey(this.prefix), jobId).exec();
+    // The shards it reuses are in use now: the cache collector keeps them while the flow runs.
+    const missingSet = new Set(missing);
+    for (const s of plan.shards) if (!missingSet.has(s)) markUsed(s.file);
     const priorityOf = args.priorityOf ?? ((i: number) => i + 1);
     await this.flow.add({
       name: 'featurize',
@@ -278,11 +286,28 @@ export class FeatureQueues implements FeatureQueue {
   }
 
   async jobProgress(jobId: string): Promise<JobProgress> {
+    const progress = await this.progressNow(jobId);
+    if (FINISHED_STATES.has(progress.state)) return progress;
+    // A job nobody works on says so (a client following it can stop waiting).
+    return { ...progress, workers_connected: await this.shardWorkersRecently() };
+  }
+
+  private async progressNow(jobId: string): Promise<JobProgress> {
     const [job, mark] = await Promise.all([this.featurize.getJob(jobId), (await this.redis()).get(cancelKey(this.prefix, jobId))]);
     if (job) return featurizeProgress(job, mark !== null, (id) => this.shards.getJob(id));
     const snapshot = snapshotOf(mark);
     if (snapshot) return snapshot;
     throw new NotFoundError('job', `no featurization job ${JSON.stringify(jobId)}`);
+  }
+
+  /** Shard workers connected, looked up at most once a second (event streams poll progress 4 times a second). */
+  private async shardWorkersRecently(): Promise<number> {
+    const now = Date.now();
+    if (!this.shardWorkers || now - this.shardWorkers.at > 1000) {
+      this.shardWorkers = { at: now, count: this.workersConnected('shards') };
+      this.shardWorkers.count.catch(() => (this.shardWorkers = undefined));
+    }
+    return this.shardWorkers.count;
   }
 
   async featurizations(): Promise<FeaturizationSummary[]> {

@@ -34,6 +34,8 @@ export interface WorkerOptions {
 
 export interface RunningWorkers {
   frontend: string;
+  /** Resolves once every worker is connected (the API counts it: featurizations are accepted). */
+  ready(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -125,6 +127,9 @@ export function startWorkers(opts: WorkerOptions): RunningWorkers {
   }
   return {
     frontend: frontend.name,
+    async ready() {
+      await Promise.all([shardWorker, augmentWorker, parentWorker].map((w) => w.waitUntilReady()));
+    },
     async close() {
       // With Redis unreachable an active job can neither finish (its result cannot be
       // stored) nor be waited for: close at once (force) instead of waiting out the grace

@@ -1,7 +1,8 @@
 /**
  * The API's composition root: from the configuration, builds the adapters (a Redis
  * client, the registry store, the queue facade, the job-metrics store) and the services
- * on top of them, and hands the app its context. `npm start` (routes/server.ts) and
+ * on top of them (and the background maintenance, which `npm start` starts), and hands
+ * the app its context. `npm start` (routes/server.ts) and
  * every test (test/helpers/app.ts) wire the app through this one function.
  */
 import path from 'node:path';
@@ -11,6 +12,7 @@ import { EpochService } from '../src/services/epochs/stream.ts';
 import { AugmentedBatchStore } from '../src/services/features/augmented-store.ts';
 import { FeatureService } from '../src/services/features/service.ts';
 import type { Logger } from '../src/services/ports.ts';
+import { Maintenance } from '../src/services/maintenance.ts';
 import { RegistryService } from '../src/services/registry/service.ts';
 import { StreamMemoryBudget } from '../src/services/stream-budget.ts';
 import { FeatureQueues, connectionFromUrl } from '../jobs/queues.ts';
@@ -31,6 +33,8 @@ export interface ServiceOptions {
 
 export interface ApiServices {
   ctx: AppContext;
+  /** Registry recovery, manifest reconciliation and feature-cache collection (start() it in a serving process). */
+  maintenance: Maintenance;
   /** The queue facade behind ctx.queue (for connection readiness and for tests' job counts). */
   queues: FeatureQueues;
   /** Resolves once the queue connections are up (a queue closed mid-connect rejects unobserved). */
@@ -54,12 +58,34 @@ export function createServices(config: Config, opts: ServiceOptions): ApiService
     log: opts.log,
   });
   augmented.start();
+  const registry = new RegistryService(config, new RegistryStore(redis, config.keyPrefix), opts.log, jobMetrics);
+  // Redis back after a restart (or the first connection): a registry it lost is rebuilt at once.
+  redis.on('ready', () => void registry.recoverIfLost().catch((err: Error) => opts.log.warn(`registry recovery failed: ${err.message}`)));
+  const maintenance = new Maintenance({
+    registry,
+    collector: {
+      featuresDir,
+      maxBytes: config.featureCacheMaxBytes,
+      graceMs: config.featureCacheGraceMs,
+      metrics: jobMetrics,
+      log: opts.log,
+    },
+    intervalMs: config.maintenanceIntervalMs,
+    log: opts.log,
+  });
   const ctx: AppContext = {
     config,
     version: opts.version,
-    registry: new RegistryService(config, new RegistryStore(redis, config.keyPrefix), opts.log),
+    registry,
     features: new FeatureService({ queue: queues, featuresDir, frontend, log: opts.log }),
-    epochs: new EpochService({ queue: queues, featuresDir, augmented, augmentLookahead: config.augmentLookahead, log: opts.log }),
+    epochs: new EpochService({
+      queue: queues,
+      featuresDir,
+      augmented,
+      augmentLookahead: config.augmentLookahead,
+      log: opts.log,
+      isRegistered: (rec) => registry.isRegistered(rec),
+    }),
     streamBudget: new StreamMemoryBudget(config.streamMemoryBudget, config.streamBudgetWaitMs),
     queue: queues,
     frontend,
@@ -69,9 +95,11 @@ export function createServices(config: Config, opts: ServiceOptions): ApiService
   };
   return {
     ctx,
+    maintenance,
     queues,
     ready: () => queues.ready(),
     async close() {
+      await maintenance.stop();
       await augmented.stop();
       await queues.close();
       redis.disconnect();

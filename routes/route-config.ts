@@ -13,6 +13,7 @@
  *   CONNECTION_TIMEOUT_MS (plugins/timeouts.ts); event streams are closed when shutdown
  *   begins (plugins/shutdown.ts), since they would never end on their own.
  * - `accepts` / `bodyRequired`: the body's media types (plugins/media-types.ts: 415 otherwise).
+ * - `bodyOptional`: a request without a body is validated as `{}` (every field optional).
  */
 import type { FastifyInstance } from 'fastify';
 import type { Scope } from '../src/services/config.ts';
@@ -27,6 +28,8 @@ export interface AudiofeedRouteConfig {
   accepts?: readonly string[];
   /** A request without Content-Type is 415 (the body is required). */
   bodyRequired?: boolean;
+  /** A request without a body is validated (and handled) as the empty object. */
+  bodyOptional?: boolean;
 }
 
 declare module 'fastify' {

@@ -46,6 +46,8 @@ async function main(): Promise<void> {
   const app = await buildApp(services.ctx, { loggerInstance: log });
   // Queue connections up before the first request (and before a signal may close them).
   await services.ready();
+  // Registry recovery from the manifests, then every MAINTENANCE_INTERVAL_MS: manifests, feature cache.
+  services.maintenance.start();
   const workers = startInProcessWorkers(
     config.inProcessWorkers,
     {

@@ -8,6 +8,7 @@
  * them with max(), not sum(), or scrape one replica for them.
  */
 import type { Redis } from 'ioredis';
+import type { CacheRemovalReason, MaintenanceMetrics } from '../src/services/ports.ts';
 
 /** Seconds; job durations run from milliseconds (reused shard) to minutes (large shard, slow disk). */
 export const JOB_DURATION_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
@@ -36,12 +37,18 @@ export interface JobMetricsSnapshot {
   failures: { reason: string; count: number }[];
   /** Feature shards that failed verification and were quarantined (or found gone), by reason. */
   shardCorruptions: { reason: string; count: number }[];
+  /** Datasets restored from their manifests after Redis lost the registry. */
+  registryRecovered: number;
+  /** Files (and their bytes) removed from the feature cache, by reason. */
+  cacheRemovals: { reason: string; files: number; bytes: number }[];
+  /** The feature cache after the last collection (null: none yet). */
+  cacheSize: { files: number; bytes: number } | null;
 }
 
 const SEP = '|';
 const clean = (s: string) => s.replaceAll(SEP, '_');
 
-export class JobMetricsStore {
+export class JobMetricsStore implements MaintenanceMetrics {
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
@@ -68,6 +75,23 @@ export class JobMetricsStore {
     await this.redis.hincrby(metricsKey(this.prefix), `shard_corruptions${SEP}${clean(reason)}`, 1);
   }
 
+  async recordRegistryRecovery(datasets: number): Promise<void> {
+    await this.redis.hincrby(metricsKey(this.prefix), 'registry_recovered', datasets);
+  }
+
+  async recordCacheRemovals(reason: CacheRemovalReason, files: number, bytes: number): Promise<void> {
+    if (files === 0) return;
+    await this.redis
+      .multi()
+      .hincrby(metricsKey(this.prefix), `cache_removed_files${SEP}${clean(reason)}`, files)
+      .hincrby(metricsKey(this.prefix), `cache_removed_bytes${SEP}${clean(reason)}`, bytes)
+      .exec();
+  }
+
+  async recordCacheSize(files: number, bytes: number): Promise<void> {
+    await this.redis.hset(metricsKey(this.prefix), 'cache_files', files, 'cache_bytes', bytes);
+  }
+
   /** One HGETALL. */
   async read(): Promise<JobMetricsSnapshot> {
     const h = await this.redis.hgetall(metricsKey(this.prefix));
@@ -90,6 +114,13 @@ export class JobMetricsStore {
       clips: fields('clips').map(({ parts, value }) => ({ backend: parts[0]!, count: value })),
       failures: fields('failures').map(({ parts, value }) => ({ reason: parts[0]!, count: value })),
       shardCorruptions: fields('shard_corruptions').map(({ parts, value }) => ({ reason: parts[0]!, count: value })),
+      registryRecovered: Number(h.registry_recovered ?? 0),
+      cacheRemovals: fields('cache_removed_files').map(({ parts, value }) => ({
+        reason: parts[0]!,
+        files: value,
+        bytes: Number(h[`cache_removed_bytes${SEP}${parts[0]}`] ?? 0),
+      })),
+      cacheSize: h.cache_bytes === undefined ? null : { files: Number(h.cache_files ?? 0), bytes: Number(h.cache_bytes) },
     };
   }
 }

@@ -5,6 +5,9 @@
  * racing on the same name produce one dataset and a record never exists without its
  * subsets.
  *
+ * Updates are compare-and-set on the record's `revision`. The marker key says the registry
+ * is complete: a Redis that lost its data has none (src/services/registry/recovery.ts).
+ *
  * Reads of one record are cached in the process for `cacheMs` (metadata endpoints are hot:
  * a training client and its dashboard poll them). Writes through this store invalidate
  * the entry at once; a change made by another replica is seen within `cacheMs`.
@@ -21,8 +24,14 @@ redis.call('ZADD', KEYS[3], ARGV[3], ARGV[4])
 return 1
 `;
 
+// Compare-and-set on the record's revision: two replicas updating one dataset at once
+// (two clients loading two subsets) never lose one of the writes.
 const UPDATE_SCRIPT = `
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local cur = redis.call('GET', KEYS[1])
+if not cur then return 0 end
+local rev = cjson.decode(cur)['revision']
+if type(rev) ~= 'number' then rev = 0 end
+if rev ~= tonumber(ARGV[3]) then return 2 end
 redis.call('SET', KEYS[1], ARGV[1])
 if ARGV[2] ~= '' then redis.call('SET', KEYS[2], ARGV[2]) end
 return 1
@@ -48,6 +57,17 @@ export class RegistryStore implements RegistryStorePort {
   private indexKey(): string {
     return `${this.prefix}:datasets`;
   }
+  private markerKey(): string {
+    return `${this.prefix}:registry-marker`;
+  }
+
+  async hasMarker(): Promise<boolean> {
+    return (await this.redis.exists(this.markerKey())) === 1;
+  }
+
+  async setMarker(): Promise<void> {
+    await this.redis.set(this.markerKey(), new Date().toISOString(), 'NX');
+  }
 
   async exists(id: string): Promise<boolean> {
     return (await this.redis.exists(this.recordKey(id))) === 1;
@@ -70,8 +90,7 @@ export class RegistryStore implements RegistryStorePort {
     return res === 1;
   }
 
-  /** Replaces the record (and the subsets when given). False when the dataset is gone. */
-  async update(record: DatasetRecord, subsets?: StoredSubsets): Promise<boolean> {
+  async update(record: DatasetRecord, subsets: StoredSubsets | undefined, expectedRevision: number): Promise<'updated' | 'missing' | 'conflict'> {
     this.cache.delete(record.id);
     const res = await this.redis.eval(
       UPDATE_SCRIPT,
@@ -80,8 +99,9 @@ export class RegistryStore implements RegistryStorePort {
       this.subsetsKey(record.id),
       JSON.stringify(record),
       subsets ? JSON.stringify(subsets) : '',
+      String(expectedRevision),
     );
-    return res === 1;
+    return res === 1 ? 'updated' : res === 2 ? 'conflict' : 'missing';
   }
 
   async get(id: string): Promise<DatasetRecord | null> {

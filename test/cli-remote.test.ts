@@ -15,7 +15,7 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
-import { startTestApp, startTestWorkers, type TestApp } from './helpers/app.ts';
+import { connectIdleWorkers, startTestApp, startTestWorkers, type TestApp } from './helpers/app.ts';
 import { cleanups } from './helpers/cleanup.ts';
 import { PROJECT_ROOT, TESTDATA } from './helpers/paths.ts';
 import { smallCorpus } from './helpers/wav.ts';
@@ -96,6 +96,7 @@ describe('remote commands against a running service', () => {
     // ../shared/testdata is a data root, so `corpus-mini` resolves there.
     t = await startTestApp({}, { roots: [TESTDATA] });
     workers = startTestWorkers(t);
+    await workers.ready();
     url = await listen(t);
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'audiofeed-cli-remote-'));
   });
@@ -398,8 +399,12 @@ describe('a token-protected service', () => {
     assert.match(list.stdout, /^small-cli\s/m);
   });
 
-  test('featurize of a cancelled job (no worker runs here) exits 1 after its progress lines', async (tt) => {
+  test('featurize of a cancelled job (its workers take no job here) exits 1 after its progress lines', async (tt) => {
     const defer = cleanups(tt);
+    // Workers that are connected but idle: the job is accepted and waits (without any, the
+    // service answers 503 no-workers: test/routes/no-workers.test.ts).
+    const idle = await connectIdleWorkers(t);
+    defer(() => idle.close());
     const child = spawn(process.execPath, [BIN, 'featurize', 'small', '--token', 'reader-tok'], {
       env: childEnv({ AUDIOFEED_URL: url }),
       cwd: os.tmpdir(),

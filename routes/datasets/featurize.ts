@@ -13,18 +13,18 @@ const featurize: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (app, { 
   app.post(
     '/:id/featurize',
     {
-      config: { scope: 'read' },
+      config: { scope: 'read', bodyOptional: true },
       schema: {
         tags: ['datasets'],
         summary: 'Featurize a subset on the workers (cached; a repeated request reuses the job)',
         params: IdParams,
-        body: Type.Optional(Type.Object(SubsetBody, { additionalProperties: false })),
+        body: Type.Object(SubsetBody, { additionalProperties: false }),
       },
     },
     async (req, reply) => {
       const rec = await ctx.registry.get(req.params.id);
       const subsets = await ctx.registry.subsets(rec.id);
-      const { jobId, created } = await ctx.features.featurize(rec, subsets, req.body?.subset ?? 'training', req.id);
+      const { jobId, created } = await ctx.features.featurize(rec, subsets, req.body.subset ?? 'training', req.id);
       req.log.info({ jobId, created, dataset: rec.id }, 'featurization requested');
       return reply
         .code(202)

@@ -14,11 +14,12 @@ import { BadRequestError, InvalidSettingsError, NotFoundError } from '../../src/
 import { SubsetName } from '../../src/core/schemas.ts';
 import { packIndex, unpackIndex } from '../../src/services/registry/index-artifact.ts';
 import { RegisterBody, type RegisterBodyT } from '../../src/services/registry/schemas.ts';
+import { loadedKinds, loadsOf } from '../../src/services/registry/loads.ts';
 import { standardizationOf } from '../../src/services/registry/settings.ts';
 import type { DatasetRecord } from '../../src/services/registry/types.ts';
 import type { AppContext } from '../context.ts';
 import { PageQueryFields, linkNextPage, pageOf } from '../pagination.ts';
-import { ClassCounts, DatasetView, IdParams } from './schemas.ts';
+import { ClassCounts, DatasetView, IdParams, LoadQuery } from './schemas.ts';
 import { receiveUpload } from './upload.ts';
 
 export function datasetView(rec: DatasetRecord) {
@@ -39,6 +40,8 @@ export function datasetView(rec: DatasetRecord) {
     frontend_enabled: rec.settings.frontend_enabled,
     frontend_settings: fe as unknown as Record<string, unknown>,
     loaded_subset: rec.loaded_subset,
+    loaded_subsets: loadedKinds(rec),
+    loads: loadsOf(rec) as Record<string, Record<string, unknown>>,
     class_counts: rec.class_counts as Record<string, Record<string, number>>,
     class_weights: rec.class_weights,
     index: rec.index as unknown as Record<string, unknown>,
@@ -153,8 +156,19 @@ const registryRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (ap
     },
   );
 
-  app.post('/:id/unload', { config: admin, schema: { tags, params: IdParams, response: { 200: DatasetView } } }, async (req) =>
-    datasetView(await registry.unload(req.params.id)),
+  app.post(
+    '/:id/unload',
+    {
+      config: { ...admin, bodyOptional: true },
+      schema: {
+        tags,
+        summary: 'MLTK unload_dataset(): forget the load of one subset ({"subset": …}), or of every subset (no body)',
+        params: IdParams,
+        body: Type.Object({ subset: Type.Optional(SubsetName) }, { additionalProperties: false }),
+        response: { 200: DatasetView },
+      },
+    },
+    async (req) => datasetView(await registry.unload(req.params.id, req.body.subset)),
   );
 
   app.post(
@@ -163,7 +177,7 @@ const registryRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (ap
       config: admin,
       schema: {
         tags,
-        summary: 'MLTK load_dataset(subset): recompute the subsets from the index',
+        summary: 'MLTK load_dataset(subset): compute the subset from the index and add it to the loaded subsets',
         params: IdParams,
         body: Type.Object({ subset: SubsetName }, { additionalProperties: false }),
         response: { 200: DatasetView },
@@ -174,7 +188,10 @@ const registryRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (ap
 
   app.post(
     '/:id/reindex',
-    { config: admin, schema: { tags, summary: 'Regenerate the index files from the directory as it is now', params: IdParams, response: { 200: DatasetView } } },
+    {
+      config: admin,
+      schema: { tags, summary: 'Regenerate the index files from the directory as it is now and recompute every loaded subset', params: IdParams, response: { 200: DatasetView } },
+    },
     async (req) => datasetView(precomputeAugmentedHead(ctx, req, await registry.reindex(req.params.id))),
   );
 
@@ -184,24 +201,40 @@ const registryRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (ap
       config: read,
       schema: {
         tags,
-        summary: 'summarize_dataset(): MLTK text (text/plain), or JSON with Accept: application/json',
+        summary:
+          'summarize_dataset(): MLTK text (text/plain), or JSON with Accept: application/json; of the most recent load, or of the load of ?subset=',
         params: IdParams,
+        querystring: LoadQuery,
       },
     },
     async (req, reply) => {
       const rec = await registry.get(req.params.id);
+      const kind = req.query.subset;
+      const text = kind ? registry.loadOf(rec, kind).summary : rec.summary;
       if (wantsJson(req)) {
         const featurization = ctx.features.summary(rec, await registry.subsets(rec.id));
-        return reply.send({ text: rec.summary, ...registry.summaryJson(rec), featurization });
+        return reply.send({ text, ...registry.summaryJson(rec, kind), featurization });
       }
-      return reply.type('text/plain; charset=utf-8').send(rec.summary);
+      return reply.type('text/plain; charset=utf-8').send(text);
     },
   );
 
   app.get(
     '/:id/class-counts',
-    { config: read, schema: { tags, params: IdParams, response: { 200: Type.Record(Type.String(), ClassCounts) } } },
-    async (req) => (await registry.get(req.params.id)).class_counts,
+    {
+      config: read,
+      schema: {
+        tags,
+        summary: 'Class counts per subset: of the most recent load, or of the load of ?subset=',
+        params: IdParams,
+        querystring: LoadQuery,
+        response: { 200: Type.Record(Type.String(), ClassCounts) },
+      },
+    },
+    async (req) => {
+      const rec = await registry.get(req.params.id);
+      return req.query.subset ? registry.loadOf(rec, req.query.subset).class_counts : rec.class_counts;
+    },
   );
 
   app.get('/:id/class-weights', { config: read, schema: { tags, params: IdParams } }, async (req) => {
@@ -210,7 +243,7 @@ const registryRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (ap
       return {
         value: null,
         log: '',
-        warning: rec.loaded_subset === 'training' ? null : 'class weights are computed by a training load',
+        warning: loadedKinds(rec).includes('training') ? null : 'class weights are computed by a training load',
       };
     }
     return rec.class_weights;
@@ -229,24 +262,26 @@ const registryRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (ap
     },
     async (req, reply) => {
       const rec = await registry.get(req.params.id);
-      if (!rec.index.dir) throw new NotFoundError('index', `dataset ${rec.id} has no index files (it is not loaded)`);
+      const v = rec.validation_data?.index?.dir ? rec.validation_data.index : null;
+      // A validation_data registration loaded for validation or evaluation only has listed
+      // the validation dir alone: its index is the download.
+      if (!rec.index.dir && !v) throw new NotFoundError('index', `dataset ${rec.id} has no index files (it is not loaded)`);
       if (wantsJson(req)) {
-        const files: Record<string, string> = {};
-        for (const f of rec.index.files) {
-          if (fs.existsSync(f)) files[path.basename(f)] = await fsp.readFile(f, 'utf8');
-        }
-        const v = rec.validation_data?.index;
+        const read = async (list: string[]) => {
+          const files: Record<string, string> = {};
+          for (const f of list) {
+            if (fs.existsSync(f)) files[path.basename(f)] = await fsp.readFile(f, 'utf8');
+          }
+          return files;
+        };
+        const files = await read(rec.index.dir ? rec.index.files : []);
         if (!v) return { location: rec.index.location, files };
-        const vfiles: Record<string, string> = {};
-        for (const f of v.files) {
-          if (fs.existsSync(f)) vfiles[path.basename(f)] = await fsp.readFile(f, 'utf8');
-        }
-        return { location: rec.index.location, files, validation_data: { location: v.location, files: vfiles } };
+        return { location: rec.index.location, files, validation_data: { location: v.location, files: await read(v.files) } };
       }
       return reply
         .type('application/x-tar')
         .header('content-disposition', `attachment; filename="${rec.id}-index.tar"`)
-        .send(await packIndex(rec.index.dir, rec.validation_data?.index?.dir || undefined, registry.tmpDir));
+        .send(await packIndex(rec.index.dir || undefined, v?.dir, registry.tmpDir));
     },
   );
 
@@ -275,7 +310,7 @@ const registryRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (ap
       if (!Buffer.isBuffer(req.body)) throw new BadRequestError('index-archive-required', 'send the index as a tar archive (Content-Type: application/x-tar)');
       const dirs = registry.datasetDirsOf(rec);
       await unpackIndex(req.body, dirs.shuffleIndexDir, path.join(registry.tmpDir), dirs.validationData?.shuffleIndexDir);
-      return datasetView(await registry.load(rec.id, rec.loaded_subset ?? 'training'));
+      return datasetView(await registry.reload(rec.id));
     },
   );
 };

@@ -18,7 +18,7 @@ import { renderSpectrogramPng } from '../../src/core/render/spectrogram-png.ts';
 import { SubsetName } from '../../src/core/schemas.ts';
 import { clipPath } from '../../src/services/features/compute-shard.ts';
 import { silenceWav } from '../../src/services/features/preview.ts';
-import { sampleAt, storedList, subsetDir } from '../../src/services/registry/subsets.ts';
+import { loadedText, sampleAt, storedList, subsetDir } from '../../src/services/registry/subsets.ts';
 import type { AppContext } from '../context.ts';
 import { IdParams, SampleParams, StoredSubsetQuery } from './schemas.ts';
 
@@ -49,7 +49,7 @@ const samples: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (app, { ct
       const subsets = await ctx.registry.subsets(req.params.id);
       const subset = storedList(rec, subsets, subsetName);
       if (!subset) {
-        throw new NotFoundError('subset', `dataset ${rec.id} has no ${subsetName} subset loaded (loaded: ${rec.loaded_subset ?? 'nothing'})`);
+        throw new NotFoundError('subset', `dataset ${rec.id} has no ${subsetName} subset loaded (loaded: ${loadedText(rec)})`);
       }
       const offset = req.query.offset ?? 0;
       const limit = req.query.limit ?? 100;

@@ -33,7 +33,15 @@ export const DatasetView = Type.Object(
     class_mode: ClassMode,
     frontend_enabled: Type.Boolean(),
     frontend_settings: Type.Record(Type.String(), Type.Unknown()),
-    loaded_subset: Type.Union([SubsetName, Type.Null()]),
+    loaded_subset: Type.Union([SubsetName, Type.Null()], {
+      description: 'The most recent load the dataset holds (null: none); class_counts, summary and warnings are its own',
+    }),
+    loaded_subsets: Type.Array(SubsetName, {
+      description: 'Every subset loaded (training, validation, evaluation): all are served at once, to any number of clients',
+    }),
+    loads: Type.Record(Type.String(), Type.Record(Type.String(), Type.Unknown()), {
+      description: 'Per loaded subset: what its load computed (class_counts, summary, class_weights, warnings, loaded_at, lists)',
+    }),
     class_counts: Type.Record(Type.String(), ClassCounts),
     class_weights: Type.Unknown(),
     index: Type.Record(Type.String(), Type.Unknown()),
@@ -45,6 +53,9 @@ export const DatasetView = Type.Object(
   },
   { additionalProperties: false },
 );
+
+/** GET …/summary and …/class-counts: the load of one subset (default: the most recent load). */
+export const LoadQuery = Type.Object({ subset: Type.Optional(SubsetName) }, { additionalProperties: false });
 
 /** GET …/samples and the sample previews read a loaded list (default training; evaluation: the evaluation list, else the validation list). */
 export const StoredSubsetQuery = Type.Object({ subset: Type.Optional(SubsetName) }, { additionalProperties: false });

@@ -3,7 +3,8 @@
  * accepts (`config.accepts`; default `application/json` for POST, PUT, PATCH and DELETE),
  * and anything else is 415 `unsupported-media-type` listing them, before a byte of the
  * body is parsed. A request without a body and without Content-Type passes (the route's
- * schema decides whether a body was required), except where `config.bodyRequired`.
+ * schema decides whether a body was required), except where `config.bodyRequired`; where
+ * `config.bodyOptional`, such a request is validated as `{}`.
  */
 import fp from 'fastify-plugin';
 import type { FastifyPluginAsync } from 'fastify';
@@ -40,6 +41,9 @@ const mediaTypes: FastifyPluginAsync = async (app) => {
     }
     const type = raw.split(';')[0]!.trim().toLowerCase();
     if (!accepts.includes(type)) throw new UnsupportedMediaTypeError(raw, accepts);
+  });
+  app.addHook('preValidation', async (req) => {
+    if (req.body === undefined && req.routeOptions.config?.bodyOptional) req.body = {};
   });
 };
 

@@ -41,7 +41,7 @@ class RedisBackedMetric {
   constructor(
     readonly name: string,
     readonly help: string,
-    readonly type: 'counter' | 'histogram',
+    readonly type: 'counter' | 'histogram' | 'gauge',
     private readonly values: () => Promise<MetricValue[]>,
   ) {}
   async get() {
@@ -161,6 +161,56 @@ export function createAppMetrics(opts: { source: DeploymentMetrics; frontend: st
       'Feature shards that failed verification (checksum, truncation, unparsable, old layout) or were found gone, by reason; each was quarantined and featurized again',
       'counter',
       async () => ((await read())?.jobs.shardCorruptions ?? []).map(({ reason, count }) => ({ labels: { reason }, value: count })),
+    ) as unknown as Counter,
+  );
+
+  registry.registerMetric(
+    new RedisBackedMetric(
+      'audiofeed_registry_recovered_datasets_total',
+      'Datasets restored from their manifests (DATA_DIR/registry) after Redis lost the registry (deployment-wide)',
+      'counter',
+      async () => {
+        const s = await read();
+        return s ? [{ labels: {}, value: s.jobs.registryRecovered }] : [];
+      },
+    ) as unknown as Counter,
+  );
+  registry.registerMetric(
+    new RedisBackedMetric(
+      'audiofeed_feature_cache_removed_files_total',
+      'Files removed from DATA_DIR/features by the cache collector, by reason: orphan (no registration uses it), lru (FEATURE_CACHE_MAX_BYTES), stale-temp',
+      'counter',
+      async () => ((await read())?.jobs.cacheRemovals ?? []).map(({ reason, files }) => ({ labels: { reason }, value: files })),
+    ) as unknown as Counter,
+  );
+  registry.registerMetric(
+    new RedisBackedMetric(
+      'audiofeed_feature_cache_removed_bytes_total',
+      'Bytes removed from DATA_DIR/features by the cache collector, by reason',
+      'counter',
+      async () => ((await read())?.jobs.cacheRemovals ?? []).map(({ reason, bytes }) => ({ labels: { reason }, value: bytes })),
+    ) as unknown as Counter,
+  );
+  registry.registerMetric(
+    new RedisBackedMetric(
+      'audiofeed_feature_cache_bytes',
+      'Bytes in DATA_DIR/features after the last collection (shared volume: deployment-wide)',
+      'gauge',
+      async () => {
+        const size = (await read())?.jobs.cacheSize;
+        return size ? [{ labels: {}, value: size.bytes }] : [];
+      },
+    ) as unknown as Counter,
+  );
+  registry.registerMetric(
+    new RedisBackedMetric(
+      'audiofeed_feature_cache_files',
+      'Files in DATA_DIR/features after the last collection',
+      'gauge',
+      async () => {
+        const size = (await read())?.jobs.cacheSize;
+        return size ? [{ labels: {}, value: size.files }] : [];
+      },
     ) as unknown as Counter,
   );
 

@@ -80,6 +80,12 @@ const EnvSchema = Type.Object({
   STREAM_BUDGET_WAIT_MS: Type.Integer({ default: 5_000, minimum: 0 }),
   /** Entries a dataset subset may hold (`_silence_` included); checked before it is built, larger = 422. */
   MAX_SUBSET_ENTRIES: Type.Integer({ default: 2_000_000, minimum: 1 }),
+  /** Bytes DATA_DIR/features may hold: beyond, the least recently used shards are removed (0 = no bound). */
+  FEATURE_CACHE_MAX_BYTES: Type.Integer({ default: 0, minimum: 0 }),
+  /** A feature file written or read by a stream within this long is never removed (by the size bound or as unused). */
+  FEATURE_CACHE_GRACE_MS: Type.Integer({ default: 600_000, minimum: 0 }),
+  /** How often an API process collects the feature cache and checks the registry against its manifests (0 = only at start). */
+  MAINTENANCE_INTERVAL_MS: Type.Integer({ default: 60_000, minimum: 0 }),
   /**
    * Augmented batches a stream has computed ahead of the one it sends (crossing into the
    * next epoch's first batches near the end of an epoch). 8 keeps two worker processes of
@@ -130,6 +136,9 @@ export interface Config {
   streamMemoryBudget: number;
   streamBudgetWaitMs: number;
   maxSubsetEntries: number;
+  featureCacheMaxBytes: number;
+  featureCacheGraceMs: number;
+  maintenanceIntervalMs: number;
   augmentLookahead: number;
   augmentBatchTtlMs: number;
   augmentCacheMaxBytes: number;
@@ -240,6 +249,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     streamMemoryBudget: parsed.STREAM_MEMORY_BUDGET,
     streamBudgetWaitMs: parsed.STREAM_BUDGET_WAIT_MS,
     maxSubsetEntries: parsed.MAX_SUBSET_ENTRIES,
+    featureCacheMaxBytes: parsed.FEATURE_CACHE_MAX_BYTES,
+    featureCacheGraceMs: parsed.FEATURE_CACHE_GRACE_MS,
+    maintenanceIntervalMs: parsed.MAINTENANCE_INTERVAL_MS,
     augmentLookahead: parsed.AUGMENT_LOOKAHEAD,
     augmentBatchTtlMs: parsed.AUGMENT_BATCH_TTL_MS,
     augmentCacheMaxBytes: parsed.AUGMENT_CACHE_MAX_BYTES,

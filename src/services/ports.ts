@@ -23,15 +23,42 @@ export interface RegistryStorePort {
   exists(id: string): Promise<boolean>;
   /** False when a dataset with this id already exists (nothing is written then). */
   create(record: DatasetRecord, subsets: StoredSubsets): Promise<boolean>;
-  /** Replaces the record (and the subsets when given). False when the dataset is gone. */
-  update(record: DatasetRecord, subsets?: StoredSubsets): Promise<boolean>;
+  /**
+   * Replaces the record (and the subsets when given) when the stored record's `revision`
+   * (absent: 0) is `expectedRevision`: 'conflict' when another write came first (nothing
+   * is written then), 'missing' when the dataset is gone.
+   */
+  update(record: DatasetRecord, subsets: StoredSubsets | undefined, expectedRevision: number): Promise<'updated' | 'missing' | 'conflict'>;
   get(id: string): Promise<DatasetRecord | null>;
   getSubsets(id: string): Promise<StoredSubsets | null>;
   list(): Promise<DatasetRecord[]>;
   /** `limit` records from position `offset` in registration order (oldest first), and how many there are. */
   page(offset: number, limit: number): Promise<{ records: DatasetRecord[]; total: number }>;
   delete(id: string): Promise<boolean>;
+  /**
+   * The registry's marker: set once the registry is known complete (first start, or a
+   * rebuild from the manifests). A store that has lost its data (Redis flushed or
+   * restarted empty) has no marker: the registry must be rebuilt from the manifests.
+   */
+  hasMarker(): Promise<boolean>;
+  setMarker(): Promise<void>;
 }
+
+/**
+ * Deployment-wide counters of the registry and the feature cache (the job-metrics hash in
+ * production, read by every replica's /metrics).
+ */
+export interface MaintenanceMetrics {
+  /** Datasets restored from their manifests after the store lost them. */
+  recordRegistryRecovery(datasets: number): Promise<void>;
+  /** Files removed from DATA_DIR/features, by reason (orphan, lru, stale-temp). */
+  recordCacheRemovals(reason: CacheRemovalReason, files: number, bytes: number): Promise<void>;
+  /** The feature cache's size after a collection. */
+  recordCacheSize(files: number, bytes: number): Promise<void>;
+}
+
+/** Why a file left the feature cache: no registration uses it, the size bound, a dead writer's temp file. */
+export type CacheRemovalReason = 'orphan' | 'lru' | 'stale-temp';
 
 // --- the feature queue: the job vocabulary -------------------------------------------------
 
@@ -97,6 +124,8 @@ export interface JobProgress {
   failed_reason: string | null;
   created_at: string;
   finished_at: string | null;
+  /** Workers connected to the shard queue, while the job is not finished (0: nothing makes progress). */
+  workers_connected?: number;
 }
 
 /**

@@ -14,8 +14,10 @@ import type { Logger } from 'pino';
 import { loadConfig, type Config } from '../../src/services/config.ts';
 import { buildApp, type App } from '../../routes/app.ts';
 import { createServices } from '../../routes/compose.ts';
+import type { Maintenance } from '../../src/services/maintenance.ts';
 import type { AppContext } from '../../routes/context.ts';
-import type { FeatureQueues } from '../../jobs/queues.ts';
+import { Worker } from 'bullmq';
+import { FEATURIZE_QUEUE, SHARD_QUEUE, connectionFromUrl, type FeatureQueues } from '../../jobs/queues.ts';
 import { startWorkers, type RunningWorkers, type WorkerOptions } from '../../jobs/workers.ts';
 import { createRedis, ensureRedis, type PrivateRedis } from '../../store/redis.ts';
 
@@ -77,6 +79,8 @@ export interface TestApp {
   config: Config;
   /** The queue facade (job counts, workers connected; for assertions about the queues). */
   queues: FeatureQueues;
+  /** Registry recovery, manifests and feature-cache collection (not started: tests run passes themselves). */
+  maintenance: Maintenance;
   redisUrl: string;
   /** The temp directory holding `root` and `dataDir`. */
   base: string;
@@ -132,6 +136,7 @@ export async function startTestApp(env: Record<string, string> = {}, opts: TestA
     ctx: services.ctx,
     config,
     queues: services.queues,
+    maintenance: services.maintenance,
     redisUrl: config.redisUrl,
     base,
     root: path.join(base, opts.defaultPaths ? 'datasets' : 'root'),
@@ -158,6 +163,21 @@ export async function startTestApp(env: Record<string, string> = {}, opts: TestA
 /** The workers of `t`'s queues, in this process (as `npm run worker` would run them). */
 export function startTestWorkers(t: Pick<TestApp, 'redisUrl' | 'prefix'>, over: Partial<WorkerOptions> = {}): RunningWorkers {
   return startWorkers({ redisUrl: t.redisUrl, prefix: t.prefix, concurrency: 2, frontendBackend: 'auto', lockMs: 5000, log: () => {}, ...over });
+}
+
+/**
+ * Workers that are connected to `t`'s featurization queues but take no job (a fleet that
+ * is busy or paused): the service accepts featurizations, and the jobs wait.
+ */
+export async function connectIdleWorkers(t: Pick<TestApp, 'redisUrl' | 'prefix'>): Promise<{ close(): Promise<void> }> {
+  const connection = connectionFromUrl(t.redisUrl);
+  const workers = [FEATURIZE_QUEUE, SHARD_QUEUE].map((name) => new Worker(name, async () => undefined, { connection, prefix: t.prefix, autorun: false }));
+  await Promise.all(workers.map((w) => w.waitUntilReady()));
+  return {
+    async close() {
+      await Promise.all(workers.map((w) => w.close()));
+    },
+  };
 }
 
 /** POST /v1/datasets with a JSON body; fails the test (with the problem) unless the answer is 201. */

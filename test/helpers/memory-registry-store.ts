@@ -23,11 +23,30 @@ export class MemoryRegistryStore implements RegistryStorePort {
     return true;
   }
 
-  async update(record: DatasetRecord, subsets?: StoredSubsets): Promise<boolean> {
-    if (!this.records.has(record.id)) return false;
+  private marker = false;
+
+  async update(record: DatasetRecord, subsets: StoredSubsets | undefined, expectedRevision: number): Promise<'updated' | 'missing' | 'conflict'> {
+    const cur = this.records.get(record.id);
+    if (cur === undefined) return 'missing';
+    if (((JSON.parse(cur) as DatasetRecord).revision ?? 0) !== expectedRevision) return 'conflict';
     this.records.set(record.id, JSON.stringify(record));
     if (subsets) this.subsets.set(record.id, JSON.stringify(subsets));
-    return true;
+    return 'updated';
+  }
+
+  async hasMarker(): Promise<boolean> {
+    return this.marker;
+  }
+
+  async setMarker(): Promise<void> {
+    this.marker = true;
+  }
+
+  /** What a store that lost its data looks like: nothing, not even the marker. */
+  wipe(): void {
+    this.records.clear();
+    this.subsets.clear();
+    this.marker = false;
   }
 
   async get(id: string): Promise<DatasetRecord | null> {

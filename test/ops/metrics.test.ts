@@ -50,6 +50,8 @@ before(async () => {
     lockMs: 5000,
     log: (msg, fields) => workerLogs.push({ msg, fields }),
   });
+  // Connected before the featurization is asked for (with no worker it would be a 503).
+  await workers.ready();
   const reg = await t.app.inject({
     method: 'POST',
     url: '/v1/datasets',

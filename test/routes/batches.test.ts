@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { RecordBatchReader } from 'apache-arrow';
-import { startTestApp, startTestWorkers, registerDataset, type TestApp } from '../helpers/app.ts';
+import { connectIdleWorkers, startTestApp, startTestWorkers, registerDataset, type TestApp } from '../helpers/app.ts';
 import { copyCorpus, testdata } from '../helpers/paths.ts';
 import { SHARD_QUEUE } from '../../jobs/queues.ts';
 import { until } from '../ops/helpers.ts';
@@ -341,7 +341,9 @@ describe('featurization jobs', () => {
       payload: { name: 'mini-cancel', source: { type: 'directory', path: 'mini' }, classes: ['yes', 'no'], trim_threshold_db: 30 },
     });
     assert.equal(reg.statusCode, 201, reg.body);
+    // Workers that take no job keep the flow waiting (with none connected, featurize is a 503).
     await workers.close();
+    const idle = await connectIdleWorkers(t);
     try {
       const { job_id } = (await t.app.inject({ method: 'POST', url: '/v1/datasets/mini-cancel/featurize', payload: {} })).json();
       const del = await t.app.inject({ method: 'DELETE', url: `/v1/jobs/${job_id}` });
@@ -351,8 +353,10 @@ describe('featurization jobs', () => {
       const shards = (await t.queues.jobCounts('waiting', 'prioritized'))[SHARD_QUEUE]!;
       assert.equal(shards.waiting! + shards.prioritized!, 0, 'its shard jobs are gone');
     } finally {
+      await idle.close();
       workers = startTestWorkers(t);
     }
+    await until(async () => (await t.queues.workersConnected('featurize')) > 0 && (await t.queues.workersConnected('shards')) > 0);
     const again = (await t.app.inject({ method: 'POST', url: '/v1/datasets/mini-cancel/featurize', payload: {} })).json();
     assert.equal(again.created, true);
     let p;

@@ -9,12 +9,13 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startTestApp, startTestWorkers, registerDataset, type TestApp } from '../helpers/app.ts';
+import { connectIdleWorkers, startTestApp, startTestWorkers, registerDataset, type TestApp } from '../helpers/app.ts';
 import { makeTree, smallCorpus, toneWav } from '../helpers/wav.ts';
 import type { RunningWorkers } from '../../jobs/workers.ts';
 
 let t: TestApp;
 let workers: RunningWorkers | null = null;
+let idle: { close(): Promise<void> } | null = null;
 
 interface Job {
   id: string;
@@ -36,6 +37,7 @@ before(async () => {
   await registerDataset(t, { name: 'b', source: { type: 'directory', path: 'small' }, classes: ['yes', 'no'], trim_threshold_db: 30 });
 });
 after(async () => {
+  await idle?.close();
   await workers?.close();
   await t?.close();
 });
@@ -74,7 +76,9 @@ describe('GET /v1/jobs', () => {
   let b1: string;
 
   before(async () => {
-    // No worker runs yet: the jobs stay queued, so one can be cancelled.
+    // Workers are connected but take no job yet: the jobs stay queued, so one can be
+    // cancelled (with no worker connected at all, featurize is a 503 no-workers).
+    idle = await connectIdleWorkers(t);
     a1 = (await featurize('a', 'training')).job_id;
     a2 = (await featurize('a', 'validation')).job_id;
     b1 = (await featurize('b', 'training')).job_id;
@@ -170,6 +174,7 @@ describe('GET /v1/jobs', () => {
 
   test('jobs finish and are listed as completed; a featurization made again is no longer cancelled', async () => {
     workers = startTestWorkers(t);
+    await workers.ready();
     await waitFor('?state=completed', (l) => l.total === 2);
     assert.deepEqual(new Set((await list('?state=completed')).jobs.map((j) => j.id)), new Set([a1, b1]));
     const again = await featurize('a', 'validation');
@@ -191,6 +196,7 @@ describe('GET /v1/datasets/{id}/jobs with the speech_commands_lists split', () =
     fs.writeFileSync(path.join(dir, 'testing_list.txt'), `${clip('yes', 3)}\n${clip('no', 2)}\n${clip('no', 3)}\n`);
     await registerDataset(t, { name: 'sl', source: { type: 'directory', path: 'sl' }, classes: ['yes', 'no'], listing: 'speech_commands_lists' });
     workers ??= startTestWorkers(t);
+    await workers.ready();
   });
 
   test('the evaluation list has a job of its own, listed under its name', async () => {

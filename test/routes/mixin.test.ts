@@ -229,6 +229,37 @@ describe('validation_data over HTTP', () => {
     assert.ok(names.includes('validation_data/.index/owl.txt'), names.join());
   });
 
+  test('a validation_data registration loaded as validation downloads the validation dir\'s index', async () => {
+    // The validation load lists the validation dir only: the index is that dir's, alone.
+    const rec: any = await registerDataset(t, {
+      name: 'val-only',
+      source: { type: 'directory', path: 'train' },
+      classes: VD_CLASSES,
+      validation_data: 'val',
+      load: 'validation',
+    });
+    assert.deepEqual(rec.loaded_subsets, ['validation']);
+    const res = await t.app.inject({ url: '/v1/datasets/val-only/index', headers: { accept: 'application/json' } });
+    assert.equal(res.statusCode, 200, res.body);
+    assert.deepEqual(res.json().files, {});
+    assert.deepEqual(Object.keys(res.json().validation_data.files).sort(), ['dog.txt', 'off.txt', 'on.txt', 'owl.txt']);
+    const tar = await t.app.inject({ url: '/v1/datasets/val-only/index' });
+    assert.equal(tar.statusCode, 200, tar.body);
+    const names: string[] = [];
+    const { Parser } = await import('tar');
+    await new Promise<void>((resolve, reject) => {
+      const p = new Parser({ onReadEntry: (e) => (names.push(e.path), e.resume()) });
+      p.on('end', resolve).on('error', reject);
+      p.end(tar.rawPayload);
+    });
+    assert.deepEqual(names.sort(), ['validation_data/.index/dog.txt', 'validation_data/.index/off.txt', 'validation_data/.index/on.txt', 'validation_data/.index/owl.txt']);
+    // A training load added later lists the training dir too: both dirs' index files.
+    await t.app.inject({ method: 'POST', url: '/v1/datasets/val-only/load', payload: { subset: 'training' } });
+    const both = (await t.app.inject({ url: '/v1/datasets/val-only/index', headers: { accept: 'application/json' } })).json();
+    assert.deepEqual(Object.keys(both.files).sort(), ['dog.txt', 'fox.txt', 'off.txt', 'on.txt']);
+    assert.equal((await t.app.inject({ method: 'DELETE', url: '/v1/datasets/val-only' })).statusCode, 204);
+  });
+
   test('a shuffled index of both dirs goes back with PUT …/index and gives the same subsets', async () => {
     await registerDataset(t, {
       name: 'shuf',
@@ -446,7 +477,12 @@ describe('speech_commands_lists through the speech_commands_v2 loader', () => {
     const dg = (await t.app.inject({ url: '/v1/datasets/sc/datagen?subset=evaluation' })).json();
     assert.equal(dg.samples, 9);
     assert.equal(dg.batches_per_epoch, 3);
-    // not "validation_split = 0": the validation list is simply not loaded now
+    // The evaluation load is added: the training load's validation list is still served.
+    const validation = (await t.app.inject({ url: '/v1/datasets/sc/datagen?subset=validation' })).json();
+    assert.equal(validation.samples, SL_VALIDATION.entries.length);
+    // Once the training load is gone, it is not: "not loaded", not "validation_split = 0".
+    const unloaded = await t.app.inject({ method: 'POST', url: '/v1/datasets/sc/unload', payload: { subset: 'training' } });
+    assert.deepEqual(unloaded.json().loaded_subsets, ['evaluation']);
     await problemOf(await t.app.inject({ url: '/v1/datasets/sc/datagen?subset=validation' }), 409, 'subset-not-loaded');
   });
 

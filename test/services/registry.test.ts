@@ -194,7 +194,7 @@ test("registry: a process keeps the subset lists it wrote or read, under the rec
 
   // Another replica loads the dataset again with other lists: the record's version changes.
   const other = { ...first, training: { ...first.training!, entries: first.training!.entries.slice(0, 3), labels: first.training!.labels.slice(0, 3) } };
-  await store.update({ ...rec, updated_at: new Date(Date.parse(rec.updated_at) + 1000).toISOString() }, other);
+  await store.update({ ...rec, revision: (rec.revision ?? 0) + 1, updated_at: new Date(Date.parse(rec.updated_at) + 1000).toISOString() }, other, rec.revision ?? 0);
   const seen = await registry.subsets('small');
   assert.equal(fetched, 1);
   assert.equal(seen.training!.entries.length, 3);
@@ -207,4 +207,123 @@ test("registry: a process keeps the subset lists it wrote or read, under the rec
   assert.equal(fetched, 1);
   await registry.delete('small', false);
   await assert.rejects(registry.subsets('small'), code('dataset-not-found', NotFoundError));
+});
+
+test('registry: load adds a subset to the loads held; each load keeps what MLTK computed for it', async (t) => {
+  const { registry } = setup(t);
+  const training = await registry.registerDirectory(directory({ eval_max_samples_per_class: 1 }));
+  const evaluation = await registry.load('small', 'evaluation');
+  assert.deepEqual(Object.keys(evaluation.loads ?? {}), ['training', 'evaluation']);
+  // The top-level fields are the most recent load's, as MLTK shows them after that call ...
+  assert.equal(evaluation.loaded_subset, 'evaluation');
+  assert.deepEqual(evaluation.class_counts, { validation: { yes: 1, no: 1, maybe: 1 } });
+  assert.match(evaluation.summary, /^Evaluation dataset: Found 3 samples belonging to 3 classes:/);
+  // ... the training load is kept exactly as it was computed, class weights included.
+  assert.deepEqual(evaluation.loads!.training!.class_counts, training.class_counts);
+  assert.equal(evaluation.loads!.training!.summary, training.summary);
+  assert.deepEqual(evaluation.class_weights, training.class_weights);
+  // Every list is stored: training and validation of the training load, evaluation (eval_max_samples_per_class 1) of its own.
+  const lists = await registry.subsets('small');
+  assert.deepEqual(Object.keys(lists).sort(), ['evaluation', 'training', 'validation']);
+  assert.equal(lists.evaluation!.entries.length, 3);
+  assert.equal(lists.validation!.entries.length, training.class_counts.validation!.yes! + training.class_counts.validation!.no! + training.class_counts.validation!.maybe!);
+
+  // Unloading one subset leaves the others; the most recent remaining load is on top again.
+  const noEval = await registry.unload('small', 'evaluation');
+  assert.equal(noEval.loaded_subset, 'training');
+  assert.equal(noEval.summary, training.summary);
+  assert.deepEqual(Object.keys(await registry.subsets('small')).sort(), ['training', 'validation']);
+  // Unloading a subset that is not loaded changes nothing.
+  assert.equal((await registry.unload('small', 'evaluation')).revision, noEval.revision);
+  // A validation load beside the training load; unloading training keeps the validation list.
+  await registry.load('small', 'validation');
+  const onlyValidation = await registry.unload('small', 'training');
+  assert.equal(onlyValidation.loaded_subset, 'validation');
+  assert.equal(onlyValidation.class_weights, null);
+  assert.deepEqual(Object.keys(await registry.subsets('small')), ['validation']);
+  // No body: everything.
+  const none = await registry.unload('small');
+  assert.equal(none.status, 'unloaded');
+  assert.equal(none.loaded_subset, null);
+  assert.deepEqual(await registry.subsets('small'), {});
+});
+
+test('registry: reindex recomputes every load held and keeps the most recent on top', async (t) => {
+  const { root, registry } = setup(t);
+  await registry.registerDirectory(directory());
+  await registry.load('small', 'evaluation');
+  makeTree(path.join(root, 'small'), { 'yes/y6.wav': toneWav(1600, 555), 'yes/y7.wav': toneWav(1600, 575) });
+  const re = await registry.reindex('small');
+  assert.equal(re.loaded_subset, 'evaluation');
+  const loads = re.loads!;
+  assert.deepEqual(Object.keys(loads).sort(), ['evaluation', 'training']);
+  const yes = loads.training!.class_counts.training!.yes! + loads.training!.class_counts.validation!.yes!;
+  assert.equal(yes, 8, 'the training load sees the new clips');
+  assert.equal(loads.evaluation!.class_counts.validation!.yes, loads.training!.class_counts.validation!.yes);
+});
+
+test('registry: two replicas loading two subsets at once both keep their load (compare-and-set)', async (t) => {
+  const { store, registry, base } = setup(t);
+  await registry.registerDirectory(directory());
+  const config = loadConfig({ DATA_ROOTS: path.join(base, 'root'), DATA_DIR: path.join(base, 'data'), LOG_LEVEL: 'silent' }, base);
+  const other = new RegistryService(config, store, { info() {}, warn() {} });
+  // Both replicas read the record before either writes: the second write must not drop the first load.
+  const get = store.get.bind(store);
+  let readers = 0;
+  let release!: () => void;
+  const bothRead = new Promise<void>((r) => (release = r));
+  store.get = async (id) => {
+    const rec = await get(id);
+    if (++readers === 4) release();
+    // reads 3 and 4 are the two commits' first reads (1 and 2: each load's own lookup)
+    if (readers === 3 || readers === 4) await bothRead;
+    return rec;
+  };
+  await Promise.all([registry.load('small', 'evaluation'), other.load('small', 'validation')]);
+  store.get = get;
+  const rec = await registry.get('small');
+  assert.deepEqual(Object.keys(rec.loads!).sort(), ['evaluation', 'training', 'validation']);
+  assert.deepEqual(Object.keys(await other.subsets('small')).sort(), ['evaluation', 'training', 'validation']);
+});
+
+test('registry: every write is mirrored in a manifest; a store that lost its data is rebuilt from them', async (t) => {
+  const { store, registry, base, logs } = setup(t);
+  await registry.registerDirectory(directory());
+  await registry.registerDirectory(directory({ name: 'gone' }));
+  await registry.load('small', 'evaluation');
+  await registry.delete('gone', false);
+  assert.deepEqual((await registry.manifests.ids()).sort(), ['small']);
+  const before = await registry.get('small');
+  const lists = await registry.subsets('small');
+  const m = await registry.manifests.read('small');
+  assert.deepEqual(m!.record, before);
+  assert.equal(m!.header.revision, before.revision);
+
+  // The store loses everything (a Redis flush): the first lookup rebuilds the registry.
+  store.wipe();
+  const recorded: number[] = [];
+  const config = loadConfig({ DATA_ROOTS: path.join(base, 'root'), DATA_DIR: path.join(base, 'data'), LOG_LEVEL: 'silent' }, base);
+  const fresh = new RegistryService(config, store, { info() {}, warn: (msg) => logs.push(msg) }, { recordRegistryRecovery: async (n) => void recorded.push(n) });
+  assert.deepEqual(await fresh.get('small'), before);
+  assert.deepEqual(await fresh.subsets('small'), lists);
+  assert.deepEqual(recorded, [1]);
+  assert.ok(logs.some((l) => /restored 1 of 1 dataset\(s\) from the manifests/.test(l)), logs.join('\n'));
+  // The deleted dataset stays deleted; a second miss rebuilds nothing (the marker is set).
+  await assert.rejects(fresh.get('gone'), code('dataset-not-found', NotFoundError));
+  assert.deepEqual(recorded, [1]);
+  // Writes after the rebuild continue the revisions and keep the manifest in step.
+  const unloaded = await fresh.unload('small', 'evaluation');
+  assert.equal(unloaded.revision, before.revision! + 1);
+  assert.equal((await fresh.manifests.header('small'))!.revision, unloaded.revision);
+});
+
+test('registry: reconciliation writes missing or stale manifests and removes those of deleted datasets', async (t) => {
+  const { store, registry } = setup(t);
+  await registry.registerDirectory(directory());
+  await store.setMarker();
+  fs.rmSync(registry.manifests.fileOf('small'));
+  fs.writeFileSync(registry.manifests.fileOf('ghost'), `${JSON.stringify({ format: 1, id: 'ghost', revision: 3, created_at: '2026-01-01T00:00:00.000Z' })}\n{}\n`);
+  assert.deepEqual(await registry.reconcileManifests(), { written: 1, removed: 1 });
+  assert.deepEqual(await registry.manifests.ids(), ['small']);
+  assert.deepEqual(await registry.reconcileManifests(), { written: 0, removed: 0 });
 });

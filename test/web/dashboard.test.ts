@@ -28,7 +28,7 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import type { BrowserContext, Page } from 'playwright-core';
 import { startWorkers, type RunningWorkers } from '../../jobs/workers.ts';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { connectIdleWorkers, startTestApp, type TestApp } from '../helpers/app.ts';
 import { launchChromiumContext } from '../helpers/browser.ts';
 import { cleanups, type Defer } from '../helpers/cleanup.ts';
 import { PROJECT_ROOT, copyCorpus, testdata } from '../helpers/paths.ts';
@@ -68,6 +68,12 @@ async function startService(defer: Defer, opts: { env?: Record<string, string>; 
   };
   defer(() => workers?.close());
   if (opts.workers !== 'later') start();
+  else {
+    // Workers that are connected but take no job until the real ones start: a featurization
+    // is accepted and waits (with no worker connected at all it would be a 503 no-workers).
+    const idle = await connectIdleWorkers(t);
+    defer(() => idle.close());
+  }
   await t.app.listen({ port: 0, host: '127.0.0.1' });
   const base = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
   const dir = path.join(t.root, 'corpus-mini');

@@ -35,6 +35,8 @@ interface Item {
 before(async () => {
   t = await startTestApp();
   workers = startTestWorkers(t);
+  // Connected before a featurization is asked for (with no worker it would be a 503).
+  await workers.ready();
   dir = path.join(t.root, 'corpus-mini');
   copyCorpus(testdata('corpus-mini'), dir);
   // A RIFF header that promises more than the file holds: the featurization skips it.

@@ -13,6 +13,7 @@ import { convertSpectrogram } from '../../core/frontend/output.ts';
 import type { FrontendSettings } from '../../core/frontend/settings.ts';
 import { standardizeSample, type Standardization } from '../../core/tensors/standardize.ts';
 import { rowOf, shardOf, type SubsetPlan } from '../features/plan.ts';
+import { touchShard } from '../features/cache-gc.ts';
 import { openShardSync, readRowsSync, type OpenShard } from '../features/shard-file.ts';
 
 export type XArray = Float32Array | Int8Array | Uint16Array;
@@ -70,6 +71,8 @@ export class ShardReader {
       return s;
     }
     s = openShardSync(this.plan.shards[index]!.file);
+    // Used now: the cache collector keeps it (features/cache-gc.ts).
+    touchShard(s.fd);
     if (this.open.size >= this.maxOpen) {
       const [oldest, shard] = this.open.entries().next().value as [number, OpenShard];
       fs.closeSync(shard.fd);

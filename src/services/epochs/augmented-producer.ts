@@ -74,6 +74,8 @@ export interface AugmentedStream extends AugmentedSource {
   /** Batches (positions) of the next epoch of the same request; null when there is none. Called once, when the window reaches it. */
   nextEpoch: () => Int32Array[] | null;
   log?: Logger;
+  /** Throws DatasetDeletedError once the dataset is deleted: called before a batch that is not there yet is queued or waited for. */
+  assertRegistered?: () => Promise<void>;
 }
 
 interface Slot extends AugmentedBatch {
@@ -199,6 +201,8 @@ export function augmentedProducer(a: AugmentedStream, queue: FeatureQueue, signa
   return {
     async batch(k) {
       sending = k;
+      // No work is queued for a registration that is gone (its clips may be gone too).
+      if (a.assertRegistered && !fs.existsSync(slotAt(k)!.job.file)) await a.assertRegistered();
       // This batch first (it is waited for), then the window behind it, in the background:
       // before the wait when the batch is still to be computed (the workers get the window
       // at once), after reading it when it is there (the first batch of a precomputed head

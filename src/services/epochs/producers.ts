@@ -53,6 +53,8 @@ export interface CachedStream {
   directDir: string;
   requestId: string;
   log?: Logger;
+  /** Throws DatasetDeletedError once the dataset is deleted: called before work is queued or waited for. */
+  assertRegistered: () => Promise<void>;
 }
 
 /**
@@ -92,6 +94,7 @@ export function cachedProducer(c: CachedStream): BatchProducer {
     for (let repairs = 0; ; repairs++) {
       for (const s of shardsOf(ep.plan, positions)) {
         if (onDisk(s)) continue;
+        await c.assertRegistered();
         const gone = () => repair(new ShardCorruptError(ep.plan.shards[s]!.file, 'missing', 'the shard file is gone'));
         await waitForShard(ep.plan, s, queue, signal, reensure, gone);
       }
@@ -102,6 +105,7 @@ export function cachedProducer(c: CachedStream): BatchProducer {
         if (repairs >= REPAIRS_PER_BATCH) {
           throw new FeaturizationFailedError(`a shard of this batch failed verification ${repairs + 1} times in a row (${err.reason}): ${err.message}`);
         }
+        await c.assertRegistered();
         await repair(err);
       }
     }
@@ -118,6 +122,7 @@ export function cachedProducer(c: CachedStream): BatchProducer {
       const missing = shardsOf(ep.plan, positions).filter((s) => !onDisk(s));
       direct[k] = missing.length > 0 && (k <= DIRECT_AHEAD || outOfLayoutOrder(missing.length, positions.length));
       if (!direct[k]) continue;
+      await c.assertRegistered();
       await queue.addDirectBatch(jobId(k), {
         datasetDir: ensureArgs.datasetDir,
         root: ensureArgs.root,
@@ -160,6 +165,8 @@ export function cachedProducer(c: CachedStream): BatchProducer {
     async batch(k) {
       await decide(k + 1 + DIRECT_AHEAD);
       if (direct[k]) {
+        // A batch made for this stream is delivered only while its dataset is registered.
+        await c.assertRegistered();
         const cols = await fromDirect(k);
         if (cols) return cols;
       }

@@ -12,7 +12,7 @@ import type { SubsetName } from '../../core/schemas.ts';
 import { createBatchEncoder, type BatchEncoder, type BatchFormat, type BatchFrame } from '../../core/tensors/batch-encoder.ts';
 import type { AugmentedBatchStore } from '../features/augmented-store.ts';
 import { shardOf } from '../features/plan.ts';
-import { noWorkers } from '../features/wait.ts';
+import { DatasetDeletedError, noWorkers } from '../features/wait.ts';
 import type { EnsureFeaturizedArgs, FeatureQueue, Logger } from '../ports.ts';
 import { loadSampleWeights } from '../registry/sample-weights.ts';
 import { listNameOf } from '../registry/subsets.ts';
@@ -106,6 +106,8 @@ export class EpochService {
       augmentLookahead: number;
       /** Corrupted shards are reported here (warn). */
       log?: Logger;
+      /** Whether a stream's dataset is still registered (RegistryService.isRegistered); absent: always. */
+      isRegistered?: (rec: DatasetRecord) => Promise<boolean>;
     },
   ) {}
 
@@ -133,6 +135,11 @@ export class EpochService {
 
   async open(rec: DatasetRecord, subsets: StoredSubsets, req: EpochStreamRequest): Promise<EpochStream> {
     const { queue } = this.deps;
+    // A stream reads the lists it was opened with to its end, whatever other clients load,
+    // unload or reindex meanwhile; only a deletion stops it, when it needs work made.
+    const assertRegistered = async () => {
+      if (this.deps.isRegistered && !(await this.deps.isRegistered(rec))) throw new DatasetDeletedError(rec.id);
+    };
     const ep = planEpoch(
       rec,
       subsets,
@@ -211,6 +218,7 @@ export class EpochService {
               planEpoch(rec, subsets, { ...req, epoch: req.epoch + 1, fromBatch: 0, sampleWeights: null, classWeight: false }, this.deps.featuresDir)
                 .batches,
             log: this.deps.log,
+            assertRegistered,
           },
           queue,
           req.signal,
@@ -225,6 +233,7 @@ export class EpochService {
           directDir: path.join(this.deps.featuresDir, '.direct'),
           requestId: req.requestId,
           log: this.deps.log,
+          assertRegistered,
         });
     // The first batch is made before anything is sent: whatever fails until then is a
     // proper error response (status + problem), not a stream that ends early.

@@ -5,6 +5,7 @@
  * plans it (content-derived shard keys and job ids, ./plan.ts) and talks to them through
  * the FeatureQueue port.
  */
+import fs from 'node:fs';
 import { NotFoundError } from '../../core/errors.ts';
 import type { FrontendBackend } from '../../core/frontend/backend.ts';
 import type { StoredSubsetName, SubsetName } from '../../core/schemas.ts';
@@ -16,6 +17,7 @@ import type { DatasetRecord, StoredSubset, StoredSubsets } from '../registry/typ
 import { deliveredDtype, featureSpecOf, planList, type SubsetPlan } from './plan.ts';
 import { sampleSpectrogram, type SampleSpectrogram } from './preview.ts';
 import { featurizationState, type SkippedClip } from './skipped.ts';
+import { noWorkers } from './wait.ts';
 
 const STORED: readonly StoredSubsetName[] = ['training', 'validation'];
 /** Every list a load can store: the list split's evaluation list has a featurization of its own. */
@@ -74,22 +76,45 @@ export class FeatureService {
     return planList(rec, list, this.deps.featuresDir);
   }
 
-  /** Starts (or finds) the featurization of a subset; a repeated request reuses the job. */
+  /**
+   * Starts (or finds) the featurization of a subset; a repeated request reuses the job.
+   * With no worker connected, only a finished featurization is answered: anything else is
+   * a 503 `no-workers` (with Retry-After) at once, never a job that waits without end.
+   */
   async featurize(rec: DatasetRecord, subsets: StoredSubsets, name: SubsetName, requestId: string): Promise<{ jobId: string; created: boolean }> {
+    const { queue } = this.deps;
     const list = subsetFor(rec, subsets, name);
     deliveredDtype(rec); // the same refusal a stream of these features would give
     const spec = featureSpecOf(rec);
     const { datasetDir, root } = subsetDir(rec, list);
-    return this.deps.queue.ensureFeaturized({
+    const plan = this.planOf(rec, list);
+    const [parents, children] = await Promise.all([queue.workersConnected('featurize'), queue.workersConnected('shards')]);
+    if (Math.min(parents, children) === 0) {
+      const id = queue.featurizeJobId(plan);
+      if (await this.finished(id, plan)) return { jobId: id, created: false };
+      throw noWorkers();
+    }
+    return queue.ensureFeaturized({
       datasetId: rec.id,
       subset: listNameOf(subsets, list, name),
       datasetDir,
       root,
       entries: list.entries,
       spec,
-      plan: this.planOf(rec, list),
+      plan,
       requestId,
     });
+  }
+
+  /** The featurization `id` of `plan` has completed and every shard of it is on disk. */
+  private async finished(id: string, plan: SubsetPlan): Promise<boolean> {
+    try {
+      if ((await this.deps.queue.jobProgress(id)).state !== 'completed') return false;
+    } catch (err) {
+      if (err instanceof NotFoundError) return false;
+      throw err;
+    }
+    return plan.shards.every((s) => fs.existsSync(s.file));
   }
 
   /** A featurization's progress with the id of the request that created it, or its cancelled stub. */

@@ -16,6 +16,17 @@ export class FeaturizationFailedError extends AudiofeedError {
 }
 
 /**
+ * A stream's dataset was deleted while it ran, and the stream needs work (featurization)
+ * for it: the work is not done for a registration that is gone (its clips may be gone
+ * too). Before the first byte this is a 410 problem; after it, the stream ends abnormally.
+ */
+export class DatasetDeletedError extends AudiofeedError {
+  constructor(id: string) {
+    super('dataset-deleted', 410, 'Dataset deleted', `dataset ${id} was deleted while this stream was running; register it again to stream it`, { id });
+  }
+}
+
+/**
  * Longest pause between two looks at the file. A stream waits at its head for a batch
  * that takes a worker 10–50 ms: a longer pause would add more to the time to the first
  * batch than the work itself (one existsSync per look costs microseconds).
@@ -25,13 +36,25 @@ const MAX_POLL_MS = 10;
 /** How long a stream keeps waiting while no worker is connected (e.g. during a restart). */
 export const NO_WORKER_GRACE_MS = 30_000;
 
-export function noWorkers(): AudiofeedError {
-  return new AudiofeedError(
-    'no-workers',
-    503,
-    'No workers',
-    'no featurization worker is connected to this Redis: start `npm run worker` (or IN_PROCESS_WORKERS >= 1 with `npm start`)',
-  );
+/** Retry-After of a `no-workers` answer: a worker that is (re)starting connects within seconds. */
+export const NO_WORKER_RETRY_AFTER_S = 10;
+
+/** Work was asked for and no worker is connected to do it: 503 with Retry-After, never a wait without end. */
+export class NoWorkersError extends AudiofeedError {
+  readonly retryAfterS = NO_WORKER_RETRY_AFTER_S;
+  constructor() {
+    super(
+      'no-workers',
+      503,
+      'No workers',
+      'no worker is connected to the featurization queues of this service: start one with `npm run worker` ' +
+        '(or `npm start` with IN_PROCESS_WORKERS >= 1), then retry',
+    );
+  }
+}
+
+export function noWorkers(): NoWorkersError {
+  return new NoWorkersError();
 }
 
 export interface WaitChecks {

@@ -27,15 +27,18 @@ async function tarOf(cwd: string, names: string[]): Promise<Buffer> {
 
 /**
  * Tar of `<dir>/.index` (and `<validationDir>/.index` as `validation_data/.index`),
- * buffered (index files are small: one line per clip).
+ * buffered (index files are small: one line per clip). Without `dir` (a validation_data
+ * registration that has listed only its validation dir) the tar holds the validation
+ * dir's index alone.
  */
-export async function packIndex(dir: string, validationDir?: string, tmpRoot?: string): Promise<Buffer> {
-  const names = (await fsp.readdir(path.join(dir, '.index'))).sort().map((n) => `.index/${n}`);
-  if (!validationDir) return tarOf(dir, names);
+export async function packIndex(dir: string | undefined, validationDir?: string, tmpRoot?: string): Promise<Buffer> {
+  if (!dir && !validationDir) throw new Error('packIndex needs a dir');
+  const names = dir ? (await fsp.readdir(path.join(dir, '.index'))).sort().map((n) => `.index/${n}`) : [];
+  if (!validationDir) return tarOf(dir!, names);
   // Two source dirs: stage copies under one root so the archive has one layout.
-  const stage = await fsp.mkdtemp(path.join(tmpRoot ?? dir, 'index-pack-'));
+  const stage = await fsp.mkdtemp(path.join(tmpRoot ?? dir ?? validationDir, 'index-pack-'));
   try {
-    await fsp.cp(path.join(dir, '.index'), path.join(stage, '.index'), { recursive: true });
+    if (dir) await fsp.cp(path.join(dir, '.index'), path.join(stage, '.index'), { recursive: true });
     await fsp.cp(path.join(validationDir, '.index'), path.join(stage, VALIDATION_DATA_PREFIX, '.index'), { recursive: true });
     const vnames = (await fsp.readdir(path.join(stage, VALIDATION_DATA_PREFIX, '.index'))).sort().map((n) => `${VALIDATION_DATA_PREFIX}/.index/${n}`);
     return await tarOf(stage, [...names, ...vnames]);

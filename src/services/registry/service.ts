@@ -11,10 +11,8 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../config.ts';
 import {
-  computeClassWeights,
   loadDataset,
   reindex as reindexDataset,
-  summarizeDataset,
   summaryJson,
   type DatasetDirs,
   type IndexDirs,
@@ -23,10 +21,12 @@ import {
 import { ConflictError, DatasetError, ForbiddenPathError, InvalidSettingsError, NotFoundError } from '../../core/errors.ts';
 import { assertHasClassDirectories, assertLinksStayInside, isInside, resolveDatasetDirectory } from './sources/directory.ts';
 import { importLoader, runLoader, type LoaderContext } from './sources/loaders.ts';
-import type { Logger, RegistryStorePort } from '../ports.ts';
+import type { Logger, MaintenanceMetrics, RegistryStorePort } from '../ports.ts';
+import { listsFor, listsOfLoad, loadRecordOf, loadedKinds, loadsOf, withLoads } from './loads.ts';
+import { ManifestStore } from './manifests.ts';
 import { audioInputShape, datasetOptions, effectiveSettings, validateBatchSize } from './settings.ts';
 import type { RegisterBodyT, UploadSettingsT } from './schemas.ts';
-import type { DatasetRecord, DatasetSource, EffectiveSettings, IndexRecord, LoadKind, StoredSubsets } from './types.ts';
+import type { DatasetRecord, DatasetSource, EffectiveSettings, IndexRecord, LoadKind, LoadRecord, StoredSubsets } from './types.ts';
 
 /** Where a registration's validation_data lives (DatasetRecord.validation_data without the index). */
 export interface ValidationDataPlace {
@@ -42,8 +42,11 @@ export function generateId(): string {
 /** Datasets whose subset lists a process keeps (a 105k-clip list is about 10 MB in memory). */
 const CACHED_SUBSETS = 4;
 
-/** A record's version: every write gives it a new `updated_at` (a new dataset under an old id, a new `created_at`). */
-const versionOf = (rec: DatasetRecord) => `${rec.created_at}|${rec.updated_at}`;
+/** A record's version: every write gives it a new revision (a new dataset under an old id, a new `created_at`). */
+const versionOf = (rec: DatasetRecord) => `${rec.created_at}|${rec.revision ?? 0}|${rec.updated_at}`;
+
+/** Compare-and-set attempts of one update before it gives up with a 409 (only under a storm of writes to one dataset). */
+const COMMIT_ATTEMPTS = 8;
 
 export class RegistryService {
   readonly uploadsDir: string;
@@ -56,16 +59,22 @@ export class RegistryService {
    * written anywhere gets a new `updated_at`, so a stale list is never returned for it.
    */
   private readonly subsetsCache = new Map<string, { version: string; subsets: StoredSubsets }>();
+  /** DATA_DIR/registry: a manifest per registration, so the registry survives the loss of Redis. */
+  readonly manifests: ManifestStore;
+  /** The rebuild in progress in this process (one at a time). */
+  private recovering: Promise<number> | null = null;
 
   constructor(
     readonly config: Config,
     readonly store: RegistryStorePort,
     readonly log: Logger,
+    private readonly metrics?: Pick<MaintenanceMetrics, 'recordRegistryRecovery'>,
   ) {
     this.uploadsDir = path.join(config.dataDir, 'uploads');
     this.artifactsDir = path.join(config.dataDir, 'artifacts');
     this.tmpDir = path.join(config.dataDir, 'tmp');
     for (const d of [this.uploadsDir, this.artifactsDir, this.tmpDir]) fs.mkdirSync(d, { recursive: true });
+    this.manifests = new ManifestStore(path.join(config.dataDir, 'registry'));
   }
 
   /** Where the shuffle index, the read-only fallback index and feature shards of a dataset dir live. */
@@ -223,24 +232,41 @@ export class RegistryService {
     const dirs = this.datasetDirsOf({ dataset_dir: dir, validation_data: validationData ? { ...validationData, index: null } : null });
     const result = await this.runLoad(dirs, settings, load);
     const now = new Date().toISOString();
-    const record: DatasetRecord = {
+    const base: DatasetRecord = {
       id,
       status: 'ready',
       created_at: now,
       updated_at: now,
+      revision: 1,
       source,
       dataset_dir: dir,
       data_root: root,
       artifact_dir: dirs.artifactDir,
       settings,
       audio_input_shape: audioInputShape(settings),
-      ...this.loadedState(result, settings, validationData),
+      loaded_subset: null,
+      class_counts: {},
+      class_weights: null,
+      summary: '',
+      warnings: [],
+      ...indexState(result, validationData, null),
     };
-    const subsets = subsetsOf(result, record);
+    const record = withLoads(base, { [load]: loadRecordOf(result, settings, now) });
+    const subsets = storedListsOf(result, record);
     if (!(await this.store.create(record, subsets))) throw this.duplicate(id);
     this.remember(record, subsets);
+    await this.writeManifest(record, subsets);
     this.log.info(`registered dataset ${id} (${dir}, ${load} load)`);
     return record;
+  }
+
+  /** The manifest of a record as stored; a failed write is logged and made up for by the next reconciliation. */
+  private async writeManifest(rec: DatasetRecord, subsets: StoredSubsets): Promise<void> {
+    try {
+      await this.manifests.write(rec, subsets);
+    } catch (err) {
+      this.log.warn(`manifest of dataset ${rec.id} not written (${(err as Error).message}); retried by the next reconciliation`);
+    }
   }
 
   private async runLoad(dirs: DatasetDirs, settings: EffectiveSettings, kind: LoadKind): Promise<LoadResult> {
@@ -270,45 +296,22 @@ export class RegistryService {
     }
   }
 
-  private loadedState(result: LoadResult, settings: EffectiveSettings, validationData: ValidationDataPlace | null) {
-    const weights =
-      result.kind === 'training' && result.classCounts.training
-        ? computeClassWeights(settings.class_weights, settings.classes, result.classCounts.training)
-        : null;
-    return {
-      loaded_subset: result.kind,
-      class_counts: result.classCounts,
-      class_weights: weights ? { value: weights.value, log: weights.log, warning: weights.warning } : null,
-      summary: summarizeDataset(result, settings.classes),
-      index: { location: result.indexLocation, dir: indexDirOf(result.indexFiles), files: result.indexFiles },
-      validation_data: validationData
-        ? {
-            ...validationData,
-            index: result.validationDataIndex
-              ? {
-                  location: result.validationDataIndex.location,
-                  dir: indexDirOf(result.validationDataIndex.files),
-                  files: result.validationDataIndex.files,
-                }
-              : null,
-          }
-        : null,
-      warnings: result.warnings,
-    };
-  }
-
   async get(id: string): Promise<DatasetRecord> {
-    const rec = await this.store.get(id);
+    let rec = await this.store.get(id);
+    // A miss may be a store that lost its data: rebuilt from the manifests, then looked up again.
+    if (!rec && (await this.recoverIfLost()) > 0) rec = await this.store.get(id);
     if (!rec) throw new NotFoundError('dataset', `no dataset with id ${JSON.stringify(id)}`);
     return rec;
   }
 
-  list(): Promise<DatasetRecord[]> {
+  async list(): Promise<DatasetRecord[]> {
+    await this.recoverIfLost();
     return this.store.list();
   }
 
   /** One page of the registry in registration order, and the number of datasets. */
-  page(offset: number, limit: number): Promise<{ records: DatasetRecord[]; total: number }> {
+  async page(offset: number, limit: number): Promise<{ records: DatasetRecord[]; total: number }> {
+    await this.recoverIfLost();
     return this.store.page(offset, limit);
   }
 
@@ -332,70 +335,209 @@ export class RegistryService {
     this.subsetsCache.set(rec.id, { version: versionOf(rec), subsets });
   }
 
-  /** MLTK load_dataset(subset) on a registered dataset: recomputes everything from the index. */
+  /**
+   * MLTK load_dataset(subset) on a registered dataset: computes that subset from the
+   * index and adds it to the loads the dataset holds (replacing a load of the same
+   * subset); the other loads, and streams reading any list, are untouched.
+   */
   async load(id: string, kind: LoadKind): Promise<DatasetRecord> {
     const rec = await this.get(id);
     const result = await this.runLoad(this.datasetDirsOf(rec), rec.settings, kind);
-    const v = rec.validation_data;
-    const next: DatasetRecord = {
-      ...rec,
-      status: 'ready',
-      updated_at: new Date().toISOString(),
-      ...this.loadedState(result, rec.settings, v ? { dataset_dir: v.dataset_dir, data_root: v.data_root, dataset_id: v.dataset_id } : null),
-    };
-    // A load that does not list a dir keeps what the record knew of its index.
-    if (!next.index.dir && rec.index.dir) next.index = rec.index;
-    if (v && next.validation_data && !next.validation_data.index) next.validation_data.index = v.index;
-    const subsets = subsetsOf(result, next);
-    if (!(await this.store.update(next, subsets))) throw new NotFoundError('dataset', `dataset ${id} was deleted meanwhile`);
-    this.remember(next, subsets);
-    return next;
+    return this.commit(id, (cur, stored) => {
+      const now = new Date().toISOString();
+      const loads = { ...loadsOf(cur), [kind]: loadRecordOf(result, cur.settings, now) };
+      return {
+        rec: withLoads({ ...cur, ...indexState(result, validationPlaceOf(cur), cur) }, loads),
+        lists: listsFor(loads, stored, storedListsOf(result, cur)),
+      };
+    });
   }
 
-  /** Regenerates the index files from the directory as it is now, then reloads. */
+  /** Regenerates the index files from the directory as it is now, then recomputes every load held. */
   async reindex(id: string): Promise<DatasetRecord> {
     const rec = await this.get(id);
     await reindexDataset(this.datasetDirsOf(rec), { ...datasetOptions(rec.settings), maxSubsetEntries: this.config.maxSubsetEntries });
-    return this.load(id, rec.loaded_subset ?? 'training');
+    return this.reload(id);
   }
 
-  /** MLTK unload_dataset: forgets the load; index files and shuffle artifacts stay. */
-  async unload(id: string): Promise<DatasetRecord> {
+  /**
+   * Recomputes every load the dataset holds from its index files (after a reindex or a
+   * pinned index), keeping which load is the most recent; a dataset that holds none gets
+   * a training load. A load another client removes meanwhile stays removed.
+   */
+  async reload(id: string): Promise<DatasetRecord> {
     const rec = await this.get(id);
-    if (rec.source.type === 'loader') {
+    const held = loadedKinds(rec);
+    const kinds: LoadKind[] = held.length > 0 ? held : ['training'];
+    const results: [LoadKind, LoadResult][] = [];
+    for (const kind of kinds) results.push([kind, await this.runLoad(this.datasetDirsOf(rec), rec.settings, kind)]);
+    return this.commit(id, (cur, stored) => {
+      const now = new Date().toISOString();
+      const loads = { ...loadsOf(cur) };
+      const none = loadedKinds(cur).length === 0;
+      let next: DatasetRecord = cur;
+      let fresh: StoredSubsets = {};
+      for (const [kind, result] of results) {
+        const before = loads[kind];
+        if (!before && !(none && kind === 'training')) continue;
+        loads[kind] = loadRecordOf(result, cur.settings, before?.loaded_at ?? now);
+        next = { ...next, ...indexState(result, validationPlaceOf(cur), next) };
+        fresh = { ...fresh, ...storedListsOf(result, cur) };
+      }
+      return { rec: withLoads(next, loads), lists: listsFor(loads, stored, fresh) };
+    });
+  }
+
+  /**
+   * MLTK unload_dataset: forgets the load of `kind`, or every load (index files and shuffle
+   * artifacts stay). Unloading a subset that is not loaded changes nothing. A loader
+   * source's `unload` runs when the last load goes.
+   */
+  async unload(id: string, kind?: LoadKind): Promise<DatasetRecord> {
+    const rec = await this.get(id);
+    const held = loadedKinds(rec);
+    if (kind !== undefined && !held.includes(kind)) return rec;
+    if (rec.source.type === 'loader' && (kind === undefined || (held.length === 1 && held[0] === kind))) {
       const mod = await importLoader(this.config.loadersDir, rec.source.name);
       await mod.unload?.(rec.source.options, this.loaderContext(rec.source.name));
     }
-    const next: DatasetRecord = {
-      ...rec,
-      status: 'unloaded',
-      updated_at: new Date().toISOString(),
-      loaded_subset: null,
-      class_counts: {},
-      class_weights: null,
-      summary: 'No dataset loaded',
-    };
-    await this.store.update(next, {});
-    this.remember(next, {});
-    return next;
+    return this.commit(
+      id,
+      (cur, stored) => {
+        const loads: Partial<Record<LoadKind, LoadRecord>> = kind === undefined ? {} : { ...loadsOf(cur) };
+        if (kind !== undefined) delete loads[kind];
+        return { rec: withLoads(cur, loads), lists: listsFor(loads, stored, {}) };
+      },
+      kind !== undefined,
+    );
+  }
+
+  /**
+   * Writes the next state of a dataset, computed from the stored one, with
+   * compare-and-set on its revision: a concurrent write (another client's load on another
+   * replica) makes it compute the state again from that write.
+   */
+  private async commit(
+    id: string,
+    next: (cur: DatasetRecord, stored: StoredSubsets) => { rec: DatasetRecord; lists: StoredSubsets },
+    readsLists = true,
+  ): Promise<DatasetRecord> {
+    for (let attempt = 1; ; attempt++) {
+      const cur = await this.store.get(id);
+      if (!cur) throw new NotFoundError('dataset', `dataset ${id} was deleted meanwhile`);
+      const stored = readsLists ? ((await this.store.getSubsets(id)) ?? {}) : {};
+      const made = next(cur, stored);
+      const rec: DatasetRecord = { ...made.rec, revision: (cur.revision ?? 0) + 1, updated_at: new Date().toISOString() };
+      const outcome = await this.store.update(rec, made.lists, cur.revision ?? 0);
+      if (outcome === 'updated') {
+        this.remember(rec, made.lists);
+        await this.writeManifest(rec, made.lists);
+        return rec;
+      }
+      if (outcome === 'missing') throw new NotFoundError('dataset', `dataset ${id} was deleted meanwhile`);
+      if (attempt >= COMMIT_ATTEMPTS) {
+        throw new ConflictError('concurrent-update', `dataset ${id} is being changed by other requests right now; retry`, { id });
+      }
+    }
   }
 
   async delete(id: string, purge: boolean): Promise<void> {
     const rec = await this.get(id);
     await this.store.delete(id);
     this.subsetsCache.delete(id);
+    await this.manifests.remove(id);
     if (rec.source.type === 'upload') await fsp.rm(rec.dataset_dir, { recursive: true, force: true });
     if (purge || rec.source.type === 'upload') await fsp.rm(rec.artifact_dir, { recursive: true, force: true });
     this.log.info(`deleted dataset ${id}${purge ? ' and its artifacts' : ''}`);
   }
 
-  summaryJson(rec: DatasetRecord): object {
-    return summaryJson(
-      rec.loaded_subset
-        ? ({ kind: rec.loaded_subset, classCounts: rec.class_counts } as unknown as LoadResult)
-        : null,
-      rec.settings.classes,
-    );
+  /** True while `rec` (this registration, not a later one under its id) is registered. */
+  async isRegistered(rec: DatasetRecord): Promise<boolean> {
+    let now = await this.store.get(rec.id);
+    if (!now && (await this.recoverIfLost()) > 0) now = await this.store.get(rec.id);
+    return now !== null && now.created_at === rec.created_at;
+  }
+
+  /** The load of `kind` a dataset holds, or a 409 that says how to load it. */
+  loadOf(rec: DatasetRecord, kind: LoadKind): LoadRecord {
+    const load = loadsOf(rec)[kind];
+    if (!load) {
+      throw new ConflictError(
+        'subset-not-loaded',
+        `dataset ${rec.id} holds no ${kind} load (loaded: ${loadedKinds(rec).join(', ') || 'nothing'}); POST /v1/datasets/${rec.id}/load with {"subset":"${kind}"}`,
+      );
+    }
+    return load;
+  }
+
+  /** summarize_dataset() as JSON: of the most recent load, or of the load of `kind`. */
+  summaryJson(rec: DatasetRecord, kind?: LoadKind): object {
+    const subset = kind ?? rec.loaded_subset;
+    const counts = subset ? (kind ? this.loadOf(rec, kind).class_counts : rec.class_counts) : {};
+    return summaryJson(subset ? ({ kind: subset, classCounts: counts } as unknown as LoadResult) : null, rec.settings.classes);
+  }
+
+  // --- durability: the manifests in DATA_DIR/registry -----------------------------------
+
+  /**
+   * Rebuilds the registry from the manifests when the store has lost its data (no
+   * marker: Redis flushed, or restarted without persistence): every manifest whose
+   * dataset the store does not hold is restored as it was last written. Logged and
+   * counted (audiofeed_registry_recovered_datasets_total). Returns how many were restored.
+   */
+  recoverIfLost(): Promise<number> {
+    return (this.recovering ??= this.rebuild().finally(() => (this.recovering = null)));
+  }
+
+  private async rebuild(): Promise<number> {
+    if (await this.store.hasMarker()) return 0;
+    let restored = 0;
+    const ids = await this.manifests.ids();
+    for (const id of ids) {
+      const m = await this.manifests.read(id);
+      if (!m) {
+        this.log.warn(`registry manifest ${id}.json is unreadable: skipped`);
+        continue;
+      }
+      if (await this.store.create(m.record, m.subsets)) restored++;
+    }
+    await this.store.setMarker();
+    if (ids.length > 0) {
+      this.log.warn(
+        `the registry store held no registry (Redis lost or flushed): restored ${restored} of ${ids.length} dataset(s) from the manifests in DATA_DIR/registry`,
+      );
+    }
+    if (restored > 0) await this.metrics?.recordRegistryRecovery(restored).catch(() => undefined);
+    return restored;
+  }
+
+  /**
+   * Brings the manifests in step with the store (after a crash between the two writes, a
+   * manifest write that failed, or records stored before manifests existed): a record
+   * without a current manifest gets one; a manifest whose dataset is gone is removed.
+   * Runs only while the store has its marker (otherwise the manifests are the truth).
+   */
+  async reconcileManifests(): Promise<{ written: number; removed: number }> {
+    await this.recoverIfLost();
+    if (!(await this.store.hasMarker())) return { written: 0, removed: 0 };
+    let written = 0;
+    let removed = 0;
+    const records = await this.store.list();
+    const held = new Set(records.map((r) => r.id));
+    for (const rec of records) {
+      const h = await this.manifests.header(rec.id);
+      if (h && h.created_at === rec.created_at && h.revision >= (rec.revision ?? 0)) continue;
+      const subsets = await this.store.getSubsets(rec.id);
+      if (!subsets) continue;
+      await this.manifests.write(rec, subsets);
+      written++;
+    }
+    for (const id of await this.manifests.ids()) {
+      if (held.has(id) || (await this.store.exists(id))) continue;
+      await this.manifests.remove(id);
+      removed++;
+    }
+    return { written, removed };
   }
 }
 
@@ -447,14 +589,37 @@ function indexDirOf(files: string[]): string {
   return first ? path.dirname(path.dirname(first)) : '';
 }
 
-/** The loaded lists, each with the dir its entries are relative to and that dir's data root. */
-function subsetsOf(result: LoadResult, rec: Pick<DatasetRecord, 'dataset_dir' | 'data_root' | 'validation_data'>): StoredSubsets {
+/** The lists a load made, each with the dir its entries are relative to and that dir's data root. */
+function storedListsOf(result: LoadResult, rec: Pick<DatasetRecord, 'dataset_dir' | 'data_root' | 'validation_data'>): StoredSubsets {
   const out: StoredSubsets = {};
-  for (const name of ['training', 'validation', 'evaluation'] as const) {
-    const s = result[name];
+  for (const [name, s] of Object.entries(listsOfLoad(result)) as [keyof StoredSubsets, LoadResult['training']][]) {
     if (!s) continue;
     const dataRoot = rec.validation_data && s.datasetDir === rec.validation_data.dataset_dir ? rec.validation_data.data_root : rec.data_root;
     out[name] = { entries: s.entries, labels: s.labels, datasetDir: s.datasetDir, dataRoot };
   }
   return out;
+}
+
+function validationPlaceOf(rec: DatasetRecord): ValidationDataPlace | null {
+  const v = rec.validation_data;
+  return v ? { dataset_dir: v.dataset_dir, data_root: v.data_root, dataset_id: v.dataset_id } : null;
+}
+
+/**
+ * The index files a load used, as the record keeps them: a load that did not list a dir
+ * (validation_data's validation and evaluation loads do not list the training dir) keeps
+ * what the record knew of that dir's index.
+ */
+function indexState(
+  result: LoadResult,
+  validationData: ValidationDataPlace | null,
+  before: Pick<DatasetRecord, 'index' | 'validation_data'> | null,
+): Pick<DatasetRecord, 'index' | 'validation_data'> {
+  let index: IndexRecord = { location: result.indexLocation, dir: indexDirOf(result.indexFiles), files: result.indexFiles };
+  if (!index.dir && before?.index.dir) index = before.index;
+  let vIndex: IndexRecord | null = result.validationDataIndex
+    ? { location: result.validationDataIndex.location, dir: indexDirOf(result.validationDataIndex.files), files: result.validationDataIndex.files }
+    : null;
+  if (!vIndex?.dir && before?.validation_data?.index) vIndex = before.validation_data.index;
+  return { index, validation_data: validationData ? { ...validationData, index: vIndex } : null };
 }

@@ -1,14 +1,21 @@
 /**
  * Which stored list, and which entry of it, a request names: `training` reads the
- * training list, `validation` the validation list, `evaluation` the evaluation list
- * (speech_commands_lists: `testing_list.txt`) or else the validation list (spec §8: MLTK
- * evaluates on the validation files). A list that is not loaded is a 409 that says which
- * load brings it. Each list's entries are relative to its own dataset dir
- * (`subsetDir`): with validation_data that is the validation dir.
+ * training list, `validation` the validation list, `evaluation` the evaluation load's list
+ * (speech_commands_lists: `testing_list.txt`) or, without an evaluation load, the
+ * validation list (spec §8: MLTK evaluates on the validation files). Every subset the
+ * dataset holds a load for is served at once (./loads.ts); a list that is not loaded is a
+ * 409 that says which load brings it. Each list's entries are relative to its own dataset
+ * dir (`subsetDir`): with validation_data that is the validation dir.
  */
 import { ConflictError, NotFoundError } from '../../core/errors.ts';
 import type { StoredSubsetName, SubsetName } from '../../core/schemas.ts';
+import { loadedKinds } from './loads.ts';
 import type { DatasetRecord, StoredSubset, StoredSubsets } from './types.ts';
+
+/** The loads a dataset holds, for messages ("training, evaluation" or "nothing"). */
+export function loadedText(rec: DatasetRecord): string {
+  return loadedKinds(rec).join(', ') || 'nothing';
+}
 
 /** The stored list a subset name reads: evaluation uses the validation files (spec §8). */
 export function subsetFor(rec: DatasetRecord, subsets: StoredSubsets, name: SubsetName): StoredSubset {
@@ -16,13 +23,7 @@ export function subsetFor(rec: DatasetRecord, subsets: StoredSubsets, name: Subs
     throw new ConflictError('dataset-not-loaded', `dataset ${rec.id} is unloaded; POST /v1/datasets/${rec.id}/load first`);
   }
   const lists = rec.settings.listing === 'speech_commands_lists';
-  const s =
-    name === 'training'
-      ? subsets.training
-      : name === 'validation'
-        ? subsets.validation
-        : // With the list split, the validation list is not the evaluation list.
-          (subsets.evaluation ?? (lists ? undefined : subsets.validation));
+  const s = storedList(rec, subsets, name);
   if (s) return s;
   if (name !== 'training' && rec.settings.validation_split === 0 && !rec.settings.validation_data && !lists) {
     throw new ConflictError(
@@ -32,7 +33,7 @@ export function subsetFor(rec: DatasetRecord, subsets: StoredSubsets, name: Subs
   }
   throw new ConflictError(
     'subset-not-loaded',
-    `the ${name} subset of dataset ${rec.id} is not loaded (loaded: ${rec.loaded_subset}); POST /v1/datasets/${rec.id}/load with {"subset":"${name === 'evaluation' ? 'evaluation' : 'training'}"}`,
+    `the ${name} subset of dataset ${rec.id} is not loaded (loaded: ${loadedText(rec)}); POST /v1/datasets/${rec.id}/load with {"subset":"${name}"} (other clients' subsets stay loaded)`,
   );
 }
 
@@ -78,7 +79,7 @@ export interface SampleRef {
 export function sampleAt(rec: DatasetRecord, subsets: StoredSubsets, subset: SubsetName, position: number): SampleRef {
   const list = storedList(rec, subsets, subset);
   if (!list) {
-    throw new NotFoundError('subset', `dataset ${rec.id} has no ${subset} subset loaded (loaded: ${rec.loaded_subset ?? 'nothing'})`);
+    throw new NotFoundError('subset', `dataset ${rec.id} has no ${subset} subset loaded (loaded: ${loadedText(rec)})`);
   }
   if (!Number.isInteger(position) || position < 0 || position >= list.entries.length) {
     throw new NotFoundError(

@@ -52,11 +52,34 @@ export interface ClassWeightsOutcome {
   warning: string | null;
 }
 
+/** Counts per subset, in `classes` order, as MLTK's load reports them. */
+export type ClassCountsBySubset = { training?: Record<string, number>; validation?: Record<string, number>; evaluation?: Record<string, number> };
+
+/**
+ * One MLTK load (`load_dataset(subset)`) a dataset holds: what that call computed. A
+ * dataset holds one load per subset name at once, so every client's subset is served.
+ */
+export interface LoadRecord {
+  /** When the load was made (a reindex or a pinned index recomputes it and keeps this). */
+  loaded_at: string;
+  /** MLTK's class counts of this load (an evaluation load of a split listing names its subset `validation`, as MLTK). */
+  class_counts: ClassCountsBySubset;
+  /** summarize_dataset() after this load. */
+  summary: string;
+  /** Training loads only (null when `class_weights` is none). */
+  class_weights: ClassWeightsOutcome | null;
+  warnings: string[];
+  /** The stored lists this load made (StoredSubsets keys). */
+  lists: StoredListName[];
+}
+
 export interface DatasetRecord {
   id: string;
   status: 'ready' | 'unloaded';
   created_at: string;
   updated_at: string;
+  /** Incremented by every write: updates are compare-and-set on it (absent in records stored before: 0). */
+  revision?: number;
   source: DatasetSource;
   dataset_dir: string;
   /** The allow-listed root the dataset lives in: no clip may resolve outside it. */
@@ -65,8 +88,15 @@ export interface DatasetRecord {
   artifact_dir: string;
   settings: EffectiveSettings;
   audio_input_shape: number[];
+  /**
+   * The loads the dataset holds, by subset name (absent in records stored before: the one
+   * load `loaded_subset` names, with the fields below).
+   */
+  loads?: Partial<Record<LoadKind, LoadRecord>>;
+  /** The most recent load held (null: none): `class_counts`, `summary` and `warnings` are its own. */
   loaded_subset: LoadKind | null;
-  class_counts: { training?: Record<string, number>; validation?: Record<string, number>; evaluation?: Record<string, number> };
+  class_counts: ClassCountsBySubset;
+  /** The training load's class weights (null without a training load). */
   class_weights: ClassWeightsOutcome | null;
   summary: string;
   index: IndexRecord;
@@ -89,5 +119,12 @@ export interface StoredSubset {
   /** The allow-listed root that dir lies in (absent: the record's data_root). */
   dataRoot?: string;
 }
-/** The file lists of the loaded subsets; `evaluation` only for speech_commands_lists evaluation loads. */
-export type StoredSubsets = Partial<Record<StoredSubsetName | 'evaluation', StoredSubset>>;
+/** A stored list: training and validation (training and validation loads), evaluation (evaluation loads). */
+export type StoredListName = StoredSubsetName | 'evaluation';
+/**
+ * The file lists of the loaded subsets. `evaluation` is an evaluation load's list (the
+ * testing list with speech_commands_lists, else the validation files with
+ * eval_max_samples_per_class); records stored before kept a split listing's evaluation
+ * load under `validation`.
+ */
+export type StoredSubsets = Partial<Record<StoredListName, StoredSubset>>;
