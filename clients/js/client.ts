@@ -257,8 +257,7 @@ export class AudiofeedClient {
         end = next + Number(announced);
         try {
           // Every message's size is checked before arrow-js reads (and allocates) its body.
-          const reader = await RecordBatchReader.from(guardIpcStream(res.body as ReadableStream<Uint8Array>, this.maxBatchBytes));
-          for await (const rb of reader) {
+          for await (const rb of recordBatches(res.body as unknown as AsyncIterable<Uint8Array>, this.maxBatchBytes)) {
             // arrow-js yields a zero-row placeholder when a stream holds a schema and no
             // batch; the service never sends empty training batches, so it is not one.
             if (rb.numRows === 0) continue;
@@ -381,56 +380,120 @@ function describeHeaders(h: StreamHeaders): string {
   return `x ${h.dtype} [rows, ${h.xShape.join(', ')}], dataset version ${h.version ?? 'unknown'}`;
 }
 
+/** One whole message of an Arrow IPC stream: its prefix, metadata and body. */
+export interface IpcMessage {
+  kind: 'schema' | 'batch' | 'end';
+  bytes: Buffer;
+}
+
+const END_OF_STREAM = Buffer.from([0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0]);
+
 /**
- * The bytes of an Arrow IPC stream, passed on unchanged while their framing is followed:
- * a message whose metadata or body declares more than the limits (or a message that is
- * not a schema or a record batch) is an AudiofeedProtocolError before arrow-js reads it.
+ * The messages of an Arrow IPC stream, each whole, framed while the bytes arrive: a
+ * message whose metadata or body declares more than the limits (or a message that is not
+ * a schema or a record batch) is an AudiofeedProtocolError before anything reads (and
+ * allocates) its body. The client decodes each batch on its own as soon as its last byte
+ * is here: arrow-js's streaming reader asks for more bytes before it hands over a message
+ * that ends exactly where a network chunk ends (Node 24's fetch delivers whole batches
+ * that way), so a batch would wait for the next one, and a batch followed by a dropped
+ * connection would be lost although every byte of it arrived.
  */
-export async function* guardIpcStream(body: AsyncIterable<Uint8Array>, maxBodyBytes: number): AsyncGenerator<Uint8Array> {
-  let head = Buffer.alloc(0); // bytes of a message prefix and metadata not yet complete
-  let skip = 0; // body bytes still to pass through
+export async function* ipcMessages(body: AsyncIterable<Uint8Array>, maxBodyBytes: number): AsyncGenerator<IpcMessage> {
+  const parts: Buffer[] = []; // bytes received and not yet passed on
+  let have = 0;
+  let need = 0; // bytes of the message being received (0: its metadata is not read yet)
+  let kind: IpcMessage['kind'] = 'schema';
   let ended = false;
-  for await (const chunk of body) {
-    let rest = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    while (rest.length > 0) {
-      if (skip > 0) {
-        const n = Math.min(skip, rest.length);
-        skip -= n;
-        rest = rest.subarray(n);
-        continue;
+  /** The first `n` bytes (n <= have) as one buffer; with `consume`, removed from `parts`. */
+  const first = (n: number, consume: boolean): Buffer => {
+    if (parts[0]!.length >= n) {
+      const out = parts[0]!.subarray(0, n);
+      if (consume) {
+        parts[0] = parts[0]!.subarray(n);
+        if (parts[0].length === 0) parts.shift();
+        have -= n;
       }
-      if (ended) throw new AudiofeedProtocolError('data after the Arrow end-of-stream marker');
-      head = Buffer.concat([head, rest]);
-      rest = Buffer.alloc(0);
-      if (head.length < 8) break;
-      const prefix = head.readUInt32LE(0) === 0xffffffff ? 8 : 4;
-      const metaLen = head.readInt32LE(prefix - 4);
-      if (metaLen === 0) {
-        ended = true;
-        rest = head.subarray(prefix);
-        head = Buffer.alloc(0);
-        continue;
-      }
-      if (metaLen < 0 || metaLen > MAX_METADATA_BYTES) throw new AudiofeedProtocolError(`an Arrow message declares ${metaLen} bytes of metadata`);
-      if (head.length < prefix + metaLen) break;
-      let message: Message;
-      try {
-        message = Message.decode(head.subarray(prefix, prefix + metaLen));
-      } catch (err) {
-        throw new AudiofeedProtocolError(`a malformed Arrow message: ${(err as Error).message}`);
-      }
-      if (message.headerType !== MessageHeader.Schema && message.headerType !== MessageHeader.RecordBatch) {
-        throw new AudiofeedProtocolError(`an unexpected Arrow message (type ${message.headerType})`);
-      }
-      const bodyLength = Number(message.bodyLength);
-      if (!Number.isSafeInteger(bodyLength) || bodyLength < 0 || bodyLength > maxBodyBytes) {
-        throw new AudiofeedProtocolError(`an Arrow message declares a body of ${String(message.bodyLength)} bytes; maxBatchBytes is ${maxBodyBytes}`);
-      }
-      rest = head.subarray(prefix + metaLen);
-      head = Buffer.alloc(0);
-      skip = bodyLength;
+      return out;
     }
-    yield chunk;
+    const out = Buffer.allocUnsafe(n);
+    let off = 0;
+    let i = 0;
+    while (off < n) {
+      const p = parts[i]!;
+      const k = Math.min(p.length, n - off);
+      p.copy(out, off, 0, k);
+      off += k;
+      if (consume) {
+        if (k === p.length) parts.splice(i, 1);
+        else {
+          parts[i] = p.subarray(k);
+          i++;
+        }
+      } else i++;
+    }
+    if (consume) have -= n;
+    return out;
+  };
+  for await (const chunk of body) {
+    if (chunk.byteLength === 0) continue;
+    parts.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+    have += chunk.byteLength;
+    for (;;) {
+      if (need === 0) {
+        if (have === 0) break;
+        if (ended) throw new AudiofeedProtocolError('data after the Arrow end-of-stream marker');
+        if (have < 8) break;
+        const head = first(8, false);
+        const prefix = head.readUInt32LE(0) === 0xffffffff ? 8 : 4;
+        const metaLen = head.readInt32LE(prefix - 4);
+        if (metaLen === 0) {
+          ended = true;
+          yield { kind: 'end', bytes: first(prefix, true) };
+          continue;
+        }
+        if (metaLen < 0 || metaLen > MAX_METADATA_BYTES) throw new AudiofeedProtocolError(`an Arrow message declares ${metaLen} bytes of metadata`);
+        if (have < prefix + metaLen) break;
+        let message: Message;
+        try {
+          message = Message.decode(first(prefix + metaLen, false).subarray(prefix));
+        } catch (err) {
+          throw new AudiofeedProtocolError(`a malformed Arrow message: ${(err as Error).message}`);
+        }
+        if (message.headerType !== MessageHeader.Schema && message.headerType !== MessageHeader.RecordBatch) {
+          throw new AudiofeedProtocolError(`an unexpected Arrow message (type ${message.headerType})`);
+        }
+        const bodyLength = Number(message.bodyLength);
+        if (!Number.isSafeInteger(bodyLength) || bodyLength < 0 || bodyLength > maxBodyBytes) {
+          throw new AudiofeedProtocolError(`an Arrow message declares a body of ${String(message.bodyLength)} bytes; maxBatchBytes is ${maxBodyBytes}`);
+        }
+        need = prefix + metaLen + bodyLength;
+        kind = message.headerType === MessageHeader.Schema ? 'schema' : 'batch';
+      }
+      if (have < need) break;
+      yield { kind, bytes: first(need, true) };
+      need = 0;
+    }
+  }
+  if (have > 0) throw new Error(`the stream ended inside an Arrow message (${have} bytes of it arrived)`);
+}
+
+/** The record batches of an Arrow IPC stream, each decoded as soon as all its bytes are here. */
+async function* recordBatches(body: AsyncIterable<Uint8Array>, maxBodyBytes: number): AsyncGenerator<RecordBatch> {
+  let schema: Buffer | null = null;
+  for await (const message of ipcMessages(body, maxBodyBytes)) {
+    if (message.kind === 'schema') {
+      if (schema) throw new AudiofeedProtocolError('a second Arrow schema in one stream');
+      schema = message.bytes;
+    } else if (message.kind === 'batch') {
+      if (!schema) throw new AudiofeedProtocolError('an Arrow record batch before the schema');
+      let decoded: RecordBatch[];
+      try {
+        decoded = [...RecordBatchReader.from(Buffer.concat([schema, message.bytes, END_OF_STREAM]))];
+      } catch (err) {
+        throw new AudiofeedProtocolError(`a malformed Arrow record batch: ${(err as Error).message}`);
+      }
+      yield* decoded;
+    }
   }
 }
 
