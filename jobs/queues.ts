@@ -67,7 +67,7 @@ export function augmentJobId(key: string): string {
   return `aug-${key}`;
 }
 
-/** How many streams want augmented batch `key` (FeatureQueue.wantAugmentBatch). */
+/** How many streams want augmented batch `key` (FeatureQueue.wantAugmentBatches). */
 export function augmentWantsKey(prefix: string, key: string): string {
   return `${prefix}:augment-wants:${key}`;
 }
@@ -246,15 +246,27 @@ export class FeatureQueues implements FeatureQueue {
         if (wanted < (existing.priority || MAX_PRIORITY)) await existing.changePriority({ priority: wanted }).catch(() => undefined);
         return;
       }
+      // Finished while the caller looked for its file (a stream that found no file asks for
+      // it at priority 1 a moment before the worker completes it): it is there, not made
+      // again. Computing it twice would leave the second file behind after its readers
+      // removed the first.
+      if (state === 'completed' && fs.existsSync(job.file)) return;
       // Failed, or finished and its file since removed: made again.
       await existing.remove().catch(() => undefined);
     }
     await this.augment.add('augment', job, { ...BATCH_OPTS, jobId, priority: wanted });
   }
 
-  async wantAugmentBatch(key: string): Promise<void> {
-    const k = augmentWantsKey(this.prefix, key);
-    await (await this.redis()).multi().incr(k).expire(k, WANTS_TTL_SECONDS).exec();
+  async wantAugmentBatches(keys: readonly string[]): Promise<void> {
+    if (keys.length === 0) return;
+    const multi = (await this.redis()).multi();
+    for (const key of keys) {
+      const k = augmentWantsKey(this.prefix, key);
+      multi.incr(k).expire(k, WANTS_TTL_SECONDS);
+    }
+    const replies = await multi.exec();
+    const failed = replies?.find(([err]) => err);
+    if (!replies || failed) throw failed?.[0] ?? new Error('augmented batch wants not counted (transaction aborted)');
   }
 
   async unwantAugmentBatch(key: string): Promise<number> {

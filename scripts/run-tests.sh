@@ -10,10 +10,13 @@
 #                           60 s after its last test names what it left open and is killed,
 #                           so the file fails instead of hanging. (Not --test-force-exit: it
 #                           can drop results not yet reported, with a green summary.)
+#   test/helpers/assert-messages.mjs: a failed assert.ok without a message gets one at once
+#                           (Node's own search for the call's source text ran for minutes on a
+#                           TypeScript file and looked like a hang).
 # Reporter: spec on a terminal, TAP otherwise (CI reads its `# pass` / `# fail` lines).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mapfile -t files < <(find test -name '*.test.ts' -not -path '*/node_modules/*' | LC_ALL=C sort)
 if [ -t 1 ]; then reporter=spec; else reporter=tap; fi
-exec node --import tsx --import ./test/helpers/exit-watchdog.mjs --test --test-concurrency=1 --test-timeout=300000 \
+exec node --import tsx --import ./test/helpers/exit-watchdog.mjs --import ./test/helpers/assert-messages.mjs --test --test-concurrency=1 --test-timeout=300000 \
   --test-reporter="$reporter" "${files[@]}"

@@ -168,15 +168,16 @@ export interface FeatureQueue {
    * Makes sure the augmented batch with content key `key` is on its way: its job is added
    * unless one is queued or running (a queued one is moved up to `priority` when that is
    * sooner: lower runs first); a failed one, or a finished one whose file is gone, is
-   * replaced. The file is not looked for here: a caller that finds it skips this.
+   * replaced, unless it finished while the caller looked for its file and the file is
+   * there now. A caller that finds the file skips this.
    */
   ensureAugmentBatch(key: string, job: AugmentBatchJob, priority: number): Promise<void>;
   /**
-   * Counts one more stream that will read augmented batch `key` (deployment-wide), so the
-   * last reader knows it may remove the file and a leaving stream knows whether anyone
-   * else still waits for a queued job.
+   * Counts one more stream that will read each augmented batch of `keys` (deployment-wide,
+   * one round trip), so the last reader knows it may remove the file and a leaving stream
+   * knows whether anyone else still waits for a queued job.
    */
-  wantAugmentBatch(key: string): Promise<void>;
+  wantAugmentBatches(keys: readonly string[]): Promise<void>;
   /** One stream less wants batch `key`: returns how many still do (0: nobody). */
   unwantAugmentBatch(key: string): Promise<number>;
   /** Queues a direct batch on the shard workers, ahead of every background shard. */

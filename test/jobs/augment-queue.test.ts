@@ -1,7 +1,8 @@
 /**
  * FeatureQueues.ensureAugmentBatch (jobs/queues.ts): one job per augmented batch content
  * key. A queued job is moved up when it is wanted sooner, never down; a finished one whose
- * file is gone and a failed one are replaced, so a content key never stays poisoned.
+ * file is gone and a failed one are replaced, so a content key never stays poisoned; a
+ * finished one whose file is there is left alone.
  * And the want counts streams share: the last one out reads 0 and leaves no key behind.
  */
 import { after, before, test } from 'node:test';
@@ -82,6 +83,21 @@ test('a finished batch whose file is gone is computed again', async (tc) => {
   assert.ok(fs.readFileSync(job.file).equals(first));
 });
 
+test('a finished batch whose file is there is not computed again (asked for by a stream that looked a moment before it was written)', async (tc) => {
+  const defer = cleanups(tc);
+  const workers = startTestWorkers(t);
+  defer(() => workers.close());
+  const { key, job } = batchJob({ batch: 3 });
+  await t.queues.ensureAugmentBatch(key, job, 1);
+  await until(async () => (await t.queues.augmentBatchState(key)).state === 'completed');
+  const before = await jobOf(key);
+  await t.queues.ensureAugmentBatch(key, job, 1);
+  const after = await jobOf(key);
+  assert.equal(await after.getState(), 'completed');
+  assert.equal(after.timestamp, before.timestamp, 'the finished job was replaced');
+  assert.equal(after.finishedOn, before.finishedOn);
+});
+
 test('a failed batch is replaced by a new job when it is wanted again', async (tc) => {
   const defer = cleanups(tc);
   const workers = startTestWorkers(t);
@@ -104,8 +120,8 @@ test('a failed batch is replaced by a new job when it is wanted again', async (t
 
 test('want counts: the last stream out reads 0, and no key is left', async () => {
   const { key } = batchJob({ batch: 4 });
-  await t.queues.wantAugmentBatch(key);
-  await t.queues.wantAugmentBatch(key);
+  await t.queues.wantAugmentBatches([key]);
+  await t.queues.wantAugmentBatches([key]);
   assert.equal(await t.queues.unwantAugmentBatch(key), 1);
   assert.equal(await t.queues.unwantAugmentBatch(key), 0);
   assert.equal(await t.queues.unwantAugmentBatch(key), 0, 'never below 0');

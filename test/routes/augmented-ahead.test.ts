@@ -166,15 +166,15 @@ describe('augmented batches computed ahead', () => {
 
   test("near the end of an epoch, the next epoch's first AUGMENT_LOOKAHEAD batches are computed, and the next request finds them", async () => {
     const epoch2 = await epochBytes(s, 2);
-    assert.ok(epoch2.length > LOOKAHEAD);
+    assert.ok(epoch2.length > LOOKAHEAD, `epoch 2 has ${epoch2.length} batches`);
     await until(async () => (await s.jobs.getJobs(['completed'])).filter((j) => j.data.epoch === 3).length === LOOKAHEAD);
     assert.deepEqual(await batchesWithJobs(s, 3), range(LOOKAHEAD));
     const head = (await allJobs(s)).filter((j) => j.data.epoch === 3);
-    assert.ok(head.every((j) => fs.existsSync(j.data.file)));
+    assert.ok(head.every((j) => fs.existsSync(j.data.file)), "epoch 3's head is on disk");
     // Every batch of epoch 2 was read by its only reader, which removed it.
     const epoch2Jobs = (await allJobs(s)).filter((j) => j.data.epoch === 2);
     assert.equal(epoch2Jobs.length, epoch2.length);
-    assert.ok(epoch2Jobs.every((j) => !fs.existsSync(j.data.file)));
+    assert.ok(epoch2Jobs.every((j) => !fs.existsSync(j.data.file)), `files of epoch 2 left behind: ${epoch2Jobs.filter((j) => fs.existsSync(j.data.file)).map((j) => j.data.batch)}`);
 
     const requested = Date.now();
     const epoch3 = await epochBytes(s, 3);
@@ -196,7 +196,9 @@ describe('augmented batches computed ahead', () => {
     const rec = await s.t.ctx.registry.get('ahead');
     const subsets = await s.t.ctx.registry.subsets('ahead');
     const open = (id: string) => s.t.ctx.epochs.open(rec, subsets, { subset: 'training', epoch: 5, format: 'npy', requestId: id, signal: new AbortController().signal });
-    const streams = [await open('client-a'), await open('client-b')];
+    // Opened together: each open() reads its first batch, and a batch read by its only
+    // reader is removed (a second client opened after that would have it computed again).
+    const streams = await Promise.all([open('client-a'), open('client-b')]);
     const sent = [0, 0];
     const bodies: Buffer[][] = [[], []];
     await Promise.all(

@@ -9,8 +9,10 @@
  * size, shuffle, subset: what Keras asks for next), so the next request finds its head
  * computed. A job's priority is its distance from the batch being sent (1: needed now).
  *
- * Each batch a stream will read is counted as wanted (FeatureQueue.wantAugmentBatch);
- * after reading it the stream counts itself out, and the last reader removes the file. A
+ * Each batch a stream will read is counted as wanted (FeatureQueue.wantAugmentBatches)
+ * before the batch it sends is read: the whole window at once, so a stream a batch or two
+ * behind another has counted itself in before the one ahead counts itself out. After
+ * reading a batch the stream counts itself out, and the last reader removes the file. A
  * stream that leaves early counts itself out of the rest of its window and removes the
  * queued jobs nobody else wants; files already computed stay for a resumption until
  * AUGMENT_BATCH_TTL_MS (the store's sweep). The next epoch's head is left queued when the
@@ -114,13 +116,26 @@ export function augmentedProducer(a: AugmentedStream, queue: FeatureQueue, signa
   let queuedTo = 0;
   let closed = false;
   let chain: Promise<void> = Promise.resolve();
+  // Slots below `wantedTo` have been counted as wanted (whether still or already read).
+  let wantedTo = 0;
+  /** Counts this stream in for every slot below `end` not counted yet, in one round trip. */
+  const want = async (end: number) => {
+    const fresh: Slot[] = [];
+    for (let slot; wantedTo < end && !closed && (slot = slotAt(wantedTo)); wantedTo++) fresh.push(slot);
+    // Marked first: a close() meanwhile counts them out again, after them on the same connection.
+    for (const slot of fresh) slot.wanted = true;
+    try {
+      await queue.wantAugmentBatches(fresh.map((slot) => slot.key));
+    } catch (err) {
+      // Not counted (the transaction did not run): nothing to count out; asked again by the next batch.
+      for (const slot of fresh) slot.wanted = false;
+      wantedTo -= fresh.length;
+      throw err;
+    }
+  };
   const queueSlot = async (s: number, priority: number) => {
     const slot = slotAt(s);
     if (!slot) return;
-    if (!slot.wanted) {
-      await queue.wantAugmentBatch(slot.key);
-      slot.wanted = true;
-    }
     if (fs.existsSync(slot.job.file)) return;
     await queue.ensureAugmentBatch(slot.key, slot.job, priority);
     slot.priority = priority;
@@ -203,18 +218,22 @@ export function augmentedProducer(a: AugmentedStream, queue: FeatureQueue, signa
       sending = k;
       // No work is queued for a registration that is gone (its clips may be gone too).
       if (a.assertRegistered && !fs.existsSync(slotAt(k)!.job.file)) await a.assertRegistered();
+      await want(k + 1 + lookahead);
       // This batch first (it is waited for), then the window behind it, in the background:
       // before the wait when the batch is still to be computed (the workers get the window
       // at once), after reading it when it is there (the first batch of a precomputed head
       // is not queued behind the window's Redis round trips).
       await fill(k + 1);
+      // Closed meanwhile (the client left, or the request failed without a worker): nothing more is queued.
+      if (closed) throw signal.reason ?? new Error('the stream was closed');
       const slot = slots[k]!;
       const ready = fs.existsSync(slot.job.file);
       const window = () =>
         void fill(k + 1 + lookahead).catch((err: Error) => log?.warn(`augmented lookahead of request ${a.requestId} not queued: ${err.message}`));
       if (!ready) window();
       const cols = await read(k);
-      if (ready) window();
+      // After the batch is handed over: its Redis round trips run once it is on its way.
+      if (ready) setImmediate(window);
       // (Unless the stream was closed meanwhile: close() counted it out already.)
       if (slot.wanted) {
         slot.wanted = false;

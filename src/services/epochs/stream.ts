@@ -267,8 +267,10 @@ export class EpochService {
         };
         let completed = false;
         try {
+          // The head goes out with the first batch, in the same turn of the event loop: no
+          // write callback (and no background work scheduled meanwhile) stands between them.
           const head = encoder.begin();
-          if (head.length > 0) await send(Buffer.concat(head));
+          const headSent = head.length > 0 ? send(Buffer.concat(head)) : undefined;
           for (let k = 0; k < todo.length; k++) {
             slot = k % STREAM_BATCHES_IN_FLIGHT;
             // The batch in this slot before is written out: its buffer may be reused.
@@ -279,7 +281,7 @@ export class EpochService {
             // After this turn of the event loop: the response flushes the first batch on the next tick.
             if (k === 0) setImmediate(startBackground);
           }
-          await Promise.all(writing);
+          await Promise.all([headSent, ...writing]);
           completed = true;
           const tail = encoder.end();
           if (tail.length > 0) await send(Buffer.concat(tail));

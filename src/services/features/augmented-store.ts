@@ -7,7 +7,7 @@
  * done once.
  *
  * Who removes a file: the last stream that wanted it, right after reading it (the
- * streams count their wants in Redis, see FeatureQueue.wantAugmentBatch); anything else
+ * streams count their wants in Redis, see FeatureQueue.wantAugmentBatches); anything else
  * (the next epoch's head nobody came for, the lookahead of a stream that left, a killed
  * worker's temp file) when nobody has touched it for AUGMENT_BATCH_TTL_MS; and, when the
  * directory holds more than AUGMENT_CACHE_MAX_BYTES, the oldest files first. A stream
