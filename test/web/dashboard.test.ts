@@ -138,6 +138,23 @@ async function waitUntil(page: Page, expression: string, what: string, timeoutMs
   }
 }
 
+/**
+ * Retries an async check (its assertions included) until it passes, as playwright's
+ * expect.poll does: the page is read again until it shows the state, never after a fixed
+ * time. At the deadline the last failure is reported.
+ */
+async function eventually<T>(page: Page, check: () => Promise<T>, what: string, timeoutMs = WAIT.timeout): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await check();
+    } catch (err) {
+      if (Date.now() >= deadline) throw new Error(`timed out waiting for ${what}: ${(err as Error).message}`, { cause: err });
+    }
+    await page.waitForTimeout(25);
+  }
+}
+
 /** A screenshot of the screen (what fits without scrolling) or of the whole page. */
 async function screenshot(page: Page, name: string, fullPage = false): Promise<void> {
   fs.mkdirSync(SCREENSHOTS, { recursive: true });
@@ -240,14 +257,19 @@ async function checkPreviews(page: Page, minCards: number): Promise<void> {
   );
 }
 
-/** The cards on screen: their classes, and how many share the first row (a grid, not a column). */
-async function cards(page: Page): Promise<{ classes: string[]; alts: string[]; firstRow: number }> {
+/**
+ * The cards on screen: their classes and sample positions (from the card, which stays: a
+ * card whose preview failed loses its image, so its alt text is no record of it), the alt
+ * texts of the images still there, and how many cards share the first row (a grid, not a column).
+ */
+async function cards(page: Page): Promise<{ classes: string[]; samples: string[]; alts: string[]; firstRow: number }> {
   return page.evaluate(`(() => {
     const cards = [...document.querySelectorAll('.dataset-section[data-section="samples"] .sample-card')];
     const top = cards.length ? cards[0].getBoundingClientRect().top : 0;
     return {
       classes: cards.map((c) => c.dataset.class),
-      alts: cards.map((c) => c.querySelector('img')?.alt ?? ''),
+      samples: cards.map((c) => c.dataset.sample),
+      alts: cards.map((c) => c.querySelector('img')?.alt).filter((a) => a !== undefined),
       firstRow: cards.filter((c) => Math.abs(c.getBoundingClientRect().top - top) < 1).length,
     };
   })()`);
@@ -267,15 +289,20 @@ async function checkClassFilter(page: Page, svc: Service, subset: string, cls: s
     `(() => { const g = document.querySelector('.dataset-section[data-section="samples"] .samples'); return g && g.dataset.class === ${JSON.stringify(cls)} && g.dataset.subset === ${JSON.stringify(subset)} && g.getAttribute('aria-busy') === 'false'; })()`,
     `the ${subset} grid of class ${cls}`,
   );
-  const shown = await cards(page);
-  assert.deepEqual(shown.classes, expected.map(() => cls));
-  assert.deepEqual(
-    shown.alts.map((a) => /sample (\d+),/.exec(a)?.[1]),
-    expected.map((i) => String(i.index)),
+  // The grid, its filter controls and the address settle together: every check is retried
+  // until the page shows it (a loaded machine may be between two of them when first read).
+  await eventually(
+    page,
+    async () => {
+      const shown = await cards(page);
+      assert.deepEqual(shown.classes, expected.map(() => cls));
+      assert.deepEqual(shown.samples, expected.map((i) => String(i.index)));
+      assert.ok(shown.alts.every((a) => a.startsWith(`Spectrogram of ${subset} sample`) && a.includes(`, class ${cls} `)), shown.alts[0]);
+      assert.equal(await page.locator('#samples-subset').inputValue(), subset);
+      assert.equal(await page.getByRole('radio', { name: new RegExp(`^${cls} \\d+$`) }).isChecked(), true);
+    },
+    `the ${subset} grid of class ${cls} with ${expected.length} cards`,
   );
-  assert.ok(shown.alts.every((a) => a.startsWith(`Spectrogram of ${subset} sample`)), shown.alts[0]);
-  assert.equal(await page.locator('#samples-subset').inputValue(), subset);
-  assert.equal(await page.getByRole('radio', { name: new RegExp(`^${cls} \\d+$`) }).isChecked(), true);
 }
 
 /** Presses Tab until the element matching `selector` has the focus (proves it is reachable by keyboard). */
@@ -289,12 +316,14 @@ async function tabTo(page: Page, selector: string): Promise<number> {
 }
 
 /** Records every value the subset's progress bar takes (attribute changes, observed in the page). */
-async function recordProgress(page: Page, subset: string): Promise<() => Promise<{ value: number; max: number; text: string }[]>> {
+async function recordProgress(page: Page, subset: string): Promise<() => Promise<{ value: number; max: number; text: string; shards: string; facts: string }[]>> {
   await page.evaluate(`(() => {
     const bar = document.querySelector('progress[data-subset="${subset}"]');
     const text = document.querySelector('[data-progress="${subset}"]');
+    const shards = document.querySelector('.subset-feat[data-subset="${subset}"] .shards');
+    const facts = document.querySelector('table.facts');
     const log = (window.__progress_${subset} = []);
-    const note = () => log.push({ value: bar.value, max: bar.max, text: text.textContent });
+    const note = () => log.push({ value: bar.value, max: bar.max, text: text.textContent, shards: shards.textContent, facts: facts.textContent });
     new MutationObserver(note).observe(bar, { attributes: true, attributeFilter: ['value', 'max'] });
     new MutationObserver(note).observe(text, { childList: true, characterData: true, subtree: true });
   })()`);
@@ -446,6 +475,15 @@ describe('dashboard in chromium', () => {
       if (m && Number(m[1]) < Number(m[2])) assert.match(v.text, /, [\d.]+ clips\/s, about \d+ (s|min \d+ s) left\.$/);
     }
     assert.ok(done.includes('clips/s'));
+    // The shards on disk follow the same events as the job's line, in the subset's card and
+    // in the overview, at every step (never "0 of N" beside a running job).
+    for (const v of seen) {
+      const m = /^Job \w+: (\d+) of (\d+) shards/.exec(v.text);
+      if (!m) continue;
+      assert.equal(v.shards, `Feature shards on disk: ${m[1]} of ${m[2]}.`, JSON.stringify(v));
+      assert.ok(v.facts.includes(`${svc.brokenSubset} ${m[1]} of ${m[2]}`), JSON.stringify(v));
+    }
+    assert.ok(seen.some((v) => /^Job completed/.test(v.text)), JSON.stringify(seen));
     assert.equal(await page.locator('nav.tabs .tab-badge').isHidden(), true);
     await checkSkipped(page, svc.brokenSubset);
     const other = svc.brokenSubset === 'training' ? 'validation' : 'training';
@@ -528,6 +566,15 @@ describe('dashboard in chromium', () => {
     await page.locator('#errors').getByText(/no-such-set/).first().waitFor(WAIT);
     assert.match((await page.locator('#errors').textContent()) ?? '', /HTTP 404/);
     assert.match((await page.locator('#dataset').textContent()) ?? '', /Dataset no-such-set could not be opened/);
+    // The alert belongs to that dataset: opening another one (or the list) clears it.
+    await page.goto(`${svc.base}/#/datasets/corpus-mini`);
+    await expectSection(page, 'overview');
+    await page.locator('#errors .error').first().waitFor({ ...WAIT, state: 'detached' });
+    await page.goto(`${svc.base}/#/datasets/no-such-set`);
+    await page.locator('#errors').getByText(/no-such-set/).first().waitFor(WAIT);
+    await page.locator('#dataset').getByRole('link', { name: '← All datasets' }).click();
+    await page.getByRole('link', { name: 'Show dataset corpus-mini' }).waitFor(WAIT);
+    await page.locator('#errors .error').first().waitFor({ ...WAIT, state: 'detached' });
     await page.goto(`${svc.base}/#/nowhere`);
     await page.getByRole('heading', { name: 'No such page' }).waitFor(WAIT);
     await page.goto(`${svc.base}/#/datasets/corpus-mini/samples?subset=testing&class=cat`);

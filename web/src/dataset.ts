@@ -30,6 +30,7 @@ const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
 const enc = encodeURIComponent;
 
 interface ProgressUi {
+  subset: Subset;
   shards: HTMLElement;
   button: HTMLButtonElement;
   bar: HTMLProgressElement;
@@ -73,6 +74,8 @@ export class DatasetView {
   private readonly tabs = new Map<Section, HTMLAnchorElement>();
   private readonly progress = new Map<Subset, ProgressUi>();
   private readonly shardFacts: HTMLElement;
+  /** Shards on disk per subset: from the summary, then live from the job's progress events. */
+  private readonly shardCounts = new Map<Subset, { done: number; total: number }>();
   private samples: SamplesSection | null = null;
   section: Section | null = null;
 
@@ -277,7 +280,7 @@ export class DatasetView {
       const text = h('p', { class: 'progress-text', role: 'status', 'aria-live': 'polite', 'data-progress': subset }, 'No job running.');
       const shards = h('p', { class: 'shards' });
       const skipped = h('div', { class: 'skipped' });
-      const ui: ProgressUi = { shards, button, bar, percent, text, skipped, following: null, running: false };
+      const ui: ProgressUi = { subset, shards, button, bar, percent, text, skipped, following: null, running: false };
       this.progress.set(subset, ui);
       button.addEventListener('click', () => void this.startFeaturization(subset));
       append(
@@ -295,21 +298,31 @@ export class DatasetView {
       this.showFeaturization(ui, subset, feat);
       const job = jobs.find((j) => j.subset === subset);
       if (job && !TERMINAL.has(job.state)) void this.followJob(subset, job.id);
-      else if (job) this.showProgress(ui, job);
+      else if (job) this.showProgress(ui, job, false);
     }
-    this.showShardFacts(summary);
+    this.showShardFacts();
   }
 
-  private showShardFacts(summary: Summary): void {
-    const parts = SUBSETS.filter((s) => summary.featurization[s]).map((s) => {
-      const f = summary.featurization[s]!;
-      return `${s} ${f.shards_done} of ${f.shards_total}`;
+  /** The overview's "Feature shards" line, from the same counts as each subset's line. */
+  private showShardFacts(): void {
+    const parts = SUBSETS.filter((s) => this.shardCounts.has(s)).map((s) => {
+      const c = this.shardCounts.get(s)!;
+      return `${s} ${c.done} of ${c.total}`;
     });
     this.shardFacts.textContent = parts.length > 0 ? parts.join(', ') : '—';
   }
 
-  private showFeaturization(ui: ProgressUi, subset: string, feat: Featurization): void {
-    ui.shards.textContent = `Feature shards on disk: ${feat.shards_done} of ${feat.shards_total}.`;
+  /** Shards on disk of a subset: written in its featurization line and in the overview. */
+  private showShardCount(ui: ProgressUi, subset: Subset, done: number, total: number): void {
+    this.shardCounts.set(subset, { done, total });
+    ui.shards.textContent = `Feature shards on disk: ${done} of ${total}.`;
+    ui.shards.dataset.done = String(done);
+    ui.shards.dataset.total = String(total);
+    this.showShardFacts();
+  }
+
+  private showFeaturization(ui: ProgressUi, subset: Subset, feat: Featurization): void {
+    this.showShardCount(ui, subset, feat.shards_done, feat.shards_total);
     clear(ui.skipped);
     if (feat.shards_done === 0) {
       append(ui.skipped, h('p', { class: 'note' }, 'Skipped clips are known once the subset is featurized.'));
@@ -337,7 +350,14 @@ export class DatasetView {
     );
   }
 
-  private showProgress(ui: ProgressUi, p: JobProgress): void {
+  /**
+   * `live`: from the job's event stream. A job's shards done are shards on disk (reused ones
+   * and those its children wrote), so the shard count follows the same events as the bar;
+   * a finished job listed when the view opened leaves the summary's count (shards may have
+   * been collected since).
+   */
+  private showProgress(ui: ProgressUi, p: JobProgress, live: boolean): void {
+    if (live) this.showShardCount(ui, ui.subset, p.shards_done, p.shards_total);
     ui.bar.max = Math.max(1, p.clips_total);
     ui.bar.value = p.clips_done;
     const pct = p.clips_total > 0 ? Math.floor((100 * p.clips_done) / p.clips_total) : 0;
@@ -392,7 +412,7 @@ export class DatasetView {
         `/v1/jobs/${enc(jobId)}/events`,
         (e) => {
           if (e.event === 'progress' || e.event === 'done') {
-            this.showProgress(ui, JSON.parse(e.data) as JobProgress);
+            this.showProgress(ui, JSON.parse(e.data) as JobProgress, true);
             if (e.event === 'done') finished = true;
           } else if (e.event === 'error') {
             const detail = (JSON.parse(e.data) as { detail?: string }).detail ?? e.data;
@@ -413,7 +433,6 @@ export class DatasetView {
       const summary = await apiJson<Summary>(`/v1/datasets/${enc(this.dataset.id)}/summary`, { signal: this.abort.signal });
       const feat = summary.featurization[subset];
       if (feat) this.showFeaturization(ui, subset, feat);
-      this.showShardFacts(summary);
     } catch (err) {
       showError(err, `refreshing the summary of ${this.dataset.id}`);
     }

@@ -18,6 +18,13 @@ const enc = encodeURIComponent;
 let view: DatasetView | null = null;
 /** Counts navigations, so a slow answer for a view the user already left is dropped. */
 let navigation = 0;
+/** The place on screen (the list, a dataset, a missing page): its alerts go when the user leaves it. */
+let place: string | null = null;
+
+function placeOf(r: Route): string {
+  if (r.kind === 'dataset') return `dataset:${r.id}`;
+  return r.kind === 'home' ? 'home' : `not-found:${r.path}`;
+}
 
 // ---------------------------------------------------------------- token
 
@@ -163,6 +170,11 @@ async function route(moved: boolean): Promise<void> {
   const r: Route | null = parseRoute(location.hash);
   if (r === null) return; // an in-page anchor: the view stays
   const mine = ++navigation;
+  // Alerts belong to the place they were raised in: another dataset or the list starts clean
+  // (switching sections of one dataset keeps them).
+  const here = placeOf(r);
+  if (place !== null && here !== place) clearErrors();
+  place = here;
   if (r.kind === 'home') {
     closeView();
     showPanel('home');
