@@ -634,4 +634,153 @@ describe('dashboard in chromium', () => {
     assert.deepEqual(b.offLoopback, []);
     assert.deepEqual(b.pageErrors, []);
   });
+  test('lifecycle from the page: register (directory and upload), load and unload, the augmentation preview, delete after confirming', async (tc) => {
+    const defer = cleanups(tc);
+    const svc = await startService(defer, { env: { API_TOKENS: `${READ}:read,${ADMIN}:admin` }, adminToken: ADMIN });
+    const b = await openBrowser(defer, svc.base);
+    const { page } = b;
+    const admin = { authorization: `Bearer ${ADMIN}` };
+    const words = path.join(svc.t.root, 'words');
+    copyCorpus(testdata('corpus-mini'), words);
+    const errors = page.locator('#errors');
+    const useToken = async (token: string) => {
+      await page.getByLabel('API token').fill(token);
+      await page.getByRole('button', { name: 'Use token' }).click();
+    };
+
+    await page.goto(`${svc.base}/`);
+    await errors.getByText('Unauthorized').waitFor(WAIT);
+    await useToken(READ);
+    await page.getByRole('link', { name: 'Show dataset corpus-mini' }).waitFor(WAIT);
+
+    // Register a directory under the data root: with a read token the API refuses (403, shown
+    // with its title and detail, and the token form asks for a wider one); with the admin token it works.
+    await page.locator('#register > summary').click();
+    await waitUntil(page, `[...document.querySelectorAll('#register-root option')].some((o) => o.value === ${JSON.stringify(svc.t.root)})`, 'the data roots from /v1/info');
+    await page.locator('#register-root').selectOption(svc.t.root);
+    await page.getByLabel('Directory in the root').fill('words');
+    await page.getByLabel('Classes', { exact: true }).fill(CLASSES.join(', '));
+    await page.getByLabel('Dataset id (optional)').fill('words');
+    await page.getByLabel('Validation split (optional)').fill('0.2');
+    await page.getByLabel('More settings (JSON, optional)').fill('{"batch_size": 8');
+    await page.getByRole('button', { name: 'Register' }).click();
+    await errors.getByText('Invalid JSON').waitFor(WAIT);
+    await page.getByLabel('More settings (JSON, optional)').fill('{"batch_size": 8}');
+    await page.getByRole('button', { name: 'Register' }).click();
+    await errors.getByText('Forbidden').waitFor(WAIT);
+    await waitUntil(page, `/^Not registered — Forbidden: /.test(document.querySelector('.register-form .form-status').textContent)`, 'the refusal beside the form');
+    assert.match((await page.locator('#token-status').textContent()) ?? '', /wider scope/);
+    await useToken(ADMIN);
+    await page.getByRole('button', { name: 'Register' }).click();
+    await page.getByRole('heading', { name: 'Dataset words' }).waitFor(WAIT);
+    await waitUntil(page, `location.hash === '#/datasets/words'`, 'the new dataset\'s address');
+    await eventually(page, async () => assert.equal(await errors.locator('.error').count(), 0), 'the alerts of the list to go');
+    const registered = (await (await fetch(`${svc.base}/v1/datasets/words`, { headers: admin })).json()) as {
+      source: { path: string };
+      settings: { batch_size: number };
+      loaded_subsets: string[];
+      class_counts: Record<string, Record<string, number>>;
+    };
+    assert.equal(registered.source.path, words);
+    assert.equal(registered.settings.batch_size, 8);
+    assert.deepEqual(registered.loaded_subsets, ['training']);
+
+    // Load and unload a subset in Manage; the page shows the dataset as the API has it.
+    const nav = page.getByRole('navigation', { name: 'Sections of dataset words' });
+    await nav.getByRole('link', { name: 'Manage' }).click();
+    await expectSection(page, 'manage');
+    const loaded = async () => ((await (await fetch(`${svc.base}/v1/datasets/words`, { headers: admin })).json()) as { loaded_subsets: string[] }).loaded_subsets;
+    assert.equal(await page.locator('tr[data-subset="evaluation"] td[data-state]').getAttribute('data-state'), 'unloaded');
+    await page.locator('button[data-subset-action="load"][data-subset="validation"]').click();
+    await page.locator('button[data-subset-action="unload"][data-subset="validation"]').waitFor(WAIT);
+    await expectSection(page, 'manage');
+    assert.deepEqual([...(await loaded())].sort(), ['training', 'validation']);
+    assert.equal(await page.locator('tr[data-subset="validation"] td[data-state]').getAttribute('data-state'), 'loaded');
+    await page.locator('button[data-subset-action="unload"][data-subset="validation"]').click();
+    await page.locator('button[data-subset-action="load"][data-subset="validation"]').waitFor(WAIT);
+    assert.deepEqual(await loaded(), ['training']);
+    await screenshot(page, 'dashboard-manage.png');
+
+    // Augmentation: from a sample card to its preview; the augmented clip is the API's for the recipe shown.
+    await nav.getByRole('link', { name: 'Samples' }).click();
+    await expectSection(page, 'samples');
+    const card = page.locator('.dataset-section[data-section="samples"] .sample-card').first();
+    const position = await card.getAttribute('data-sample');
+    await card.getByRole('link', { name: /^Augmentation preview of training sample \d+$/ }).click();
+    await expectSection(page, 'augmentation');
+    assert.equal(hashOf(page), `#/datasets/words/augmentation?n=${position}`);
+    const settled = (seed: number) =>
+      waitUntil(
+        page,
+        `(() => {
+          const s = document.querySelector('.dataset-section[data-section="augmentation"]');
+          const imgs = [...s.querySelectorAll('.preview-card img')];
+          const audio = [...s.querySelectorAll('.preview-card audio')];
+          return s.dataset.previewed === 'training/${position}/${seed}' && imgs.length === 2 && imgs.every((i) => i.complete && i.naturalWidth > 0 && i.src.startsWith('blob:'))
+            && audio.every((a) => a.src.startsWith('blob:') && a.readyState >= 1 && Math.abs(a.duration - 1) < 0.01);
+        })()`,
+        `the original and augmented previews of seed ${seed}`,
+      );
+    await settled(0);
+    const shownRecipe = JSON.parse((await page.locator('pre.recipe-json').textContent()) ?? '') as Record<string, unknown>;
+    const api = await fetch(`${svc.base}/v1/datasets/words/samples/${position}/augmented/audio.wav`, {
+      method: 'POST',
+      headers: { ...admin, 'content-type': 'application/json' },
+      body: JSON.stringify({ subset: 'training', seed: 0, augmentation: shownRecipe }),
+    });
+    assert.equal(api.status, 200);
+    assert.equal(await page.locator('.transform').getAttribute('data-transform'), api.headers.get('x-audiofeed-transform'));
+    assert.match((await page.locator('.transform').textContent()) ?? '', /^Drawn \(seed 0\): offset [\d.]+, loudness [\d.]+, speed [\d.]+, pitch -?\d+ semitones, /);
+    await screenshot(page, 'dashboard-augmentation.png', true);
+
+    // A mistake in the recipe: the problem's title and detail, and the setting marked.
+    await page.locator('#aug-pitch_range-min').fill('5');
+    await page.locator('#aug-pitch_range-max').fill('2');
+    await page.getByRole('button', { name: 'Preview' }).click();
+    await errors.getByText('Invalid settings').waitFor(WAIT);
+    await waitUntil(page, `document.querySelector('.augment-form .form-status').textContent === 'No preview — Invalid settings: pitch_range: min 5 is greater than max 2'`, 'the problem beside the form');
+    assert.equal(await page.locator('fieldset[data-setting="pitch_range"]').getAttribute('class'), 'range invalid');
+    assert.equal(await page.locator('#aug-pitch_range-min').getAttribute('aria-invalid'), 'true');
+    await page.locator('#aug-pitch_range-min').fill('-1');
+    await page.locator('#aug-seed').fill('41');
+    await page.getByRole('button', { name: 'Preview' }).click();
+    await settled(41);
+    assert.equal(await page.locator('fieldset.invalid').count(), 0);
+    await checkAccessibilityBasics(page, ['.augment-form legend', '.transform', 'button[data-action="new-seed"]']);
+
+    // Delete: two steps, the id typed; then the list no longer has it.
+    await nav.getByRole('link', { name: 'Manage' }).click();
+    await expectSection(page, 'manage');
+    await page.getByRole('button', { name: 'Delete dataset…' }).click();
+    const confirm = page.locator('button[data-action="delete-confirm"]');
+    assert.equal(await confirm.isDisabled(), true);
+    await page.getByLabel('Type words to confirm').fill('word');
+    assert.equal(await confirm.isDisabled(), true);
+    await page.getByLabel('Type words to confirm').fill('words');
+    await eventually(page, async () => assert.equal(await confirm.isDisabled(), false), 'the delete button to enable');
+    await confirm.click();
+    await waitUntil(page, `location.hash === '#/'`, 'the list after the delete');
+    await page.getByText('Dataset words was deleted.').waitFor(WAIT);
+    await page.getByRole('link', { name: 'Show dataset corpus-mini' }).waitFor(WAIT);
+    assert.equal(await page.getByRole('link', { name: 'Show dataset words' }).count(), 0);
+    assert.equal((await fetch(`${svc.base}/v1/datasets/words`, { headers: admin })).status, 404);
+    assert.ok(fs.existsSync(path.join(words, 'yes')), 'a directory source keeps its files');
+
+    // Register an upload of a folder (its class directories become the dataset). The form is
+    // still open from the first registration.
+    assert.notEqual(await page.locator('#register').getAttribute('open'), null);
+    await page.getByLabel('Upload a folder or an archive').check();
+    await page.locator('#register-folder').setInputFiles(words);
+    await page.getByLabel('Classes', { exact: true }).fill(CLASSES.join(', '));
+    await page.getByLabel('Dataset id (optional)').fill('uploaded');
+    await page.getByLabel('Validation split (optional)').fill('0.2');
+    await page.getByRole('button', { name: 'Register' }).click();
+    await page.getByRole('heading', { name: 'Dataset uploaded' }).waitFor(WAIT);
+    const up = (await (await fetch(`${svc.base}/v1/datasets/uploaded`, { headers: admin })).json()) as { source: { type: string }; class_counts: Record<string, Record<string, number>> };
+    assert.equal(up.source.type, 'upload');
+    assert.deepEqual(up.class_counts, registered.class_counts, 'the same clips as the directory it was uploaded from');
+    assert.equal(await errors.locator('.error').count(), 0, (await errors.textContent()) ?? '');
+    assert.deepEqual(b.offLoopback, []);
+    assert.deepEqual(b.pageErrors, []);
+  });
 });

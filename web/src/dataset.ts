@@ -9,13 +9,17 @@
  *   featurization  per subset: shards on disk, a Featurize button, the job's progress bar
  *                  with clips/s and ETA (live, server-sent events), the skipped clips
  *   samples        the sample grid with subset and class filters (samples.ts)
+ *   augmentation   a clip and a recipe: the augmented audio and spectrogram beside the original (augment.ts)
  *   summary        the summary text (MLTK summarize_dataset)
+ *   manage         load / unload subsets, delete with a confirmation (manage.ts)
  */
 import { ApiError, apiJson, postJson, readEvents } from './api.ts';
 import { classCountChart } from './chart.ts';
 import { append, clear, formatValue, h, kvTable } from './dom.ts';
 import { showError } from './errors.ts';
 import { datasetHash, type SampleFilter, type Section } from './router.ts';
+import { AugmentSection } from './augment.ts';
+import { ManageSection, type ManageCallbacks } from './manage.ts';
 import { SamplesSection } from './samples.ts';
 import { SUBSETS, type Dataset, type Featurization, type JobProgress, type Subset, type Summary } from './types.ts';
 
@@ -23,7 +27,9 @@ export const SECTION_LABELS: Record<Section, string> = {
   overview: 'Overview',
   featurization: 'Featurization',
   samples: 'Samples',
+  augmentation: 'Augmentation',
   summary: 'Summary',
+  manage: 'Manage',
 };
 
 const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
@@ -77,9 +83,13 @@ export class DatasetView {
   /** Shards on disk per subset: from the summary, then live from the job's progress events. */
   private readonly shardCounts = new Map<Subset, { done: number; total: number }>();
   private samples: SamplesSection | null = null;
+  private augment: AugmentSection | null = null;
   section: Section | null = null;
 
-  constructor(readonly dataset: Dataset) {
+  constructor(
+    readonly dataset: Dataset,
+    manage: ManageCallbacks,
+  ) {
     const rec = dataset;
     this.heading = h('h2', { id: 'dataset-heading', tabindex: '-1' }, `Dataset ${rec.id}`);
     const nav = h('nav', { class: 'tabs', 'aria-label': `Sections of dataset ${rec.id}` });
@@ -116,13 +126,18 @@ export class DatasetView {
       append(this.root, el);
     }
     this.renderOverview();
+    new ManageSection(rec, this.sections.get('manage')!, manage);
     if (rec.status !== 'ready' || !rec.loaded_subset) {
       this.shardFacts.textContent = '—';
-      for (const s of ['featurization', 'samples', 'summary'] as const) {
-        append(this.sections.get(s)!, h('p', {}, 'The dataset is unloaded: load it (POST …/load) to see its featurization, samples and summary.'));
+      for (const s of ['featurization', 'samples', 'augmentation', 'summary'] as const) {
+        append(
+          this.sections.get(s)!,
+          h('p', {}, 'The dataset is unloaded: load a subset in ', h('a', { href: datasetHash(rec.id, 'manage') }, 'Manage'), ' to see its featurization, samples, augmentation and summary.'),
+        );
       }
     } else {
       this.samples = new SamplesSection(rec, this.abort.signal, this.sections.get('samples')!);
+      this.augment = new AugmentSection(rec, this.abort.signal, this.sections.get('augmentation')!);
       void this.loadSummaryAndJobs();
     }
   }
@@ -134,6 +149,7 @@ export class DatasetView {
   close(): void {
     this.abort.abort();
     this.samples?.close();
+    this.augment?.close();
   }
 
   /** Shows one section (the samples section with `filter`); the others stay built, hidden. */
@@ -145,6 +161,7 @@ export class DatasetView {
       else a.removeAttribute('aria-current');
     }
     if (section === 'samples') this.samples?.apply(filter);
+    if (section === 'augmentation') this.augment?.apply(filter);
   }
 
   sectionElement(section: Section): HTMLElement {

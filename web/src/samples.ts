@@ -224,7 +224,25 @@ export class SamplesSection {
         'figure',
         { class: 'sample-card', 'data-sample': it.index, 'data-class': it.class },
         img,
-        h('figcaption', {}, h('span', { class: 'class-tag' }, it.class), ' ', h('span', { class: 'sample-pos' }, `#${it.index}`), ' ', h('span', { class: 'sample-entry' }, name)),
+        h(
+          'figcaption',
+          {},
+          h('span', { class: 'class-tag' }, it.class),
+          ' ',
+          h('span', { class: 'sample-pos' }, `#${it.index}`),
+          ' ',
+          h('span', { class: 'sample-entry' }, name),
+          ' ',
+          h(
+            'a',
+            {
+              class: 'augment-link',
+              href: datasetHash(id, 'augmentation', { subset: subset === this.subsets[0] ? null : subset, cls: null, position: it.index }),
+              'aria-label': `Augmentation preview of ${subset} sample ${it.index}`,
+            },
+            'Augment',
+          ),
+        ),
         audio,
         note,
       );
