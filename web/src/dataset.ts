@@ -33,6 +33,8 @@ export const SECTION_LABELS: Record<Section, string> = {
 };
 
 const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
+/** How often an open dataset view looks for featurizations started elsewhere. */
+const JOBS_POLL_MS = 4000;
 const enc = encodeURIComponent;
 
 interface ProgressUi {
@@ -45,6 +47,9 @@ interface ProgressUi {
   skipped: HTMLElement;
   following: string | null;
   running: boolean;
+  /** The job (and its state) the progress line shows. */
+  lastJob: string | null;
+  lastState: string | null;
 }
 
 /** "about 2 s left", "about 3 min 5 s left". */
@@ -182,7 +187,15 @@ export class DatasetView {
       ['Class mode', rec.class_mode ?? 'none'],
       ['Source', h('span', { class: 'source', title: JSON.stringify(rec.source) }, `${source.type ?? '—'}${source.path ? ` ${source.path}` : ''}`)],
       ['Listing', rec.listing],
-      ['Augmentation', rec.settings.augmentation ? 'on (previews show features before augmentation)' : 'off'],
+      [
+        'Augmentation',
+        h(
+          'span',
+          {},
+          rec.settings.augmentation ? 'on (sample previews show features before augmentation) · ' : 'off · ',
+          h('a', { href: datasetHash(rec.id, 'augmentation') }, 'try a recipe'),
+        ),
+      ],
       ['Feature shards', this.shardFacts],
     ]);
     facts.classList.add('facts');
@@ -297,7 +310,7 @@ export class DatasetView {
       const text = h('p', { class: 'progress-text', role: 'status', 'aria-live': 'polite', 'data-progress': subset }, 'No job running.');
       const shards = h('p', { class: 'shards' });
       const skipped = h('div', { class: 'skipped' });
-      const ui: ProgressUi = { subset, shards, button, bar, percent, text, skipped, following: null, running: false };
+      const ui: ProgressUi = { subset, shards, button, bar, percent, text, skipped, following: null, running: false, lastJob: null, lastState: null };
       this.progress.set(subset, ui);
       button.addEventListener('click', () => void this.startFeaturization(subset));
       append(
@@ -318,6 +331,44 @@ export class DatasetView {
       else if (job) this.showProgress(ui, job, false);
     }
     this.showShardFacts();
+    void this.watchJobs();
+  }
+
+  /**
+   * A featurization started elsewhere (a client's stream, the CLI, another tab) is picked
+   * up: the dataset's jobs are listed every few seconds while the view is open, and a
+   * running job that no stream follows yet is followed (its events then drive the bar and
+   * the shard counts, as for a job started here).
+   */
+  private async watchJobs(): Promise<void> {
+    const id = this.dataset.id;
+    while (!this.closed) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, JOBS_POLL_MS);
+        this.abort.signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+      });
+      if (this.closed) return;
+      let jobs: JobProgress[];
+      try {
+        ({ jobs } = await apiJson<{ jobs: JobProgress[] }>(`/v1/datasets/${enc(id)}/jobs`, { signal: this.abort.signal }));
+      } catch {
+        continue; // a blip: the next turn asks again (errors of the view's own requests are shown)
+      }
+      for (const [subset, ui] of this.progress) {
+        if (ui.following !== null) continue;
+        const running = jobs.find((j) => j.subset === subset && !TERMINAL.has(j.state));
+        if (running) {
+          void this.followJob(subset, running.id);
+          continue;
+        }
+        // One that ran and ended between two looks: its outcome, and the shards it left.
+        const ended = jobs.find((j) => j.subset === subset);
+        if (ended && (ended.id !== ui.lastJob || ui.lastState !== ended.state)) {
+          this.showProgress(ui, ended, false);
+          void this.refreshFeaturization(subset);
+        }
+      }
+    }
   }
 
   /** The overview's "Feature shards" line, from the same counts as each subset's line. */
@@ -385,6 +436,8 @@ export class DatasetView {
     const failed = p.failed_reason ? ` (${p.failed_reason})` : '';
     ui.text.textContent = `Job ${stateLabel(p)}${failed}: ${p.shards_done} of ${p.shards_total} shards, ${p.clips_done} of ${p.clips_total} clips${rate}${eta}.`;
     ui.text.dataset.state = p.state;
+    ui.lastJob = p.id;
+    ui.lastState = p.state;
     ui.bar.dataset.state = p.state;
     ui.running = !terminal;
     this.updateTabBadge();
@@ -413,7 +466,8 @@ export class DatasetView {
       ui.text.textContent = 'Featurization could not be started.';
       showError(err, `starting featurization of ${this.dataset.id} (${subset})`);
     } finally {
-      ui.button.disabled = false;
+      // The job list's watcher may be the one following the job now.
+      ui.button.disabled = ui.following !== null;
     }
   }
 
@@ -446,6 +500,12 @@ export class DatasetView {
       ui.button.disabled = false;
     }
     if (!finished || this.closed) return;
+    await this.refreshFeaturization(subset);
+  }
+
+  /** A job of `subset` ended: its shard count and skipped clips from the summary. */
+  private async refreshFeaturization(subset: Subset): Promise<void> {
+    const ui = this.progress.get(subset)!;
     try {
       const summary = await apiJson<Summary>(`/v1/datasets/${enc(this.dataset.id)}/summary`, { signal: this.abort.signal });
       const feat = summary.featurization[subset];
