@@ -27,6 +27,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import type { BrowserContext, Page } from 'playwright-core';
+import { create as tarCreate } from 'tar';
 import { startWorkers, type RunningWorkers } from '../../jobs/workers.ts';
 import { connectIdleWorkers, startTestApp, type TestApp } from '../helpers/app.ts';
 import { launchChromiumContext } from '../helpers/browser.ts';
@@ -455,9 +456,15 @@ describe('dashboard in chromium', () => {
     await featurizeFromKeyboard(page, svc.brokenSubset);
     const text = page.locator(`[data-progress="${svc.brokenSubset}"]`);
     await waitUntil(page, `/^Job queued: 0 of \\d+ shards, 0 of \\d+ clips\\.$/.test(document.querySelector('[data-progress="${svc.brokenSubset}"]').textContent)`, 'the waiting job');
-    assert.deepEqual(await page.evaluate(`(() => { const p = document.querySelector('progress[data-subset="${svc.brokenSubset}"]'); return [p.value, p.max > 1, p.dataset.state]; })()`), [0, true, 'waiting-children']);
-    assert.equal(await page.locator('nav.tabs .tab-badge').textContent(), '0%');
-    assert.equal(await page.locator(`button[data-featurize="${svc.brokenSubset}"]`).isDisabled(), true);
+    await eventually(
+      page,
+      async () => {
+        assert.deepEqual(await page.evaluate(`(() => { const p = document.querySelector('progress[data-subset="${svc.brokenSubset}"]'); return [p.value, p.max > 1, p.dataset.state]; })()`), [0, true, 'waiting-children']);
+        assert.equal(await page.locator('nav.tabs .tab-badge').textContent(), '0%');
+        assert.equal(await page.locator(`button[data-featurize="${svc.brokenSubset}"]`).isDisabled(), true);
+      },
+      'the waiting job on its bar, badge and button',
+    );
     await screenshot(page, 'dashboard-featurization-queued.png');
     svc.startWorkers();
     const done = await waitForJob(page, svc.brokenSubset);
@@ -765,8 +772,9 @@ describe('dashboard in chromium', () => {
     await confirm.click();
     await waitUntil(page, `location.hash === '#/'`, 'the list after the delete');
     await page.getByText('Dataset words was deleted.').waitFor(WAIT);
+    // The list is read again (the one on screen before still had the dataset).
+    await page.locator('a[data-dataset="words"]').waitFor({ ...WAIT, state: 'detached' });
     await page.getByRole('link', { name: 'Show dataset corpus-mini' }).waitFor(WAIT);
-    assert.equal(await page.getByRole('link', { name: 'Show dataset words' }).count(), 0);
     assert.equal((await fetch(`${svc.base}/v1/datasets/words`, { headers: admin })).status, 404);
     assert.ok(fs.existsSync(path.join(words, 'yes')), 'a directory source keeps its files');
 
@@ -783,6 +791,22 @@ describe('dashboard in chromium', () => {
     const up = (await (await fetch(`${svc.base}/v1/datasets/uploaded`, { headers: admin })).json()) as { source: { type: string }; class_counts: Record<string, Record<string, number>> };
     assert.equal(up.source.type, 'upload');
     assert.deepEqual(up.class_counts, registered.class_counts, 'the same clips as the directory it was uploaded from');
+
+    // And one archive (tar.gz of the class directories).
+    const chunks: Buffer[] = [];
+    for await (const c of tarCreate({ cwd: words, gzip: true, portable: true }, fs.readdirSync(words)) as unknown as AsyncIterable<Buffer>) chunks.push(c);
+    await page.getByRole('link', { name: '← All datasets' }).first().click();
+    await page.getByRole('link', { name: 'Show dataset uploaded' }).waitFor(WAIT);
+    await page.getByLabel('Upload a folder or an archive').check();
+    await page.locator('#register-archive').setInputFiles({ name: 'words.tar.gz', mimeType: 'application/gzip', buffer: Buffer.concat(chunks) });
+    await page.getByLabel('Classes', { exact: true }).fill(CLASSES.join(', '));
+    await page.getByLabel('Dataset id (optional)').fill('archived');
+    await page.getByLabel('Validation split (optional)').fill('0.2');
+    await page.getByRole('button', { name: 'Register' }).click();
+    await page.getByRole('heading', { name: 'Dataset archived' }).waitFor(WAIT);
+    const archived = (await (await fetch(`${svc.base}/v1/datasets/archived`, { headers: admin })).json()) as typeof up;
+    assert.equal(archived.source.type, 'upload');
+    assert.deepEqual(archived.class_counts, registered.class_counts);
     assert.equal(await errors.locator('.error').count(), 0, (await errors.textContent()) ?? '');
     assert.deepEqual(b.offLoopback, []);
     assert.deepEqual(b.pageErrors, []);
