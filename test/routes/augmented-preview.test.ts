@@ -154,6 +154,25 @@ describe('augmentation preview', () => {
     assert.match(none.json().detail, /no augmentation setting: send a recipe/);
   });
 
+  test('a background-noise directory inside the data root is mixed in; one that does not exist is a 422', async () => {
+    const { index, entry } = clip();
+    const noiseDir = path.join(t.root, 'noise');
+    fs.mkdirSync(noiseDir, { recursive: true });
+    fs.copyFileSync(path.join(dir, entry), path.join(noiseDir, 'hum.wav'));
+    const quiet = { offset_range: [0, 0] };
+    const noisy = { ...quiet, bg_noise_dir: '../noise', bg_noise_range: [0.5, 0.5] };
+    const res = await preview('audio.wav', index, { seed: 3, augmentation: noisy });
+    assert.equal(res.statusCode, 200, res.body);
+    const drawn = JSON.parse(String(res.headers['x-audiofeed-transform']));
+    assert.equal(drawn.bg_noise, 0);
+    assert.equal(drawn.bg_noise_factor, 0.5);
+    const plain = await preview('audio.wav', index, { seed: 3, augmentation: quiet });
+    assert.ok(!plain.rawPayload.equals(res.rawPayload), 'the noise is in the clip');
+    const missing = await preview('audio.wav', index, { augmentation: { ...noisy, bg_noise_dir: '../no-noise-here' } });
+    assert.equal(missing.statusCode, 422, missing.body);
+    assert.equal(missing.json().type, 'https://audiofeed.dev/problems/bg-noise-dir-not-found');
+  });
+
   test('mistakes: one error each, problem+json with the right status', async () => {
     const { index } = clip();
     const broken = training.find((i) => i.entry === BROKEN);

@@ -197,7 +197,11 @@ export class FeatureService {
     return sampleSpectrogram(rec, sample, this.deps.featuresDir, this.deps.frontend, this.onCorrupt);
   }
 
-  /** Background noises of previews' recipes, loaded once per directory (as a worker keeps them). */
+  /**
+   * Background noises of the registered recipes' directories, loaded once (as a worker keeps
+   * them). Another directory a preview names is loaded for that request only, so previews
+   * cannot make the API process hold every noise directory of a data root.
+   */
   private readonly previewNoises = new BackgroundNoiseCache();
 
   /**
@@ -217,10 +221,11 @@ export class FeatureService {
     }
     const { datasetDir, root } = subsetDir(rec, sample.list);
     if (augmentation.bg_noise_dir) augmentation = { ...augmentation, bg_noise_dir: await resolveBgNoiseDirPath(augmentation.bg_noise_dir, datasetDir, root) };
+    const registered = augmentation.bg_noise_dir !== null && augmentation.bg_noise_dir === rec.settings.augmentation?.bg_noise_dir;
     return computeAugmentedPreview(
       { datasetDir, root, entry: sample.entry, spec: featureSpecOf(rec), augmentation, seed },
       this.deps.frontend,
-      this.previewNoises,
+      registered ? this.previewNoises : new BackgroundNoiseCache(),
     );
   }
 }
