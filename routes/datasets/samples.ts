@@ -9,18 +9,51 @@
  * - GET /v1/datasets/{id}/samples/{n}/audio.wav: the clip's file as it is on disk (index
  *   entries are resolved with clipPath's containment checks); a `_silence_` sample is a
  *   generated WAV of sample_length_ms zeros, which is what the model hears.
+ * - POST /v1/datasets/{id}/samples/{n}/augmented/audio.wav and …/augmented/spectrogram.png:
+ *   the sample augmented by a recipe (the body's `augmentation`, validated by the
+ *   registration's schema, or the dataset's own) with a seed, computed by the augmented
+ *   epochs' code (FeatureService.augmentedPreview); the drawn transform is in the
+ *   X-Audiofeed-Transform header.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type } from 'typebox';
+import { Type, type Static } from 'typebox';
 import { readBounded } from '../../src/core/audio/load.ts';
-import { NotFoundError } from '../../src/core/errors.ts';
+import { ConflictError, NotFoundError } from '../../src/core/errors.ts';
 import { renderSpectrogramPng } from '../../src/core/render/spectrogram-png.ts';
 import { SubsetName } from '../../src/core/schemas.ts';
+import type { TransformParams } from '../../src/core/audio/augment/index.ts';
+import { AugmentationSchema } from '../../src/services/registry/schemas.ts';
 import { clipPath } from '../../src/services/features/compute-shard.ts';
 import { silenceWav } from '../../src/services/features/preview.ts';
 import { loadedText, sampleAt, storedList, subsetDir } from '../../src/services/registry/subsets.ts';
 import type { AppContext } from '../context.ts';
 import { IdParams, SampleParams, StoredSubsetQuery } from './schemas.ts';
+
+/** The body of the augmentation preview: which list, the draws' seed, the recipe. */
+const AugmentedPreviewBody = Type.Object(
+  {
+    subset: Type.Optional(SubsetName),
+    seed: Type.Optional(Type.Integer({ minimum: 0, maximum: 4294967295, description: 'Seeds the draws (default 0): the same seed and recipe give the same clip' })),
+    augmentation: Type.Optional(AugmentationSchema),
+  },
+  { additionalProperties: false },
+);
+type AugmentedPreviewBodyT = Static<typeof AugmentedPreviewBody>;
+
+/** The drawn transform, for the X-Audiofeed-Transform header (JSON, MLTK's terms). */
+function transformHeader(p: TransformParams): string {
+  return JSON.stringify({
+    offset: p.offset,
+    loudness: p.loudness,
+    noise_color: p.noiseColor,
+    noise_factor: p.noiseFactor,
+    bg_noise: p.bgNoise,
+    bg_noise_factor: p.bgFactor,
+    speed: p.speed,
+    pitch: p.pitch,
+    vtlp: p.vtlp,
+  });
+}
 
 const samples: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (app, { ctx }) => {
   const tags = ['datasets'];
@@ -121,6 +154,70 @@ const samples: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (app, { ct
       const { datasetDir, root } = subsetDir(rec, sample.list);
       const file = await clipPath(datasetDir, root, sample.entry);
       return reply.send(Buffer.from(await readBounded(file)));
+    },
+  );
+
+  const previewSchema = (summary: string) => ({
+    tags,
+    summary,
+    params: SampleParams,
+    body: AugmentedPreviewBody,
+  });
+
+  /** Finds the sample and computes its augmented preview (the recipe validated by the service, as at registration). */
+  async function augmented(params: { id: string; n: number }, body: AugmentedPreviewBodyT | undefined) {
+    const rec = await ctx.registry.get(params.id);
+    const sample = sampleAt(rec, await ctx.registry.subsets(rec.id), body?.subset ?? 'training', params.n);
+    const seed = body?.seed ?? 0;
+    const preview = await ctx.features.augmentedPreview(rec, sample, body?.augmentation, seed);
+    return { rec, sample, seed, preview };
+  }
+
+  app.post(
+    '/:id/samples/:n/augmented/audio.wav',
+    {
+      config: { ...config, bodyOptional: true },
+      schema: previewSchema('Sample n augmented by a recipe (default: the dataset\'s augmentation) and a seed: the 16-bit WAV the frontend is fed'),
+    },
+    async (req, reply) => {
+      const { seed, preview } = await augmented(req.params, req.body);
+      return reply
+        .type('audio/wav')
+        .header('cache-control', 'private, no-store')
+        .header('x-audiofeed-seed', String(seed))
+        .header('x-audiofeed-transform', transformHeader(preview.params))
+        .send(preview.wav);
+    },
+  );
+
+  app.post(
+    '/:id/samples/:n/augmented/spectrogram.png',
+    {
+      config: { ...config, bodyOptional: true },
+      schema: previewSchema('Sample n augmented by a recipe (default: the dataset\'s augmentation) and a seed: its spectrogram'),
+    },
+    async (req, reply) => {
+      const { rec, sample, seed, preview } = await augmented(req.params, req.body);
+      if (!preview.spectrogram) {
+        throw new ConflictError(
+          'frontend-disabled',
+          `dataset ${rec.id} is registered with frontend_enabled = false: its samples are audio, not spectrograms (ask for …/augmented/audio.wav instead)`,
+        );
+      }
+      const s = preview.spectrogram;
+      const png = renderSpectrogramPng(s.values, s.height, s.width, {
+        scale: 3,
+        title: `${sample.className} ${sample.subset} ${sample.position} augmented (seed ${seed})`,
+        stepMs: rec.settings.frontend_settings.window_step_ms,
+      });
+      return reply
+        .type('image/png')
+        .header('cache-control', 'private, no-store')
+        .header('x-audiofeed-shape', `${s.height},${s.width}`)
+        .header('x-audiofeed-dtype', 'uint16')
+        .header('x-audiofeed-seed', String(seed))
+        .header('x-audiofeed-transform', transformHeader(preview.params))
+        .send(png);
     },
   );
 };

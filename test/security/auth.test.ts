@@ -70,7 +70,14 @@ function expected(r: Route): 'public' | 'read' | 'admin' {
     'DELETE /v1/jobs/:id',
   ];
   if (admin.includes(`${r.method} ${url}`)) return 'admin';
-  const readMutations = ['POST /v1/datasets/:id/featurize', 'POST /v1/datasets/:id/sample-weights', 'POST /v1/features'];
+  const readMutations = [
+    'POST /v1/datasets/:id/featurize',
+    'POST /v1/datasets/:id/sample-weights',
+    'POST /v1/features',
+    // Previews: computed for one clip, nothing stored.
+    'POST /v1/datasets/:id/samples/:n/augmented/audio.wav',
+    'POST /v1/datasets/:id/samples/:n/augmented/spectrogram.png',
+  ];
   if (r.method === 'GET' || readMutations.includes(`${r.method} ${url}`)) return 'read';
   return 'admin';
 }

@@ -27,6 +27,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import type { BrowserContext, Page } from 'playwright-core';
+import { create as tarCreate } from 'tar';
 import { startWorkers, type RunningWorkers } from '../../jobs/workers.ts';
 import { connectIdleWorkers, startTestApp, type TestApp } from '../helpers/app.ts';
 import { launchChromiumContext } from '../helpers/browser.ts';
@@ -138,6 +139,23 @@ async function waitUntil(page: Page, expression: string, what: string, timeoutMs
   }
 }
 
+/**
+ * Retries an async check (its assertions included) until it passes, as playwright's
+ * expect.poll does: the page is read again until it shows the state, never after a fixed
+ * time. At the deadline the last failure is reported.
+ */
+async function eventually<T>(page: Page, check: () => Promise<T>, what: string, timeoutMs = WAIT.timeout): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await check();
+    } catch (err) {
+      if (Date.now() >= deadline) throw new Error(`timed out waiting for ${what}: ${(err as Error).message}`, { cause: err });
+    }
+    await page.waitForTimeout(25);
+  }
+}
+
 /** A screenshot of the screen (what fits without scrolling) or of the whole page. */
 async function screenshot(page: Page, name: string, fullPage = false): Promise<void> {
   fs.mkdirSync(SCREENSHOTS, { recursive: true });
@@ -240,14 +258,19 @@ async function checkPreviews(page: Page, minCards: number): Promise<void> {
   );
 }
 
-/** The cards on screen: their classes, and how many share the first row (a grid, not a column). */
-async function cards(page: Page): Promise<{ classes: string[]; alts: string[]; firstRow: number }> {
+/**
+ * The cards on screen: their classes and sample positions (from the card, which stays: a
+ * card whose preview failed loses its image, so its alt text is no record of it), the alt
+ * texts of the images still there, and how many cards share the first row (a grid, not a column).
+ */
+async function cards(page: Page): Promise<{ classes: string[]; samples: string[]; alts: string[]; firstRow: number }> {
   return page.evaluate(`(() => {
     const cards = [...document.querySelectorAll('.dataset-section[data-section="samples"] .sample-card')];
     const top = cards.length ? cards[0].getBoundingClientRect().top : 0;
     return {
       classes: cards.map((c) => c.dataset.class),
-      alts: cards.map((c) => c.querySelector('img')?.alt ?? ''),
+      samples: cards.map((c) => c.dataset.sample),
+      alts: cards.map((c) => c.querySelector('img')?.alt).filter((a) => a !== undefined),
       firstRow: cards.filter((c) => Math.abs(c.getBoundingClientRect().top - top) < 1).length,
     };
   })()`);
@@ -267,15 +290,20 @@ async function checkClassFilter(page: Page, svc: Service, subset: string, cls: s
     `(() => { const g = document.querySelector('.dataset-section[data-section="samples"] .samples'); return g && g.dataset.class === ${JSON.stringify(cls)} && g.dataset.subset === ${JSON.stringify(subset)} && g.getAttribute('aria-busy') === 'false'; })()`,
     `the ${subset} grid of class ${cls}`,
   );
-  const shown = await cards(page);
-  assert.deepEqual(shown.classes, expected.map(() => cls));
-  assert.deepEqual(
-    shown.alts.map((a) => /sample (\d+),/.exec(a)?.[1]),
-    expected.map((i) => String(i.index)),
+  // The grid, its filter controls and the address settle together: every check is retried
+  // until the page shows it (a loaded machine may be between two of them when first read).
+  await eventually(
+    page,
+    async () => {
+      const shown = await cards(page);
+      assert.deepEqual(shown.classes, expected.map(() => cls));
+      assert.deepEqual(shown.samples, expected.map((i) => String(i.index)));
+      assert.ok(shown.alts.every((a) => a.startsWith(`Spectrogram of ${subset} sample`) && a.includes(`, class ${cls} `)), shown.alts[0]);
+      assert.equal(await page.locator('#samples-subset').inputValue(), subset);
+      assert.equal(await page.getByRole('radio', { name: new RegExp(`^${cls} \\d+$`) }).isChecked(), true);
+    },
+    `the ${subset} grid of class ${cls} with ${expected.length} cards`,
   );
-  assert.ok(shown.alts.every((a) => a.startsWith(`Spectrogram of ${subset} sample`)), shown.alts[0]);
-  assert.equal(await page.locator('#samples-subset').inputValue(), subset);
-  assert.equal(await page.getByRole('radio', { name: new RegExp(`^${cls} \\d+$`) }).isChecked(), true);
 }
 
 /** Presses Tab until the element matching `selector` has the focus (proves it is reachable by keyboard). */
@@ -289,12 +317,14 @@ async function tabTo(page: Page, selector: string): Promise<number> {
 }
 
 /** Records every value the subset's progress bar takes (attribute changes, observed in the page). */
-async function recordProgress(page: Page, subset: string): Promise<() => Promise<{ value: number; max: number; text: string }[]>> {
+async function recordProgress(page: Page, subset: string): Promise<() => Promise<{ value: number; max: number; text: string; shards: string; facts: string }[]>> {
   await page.evaluate(`(() => {
     const bar = document.querySelector('progress[data-subset="${subset}"]');
     const text = document.querySelector('[data-progress="${subset}"]');
+    const shards = document.querySelector('.subset-feat[data-subset="${subset}"] .shards');
+    const facts = document.querySelector('table.facts');
     const log = (window.__progress_${subset} = []);
-    const note = () => log.push({ value: bar.value, max: bar.max, text: text.textContent });
+    const note = () => log.push({ value: bar.value, max: bar.max, text: text.textContent, shards: shards.textContent, facts: facts.textContent });
     new MutationObserver(note).observe(bar, { attributes: true, attributeFilter: ['value', 'max'] });
     new MutationObserver(note).observe(text, { childList: true, characterData: true, subtree: true });
   })()`);
@@ -426,9 +456,15 @@ describe('dashboard in chromium', () => {
     await featurizeFromKeyboard(page, svc.brokenSubset);
     const text = page.locator(`[data-progress="${svc.brokenSubset}"]`);
     await waitUntil(page, `/^Job queued: 0 of \\d+ shards, 0 of \\d+ clips\\.$/.test(document.querySelector('[data-progress="${svc.brokenSubset}"]').textContent)`, 'the waiting job');
-    assert.deepEqual(await page.evaluate(`(() => { const p = document.querySelector('progress[data-subset="${svc.brokenSubset}"]'); return [p.value, p.max > 1, p.dataset.state]; })()`), [0, true, 'waiting-children']);
-    assert.equal(await page.locator('nav.tabs .tab-badge').textContent(), '0%');
-    assert.equal(await page.locator(`button[data-featurize="${svc.brokenSubset}"]`).isDisabled(), true);
+    await eventually(
+      page,
+      async () => {
+        assert.deepEqual(await page.evaluate(`(() => { const p = document.querySelector('progress[data-subset="${svc.brokenSubset}"]'); return [p.value, p.max > 1, p.dataset.state]; })()`), [0, true, 'waiting-children']);
+        assert.equal(await page.locator('nav.tabs .tab-badge').textContent(), '0%');
+        assert.equal(await page.locator(`button[data-featurize="${svc.brokenSubset}"]`).isDisabled(), true);
+      },
+      'the waiting job on its bar, badge and button',
+    );
     await screenshot(page, 'dashboard-featurization-queued.png');
     svc.startWorkers();
     const done = await waitForJob(page, svc.brokenSubset);
@@ -446,11 +482,24 @@ describe('dashboard in chromium', () => {
       if (m && Number(m[1]) < Number(m[2])) assert.match(v.text, /, [\d.]+ clips\/s, about \d+ (s|min \d+ s) left\.$/);
     }
     assert.ok(done.includes('clips/s'));
+    // The shards on disk follow the same events as the job's line, in the subset's card and
+    // in the overview, at every step (never "0 of N" beside a running job).
+    for (const v of seen) {
+      const m = /^Job \w+: (\d+) of (\d+) shards/.exec(v.text);
+      if (!m) continue;
+      assert.equal(v.shards, `Feature shards on disk: ${m[1]} of ${m[2]}.`, JSON.stringify(v));
+      assert.ok(v.facts.includes(`${svc.brokenSubset} ${m[1]} of ${m[2]}`), JSON.stringify(v));
+    }
+    assert.ok(seen.some((v) => /^Job completed/.test(v.text)), JSON.stringify(seen));
     assert.equal(await page.locator('nav.tabs .tab-badge').isHidden(), true);
     await checkSkipped(page, svc.brokenSubset);
     const other = svc.brokenSubset === 'training' ? 'validation' : 'training';
-    await page.locator(`button[data-featurize="${other}"]`).click();
+    // The other subset is featurized by someone else (a client's request, not this page): the
+    // page finds the job in the dataset's job list and shows how it went and the shards it left.
+    const started = await fetch(`${svc.base}/v1/datasets/corpus-mini/featurize`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ subset: other }) });
+    assert.equal(started.status, 202, await started.text());
     await waitForJob(page, other);
+    await waitUntil(page, `/^Feature shards on disk: (\\d+) of \\1\\.$/.test(document.querySelector('.subset-feat[data-subset="${other}"] .shards').textContent)`, `the ${other} shards on disk`);
     await page.locator(`.subset-feat[data-subset="${other}"]`).getByText('No clip was skipped.').waitFor(WAIT);
     assert.equal(await page.locator('#errors .error').count(), 0, (await page.locator('#errors').textContent()) ?? '');
     await checkAccessibilityBasics(page, ['button[data-featurize]', 'nav.tabs a', 'nav.tabs a[aria-current="page"]', '.progress-text', 'svg.chart text.label', '.pill label', '.class-tag']);
@@ -528,6 +577,15 @@ describe('dashboard in chromium', () => {
     await page.locator('#errors').getByText(/no-such-set/).first().waitFor(WAIT);
     assert.match((await page.locator('#errors').textContent()) ?? '', /HTTP 404/);
     assert.match((await page.locator('#dataset').textContent()) ?? '', /Dataset no-such-set could not be opened/);
+    // The alert belongs to that dataset: opening another one (or the list) clears it.
+    await page.goto(`${svc.base}/#/datasets/corpus-mini`);
+    await expectSection(page, 'overview');
+    await page.locator('#errors .error').first().waitFor({ ...WAIT, state: 'detached' });
+    await page.goto(`${svc.base}/#/datasets/no-such-set`);
+    await page.locator('#errors').getByText(/no-such-set/).first().waitFor(WAIT);
+    await page.locator('#dataset').getByRole('link', { name: '← All datasets' }).click();
+    await page.getByRole('link', { name: 'Show dataset corpus-mini' }).waitFor(WAIT);
+    await page.locator('#errors .error').first().waitFor({ ...WAIT, state: 'detached' });
     await page.goto(`${svc.base}/#/nowhere`);
     await page.getByRole('heading', { name: 'No such page' }).waitFor(WAIT);
     await page.goto(`${svc.base}/#/datasets/corpus-mini/samples?subset=testing&class=cat`);
@@ -584,6 +642,172 @@ describe('dashboard in chromium', () => {
     await page.locator('[data-progress="training"][data-state="completed"]').waitFor(WAIT);
     assert.equal(await errors.locator('.error').count(), 0);
     assert.ok(!page.url().includes(READ) && !page.url().includes(ADMIN), page.url());
+    assert.deepEqual(b.offLoopback, []);
+    assert.deepEqual(b.pageErrors, []);
+  });
+  test('lifecycle from the page: register (directory and upload), load and unload, the augmentation preview, delete after confirming', async (tc) => {
+    const defer = cleanups(tc);
+    const svc = await startService(defer, { env: { API_TOKENS: `${READ}:read,${ADMIN}:admin` }, adminToken: ADMIN });
+    const b = await openBrowser(defer, svc.base);
+    const { page } = b;
+    const admin = { authorization: `Bearer ${ADMIN}` };
+    const words = path.join(svc.t.root, 'words');
+    copyCorpus(testdata('corpus-mini'), words);
+    const errors = page.locator('#errors');
+    const useToken = async (token: string) => {
+      await page.getByLabel('API token').fill(token);
+      await page.getByRole('button', { name: 'Use token' }).click();
+    };
+
+    await page.goto(`${svc.base}/`);
+    await errors.getByText('Unauthorized').waitFor(WAIT);
+    await useToken(READ);
+    await page.getByRole('link', { name: 'Show dataset corpus-mini' }).waitFor(WAIT);
+
+    // Register a directory under the data root: with a read token the API refuses (403, shown
+    // with its title and detail, and the token form asks for a wider one); with the admin token it works.
+    await page.locator('#register > summary').click();
+    await waitUntil(page, `[...document.querySelectorAll('#register-root option')].some((o) => o.value === ${JSON.stringify(svc.t.root)})`, 'the data roots from /v1/info');
+    await page.locator('#register-root').selectOption(svc.t.root);
+    await page.getByLabel('Directory in the root').fill('words');
+    await page.getByLabel('Classes', { exact: true }).fill(CLASSES.join(', '));
+    await page.getByLabel('Dataset id (optional)').fill('words');
+    await page.getByLabel('Validation split (optional)').fill('0.2');
+    await page.getByLabel('More settings (JSON, optional)').fill('{"batch_size": 8');
+    await page.getByRole('button', { name: 'Register' }).click();
+    await errors.getByText('Invalid JSON').waitFor(WAIT);
+    await page.getByLabel('More settings (JSON, optional)').fill('{"batch_size": 8}');
+    await page.getByRole('button', { name: 'Register' }).click();
+    await errors.getByText('Forbidden').waitFor(WAIT);
+    await waitUntil(page, `/^Not registered — Forbidden: /.test(document.querySelector('.register-form .form-status').textContent)`, 'the refusal beside the form');
+    assert.match((await page.locator('#token-status').textContent()) ?? '', /wider scope/);
+    await useToken(ADMIN);
+    await page.getByRole('button', { name: 'Register' }).click();
+    await page.getByRole('heading', { name: 'Dataset words' }).waitFor(WAIT);
+    await waitUntil(page, `location.hash === '#/datasets/words'`, 'the new dataset\'s address');
+    await eventually(page, async () => assert.equal(await errors.locator('.error').count(), 0), 'the alerts of the list to go');
+    const registered = (await (await fetch(`${svc.base}/v1/datasets/words`, { headers: admin })).json()) as {
+      source: { path: string };
+      settings: { batch_size: number };
+      loaded_subsets: string[];
+      class_counts: Record<string, Record<string, number>>;
+    };
+    assert.equal(registered.source.path, words);
+    assert.equal(registered.settings.batch_size, 8);
+    assert.deepEqual(registered.loaded_subsets, ['training']);
+
+    // Load and unload a subset in Manage; the page shows the dataset as the API has it.
+    const nav = page.getByRole('navigation', { name: 'Sections of dataset words' });
+    await nav.getByRole('link', { name: 'Manage' }).click();
+    await expectSection(page, 'manage');
+    const loaded = async () => ((await (await fetch(`${svc.base}/v1/datasets/words`, { headers: admin })).json()) as { loaded_subsets: string[] }).loaded_subsets;
+    assert.equal(await page.locator('tr[data-subset="evaluation"] td[data-state]').getAttribute('data-state'), 'unloaded');
+    await page.locator('button[data-subset-action="load"][data-subset="validation"]').click();
+    await page.locator('button[data-subset-action="unload"][data-subset="validation"]').waitFor(WAIT);
+    await expectSection(page, 'manage');
+    assert.deepEqual([...(await loaded())].sort(), ['training', 'validation']);
+    assert.equal(await page.locator('tr[data-subset="validation"] td[data-state]').getAttribute('data-state'), 'loaded');
+    await page.locator('button[data-subset-action="unload"][data-subset="validation"]').click();
+    await page.locator('button[data-subset-action="load"][data-subset="validation"]').waitFor(WAIT);
+    assert.deepEqual(await loaded(), ['training']);
+    await screenshot(page, 'dashboard-manage.png');
+
+    // Augmentation: from a sample card to its preview; the augmented clip is the API's for the recipe shown.
+    await nav.getByRole('link', { name: 'Samples' }).click();
+    await expectSection(page, 'samples');
+    const card = page.locator('.dataset-section[data-section="samples"] .sample-card').first();
+    const position = await card.getAttribute('data-sample');
+    await card.getByRole('link', { name: /^Augmentation preview of training sample \d+$/ }).click();
+    await expectSection(page, 'augmentation');
+    assert.equal(hashOf(page), `#/datasets/words/augmentation?n=${position}`);
+    const settled = (seed: number) =>
+      waitUntil(
+        page,
+        `(() => {
+          const s = document.querySelector('.dataset-section[data-section="augmentation"]');
+          const imgs = [...s.querySelectorAll('.preview-card img')];
+          const audio = [...s.querySelectorAll('.preview-card audio')];
+          return s.dataset.previewed === 'training/${position}/${seed}' && imgs.length === 2 && imgs.every((i) => i.complete && i.naturalWidth > 0 && i.src.startsWith('blob:'))
+            && audio.every((a) => a.src.startsWith('blob:') && a.readyState >= 1 && Math.abs(a.duration - 1) < 0.01);
+        })()`,
+        `the original and augmented previews of seed ${seed}`,
+      );
+    await settled(0);
+    const shownRecipe = JSON.parse((await page.locator('pre.recipe-json').textContent()) ?? '') as Record<string, unknown>;
+    const api = await fetch(`${svc.base}/v1/datasets/words/samples/${position}/augmented/audio.wav`, {
+      method: 'POST',
+      headers: { ...admin, 'content-type': 'application/json' },
+      body: JSON.stringify({ subset: 'training', seed: 0, augmentation: shownRecipe }),
+    });
+    assert.equal(api.status, 200);
+    assert.equal(await page.locator('.transform').getAttribute('data-transform'), api.headers.get('x-audiofeed-transform'));
+    assert.match((await page.locator('.transform').textContent()) ?? '', /^Drawn \(seed 0\): offset [\d.]+, loudness [\d.]+, speed [\d.]+, pitch -?\d+ semitones, /);
+    await screenshot(page, 'dashboard-augmentation.png', true);
+
+    // A mistake in the recipe: the problem's title and detail, and the setting marked.
+    await page.locator('#aug-pitch_range-min').fill('5');
+    await page.locator('#aug-pitch_range-max').fill('2');
+    await page.getByRole('button', { name: 'Preview' }).click();
+    await errors.getByText('Invalid settings').waitFor(WAIT);
+    await waitUntil(page, `document.querySelector('.augment-form .form-status').textContent === 'No preview — Invalid settings: pitch_range: min 5 is greater than max 2'`, 'the problem beside the form');
+    assert.equal(await page.locator('fieldset[data-setting="pitch_range"]').getAttribute('class'), 'range invalid');
+    assert.equal(await page.locator('#aug-pitch_range-min').getAttribute('aria-invalid'), 'true');
+    await page.locator('#aug-pitch_range-min').fill('-1');
+    await page.locator('#aug-seed').fill('41');
+    await page.getByRole('button', { name: 'Preview' }).click();
+    await settled(41);
+    assert.equal(await page.locator('fieldset.invalid').count(), 0);
+    await checkAccessibilityBasics(page, ['.augment-form legend', '.transform', 'button[data-action="new-seed"]']);
+
+    // Delete: two steps, the id typed; then the list no longer has it.
+    await nav.getByRole('link', { name: 'Manage' }).click();
+    await expectSection(page, 'manage');
+    await page.getByRole('button', { name: 'Delete dataset…' }).click();
+    const confirm = page.locator('button[data-action="delete-confirm"]');
+    assert.equal(await confirm.isDisabled(), true);
+    await page.getByLabel('Type words to confirm').fill('word');
+    assert.equal(await confirm.isDisabled(), true);
+    await page.getByLabel('Type words to confirm').fill('words');
+    await eventually(page, async () => assert.equal(await confirm.isDisabled(), false), 'the delete button to enable');
+    await confirm.click();
+    await waitUntil(page, `location.hash === '#/'`, 'the list after the delete');
+    await page.getByText('Dataset words was deleted.').waitFor(WAIT);
+    // The list is read again (the one on screen before still had the dataset).
+    await page.locator('a[data-dataset="words"]').waitFor({ ...WAIT, state: 'detached' });
+    await page.getByRole('link', { name: 'Show dataset corpus-mini' }).waitFor(WAIT);
+    assert.equal((await fetch(`${svc.base}/v1/datasets/words`, { headers: admin })).status, 404);
+    assert.ok(fs.existsSync(path.join(words, 'yes')), 'a directory source keeps its files');
+
+    // Register an upload of a folder (its class directories become the dataset). The form is
+    // still open from the first registration.
+    assert.notEqual(await page.locator('#register').getAttribute('open'), null);
+    await page.getByLabel('Upload a folder or an archive').check();
+    await page.locator('#register-folder').setInputFiles(words);
+    await page.getByLabel('Classes', { exact: true }).fill(CLASSES.join(', '));
+    await page.getByLabel('Dataset id (optional)').fill('uploaded');
+    await page.getByLabel('Validation split (optional)').fill('0.2');
+    await page.getByRole('button', { name: 'Register' }).click();
+    await page.getByRole('heading', { name: 'Dataset uploaded' }).waitFor(WAIT);
+    const up = (await (await fetch(`${svc.base}/v1/datasets/uploaded`, { headers: admin })).json()) as { source: { type: string }; class_counts: Record<string, Record<string, number>> };
+    assert.equal(up.source.type, 'upload');
+    assert.deepEqual(up.class_counts, registered.class_counts, 'the same clips as the directory it was uploaded from');
+
+    // And one archive (tar.gz of the class directories).
+    const chunks: Buffer[] = [];
+    for await (const c of tarCreate({ cwd: words, gzip: true, portable: true }, fs.readdirSync(words)) as unknown as AsyncIterable<Buffer>) chunks.push(c);
+    await page.getByRole('link', { name: '← All datasets' }).first().click();
+    await page.getByRole('link', { name: 'Show dataset uploaded' }).waitFor(WAIT);
+    await page.getByLabel('Upload a folder or an archive').check();
+    await page.locator('#register-archive').setInputFiles({ name: 'words.tar.gz', mimeType: 'application/gzip', buffer: Buffer.concat(chunks) });
+    await page.getByLabel('Classes', { exact: true }).fill(CLASSES.join(', '));
+    await page.getByLabel('Dataset id (optional)').fill('archived');
+    await page.getByLabel('Validation split (optional)').fill('0.2');
+    await page.getByRole('button', { name: 'Register' }).click();
+    await page.getByRole('heading', { name: 'Dataset archived' }).waitFor(WAIT);
+    const archived = (await (await fetch(`${svc.base}/v1/datasets/archived`, { headers: admin })).json()) as typeof up;
+    assert.equal(archived.source.type, 'upload');
+    assert.deepEqual(archived.class_counts, registered.class_counts);
+    assert.equal(await errors.locator('.error').count(), 0, (await errors.textContent()) ?? '');
     assert.deepEqual(b.offLoopback, []);
     assert.deepEqual(b.pageErrors, []);
   });

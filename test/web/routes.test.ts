@@ -16,7 +16,8 @@ test('every section of a dataset round-trips; the overview is the dataset addres
   for (const section of SECTIONS) {
     const hash = datasetHash('corpus-mini', section);
     assert.equal(hash, section === 'overview' ? '#/datasets/corpus-mini' : `#/datasets/corpus-mini/${section}`);
-    assert.deepEqual(parseRoute(hash), { kind: 'dataset', id: 'corpus-mini', section, filter: { subset: null, cls: null } });
+    const filter = section === 'augmentation' ? { subset: null, cls: null, position: null } : { subset: null, cls: null };
+    assert.deepEqual(parseRoute(hash), { kind: 'dataset', id: 'corpus-mini', section, filter });
   }
   assert.deepEqual(parseRoute('#/datasets/corpus-mini/overview'), parseRoute('#/datasets/corpus-mini'));
   assert.deepEqual(parseRoute('#/datasets/corpus-mini/samples/'), parseRoute('#/datasets/corpus-mini/samples'));
@@ -31,6 +32,19 @@ test('the samples filter: subset and class in the query, encoded', () => {
   // Other sections carry no filter.
   assert.deepEqual(parseRoute('#/datasets/x/summary?class=yes'), { kind: 'dataset', id: 'x', section: 'summary', filter: { subset: null, cls: null } });
   assert.deepEqual(parseRoute('#/datasets/x/samples?class='), { kind: 'dataset', id: 'x', section: 'samples', filter: { subset: null, cls: null } });
+});
+
+test('the augmentation clip: subset and position in the query; no class; a position that is no number is none', () => {
+  const route: Route = { kind: 'dataset', id: 'kws', section: 'augmentation', filter: { subset: 'validation', cls: null, position: 12 } };
+  const hash = routeHash(route);
+  assert.equal(hash, '#/datasets/kws/augmentation?subset=validation&n=12');
+  assert.deepEqual(parseRoute(hash), route);
+  assert.equal(datasetHash('kws', 'augmentation', { subset: null, cls: 'yes', position: 0 }), '#/datasets/kws/augmentation?n=0');
+  for (const n of ['-1', '1.5', 'x', '']) {
+    assert.deepEqual(parseRoute(`#/datasets/kws/augmentation?n=${n}`), { kind: 'dataset', id: 'kws', section: 'augmentation', filter: { subset: null, cls: null, position: null } }, n);
+  }
+  // The samples section carries no position.
+  assert.deepEqual(parseRoute('#/datasets/kws/samples?n=3'), { kind: 'dataset', id: 'kws', section: 'samples', filter: { subset: null, cls: null } });
 });
 
 test('ids with reserved characters survive', () => {

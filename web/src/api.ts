@@ -99,6 +99,17 @@ export async function blobUrl(path: string, accept: string, signal?: AbortSignal
   return URL.createObjectURL(await res.blob());
 }
 
+/** POSTs a JSON body and returns the answer as a blob: URL (the caller revokes it) with its headers. */
+export async function postForBlob(path: string, body: unknown, accept: string, signal?: AbortSignal): Promise<{ url: string; headers: Headers }> {
+  const res = await api(path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept },
+    body: JSON.stringify(body),
+    ...(signal ? { signal } : {}),
+  });
+  return { url: URL.createObjectURL(await res.blob()), headers: res.headers };
+}
+
 /**
  * Reads a text/event-stream with the token until the stream ends or `signal` aborts;
  * `onEvent` gets every event in order.

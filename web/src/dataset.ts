@@ -9,13 +9,17 @@
  *   featurization  per subset: shards on disk, a Featurize button, the job's progress bar
  *                  with clips/s and ETA (live, server-sent events), the skipped clips
  *   samples        the sample grid with subset and class filters (samples.ts)
+ *   augmentation   a clip and a recipe: the augmented audio and spectrogram beside the original (augment.ts)
  *   summary        the summary text (MLTK summarize_dataset)
+ *   manage         load / unload subsets, delete with a confirmation (manage.ts)
  */
 import { ApiError, apiJson, postJson, readEvents } from './api.ts';
 import { classCountChart } from './chart.ts';
 import { append, clear, formatValue, h, kvTable } from './dom.ts';
 import { showError } from './errors.ts';
 import { datasetHash, type SampleFilter, type Section } from './router.ts';
+import { AugmentSection } from './augment.ts';
+import { ManageSection, type ManageCallbacks } from './manage.ts';
 import { SamplesSection } from './samples.ts';
 import { SUBSETS, type Dataset, type Featurization, type JobProgress, type Subset, type Summary } from './types.ts';
 
@@ -23,13 +27,18 @@ export const SECTION_LABELS: Record<Section, string> = {
   overview: 'Overview',
   featurization: 'Featurization',
   samples: 'Samples',
+  augmentation: 'Augmentation',
   summary: 'Summary',
+  manage: 'Manage',
 };
 
 const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
+/** How often an open dataset view looks for featurizations started elsewhere. */
+const JOBS_POLL_MS = 4000;
 const enc = encodeURIComponent;
 
 interface ProgressUi {
+  subset: Subset;
   shards: HTMLElement;
   button: HTMLButtonElement;
   bar: HTMLProgressElement;
@@ -38,6 +47,9 @@ interface ProgressUi {
   skipped: HTMLElement;
   following: string | null;
   running: boolean;
+  /** The job (and its state) the progress line shows. */
+  lastJob: string | null;
+  lastState: string | null;
 }
 
 /** "about 2 s left", "about 3 min 5 s left". */
@@ -73,10 +85,16 @@ export class DatasetView {
   private readonly tabs = new Map<Section, HTMLAnchorElement>();
   private readonly progress = new Map<Subset, ProgressUi>();
   private readonly shardFacts: HTMLElement;
+  /** Shards on disk per subset: from the summary, then live from the job's progress events. */
+  private readonly shardCounts = new Map<Subset, { done: number; total: number }>();
   private samples: SamplesSection | null = null;
+  private augment: AugmentSection | null = null;
   section: Section | null = null;
 
-  constructor(readonly dataset: Dataset) {
+  constructor(
+    readonly dataset: Dataset,
+    manage: ManageCallbacks,
+  ) {
     const rec = dataset;
     this.heading = h('h2', { id: 'dataset-heading', tabindex: '-1' }, `Dataset ${rec.id}`);
     const nav = h('nav', { class: 'tabs', 'aria-label': `Sections of dataset ${rec.id}` });
@@ -113,13 +131,18 @@ export class DatasetView {
       append(this.root, el);
     }
     this.renderOverview();
+    new ManageSection(rec, this.sections.get('manage')!, manage);
     if (rec.status !== 'ready' || !rec.loaded_subset) {
       this.shardFacts.textContent = '—';
-      for (const s of ['featurization', 'samples', 'summary'] as const) {
-        append(this.sections.get(s)!, h('p', {}, 'The dataset is unloaded: load it (POST …/load) to see its featurization, samples and summary.'));
+      for (const s of ['featurization', 'samples', 'augmentation', 'summary'] as const) {
+        append(
+          this.sections.get(s)!,
+          h('p', {}, 'The dataset is unloaded: load a subset in ', h('a', { href: datasetHash(rec.id, 'manage') }, 'Manage'), ' to see its featurization, samples, augmentation and summary.'),
+        );
       }
     } else {
       this.samples = new SamplesSection(rec, this.abort.signal, this.sections.get('samples')!);
+      this.augment = new AugmentSection(rec, this.abort.signal, this.sections.get('augmentation')!);
       void this.loadSummaryAndJobs();
     }
   }
@@ -131,6 +154,7 @@ export class DatasetView {
   close(): void {
     this.abort.abort();
     this.samples?.close();
+    this.augment?.close();
   }
 
   /** Shows one section (the samples section with `filter`); the others stay built, hidden. */
@@ -142,6 +166,7 @@ export class DatasetView {
       else a.removeAttribute('aria-current');
     }
     if (section === 'samples') this.samples?.apply(filter);
+    if (section === 'augmentation') this.augment?.apply(filter);
   }
 
   sectionElement(section: Section): HTMLElement {
@@ -162,7 +187,15 @@ export class DatasetView {
       ['Class mode', rec.class_mode ?? 'none'],
       ['Source', h('span', { class: 'source', title: JSON.stringify(rec.source) }, `${source.type ?? '—'}${source.path ? ` ${source.path}` : ''}`)],
       ['Listing', rec.listing],
-      ['Augmentation', rec.settings.augmentation ? 'on (previews show features before augmentation)' : 'off'],
+      [
+        'Augmentation',
+        h(
+          'span',
+          {},
+          rec.settings.augmentation ? 'on (sample previews show features before augmentation) · ' : 'off · ',
+          h('a', { href: datasetHash(rec.id, 'augmentation') }, 'try a recipe'),
+        ),
+      ],
       ['Feature shards', this.shardFacts],
     ]);
     facts.classList.add('facts');
@@ -277,7 +310,7 @@ export class DatasetView {
       const text = h('p', { class: 'progress-text', role: 'status', 'aria-live': 'polite', 'data-progress': subset }, 'No job running.');
       const shards = h('p', { class: 'shards' });
       const skipped = h('div', { class: 'skipped' });
-      const ui: ProgressUi = { shards, button, bar, percent, text, skipped, following: null, running: false };
+      const ui: ProgressUi = { subset, shards, button, bar, percent, text, skipped, following: null, running: false, lastJob: null, lastState: null };
       this.progress.set(subset, ui);
       button.addEventListener('click', () => void this.startFeaturization(subset));
       append(
@@ -295,21 +328,69 @@ export class DatasetView {
       this.showFeaturization(ui, subset, feat);
       const job = jobs.find((j) => j.subset === subset);
       if (job && !TERMINAL.has(job.state)) void this.followJob(subset, job.id);
-      else if (job) this.showProgress(ui, job);
+      else if (job) this.showProgress(ui, job, false);
     }
-    this.showShardFacts(summary);
+    this.showShardFacts();
+    void this.watchJobs();
   }
 
-  private showShardFacts(summary: Summary): void {
-    const parts = SUBSETS.filter((s) => summary.featurization[s]).map((s) => {
-      const f = summary.featurization[s]!;
-      return `${s} ${f.shards_done} of ${f.shards_total}`;
+  /**
+   * A featurization started elsewhere (a client's stream, the CLI, another tab) is picked
+   * up: the dataset's jobs are listed every few seconds while the view is open, and a
+   * running job that no stream follows yet is followed (its events then drive the bar and
+   * the shard counts, as for a job started here).
+   */
+  private async watchJobs(): Promise<void> {
+    const id = this.dataset.id;
+    while (!this.closed) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, JOBS_POLL_MS);
+        this.abort.signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+      });
+      if (this.closed) return;
+      let jobs: JobProgress[];
+      try {
+        ({ jobs } = await apiJson<{ jobs: JobProgress[] }>(`/v1/datasets/${enc(id)}/jobs`, { signal: this.abort.signal }));
+      } catch {
+        continue; // a blip: the next turn asks again (errors of the view's own requests are shown)
+      }
+      for (const [subset, ui] of this.progress) {
+        if (ui.following !== null) continue;
+        const running = jobs.find((j) => j.subset === subset && !TERMINAL.has(j.state));
+        if (running) {
+          void this.followJob(subset, running.id);
+          continue;
+        }
+        // One that ran and ended between two looks: its outcome, and the shards it left.
+        const ended = jobs.find((j) => j.subset === subset);
+        if (ended && (ended.id !== ui.lastJob || ui.lastState !== ended.state)) {
+          this.showProgress(ui, ended, false);
+          void this.refreshFeaturization(subset);
+        }
+      }
+    }
+  }
+
+  /** The overview's "Feature shards" line, from the same counts as each subset's line. */
+  private showShardFacts(): void {
+    const parts = SUBSETS.filter((s) => this.shardCounts.has(s)).map((s) => {
+      const c = this.shardCounts.get(s)!;
+      return `${s} ${c.done} of ${c.total}`;
     });
     this.shardFacts.textContent = parts.length > 0 ? parts.join(', ') : '—';
   }
 
-  private showFeaturization(ui: ProgressUi, subset: string, feat: Featurization): void {
-    ui.shards.textContent = `Feature shards on disk: ${feat.shards_done} of ${feat.shards_total}.`;
+  /** Shards on disk of a subset: written in its featurization line and in the overview. */
+  private showShardCount(ui: ProgressUi, subset: Subset, done: number, total: number): void {
+    this.shardCounts.set(subset, { done, total });
+    ui.shards.textContent = `Feature shards on disk: ${done} of ${total}.`;
+    ui.shards.dataset.done = String(done);
+    ui.shards.dataset.total = String(total);
+    this.showShardFacts();
+  }
+
+  private showFeaturization(ui: ProgressUi, subset: Subset, feat: Featurization): void {
+    this.showShardCount(ui, subset, feat.shards_done, feat.shards_total);
     clear(ui.skipped);
     if (feat.shards_done === 0) {
       append(ui.skipped, h('p', { class: 'note' }, 'Skipped clips are known once the subset is featurized.'));
@@ -337,7 +418,14 @@ export class DatasetView {
     );
   }
 
-  private showProgress(ui: ProgressUi, p: JobProgress): void {
+  /**
+   * `live`: from the job's event stream. A job's shards done are shards on disk (reused ones
+   * and those its children wrote), so the shard count follows the same events as the bar;
+   * a finished job listed when the view opened leaves the summary's count (shards may have
+   * been collected since).
+   */
+  private showProgress(ui: ProgressUi, p: JobProgress, live: boolean): void {
+    if (live) this.showShardCount(ui, ui.subset, p.shards_done, p.shards_total);
     ui.bar.max = Math.max(1, p.clips_total);
     ui.bar.value = p.clips_done;
     const pct = p.clips_total > 0 ? Math.floor((100 * p.clips_done) / p.clips_total) : 0;
@@ -348,6 +436,8 @@ export class DatasetView {
     const failed = p.failed_reason ? ` (${p.failed_reason})` : '';
     ui.text.textContent = `Job ${stateLabel(p)}${failed}: ${p.shards_done} of ${p.shards_total} shards, ${p.clips_done} of ${p.clips_total} clips${rate}${eta}.`;
     ui.text.dataset.state = p.state;
+    ui.lastJob = p.id;
+    ui.lastState = p.state;
     ui.bar.dataset.state = p.state;
     ui.running = !terminal;
     this.updateTabBadge();
@@ -376,7 +466,8 @@ export class DatasetView {
       ui.text.textContent = 'Featurization could not be started.';
       showError(err, `starting featurization of ${this.dataset.id} (${subset})`);
     } finally {
-      ui.button.disabled = false;
+      // The job list's watcher may be the one following the job now.
+      ui.button.disabled = ui.following !== null;
     }
   }
 
@@ -392,7 +483,7 @@ export class DatasetView {
         `/v1/jobs/${enc(jobId)}/events`,
         (e) => {
           if (e.event === 'progress' || e.event === 'done') {
-            this.showProgress(ui, JSON.parse(e.data) as JobProgress);
+            this.showProgress(ui, JSON.parse(e.data) as JobProgress, true);
             if (e.event === 'done') finished = true;
           } else if (e.event === 'error') {
             const detail = (JSON.parse(e.data) as { detail?: string }).detail ?? e.data;
@@ -409,11 +500,16 @@ export class DatasetView {
       ui.button.disabled = false;
     }
     if (!finished || this.closed) return;
+    await this.refreshFeaturization(subset);
+  }
+
+  /** A job of `subset` ended: its shard count and skipped clips from the summary. */
+  private async refreshFeaturization(subset: Subset): Promise<void> {
+    const ui = this.progress.get(subset)!;
     try {
       const summary = await apiJson<Summary>(`/v1/datasets/${enc(this.dataset.id)}/summary`, { signal: this.abort.signal });
       const feat = summary.featurization[subset];
       if (feat) this.showFeaturization(ui, subset, feat);
-      this.showShardFacts(summary);
     } catch (err) {
       showError(err, `refreshing the summary of ${this.dataset.id}`);
     }

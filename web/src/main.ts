@@ -2,7 +2,8 @@
  * The audiofeed dashboard: the registered datasets with their status, and per dataset its
  * overview (properties, class-count chart, counts and weights per class, frontend
  * settings), featurization with live job progress, a sample grid (spectrograms and audio)
- * and the summary text. Every view has its own address (hash routes, router.ts), so a
+ * and the summary text, an augmentation preview, and the lifecycle: register (a directory
+ * under a data root or an upload), load / unload subsets, delete. Every view has its own address (hash routes, router.ts), so a
  * reload or a shared link opens the same view and Back and Forward move between views.
  * Plain TypeScript and DOM.
  */
@@ -10,6 +11,8 @@ import { apiJson, getToken, setToken } from './api.ts';
 import { DatasetView, SECTION_LABELS } from './dataset.ts';
 import { append, byId, clear, h } from './dom.ts';
 import { askForToken, clearErrors, showError } from './errors.ts';
+import type { ManageCallbacks } from './manage.ts';
+import { RegisterForm } from './register.ts';
 import { datasetHash, parseRoute, type Route } from './router.ts';
 import type { Dataset } from './types.ts';
 
@@ -18,6 +21,13 @@ const enc = encodeURIComponent;
 let view: DatasetView | null = null;
 /** Counts navigations, so a slow answer for a view the user already left is dropped. */
 let navigation = 0;
+/** The place on screen (the list, a dataset, a missing page): its alerts go when the user leaves it. */
+let place: string | null = null;
+
+function placeOf(r: Route): string {
+  if (r.kind === 'dataset') return `dataset:${r.id}`;
+  return r.kind === 'home' ? 'home' : `not-found:${r.path}`;
+}
 
 // ---------------------------------------------------------------- token
 
@@ -63,7 +73,7 @@ async function loadDatasets(): Promise<void> {
     }
     clear(list);
     if (datasets.length === 0) {
-      append(list, h('p', {}, 'No dataset is registered yet: register one with POST /v1/datasets (see the README).'));
+      append(list, h('p', {}, 'No dataset is registered yet: register one below (or with POST /v1/datasets, see docs/api.md).'));
       return;
     }
     const rows = datasets.map((d) =>
@@ -144,7 +154,7 @@ async function openDataset(id: string, mine: number): Promise<DatasetView | null
     return null;
   }
   if (mine !== navigation) return null;
-  const v = new DatasetView(rec);
+  const v = new DatasetView(rec, manageCallbacks);
   view = v;
   datasetPanel(v.root);
   panel.setAttribute('aria-busy', 'false');
@@ -155,6 +165,23 @@ async function openDataset(id: string, mine: number): Promise<DatasetView | null
   return v;
 }
 
+/** What the manage section's operations do to the page. */
+const manageCallbacks: ManageCallbacks = {
+  changed(_rec, message) {
+    byId('route-status').textContent = message;
+    void reload();
+  },
+  deleted(id) {
+    setHomeStatus(`Dataset ${id} was deleted.`);
+    location.hash = '#/';
+  },
+};
+
+/** A note above the dataset list (what the last register or delete did). */
+function setHomeStatus(text: string): void {
+  byId('home-status').textContent = text;
+}
+
 /**
  * Shows the view the address names. `moved`: the user navigated (a link, Back, Forward),
  * so the focus moves to the new view, unless it is on the section links themselves.
@@ -163,6 +190,14 @@ async function route(moved: boolean): Promise<void> {
   const r: Route | null = parseRoute(location.hash);
   if (r === null) return; // an in-page anchor: the view stays
   const mine = ++navigation;
+  // Alerts belong to the place they were raised in: another dataset or the list starts clean
+  // (switching sections of one dataset keeps them).
+  const here = placeOf(r);
+  if (place !== null && here !== place) {
+    clearErrors();
+    if (place === 'home') setHomeStatus('');
+  }
+  place = here;
   if (r.kind === 'home') {
     closeView();
     showPanel('home');
@@ -201,6 +236,11 @@ async function reload(): Promise<void> {
 
 function start(): void {
   setupTokenForm();
+  const register = new RegisterForm((rec) => {
+    setHomeStatus(`Dataset ${rec.id} was registered.`);
+    location.hash = datasetHash(rec.id);
+  });
+  byId('register-area').append(register.root);
   byId('refresh').addEventListener('click', () => {
     clearErrors();
     void loadDatasets();

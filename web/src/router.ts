@@ -4,17 +4,20 @@
  *
  *   #/                                       the dataset list
  *   #/datasets/{id}                          a dataset's overview
- *   #/datasets/{id}/{section}                featurization | samples | summary (overview too)
+ *   #/datasets/{id}/{section}                featurization | samples | augmentation | summary | manage (overview too)
  *   #/datasets/{id}/samples?subset=…&class=… the samples grid with its subset and class filter
+ *   #/datasets/{id}/augmentation?subset=…&n=… the augmentation preview of one clip
  *
  * Ids and class names are percent-encoded. Pure functions (no DOM), so they run in Node too.
  */
-export const SECTIONS = ['overview', 'featurization', 'samples', 'summary'] as const;
+export const SECTIONS = ['overview', 'featurization', 'samples', 'augmentation', 'summary', 'manage'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export interface SampleFilter {
   subset: string | null;
   cls: string | null;
+  /** The augmentation section only: the clip's position in `subset` (null: none chosen). */
+  position?: number | null;
 }
 
 export type Route =
@@ -30,6 +33,11 @@ function decode(part: string): string | null {
   } catch {
     return null;
   }
+}
+
+/** A clip position from the address: a non-negative integer, else none. */
+function positionOf(text: string | null): number | null {
+  return text !== null && /^\d{1,9}$/.test(text) ? Number(text) : null;
 }
 
 /**
@@ -49,7 +57,12 @@ export function parseRoute(hash: string): Route | null {
     const id = decode(parts[1]!);
     const section = parts.length === 3 ? parts[2] : 'overview';
     if (id && (SECTIONS as readonly string[]).includes(section!)) {
-      const filter = section === 'samples' ? { subset: query.get('subset') || null, cls: query.get('class') || null } : NO_FILTER;
+      const filter =
+        section === 'samples'
+          ? { subset: query.get('subset') || null, cls: query.get('class') || null }
+          : section === 'augmentation'
+            ? { subset: query.get('subset') || null, cls: null, position: positionOf(query.get('n')) }
+            : NO_FILTER;
       return { kind: 'dataset', id, section: section as Section, filter };
     }
   }
@@ -63,10 +76,11 @@ export function routeHash(route: Route): string {
   if (route.kind === 'not-found') return `#${route.path}`;
   let hash = `#/datasets/${encodeURIComponent(route.id)}`;
   if (route.section !== 'overview') hash += `/${route.section}`;
-  if (route.section === 'samples') {
+  if (route.section === 'samples' || route.section === 'augmentation') {
     const query = new URLSearchParams();
     if (route.filter.subset) query.set('subset', route.filter.subset);
-    if (route.filter.cls) query.set('class', route.filter.cls);
+    if (route.section === 'samples' && route.filter.cls) query.set('class', route.filter.cls);
+    if (route.section === 'augmentation' && typeof route.filter.position === 'number') query.set('n', String(route.filter.position));
     const text = query.toString();
     if (text) hash += `?${text}`;
   }

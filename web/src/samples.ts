@@ -196,7 +196,8 @@ export class SamplesSection {
       const id = `class-filter-${value === null ? 'all' : this.dataset.audio_classes.indexOf(value)}`;
       const input = h('input', { type: 'radio', name: 'sample-class', id, value: value ?? '', checked: value === cls });
       input.addEventListener('change', () => {
-        if (input.checked) this.choose({ subset, cls: value });
+        // The subset shown now: these radios may still be the previous subset's while its list loads.
+        if (input.checked) this.choose({ subset: this.filter?.subset ?? subset, cls: value });
       });
       append(this.classes, h('span', { class: 'pill' }, input, h('label', { for: id }, text, ' ', h('span', { class: 'pill-count' }, String(count)))));
     };
@@ -223,7 +224,25 @@ export class SamplesSection {
         'figure',
         { class: 'sample-card', 'data-sample': it.index, 'data-class': it.class },
         img,
-        h('figcaption', {}, h('span', { class: 'class-tag' }, it.class), ' ', h('span', { class: 'sample-pos' }, `#${it.index}`), ' ', h('span', { class: 'sample-entry' }, name)),
+        h(
+          'figcaption',
+          {},
+          h('span', { class: 'class-tag' }, it.class),
+          ' ',
+          h('span', { class: 'sample-pos' }, `#${it.index}`),
+          ' ',
+          h('span', { class: 'sample-entry' }, name),
+          ' ',
+          h(
+            'a',
+            {
+              class: 'augment-link',
+              href: datasetHash(id, 'augmentation', { subset: subset === this.subsets[0] ? null : subset, cls: null, position: it.index }),
+              'aria-label': `Augmentation preview of ${subset} sample ${it.index}`,
+            },
+            'Augment',
+          ),
+        ),
         audio,
         note,
       );

@@ -18,10 +18,11 @@ export interface Dataset {
   frontend_enabled: boolean;
   frontend_settings: Record<string, unknown>;
   loaded_subset: string | null;
+  loaded_subsets?: string[];
   class_counts: Record<string, Record<string, number>>;
   class_weights: ClassWeights | null;
   warnings: string[];
-  settings: { augmentation?: unknown };
+  settings: { augmentation?: Record<string, unknown> | null; seed?: number | null };
 }
 
 export interface SkippedClip {
@@ -64,5 +65,14 @@ export interface SampleItem {
   class: string;
 }
 
+export interface Info {
+  data_roots: string[];
+}
+
+/** The colour noises of `noise_colors` (src/core/audio/noise.ts NOISE_COLORS, in its order). */
+export const NOISE_COLORS = ['white', 'brown', 'blue', 'pink', 'violet'] as const;
+
 export const SUBSETS = ['training', 'validation'] as const;
+/** Every subset a dataset can load (POST …/load). */
+export const LOADABLE = ['training', 'validation', 'evaluation'] as const;
 export type Subset = (typeof SUBSETS)[number];

@@ -6,7 +6,8 @@
  * the FeatureQueue port.
  */
 import fs from 'node:fs';
-import { NotFoundError } from '../../core/errors.ts';
+import { BackgroundNoiseCache, resolveAugmentation, type AugmentationSettings, type ResolvedAugmentation } from '../../core/audio/augment/index.ts';
+import { InvalidSettingsError, NotFoundError } from '../../core/errors.ts';
 import type { FrontendBackend } from '../../core/frontend/backend.ts';
 import type { StoredSubsetName, SubsetName } from '../../core/schemas.ts';
 import type { FeatureQueue, FeaturizationSummary, JobProgress, Logger } from '../ports.ts';
@@ -16,6 +17,8 @@ import { listNameOf, subsetDir, subsetFor, type SampleRef } from '../registry/su
 import type { DatasetRecord, StoredSubset, StoredSubsets } from '../registry/types.ts';
 import { deliveredDtype, featureSpecOf, planList, type SubsetPlan } from './plan.ts';
 import { sampleSpectrogram, type SampleSpectrogram } from './preview.ts';
+import { computeAugmentedPreview, type AugmentedPreview } from './augmented-preview.ts';
+import { resolveBgNoiseDirPath } from '../registry/bg-noise-dir.ts';
 import { featurizationState, type SkippedClip } from './skipped.ts';
 import { noWorkers } from './wait.ts';
 
@@ -192,5 +195,37 @@ export class FeatureService {
   /** The uint16 spectrogram of one sample, exactly the values the featurization stores. */
   sampleSpectrogram(rec: DatasetRecord, sample: SampleRef): Promise<SampleSpectrogram> {
     return sampleSpectrogram(rec, sample, this.deps.featuresDir, this.deps.frontend, this.onCorrupt);
+  }
+
+  /**
+   * Background noises of the registered recipes' directories, loaded once (as a worker keeps
+   * them). Another directory a preview names is loaded for that request only, so previews
+   * cannot make the API process hold every noise directory of a data root.
+   */
+  private readonly previewNoises = new BackgroundNoiseCache();
+
+  /**
+   * One sample augmented by a recipe (the dataset's own augmentation when `recipe` is
+   * undefined): validated as at registration (422 naming the field), its bg_noise_dir
+   * checked against the data root, then computed in one call (./augmented-preview.ts).
+   */
+  async augmentedPreview(rec: DatasetRecord, sample: SampleRef, recipe: AugmentationSettings | undefined, seed: number): Promise<AugmentedPreview> {
+    let augmentation: ResolvedAugmentation;
+    if (recipe === undefined) {
+      if (!rec.settings.augmentation) {
+        throw new InvalidSettingsError(`dataset ${rec.id} has no augmentation setting: send a recipe in \`augmentation\``, { field: 'augmentation' });
+      }
+      augmentation = rec.settings.augmentation;
+    } else {
+      augmentation = resolveAugmentation(recipe);
+    }
+    const { datasetDir, root } = subsetDir(rec, sample.list);
+    if (augmentation.bg_noise_dir) augmentation = { ...augmentation, bg_noise_dir: await resolveBgNoiseDirPath(augmentation.bg_noise_dir, datasetDir, root) };
+    const registered = augmentation.bg_noise_dir !== null && augmentation.bg_noise_dir === rec.settings.augmentation?.bg_noise_dir;
+    return computeAugmentedPreview(
+      { datasetDir, root, entry: sample.entry, spec: featureSpecOf(rec), augmentation, seed },
+      this.deps.frontend,
+      registered ? this.previewNoises : new BackgroundNoiseCache(),
+    );
   }
 }

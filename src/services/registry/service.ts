@@ -23,6 +23,7 @@ import { assertHasClassDirectories, assertLinksStayInside, isInside, resolveData
 import { importLoader, runLoader, type LoaderContext } from './sources/loaders.ts';
 import type { Logger, MaintenanceMetrics, RegistryStorePort } from '../ports.ts';
 import { listsFor, listsOfLoad, loadRecordOf, loadedKinds, loadsOf, withLoads } from './loads.ts';
+import { resolveBgNoiseDirPath } from './bg-noise-dir.ts';
 import { ManifestStore } from './manifests.ts';
 import { audioInputShape, datasetOptions, effectiveSettings, validateBatchSize } from './settings.ts';
 import type { RegisterBodyT, UploadSettingsT } from './schemas.ts';
@@ -549,25 +550,7 @@ export class RegistryService {
 async function resolveBgNoiseDir(settings: EffectiveSettings, datasetDir: string, root: string): Promise<EffectiveSettings> {
   const given = settings.augmentation?.bg_noise_dir;
   if (!settings.augmentation || !given) return settings;
-  const candidate = path.resolve(datasetDir, given);
-  // The root first: a path outside it gets the same answer whether it exists or not.
-  const outside = () =>
-    new ForbiddenPathError(`bg_noise_dir ${JSON.stringify(given)} is outside the dataset's data root`, { field: 'augmentation.bg_noise_dir' });
-  if (!isInside(candidate, root)) throw outside();
-  let real: string;
-  try {
-    real = await fsp.realpath(candidate);
-  } catch {
-    throw new DatasetError('bg-noise-dir-not-found', `bg_noise_dir not found: ${given} (looked for ${path.relative(root, candidate) || '.'} in the data root)`, {
-      field: 'augmentation.bg_noise_dir',
-    });
-  }
-  // A link inside the root may lead out of it.
-  if (!isInside(real, root)) throw outside();
-  if (!(await fsp.stat(real)).isDirectory()) {
-    throw new DatasetError('bg-noise-dir-not-found', `bg_noise_dir ${JSON.stringify(given)} is not a directory`, { field: 'augmentation.bg_noise_dir' });
-  }
-  return { ...settings, augmentation: { ...settings.augmentation, bg_noise_dir: real } };
+  return { ...settings, augmentation: { ...settings.augmentation, bg_noise_dir: await resolveBgNoiseDirPath(given, datasetDir, root) } };
 }
 
 /** A reused index is trusted verbatim (MLTK): it must not name files outside the dataset. */
