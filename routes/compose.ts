@@ -83,6 +83,7 @@ export function createServices(config: Config, opts: ServiceOptions): ApiService
       featuresDir,
       augmented,
       augmentLookahead: config.augmentLookahead,
+      maxBatchBytes: config.maxBatchBytes,
       log: opts.log,
       isRegistered: (rec) => registry.isRegistered(rec),
     }),

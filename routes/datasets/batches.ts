@@ -8,11 +8,10 @@
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { epochEncoder, type EpochStreamRequest } from '../../src/services/epochs/stream.ts';
-import { planEpoch } from '../../src/services/epochs/epoch-plan.ts';
+import { epochBatchRows, planEpoch } from '../../src/services/epochs/epoch-plan.ts';
 import { deliveredDtype } from '../../src/services/features/plan.ts';
 import { loadSampleWeights } from '../../src/services/registry/sample-weights.ts';
 import type { DatasetRecord, StoredSubsets } from '../../src/services/registry/types.ts';
-import { subsetFor } from '../../src/services/registry/subsets.ts';
 import { assertBatchFits, batchBytes, streamReservationBytes } from '../../src/services/stream-budget.ts';
 import type { AppContext } from '../context.ts';
 import { BatchQuery, IdParams } from './schemas.ts';
@@ -37,11 +36,13 @@ export function epochRequestOf(q: BatchQuery, accept: string | undefined): Omit<
   };
 }
 
-/** Bytes of the largest batch the request asks for (MAX_BATCH_BYTES is checked against it). */
+/**
+ * Bytes of the largest batch the request emits, its rows from the epoch plan (a batch_size
+ * above the subset's size is filled with repeats, not capped): MAX_BATCH_BYTES is checked
+ * against it, and a stream reserves its budget from it. Nothing is planned or allocated before.
+ */
 function requestedBatchBytes(rec: DatasetRecord, subsets: StoredSubsets, req: ReturnType<typeof epochRequestOf>, maxBatchBytes: number): number {
-  const n = subsetFor(rec, subsets, req.subset).entries.length;
-  const size = req.batchSize ?? rec.settings.batch_size;
-  const rows = Math.max(1, size === -1 ? n : Math.min(size, n));
+  const rows = Math.max(1, epochBatchRows(rec, subsets, req));
   const bytes = batchBytes(rows, rec.audio_input_shape, deliveredDtype(rec, req.dtype), rec.settings.classes.length);
   assertBatchFits(bytes, maxBatchBytes, rows);
   return bytes;

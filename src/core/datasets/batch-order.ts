@@ -27,6 +27,21 @@ function effectiveBatchSize(n: number, batchSize: number): number {
   return batchSize;
 }
 
+/** The largest `batch_size` a registration or a request may ask for (a batch has this many rows whatever the subset's size). */
+export const MAX_BATCH_SIZE = 65536;
+
+/**
+ * Rows of every batch of an epoch of `n` samples: `B` (`-1` means n), whatever n is. The
+ * last batch is padded from the head of the list and the padding cycles (Q-14), so a
+ * `batch_size` far above n still emits B rows per batch, mostly repeats. 0 when n is 0
+ * (no batch). What a batch's memory is bounded by: the one formula, used by the epoch plan.
+ */
+export function maxBatchRows(n: number, batchSize: number): number {
+  if (!Number.isInteger(n) || n < 0) throw new RangeError(`n must be a non-negative integer, got ${n}`);
+  if (n === 0) return 0;
+  return effectiveBatchSize(n, batchSize);
+}
+
 /** `L = ceil(n / B)` (`B = -1` means n). */
 export function batchesPerEpoch(n: number, batchSize: number): number {
   if (!Number.isInteger(n) || n < 0) throw new RangeError(`n must be a non-negative integer, got ${n}`);
