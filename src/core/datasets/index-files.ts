@@ -308,7 +308,7 @@ export async function resolveGenericIndexes(
   const walked = toWalk.length > 0 ? await listClassEntries(ctx.datasetDir, toWalk, ctx.followLinks) : new Map();
   const shuffled = ctx.place.location === 'shuffle_index_dir';
   const out: ClassIndex[] = [];
-  const seeded: Record<string, { seed: number; count: number }> = {};
+  const seeded: Record<string, { seed: number; count: number }> = Object.create(null) as Record<string, { seed: number; count: number }>;
   for (let i = 0; i < names.length; i++) {
     const name = names[i]!;
     const reused = existing[i];
