@@ -87,7 +87,7 @@ export function createServices(config: Config, opts: ServiceOptions): ApiService
       log: opts.log,
       isRegistered: (rec) => registry.isRegistered(rec),
     }),
-    streamBudget: new StreamMemoryBudget(config.streamMemoryBudget, config.streamBudgetWaitMs),
+    streamBudget: new StreamMemoryBudget(config.streamMemoryBudget, config.streamBudgetWaitMs, config.streamClientBudget),
     queue: queues,
     frontend,
     storeAnswers: async () => (await redis.ping()) === 'PONG',
