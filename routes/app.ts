@@ -15,7 +15,7 @@ import { PROBLEM_CONTENT_TYPE, problem, sendProblem, serverPathRedactor, toProbl
 import { declareForRoutesOf, type Mount } from './route-config.ts';
 import { clientErrorHandler, frameworkErrors, rejectLongUrls } from './client-errors.ts';
 import { refuseUnknownQueryParameters, validatorCompiler } from './validation.ts';
-import requestIds, { genReqId, requestSerializer } from './plugins/logging.ts';
+import requestIds, { genReqId, noSniff, requestSerializer } from './plugins/logging.ts';
 import metricsPlugin from './plugins/metrics.ts';
 import corsPlugin from './plugins/cors.ts';
 import rateLimitPlugin from './plugins/rate-limit.ts';
@@ -67,6 +67,7 @@ export async function buildApp(ctx: AppContext, opts: FastifyServerOptions = {})
   );
 
   // Order matters: these hooks run for every route registered after them.
+  app.addHook('onRequest', noSniff);
   app.addHook('onRequest', rejectLongUrls);
   app.addHook('onRoute', refuseUnknownQueryParameters);
   await app.register(requestIds);

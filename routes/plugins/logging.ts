@@ -13,7 +13,7 @@
 import crypto from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import fp from 'fastify-plugin';
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 
 export const REQUEST_ID_HEADER = 'x-request-id';
 
@@ -57,6 +57,16 @@ export function requestSerializer(req: FastifyRequest): Record<string, unknown> 
   };
 }
 const SANE_ID = /^[A-Za-z0-9._:@\/+=-]{1,128}$/;
+
+/**
+ * `X-Content-Type-Options: nosniff` on every response (JSON, problems, streams, the
+ * dashboard and its assets, the queue board): set on the raw response as the first
+ * onRequest hook, so hijacked replies (batch streams, SSE) and early rejections carry it.
+ */
+export function noSniff(_req: FastifyRequest, reply: FastifyReply, done: () => void): void {
+  reply.raw.setHeader('x-content-type-options', 'nosniff');
+  done();
+}
 
 export function genReqId(req: IncomingMessage): string {
   const given = req.headers[REQUEST_ID_HEADER];
