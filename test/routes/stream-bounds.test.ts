@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestApp, startTestWorkers, registerDataset, type TestApp } from '../helpers/app.ts';
 import { makeTree, smallCorpus, toneWav } from '../helpers/wav.ts';
-import { batchIndices, maxBatchRows, MAX_BATCH_SIZE } from '../../src/core/datasets/batch-order.ts';
+import { batchIndices, maxBatchRows, MAX_BATCH_SIZE, MAX_EPOCH_POSITIONS, MAX_STEPS_BEYOND_EPOCH } from '../../src/core/datasets/batch-order.ts';
 import { epochBatchRows, planEpoch } from '../../src/services/epochs/epoch-plan.ts';
 import type { RunningWorkers } from '../../jobs/workers.ts';
 import { StreamMemoryBudget, streamReservationBytes } from '../../src/services/stream-budget.ts';
@@ -203,6 +203,24 @@ describe('batch_size far above the subset (wrap-around) is bounded by MAX_BATCH_
     assert.equal(q.statusCode, 400, q.body);
   });
 
+  test('an epoch far longer than the subset (steps_per_epoch) is a 422 before it is planned', async () => {
+    for (const q of ['steps_per_epoch=10000000&batch_size=1', 'steps_per_epoch=200000&batch_size=1', 'steps_per_epoch=100000&batch_size=200']) {
+      for (const method of ['GET', 'HEAD'] as const) {
+        const res = await t.app.inject({ method, url: `/v1/datasets/fifty/batches?${q}` });
+        assert.equal(res.statusCode, 422, `${method} ${q}: ${res.body}`);
+        if (method === 'GET') {
+          assert.equal(res.json().setting, 'steps_per_epoch');
+          assert.ok(res.json().max_steps >= 1);
+        }
+      }
+    }
+    assert.equal(t.ctx.streamBudget.inUse, 0);
+    // Longer than the subset within the bounds (Keras' fixed steps_per_epoch on a small dataset) is planned.
+    const head = await t.app.inject({ method: 'HEAD', url: '/v1/datasets/fifty/batches?steps_per_epoch=1000&batch_size=32' });
+    assert.equal(head.statusCode, 200, head.body);
+    assert.equal(head.headers['x-audiofeed-batches'], '1000');
+  });
+
   test('the head of augmented epoch 0 is not computed ahead when its batches are over MAX_BATCH_BYTES', async () => {
     const rec = await t.ctx.registry.get('fifty');
     const subsets = await t.ctx.registry.subsets('fifty');
@@ -212,6 +230,14 @@ describe('batch_size far above the subset (wrap-around) is bounded by MAX_BATCH_
     // The same dataset with batches that fit has its head queued.
     assert.ok((await t.ctx.epochs.precomputeHead(augmented, subsets, 'test')) > 0);
   });
+});
+
+test('batchIndices: an epoch beyond one pass is bounded in batches and positions, before allocating', () => {
+  assert.throws(() => batchIndices(50, 1, { shuffle: true, epoch: 0, stepsPerEpoch: MAX_STEPS_BEYOND_EPOCH + 1 }), /at most 131072 batches/);
+  assert.throws(() => batchIndices(50, 4096, { shuffle: true, epoch: 0, stepsPerEpoch: MAX_EPOCH_POSITIONS / 4096 + 1 }), /steps_per_epoch/);
+  assert.equal(batchIndices(50, 4096, { shuffle: false, epoch: 0, stepsPerEpoch: MAX_EPOCH_POSITIONS / 4096 / 64 }).length, 64);
+  // Within one pass any length is planned (the subset's size bounds it).
+  assert.equal(batchIndices(300_000, 1, { shuffle: false, epoch: 0 }).length, 300_000);
 });
 
 test('maxBatchRows: every batch has batch_size rows, cycling past the subset', () => {
