@@ -21,6 +21,7 @@ import path from 'node:path';
 import { FixedSizeList, Message, RecordBatchReader, type Schema } from 'apache-arrow';
 import { StreamFrameError, StreamFramer, type Frame } from '../src/core/tensors/stream-frames.ts';
 import { FEATURE_DTYPES } from '../src/core/schemas.ts';
+import { writeFileAtomic, writeFully } from '../src/core/atomic-file.ts';
 import { ApiClient, ProtocolError, UnavailableError, networkReason } from './http.ts';
 import { createProgress } from './progress.ts';
 import { InputError, InterruptedError, UsageError, type CliIo } from './errors.ts';
@@ -241,9 +242,8 @@ async function removePartial(paths: PartialPaths): Promise<void> {
 }
 
 async function saveRecord(paths: PartialPaths, rec: PartialRecord): Promise<void> {
-  const tmp = `${paths.record}.tmp`;
-  await fsp.writeFile(tmp, JSON.stringify(rec, null, 2));
-  await fsp.rename(tmp, paths.record);
+  // Every byte written, size checked, fsync, rename: a resume never reads a short record.
+  await writeFileAtomic(paths.record, JSON.stringify(rec, null, 2));
 }
 
 function alive(pid: number): boolean {
@@ -417,7 +417,8 @@ async function download(o: EpochPull, paths: PartialPaths, kept: { rec: PartialR
     const handle = fh;
     const write = async (bytes: Uint8Array) => {
       if (bytes.byteLength === 0) return;
-      await handle.write(bytes, 0, bytes.byteLength, position);
+      // Short writes are continued; a write that makes no progress is ENOSPC.
+      await writeFully(handle, [bytes], paths.part, position);
       position += bytes.byteLength;
       hash.update(bytes);
     };

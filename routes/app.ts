@@ -15,7 +15,7 @@ import { PROBLEM_CONTENT_TYPE, problem, sendProblem, serverPathRedactor, toProbl
 import { declareForRoutesOf, type Mount } from './route-config.ts';
 import { clientErrorHandler, frameworkErrors, rejectLongUrls } from './client-errors.ts';
 import { refuseUnknownQueryParameters, validatorCompiler } from './validation.ts';
-import requestIds, { genReqId } from './plugins/logging.ts';
+import requestIds, { genReqId, noSniff, requestSerializer } from './plugins/logging.ts';
 import metricsPlugin from './plugins/metrics.ts';
 import corsPlugin from './plugins/cors.ts';
 import rateLimitPlugin from './plugins/rate-limit.ts';
@@ -38,7 +38,8 @@ export type App = FastifyInstance<any, any, any, any, TypeBoxTypeProvider>;
 
 export async function buildApp(ctx: AppContext, opts: FastifyServerOptions = {}): Promise<App> {
   const app = Fastify({
-    ...(opts.loggerInstance ? {} : { logger: opts.logger ?? loggerOptions(ctx.config.logLevel) }),
+    // Logged URLs have credential-like query parameters redacted (routes/plugins/logging.ts).
+    ...(opts.loggerInstance ? {} : { logger: opts.logger ?? { ...loggerOptions(ctx.config.logLevel), serializers: { req: requestSerializer } } }),
     // X-Request-Id is honoured (when sane) and echoed: routes/plugins/logging.ts.
     requestIdHeader: false,
     genReqId,
@@ -47,6 +48,8 @@ export async function buildApp(ctx: AppContext, opts: FastifyServerOptions = {})
     clientErrorHandler,
     frameworkErrors,
     ...opts,
+    // A logger given by the caller gets the same request serializer (its own serializers win over fastify's).
+    ...(opts.loggerInstance ? { loggerInstance: opts.loggerInstance.child({}, { serializers: { req: requestSerializer } }) } : {}),
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.setValidatorCompiler(validatorCompiler());
 
@@ -64,10 +67,15 @@ export async function buildApp(ctx: AppContext, opts: FastifyServerOptions = {})
   );
 
   // Order matters: these hooks run for every route registered after them.
+  app.addHook('onRequest', noSniff);
   app.addHook('onRequest', rejectLongUrls);
   app.addHook('onRoute', refuseUnknownQueryParameters);
   await app.register(requestIds);
-  await app.register(metricsPlugin, { source: ctx.metrics, frontend: ctx.frontend.name });
+  await app.register(metricsPlugin, {
+    source: ctx.metrics,
+    frontend: ctx.frontend.name,
+    stats: { streams: ctx.streamBudget.stats, registry: ctx.registry.rebuildStats },
+  });
   await app.register(corsPlugin, { origins: ctx.config.corsOrigins });
   await app.register(rateLimitPlugin, { max: ctx.config.rateLimitMax, windowMs: ctx.config.rateLimitWindowMs });
   await app.register(authPlugin, { tokens: ctx.config.apiTokens, mounts: [DOCS_MOUNT, BOARD_MOUNT] });

@@ -34,7 +34,7 @@ export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): 
   const json = JSON.stringify(body);
   if (socket.writable) {
     socket.write(
-      `HTTP/1.1 ${body.status} ${http.STATUS_CODES[body.status]}\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}\r\n` +
+      `HTTP/1.1 ${body.status} ${http.STATUS_CODES[body.status]}\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}\r\nX-Content-Type-Options: nosniff\r\n` +
         `Content-Length: ${Buffer.byteLength(json)}\r\nConnection: close\r\n\r\n${json}`,
     );
   }

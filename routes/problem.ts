@@ -76,7 +76,8 @@ export function toProblem(err: FastifyError | Error, req: FastifyRequest): Probl
 }
 
 export function sendProblem(reply: FastifyReply, body: ProblemBody): FastifyReply {
-  return reply.code(body.status).type(PROBLEM_CONTENT_TYPE).send(body);
+  // Also for problems sent before any hook ran (router errors): see noSniff in routes/plugins/logging.ts.
+  return reply.code(body.status).type(PROBLEM_CONTENT_TYPE).header('x-content-type-options', 'nosniff').send(body);
 }
 
 /** Characters that end a path inside a message (or start one): anything else continues a file name. */

@@ -5,15 +5,17 @@
  * plans, queues and encodes; the body is a pull stream, so a slow client slows the
  * producer down and memory stays bounded.
  */
+import crypto from 'node:crypto';
 import type { OutgoingHttpHeaders } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { epochEncoder, type EpochStreamRequest } from '../../src/services/epochs/stream.ts';
-import { planEpoch } from '../../src/services/epochs/epoch-plan.ts';
+import { epochBatchRows, planEpoch } from '../../src/services/epochs/epoch-plan.ts';
 import { deliveredDtype } from '../../src/services/features/plan.ts';
 import { loadSampleWeights } from '../../src/services/registry/sample-weights.ts';
 import type { DatasetRecord, StoredSubsets } from '../../src/services/registry/types.ts';
-import { subsetFor } from '../../src/services/registry/subsets.ts';
-import { assertBatchFits, batchBytes, streamReservationBytes } from '../../src/services/stream-budget.ts';
+import { ThroughputFloor, assertBatchFits, batchBytes, streamReservationBytes } from '../../src/services/stream-budget.ts';
 import type { AppContext } from '../context.ts';
 import { BatchQuery, IdParams } from './schemas.ts';
 
@@ -37,14 +39,31 @@ export function epochRequestOf(q: BatchQuery, accept: string | undefined): Omit<
   };
 }
 
-/** Bytes of the largest batch the request asks for (MAX_BATCH_BYTES is checked against it). */
+/**
+ * Bytes of the largest batch the request emits, its rows from the epoch plan (a batch_size
+ * above the subset's size is filled with repeats, not capped): MAX_BATCH_BYTES is checked
+ * against it, and a stream reserves its budget from it. Nothing is planned or allocated before.
+ */
 function requestedBatchBytes(rec: DatasetRecord, subsets: StoredSubsets, req: ReturnType<typeof epochRequestOf>, maxBatchBytes: number): number {
-  const n = subsetFor(rec, subsets, req.subset).entries.length;
-  const size = req.batchSize ?? rec.settings.batch_size;
-  const rows = Math.max(1, size === -1 ? n : Math.min(size, n));
+  const rows = Math.max(1, epochBatchRows(rec, subsets, req));
   const bytes = batchBytes(rows, rec.audio_input_shape, deliveredDtype(rec, req.dtype), rec.settings.classes.length);
   assertBatchFits(bytes, maxBatchBytes, rows);
   return bytes;
+}
+
+/**
+ * Whose share of STREAM_MEMORY_BUDGET a stream counts against: its token when API_TOKENS
+ * is set (the auth plugin has checked it; kept as a digest), else the client's address.
+ */
+export function streamClientOf(req: FastifyRequest, authEnabled: boolean): string {
+  const bearer = authEnabled ? /^Bearer[ ]+([\x21-\x7e]+)[ ]*$/i.exec(req.headers.authorization ?? '') : null;
+  if (bearer) return `token:${crypto.createHash('sha256').update(bearer[1]!).digest('hex').slice(0, 16)}`;
+  return `addr:${req.ip}`;
+}
+
+/** Slices of a batch on the wire with the reader floor on: an eighth of what a window must move, within 16 KiB … 1 MiB. */
+function sliceBytesFor(floor: ThroughputFloor): number {
+  return Math.min(1 << 20, Math.max(16 << 10, Math.floor((floor.minBytesPerS * floor.windowMs) / 1000 / 8)));
 }
 
 const batches: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (app, { ctx }) => {
@@ -70,7 +89,8 @@ const batches: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (app, { ct
       // The response's close: the client went away (or the stream ended); waits for shards end with it.
       reply.raw.on('close', () => abort.abort(new Error('client went away')));
       // Memory for this stream's batches in flight, for its whole life (STREAM_MEMORY_BUDGET).
-      const reservation = await ctx.streamBudget.reserve(streamReservationBytes(bytes), abort.signal);
+      const client = streamClientOf(req, ctx.config.apiTokens.length > 0);
+      const reservation = await ctx.streamBudget.reserve(streamReservationBytes(bytes), abort.signal, client);
       reply.raw.once('close', () => reservation.release());
       let epoch;
       try {
@@ -98,8 +118,45 @@ const batches: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (app, { ct
       });
       const gone = new Promise<never>((_, reject) => res.once('close', () => reject(new Error('client went away'))));
       gone.catch(() => undefined);
-      const write = (chunk: Uint8Array) =>
-        Promise.race([new Promise<void>((resolve, reject) => void res.write(chunk, (err) => (err ? reject(err) : resolve()))), gone]);
+      // A reader that takes less than STREAM_MIN_BYTES_PER_S over a window spent waiting on it is cut off:
+      // it would hold its share of the budget (and a connection) for as long as it likes.
+      const floor = new ThroughputFloor(ctx.config.streamMinBytesPerS, ctx.config.streamMinThroughputWindowMs);
+      // The reader's pace is seen through write callbacks (one fires when its chunk is in the
+      // kernel): with the floor on, a batch is written in slices small enough to show progress
+      // within a window; the batch's write is done when its last slice is.
+      const slice = floor.minBytesPerS > 0 ? sliceBytesFor(floor) : Infinity;
+      // Writes the client has not taken yet (while there is one, the stream waits on the reader) and bytes it took.
+      let pending = 0;
+      let delivered = 0;
+      const writeSlice = (part: Uint8Array) =>
+        new Promise<void>((resolve, reject) =>
+          void res.write(part, (err) => {
+            if (err) return reject(err);
+            delivered += part.byteLength;
+            resolve();
+          }),
+        );
+      const write = (chunk: Uint8Array) => {
+        pending++;
+        const parts: Promise<void>[] = [];
+        for (let at = 0; at < chunk.byteLength; at += slice) parts.push(writeSlice(chunk.subarray(at, Math.min(chunk.byteLength, at + slice))));
+        const done = Promise.all(parts).then(() => undefined).finally(() => pending--);
+        return Promise.race([done, gone]);
+      };
+      if (floor.minBytesPerS > 0) {
+        const timer = setInterval(() => {
+          if (!floor.sample(performance.now(), delivered, pending > 0)) return;
+          clearInterval(timer);
+          ctx.streamBudget.stats.trickleClosed++;
+          req.log.warn(
+            { client: client.startsWith('token:') ? client : undefined, delivered, setting: 'STREAM_MIN_BYTES_PER_S' },
+            `batch stream closed: the reader took less than ${floor.minBytesPerS} bytes/s over ${floor.windowMs} ms (STREAM_MIN_BYTES_PER_S)`,
+          );
+          res.destroy(new Error('reader below STREAM_MIN_BYTES_PER_S'));
+        }, Math.max(5, Math.floor(floor.windowMs / 4)));
+        timer.unref();
+        res.once('close', () => clearInterval(timer));
+      }
       try {
         await epoch.writeTo(write);
         res.end();

@@ -5,6 +5,7 @@
  * same Keras query parameters the batches route takes. Errors are problem+json (409 when
  * the subset is not loaded, 422 for bad settings).
  */
+import { MAX_BATCH_SIZE } from '../../src/core/datasets/batch-order.ts';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type, type Static } from 'typebox';
 import { ClassMode, FeatureDtype, SubsetName } from '../../src/core/schemas.ts';
@@ -17,8 +18,8 @@ export const DatagenQuery = Type.Object(
   {
     subset: Type.Optional(SubsetName),
     epoch: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000, description: '0-based epoch: answers whether validation runs after it' })),
-    batch_size: Type.Optional(Type.Integer({ minimum: -1, maximum: 65536 })),
-    validation_batch_size: Type.Optional(Type.Integer({ minimum: 1, maximum: 65536 })),
+    batch_size: Type.Optional(Type.Integer({ minimum: -1, maximum: MAX_BATCH_SIZE })),
+    validation_batch_size: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_BATCH_SIZE })),
     shuffle: Type.Optional(Type.Union([Type.Literal('true'), Type.Literal('false'), Type.Literal('batch')])),
     steps_per_epoch: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000_000 })),
     validation_steps: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000_000 })),

@@ -4,6 +4,7 @@
  * (src/services/registry/schemas.ts); the shared vocabulary (dtype, subset names, class
  * mode, listing) is declared once in src/core/schemas.ts.
  */
+import { MAX_BATCH_SIZE } from '../../src/core/datasets/batch-order.ts';
 import { Type, type Static } from 'typebox';
 import { ClassMode, FeatureDtype, SubsetName } from '../../src/core/schemas.ts';
 import { DatasetId, RegistrationListing } from '../../src/services/registry/schemas.ts';
@@ -65,8 +66,8 @@ export const BatchQuery = Type.Object(
   {
     subset: Type.Optional(SubsetName),
     epoch: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000 })),
-    batch_size: Type.Optional(Type.Integer({ minimum: -1, maximum: 65536 })),
-    validation_batch_size: Type.Optional(Type.Integer({ minimum: 1, maximum: 65536 })),
+    batch_size: Type.Optional(Type.Integer({ minimum: -1, maximum: MAX_BATCH_SIZE })),
+    validation_batch_size: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_BATCH_SIZE })),
     shuffle: Type.Optional(
       Type.Union([Type.Literal('true'), Type.Literal('false'), Type.Literal('batch')], {
         description: 'Per-epoch reshuffle (default: on; evaluation: eval_shuffle)',

@@ -15,6 +15,14 @@ import type { FastifyPluginAsync } from 'fastify';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { JobType } from 'bullmq';
 import type { JobMetricsSnapshot } from '../../store/job-metrics.ts';
+import type { StreamBudgetStats } from '../../src/services/stream-budget.ts';
+import type { RegistryRebuildStats } from '../../src/services/registry/service.ts';
+
+/** Counters this API process keeps (not in Redis: they survive a Redis loss). */
+export interface ProcessStats {
+  streams?: StreamBudgetStats;
+  registry?: RegistryRebuildStats;
+}
 
 export const REQUEST_DURATION_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
 const JOB_STATES: JobType[] = ['waiting', 'active', 'prioritized', 'delayed', 'waiting-children', 'completed', 'failed'];
@@ -55,9 +63,62 @@ export interface AppMetrics {
   observeRequest(route: string, method: string, status: number, seconds: number): void;
 }
 
-export function createAppMetrics(opts: { source: DeploymentMetrics; frontend: string }): AppMetrics {
+export function createAppMetrics(opts: { source: DeploymentMetrics; frontend: string; stats?: ProcessStats }): AppMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'audiofeed_' });
+
+  const streams = opts.stats?.streams;
+  if (streams) {
+    new Gauge({
+      name: 'audiofeed_stream_budget_bytes_in_use',
+      help: 'Bytes of STREAM_MEMORY_BUDGET the batch streams of this process hold',
+      registers: [registry],
+      collect() {
+        this.set(streams.inUse);
+      },
+    });
+    new Counter({
+      name: 'audiofeed_stream_budget_refusals_total',
+      help: 'Batch streams refused with 503 by this process: the whole STREAM_MEMORY_BUDGET taken (budget) or the client\'s STREAM_CLIENT_BUDGET share (client)',
+      labelNames: ['reason'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc({ reason: 'budget' }, streams.refused.budget);
+        this.inc({ reason: 'client' }, streams.refused.client);
+      },
+    });
+    new Counter({
+      name: 'audiofeed_stream_trickle_closes_total',
+      help: 'Batch streams this process closed because the reader took less than STREAM_MIN_BYTES_PER_S over STREAM_MIN_THROUGHPUT_WINDOW_MS',
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(streams.trickleClosed);
+      },
+    });
+  }
+  const rebuilds = opts.stats?.registry;
+  if (rebuilds) {
+    new Counter({
+      name: 'audiofeed_registry_rebuilds_total',
+      help: 'Times this API process found the registry lost from Redis and rebuilt it from the manifests in DATA_DIR/registry',
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(rebuilds.rebuilds);
+      },
+    });
+    new Counter({
+      name: 'audiofeed_registry_rebuilt_registrations_total',
+      help: 'Registrations this API process restored from their manifests when it rebuilt a lost registry',
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(rebuilds.restored);
+      },
+    });
+  }
 
   const requests = new Histogram({
     name: 'audiofeed_http_request_duration_seconds',
@@ -222,7 +283,7 @@ export function createAppMetrics(opts: { source: DeploymentMetrics; frontend: st
   };
 }
 
-const metrics: FastifyPluginAsync<{ source: DeploymentMetrics; frontend: string }> = async (app, opts) => {
+const metrics: FastifyPluginAsync<{ source: DeploymentMetrics; frontend: string; stats?: ProcessStats }> = async (app, opts) => {
   const m = createAppMetrics(opts);
 
   // Callback-style hooks: an async hook costs a promise per request on every route.

@@ -78,6 +78,11 @@ const EnvSchema = Type.Object({
   STREAM_MEMORY_BUDGET: Type.Integer({ default: 512 * 1024 * 1024, minimum: 1024 }),
   /** How long a stream waits for room in STREAM_MEMORY_BUDGET before it is a 503 with Retry-After. */
   STREAM_BUDGET_WAIT_MS: Type.Integer({ default: 5_000, minimum: 0 }),
+  /** Bytes of STREAM_MEMORY_BUDGET the streams of one client (token, or address without auth) may hold; 0 = half the budget. */
+  STREAM_CLIENT_BUDGET: Type.Integer({ default: 0, minimum: 0 }),
+  /** A stream whose reader takes fewer bytes per second than this over STREAM_MIN_THROUGHPUT_WINDOW_MS (while the stream waits on it) is closed; 0 = never. */
+  STREAM_MIN_BYTES_PER_S: Type.Integer({ default: 1024, minimum: 0 }),
+  STREAM_MIN_THROUGHPUT_WINDOW_MS: Type.Integer({ default: 60_000, minimum: 10 }),
   /** Entries a dataset subset may hold (`_silence_` included); checked before it is built, larger = 422. */
   MAX_SUBSET_ENTRIES: Type.Integer({ default: 2_000_000, minimum: 1 }),
   /** Bytes DATA_DIR/features may hold: beyond, the least recently used shards are removed (0 = no bound). */
@@ -135,6 +140,10 @@ export interface Config {
   maxBatchBytes: number;
   streamMemoryBudget: number;
   streamBudgetWaitMs: number;
+  /** STREAM_CLIENT_BUDGET, resolved (half the budget by default). */
+  streamClientBudget: number;
+  streamMinBytesPerS: number;
+  streamMinThroughputWindowMs: number;
   maxSubsetEntries: number;
   featureCacheMaxBytes: number;
   featureCacheGraceMs: number;
@@ -197,6 +206,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     // A stream holds two batches in flight (src/services/stream-budget.ts): one largest stream must fit.
     throw new ConfigError('invalid configuration: STREAM_MEMORY_BUDGET must be at least 2 × MAX_BATCH_BYTES');
   }
+  if (parsed.STREAM_CLIENT_BUDGET > parsed.STREAM_MEMORY_BUDGET) {
+    throw new ConfigError('invalid configuration: STREAM_CLIENT_BUDGET must not exceed STREAM_MEMORY_BUDGET (0 = half of it)');
+  }
   const roots =
     parsed.DATA_ROOTS !== undefined && parsed.DATA_ROOTS.trim() !== ''
       ? parsed.DATA_ROOTS.split(/[:,]/).map((s) => s.trim()).filter(Boolean)
@@ -248,6 +260,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     maxBatchBytes: parsed.MAX_BATCH_BYTES,
     streamMemoryBudget: parsed.STREAM_MEMORY_BUDGET,
     streamBudgetWaitMs: parsed.STREAM_BUDGET_WAIT_MS,
+    streamClientBudget: parsed.STREAM_CLIENT_BUDGET > 0 ? parsed.STREAM_CLIENT_BUDGET : Math.floor(parsed.STREAM_MEMORY_BUDGET / 2),
+    streamMinBytesPerS: parsed.STREAM_MIN_BYTES_PER_S,
+    streamMinThroughputWindowMs: parsed.STREAM_MIN_THROUGHPUT_WINDOW_MS,
     maxSubsetEntries: parsed.MAX_SUBSET_ENTRIES,
     featureCacheMaxBytes: parsed.FEATURE_CACHE_MAX_BYTES,
     featureCacheGraceMs: parsed.FEATURE_CACHE_GRACE_MS,

@@ -54,42 +54,92 @@ export class StreamBudgetExhaustedError extends AudiofeedError {
   }
 }
 
+export class ClientStreamShareExhaustedError extends AudiofeedError {
+  constructor(needed: number, share: number, held: number, readonly retryAfterS: number) {
+    super(
+      'stream-budget-exhausted',
+      503,
+      'Service unavailable',
+      `your other batch streams hold ${held} bytes of your share of ${share} (STREAM_CLIENT_BUDGET) and this stream needs ${needed}: ` +
+        `retry after ${retryAfterS} s, once one of them has ended, or ask for smaller batches`,
+      { limit: share, requested: needed, in_use: held, setting: 'STREAM_CLIENT_BUDGET' },
+    );
+  }
+}
+
 export interface Reservation {
   bytes: number;
   /** Gives the bytes back (idempotent). */
   release(): void;
 }
 
-/** A counting semaphore over bytes, first come first served. */
+/** What the budget has done since the process started (/metrics). */
+export interface StreamBudgetStats {
+  /** Bytes reserved now. */
+  inUse: number;
+  /** Streams refused with 503: the whole budget taken, or the client's share. */
+  refused: { budget: number; client: number };
+  /** Streams closed because their reader took less than STREAM_MIN_BYTES_PER_S. */
+  trickleClosed: number;
+}
+
+interface Waiter {
+  bytes: number;
+  client: string;
+  grant: () => void;
+}
+
+/**
+ * A counting semaphore over bytes, first come first served, with a share per client: one
+ * client (a token, or an address without auth) may hold at most `clientShare` bytes at
+ * once (a client holding nothing may always have one stream), so a few slow readers of
+ * one client cannot hold the whole budget. A waiter held back by its own client's share
+ * does not hold back the waiters behind it.
+ */
 export class StreamMemoryBudget {
   private used = 0;
-  private readonly waiting: Array<{ bytes: number; grant: () => void }> = [];
+  private readonly byClient = new Map<string, number>();
+  private readonly waiting: Waiter[] = [];
+  readonly stats: StreamBudgetStats = { inUse: 0, refused: { budget: 0, client: 0 }, trickleClosed: 0 };
 
   constructor(
     readonly budget: number,
     private readonly waitMs: number,
+    /** Bytes one client may hold; default: the whole budget (no share). */
+    readonly clientShare: number = budget,
   ) {}
 
   get inUse(): number {
     return this.used;
   }
 
-  /** Reserves `bytes`, waiting up to the configured time for room; a single stream larger than the budget is refused at once. */
-  async reserve(bytes: number, signal?: AbortSignal): Promise<Reservation> {
+  /** Bytes the streams of `client` hold now. */
+  heldBy(client: string): number {
+    return this.byClient.get(client) ?? 0;
+  }
+
+  /**
+   * Reserves `bytes` for `client`, waiting up to the configured time for room; a single
+   * stream larger than the budget is clamped to it.
+   */
+  async reserve(bytes: number, signal?: AbortSignal, client = ''): Promise<Reservation> {
     const need = Math.min(bytes, this.budget);
-    if (this.waiting.length === 0 && this.used + need <= this.budget) return this.grant(need);
-    if (this.waitMs === 0) throw this.exhausted(need);
+    // First come, first served: only waiters held back by their own client's share may be passed.
+    const queued = this.waiting.some((w) => this.fitsShare(w.client, w.bytes));
+    if (!queued && this.fitsBudget(need) && this.fitsShare(client, need)) return this.grant(need, client);
+    if (this.waitMs === 0) throw this.exhausted(need, client);
     return new Promise<Reservation>((resolve, reject) => {
-      const entry = {
+      const entry: Waiter = {
         bytes: need,
+        client,
         grant: () => {
           cleanup();
-          resolve(this.grant(need));
+          resolve(this.grant(need, client));
         },
       };
       const timer = setTimeout(() => {
         cleanup();
-        reject(this.exhausted(need));
+        reject(this.exhausted(need, client));
       }, this.waitMs);
       const onAbort = () => {
         cleanup();
@@ -106,8 +156,19 @@ export class StreamMemoryBudget {
     });
   }
 
-  private grant(bytes: number): Reservation {
+  private fitsBudget(need: number): boolean {
+    return this.used + need <= this.budget;
+  }
+
+  private fitsShare(client: string, need: number): boolean {
+    const held = this.heldBy(client);
+    return held === 0 || held + need <= this.clientShare;
+  }
+
+  private grant(bytes: number, client: string): Reservation {
     this.used += bytes;
+    this.byClient.set(client, this.heldBy(client) + bytes);
+    this.stats.inUse = this.used;
     let released = false;
     return {
       bytes,
@@ -115,18 +176,71 @@ export class StreamMemoryBudget {
         if (released) return;
         released = true;
         this.used -= bytes;
+        const left = this.heldBy(client) - bytes;
+        if (left > 0) this.byClient.set(client, left);
+        else this.byClient.delete(client);
+        this.stats.inUse = this.used;
         this.wake();
       },
     };
   }
 
+  /** Grants waiters in order; one held back by its client's share is passed over, one that does not fit the budget stops the round (first come, first served). */
   private wake(): void {
-    while (this.waiting.length > 0 && this.used + this.waiting[0]!.bytes <= this.budget) {
-      this.waiting[0]!.grant();
+    for (let i = 0; i < this.waiting.length; ) {
+      const w = this.waiting[i]!;
+      if (!this.fitsBudget(w.bytes)) return;
+      if (!this.fitsShare(w.client, w.bytes)) {
+        i++;
+        continue;
+      }
+      w.grant(); // removes it from the list
     }
   }
 
-  private exhausted(need: number): StreamBudgetExhaustedError {
-    return new StreamBudgetExhaustedError(need, this.budget, this.used, Math.max(1, Math.ceil(this.waitMs / 1000)));
+  private exhausted(need: number, client: string): AudiofeedError {
+    const retryAfterS = Math.max(1, Math.ceil(this.waitMs / 1000));
+    if (!this.fitsShare(client, need) && this.fitsBudget(need)) {
+      this.stats.refused.client++;
+      return new ClientStreamShareExhaustedError(need, this.clientShare, this.heldBy(client), retryAfterS);
+    }
+    this.stats.refused.budget++;
+    return new StreamBudgetExhaustedError(need, this.budget, this.used, retryAfterS);
+  }
+}
+
+/**
+ * The floor under a reader's pace (STREAM_MIN_BYTES_PER_S over STREAM_MIN_THROUGHPUT_WINDOW_MS):
+ * fed samples of the bytes the client has taken so far and whether the stream is waiting
+ * on the client (a write not yet taken), it says when a whole window spent waiting on the
+ * client moved fewer bytes than the floor. Time the stream spends making batches (a cold
+ * cache) never counts against the reader. The clock is the caller's.
+ */
+export class ThroughputFloor {
+  private since: number | null = null;
+  private bytesAtStart = 0;
+
+  constructor(
+    readonly minBytesPerS: number,
+    readonly windowMs: number,
+  ) {}
+
+  /** True when the reader is too slow: the stream should be closed. */
+  sample(now: number, delivered: number, waitingOnClient: boolean): boolean {
+    if (this.minBytesPerS <= 0 || !waitingOnClient) {
+      this.since = null;
+      return false;
+    }
+    if (this.since === null) {
+      this.since = now;
+      this.bytesAtStart = delivered;
+      return false;
+    }
+    const elapsed = now - this.since;
+    if (elapsed < this.windowMs) return false;
+    if (((delivered - this.bytesAtStart) * 1000) / elapsed < this.minBytesPerS) return true;
+    this.since = now;
+    this.bytesAtStart = delivered;
+    return false;
   }
 }

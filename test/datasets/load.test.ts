@@ -17,7 +17,7 @@ import {
   type DatasetOptions,
 } from '../../src/core/datasets/index.ts';
 import { chooseIndexPlace, parseIndex } from '../../src/core/datasets/index-files.ts';
-import { datasetDirs, datasetOptions } from '../helpers/datasets.ts';
+import { datasetDirs, datasetOptions, plain } from '../helpers/datasets.ts';
 
 const setup = (t: { after: (fn: () => Promise<void>) => void }, files: string[]) => datasetDirs(t, files, 'audiofeed-ds-load-');
 const options = (over: Partial<DatasetOptions> = {}): DatasetOptions => datasetOptions({ classes: ['cat', 'dog'], ...over });
@@ -30,7 +30,7 @@ test('load: training load with validation_split = 0 has no validation subset (Q-
   const r = await loadDataset(dirs, options({ validationSplit: 0 }), 'training');
   assert.deepEqual(r.training!.entries, [...CATS, ...DOGS]);
   assert.equal(r.validation, undefined);
-  assert.deepEqual(r.classCounts, { training: { cat: 4, dog: 4 } });
+  assert.deepEqual(plain(r.classCounts), { training: { cat: 4, dog: 4 } });
   assert.ok(r.warnings.some((w) => w.includes('no validation subset')));
 });
 
@@ -63,7 +63,7 @@ test('load: max_samples_per_class clamps every class, pseudo-classes included', 
     options({ classes: ['cat', 'dog', '_unknown_', '_silence_'], validationSplit: 0, maxSamplesPerClass: 1, silenceClassPercentage: 3 }),
     'training',
   );
-  assert.deepEqual(r.training!.classCounts, { cat: 1, dog: 1, _unknown_: 1, _silence_: 1 });
+  assert.deepEqual(plain(r.training!.classCounts), { cat: 1, dog: 1, _unknown_: 1, _silence_: 1 });
   assert.deepEqual(r.training!.entries.slice(0, 2), ['cat/c1.wav', 'dog/d1.wav']);
   assert.equal(r.training!.entries[3], null);
 });
@@ -77,9 +77,9 @@ test('load: an evaluation load uses eval_max_samples_per_class instead of max_sa
   assert.deepEqual(evaluation.validation!.entries, ['cat/c1.wav', 'cat/c2.wav', 'dog/d1.wav', 'dog/d2.wav']);
   const clamped = await loadDataset(dirs, options({ evalMaxSamplesPerClass: 1 }), 'evaluation');
   assert.deepEqual(clamped.validation!.entries, ['cat/c1.wav', 'dog/d1.wav']);
-  assert.deepEqual(clamped.classCounts, { validation: { cat: 1, dog: 1 } });
+  assert.deepEqual(plain(clamped.classCounts), { validation: { cat: 1, dog: 1 } });
   const training = await loadDataset(dirs, options({ evalMaxSamplesPerClass: 1 }), 'training');
-  assert.deepEqual(training.classCounts, { training: { cat: 2, dog: 2 }, validation: { cat: 2, dog: 2 } });
+  assert.deepEqual(plain(training.classCounts), { training: { cat: 2, dog: 2 }, validation: { cat: 2, dog: 2 } });
 });
 
 test('load: the unknown shuffle uses a fresh RandomState(seed or 43) per candidate', async (t) => {

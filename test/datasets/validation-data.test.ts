@@ -20,7 +20,7 @@ import {
   type DatasetDirs,
   type DatasetOptions,
 } from '../../src/core/datasets/index.ts';
-import { datasetOptions } from '../helpers/datasets.ts';
+import { datasetOptions, plain } from '../helpers/datasets.ts';
 
 const CLASSES = ['on', 'off', '_unknown_', '_silence_'];
 /** Training dir: on a–f, off a–e; unknown candidates dog 1–4, fox 1–2; `_background_noise_` is never one. */
@@ -109,7 +109,7 @@ const options = (over: Partial<DatasetOptions> = {}): DatasetOptions =>
 const core = (s: { entries: unknown; labels: unknown; classCounts: unknown }) => ({
   entries: s.entries,
   labels: s.labels,
-  classCounts: s.classCounts,
+  classCounts: plain(s.classCounts),
 });
 
 test('validation_data: training load = whole training dir + whole validation dir, _unknown_/_silence_ in each', async (t) => {
@@ -119,7 +119,7 @@ test('validation_data: training load = whole training dir + whole validation dir
   assert.deepEqual(core(r.validation!), VALIDATION);
   assert.equal(r.training!.datasetDir, dirs.datasetDir);
   assert.equal(r.validation!.datasetDir, dirs.validationData.datasetDir);
-  assert.deepEqual(r.classCounts, { training: TRAINING.classCounts, validation: VALIDATION.classCounts });
+  assert.deepEqual(plain(r.classCounts), { training: TRAINING.classCounts, validation: VALIDATION.classCounts });
   assert.equal(
     summarizeDataset(r, CLASSES),
     [
@@ -155,7 +155,7 @@ test('validation_data: validation load lists only the validation dir', async (t)
   const r = await loadDataset(dirs, options(), 'validation');
   assert.equal(r.training, undefined);
   assert.deepEqual(core(r.validation!), VALIDATION);
-  assert.deepEqual(r.classCounts, { validation: VALIDATION.classCounts });
+  assert.deepEqual(plain(r.classCounts), { validation: VALIDATION.classCounts });
   assert.deepEqual(r.indexFiles, []);
   await assert.rejects(fs.access(path.join(dirs.datasetDir, '.index')));
   assert.equal(

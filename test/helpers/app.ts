@@ -70,6 +70,8 @@ export interface TestAppOptions {
    * to the app's temp directory as its working directory: `root` is then `<base>/datasets`.
    */
   defaultPaths?: boolean;
+  /** Where the services log (registry recovery, corrupted shards, ...); default: nowhere. */
+  serviceLog?: { info(msg: string): void; warn(msg: string): void };
 }
 
 export interface TestApp {
@@ -117,7 +119,7 @@ export async function startTestApp(env: Record<string, string> = {}, opts: TestA
       opts.defaultPaths ? base : undefined,
     );
   }
-  const services = createServices(config, { version: 'test', log: quiet });
+  const services = createServices(config, { version: 'test', log: opts.serviceLog ?? quiet });
   let app: App | undefined;
   try {
     app = await buildApp(services.ctx, opts.logger ? { loggerInstance: opts.logger } : { logger: false });

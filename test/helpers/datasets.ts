@@ -48,3 +48,11 @@ export async function datasetDirs(
   }
   return { root, datasetDir, fallbackIndexDir: path.join(root, 'fallback'), shuffleIndexDir: path.join(root, 'log', 'dataset') };
 }
+
+/**
+ * `value` as plain JSON data: name-keyed tables (class counts, weights) are null-prototype
+ * objects (names are data), which deepStrictEqual does not equate with an object literal.
+ */
+export function plain<T>(value: T): T {
+  return JSON.parse(JSON.stringify(value)) as T;
+}

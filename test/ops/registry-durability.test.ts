@@ -44,7 +44,8 @@ function manifestOf(t: TestApp, id: string): { header: { revision: number }; rec
 
 test('after a Redis loss the next request finds every registration as it was: lists, loads, streams; a deleted one stays deleted', async (tt) => {
   const defer = cleanups(tt);
-  const t = await startTestApp();
+  const warnings: string[] = [];
+  const t = await startTestApp({}, { serviceLog: { info() {}, warn: (m) => warnings.push(m) } });
   defer(() => t.close());
   const workers = startTestWorkers(t);
   defer(() => workers.close());
@@ -85,6 +86,10 @@ test('after a Redis loss the next request finds every registration as it was: li
   assert.deepEqual((await t.app.inject({ url: '/v1/datasets' })).json().datasets.map((d: { id: string }) => d.id), ['mini']);
   const metrics = (await t.app.inject({ url: '/metrics' })).body;
   assert.match(metrics, /^audiofeed_registry_recovered_datasets_total 1$/m);
+  // Logged, and counted by this process too (a counter in Redis would go with the next loss).
+  assert.ok(warnings.some((w) => /restored 1 of 1 dataset\(s\) from the manifests/.test(w)), warnings.join('\n'));
+  assert.match(metrics, /^audiofeed_registry_rebuilds_total 1$/m);
+  assert.match(metrics, /^audiofeed_registry_rebuilt_registrations_total 1$/m);
 
   // Writes go on from there, manifests in step.
   const unloaded = await t.app.inject({ method: 'POST', url: '/v1/datasets/mini/unload', payload: { subset: 'evaluation' } });

@@ -6,7 +6,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestApp, startTestWorkers, registerDataset, type TestApp } from '../helpers/app.ts';
-import { smallCorpus } from '../helpers/wav.ts';
+import { makeTree, smallCorpus, toneWav } from '../helpers/wav.ts';
+import { batchIndices, maxBatchRows, MAX_BATCH_SIZE, MAX_EPOCH_POSITIONS, MAX_STEPS_BEYOND_EPOCH } from '../../src/core/datasets/batch-order.ts';
+import { epochBatchRows, planEpoch } from '../../src/services/epochs/epoch-plan.ts';
 import type { RunningWorkers } from '../../jobs/workers.ts';
 import { StreamMemoryBudget, streamReservationBytes } from '../../src/services/stream-budget.ts';
 
@@ -104,4 +106,146 @@ test('StreamMemoryBudget: first come first served, a waiter is granted when room
     await c.reserve(10);
     await c.reserve(1);
   }), /STREAM_MEMORY_BUDGET/);
+});
+
+/**
+ * Issue #21 item 0: a batch_size far above the subset's size is filled with repeats (the
+ * MLTK wrap-around), so its batches have batch_size rows: MAX_BATCH_BYTES and the stream
+ * budget are computed from the rows the epoch plan emits, not from min(batch_size, n).
+ */
+describe('batch_size far above the subset (wrap-around) is bounded by MAX_BATCH_BYTES', () => {
+  let t: TestApp;
+  before(async () => {
+    // The default MAX_BATCH_BYTES (64 MiB); 50 clips: a 50-row batch is 0.6 MiB, a 65536-row one 823 MB.
+    t = await startTestApp();
+    const files: Record<string, Buffer> = {};
+    for (let i = 0; i < 20; i++) files[`yes/y${i}.wav`] = toneWav(1600, 300 + 10 * i);
+    for (let i = 0; i < 18; i++) files[`no/n${i}.wav`] = toneWav(1600, 900 + 10 * i);
+    for (let i = 0; i < 12; i++) files[`maybe/m${i}.wav`] = toneWav(1600, 2000 + 10 * i);
+    makeTree(t.root, files);
+    await registerDataset(t, {
+      name: 'fifty',
+      source: { type: 'directory', path: '.' },
+      classes: ['yes', 'no', 'maybe'],
+      validation_split: 0,
+      class_weights: 'balanced',
+    });
+  });
+  after(async () => {
+    await t.close();
+  });
+
+  test('npy and Arrow, x + labels + class weights: 413 before anything is planned, reserved or queued', async () => {
+    let opened = 0;
+    const open = t.ctx.epochs.open.bind(t.ctx.epochs);
+    t.ctx.epochs.open = (...args) => {
+      opened++;
+      return open(...args);
+    };
+    const reserve = t.ctx.streamBudget.reserve.bind(t.ctx.streamBudget);
+    let reserved = 0;
+    t.ctx.streamBudget.reserve = (...args) => {
+      reserved++;
+      return reserve(...args);
+    };
+    try {
+      for (const method of ['GET', 'HEAD'] as const) {
+        for (const format of ['npy', 'arrow']) {
+          for (const q of [`batch_size=65536&class_weight=true&format=${format}`, `batch_size=6000&class_mode=categorical&format=${format}`]) {
+            const res = await t.app.inject({ method, url: `/v1/datasets/fifty/batches?${q}` });
+            assert.equal(res.statusCode, 413, `${method} ${q}: ${res.statusCode} ${res.body}`);
+            if (method === 'GET') {
+              assert.match(String(res.headers['content-type']), /^application\/problem\+json/);
+              const body = res.json();
+              assert.equal(body.setting, 'MAX_BATCH_BYTES');
+              assert.equal(body.limit, 64 * 1024 * 1024);
+              assert.ok(body.requested > body.limit, res.body);
+              // The largest batch that fits, from the rows a batch really has.
+              assert.ok(body.max_batch_size > 50 && body.max_batch_size < 6000, res.body);
+            }
+          }
+        }
+      }
+      assert.equal(opened, 0, 'no epoch was planned');
+      assert.equal(reserved, 0, 'no stream budget was reserved');
+      assert.equal(t.ctx.streamBudget.inUse, 0);
+      const counts = await t.queues.jobCounts('waiting', 'active', 'completed', 'delayed', 'prioritized');
+      assert.equal(Object.values(counts).flatMap((c) => Object.values(c)).reduce((a, b) => a + b, 0), 0, JSON.stringify(counts));
+    } finally {
+      t.ctx.epochs.open = open;
+      t.ctx.streamBudget.reserve = reserve;
+    }
+  });
+
+  test('a batch_size above the subset that fits is planned with that many rows per batch', async () => {
+    const head = await t.app.inject({ method: 'HEAD', url: '/v1/datasets/fifty/batches?batch_size=120&class_weight=true&format=npy' });
+    assert.equal(head.statusCode, 200, head.body);
+    assert.equal(head.headers['x-audiofeed-batches'], '1');
+    const rec = await t.ctx.registry.get('fifty');
+    const subsets = await t.ctx.registry.subsets('fifty');
+    const ep = planEpoch(rec, subsets, { subset: 'training', epoch: 0, batchSize: 120 }, '');
+    assert.equal(ep.maxBatchRows, 120);
+    assert.deepEqual(ep.batches.map((b) => b.length), [120]);
+    assert.equal(epochBatchRows(rec, subsets, { subset: 'training', batchSize: -1 }), 50);
+    assert.equal(epochBatchRows(rec, subsets, { subset: 'training', batchSize: 65536 }), 65536);
+  });
+
+  test('registration refuses a batch_size above MAX_BATCH_SIZE', async () => {
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/v1/datasets',
+      payload: { name: 'huge', source: { type: 'directory', path: '.' }, classes: ['yes', 'no'], batch_size: MAX_BATCH_SIZE + 1 },
+    });
+    assert.equal(res.statusCode, 400, res.body);
+    assert.match(String(res.headers['content-type']), /^application\/problem\+json/);
+    assert.match(res.body, /batch_size/);
+    const q = await t.app.inject({ url: `/v1/datasets/fifty/batches?batch_size=${MAX_BATCH_SIZE + 1}` });
+    assert.equal(q.statusCode, 400, q.body);
+  });
+
+  test('an epoch far longer than the subset (steps_per_epoch) is a 422 before it is planned', async () => {
+    for (const q of ['steps_per_epoch=10000000&batch_size=1', 'steps_per_epoch=200000&batch_size=1', 'steps_per_epoch=100000&batch_size=200']) {
+      for (const method of ['GET', 'HEAD'] as const) {
+        const res = await t.app.inject({ method, url: `/v1/datasets/fifty/batches?${q}` });
+        assert.equal(res.statusCode, 422, `${method} ${q}: ${res.body}`);
+        if (method === 'GET') {
+          assert.equal(res.json().setting, 'steps_per_epoch');
+          assert.ok(res.json().max_steps >= 1);
+        }
+      }
+    }
+    assert.equal(t.ctx.streamBudget.inUse, 0);
+    // Longer than the subset within the bounds (Keras' fixed steps_per_epoch on a small dataset) is planned.
+    const head = await t.app.inject({ method: 'HEAD', url: '/v1/datasets/fifty/batches?steps_per_epoch=1000&batch_size=32' });
+    assert.equal(head.statusCode, 200, head.body);
+    assert.equal(head.headers['x-audiofeed-batches'], '1000');
+  });
+
+  test('the head of augmented epoch 0 is not computed ahead when its batches are over MAX_BATCH_BYTES', async () => {
+    const rec = await t.ctx.registry.get('fifty');
+    const subsets = await t.ctx.registry.subsets('fifty');
+    const augmented = { ...rec, settings: { ...rec.settings, augmentation: { offset_range: [0, 1], loudness_range: [0.6, 1.2] } } } as typeof rec;
+    const big = { ...augmented, settings: { ...augmented.settings, batch_size: 65536 } };
+    assert.equal(await t.ctx.epochs.precomputeHead(big, subsets, 'test'), 0);
+    // The same dataset with batches that fit has its head queued.
+    assert.ok((await t.ctx.epochs.precomputeHead(augmented, subsets, 'test')) > 0);
+  });
+});
+
+test('batchIndices: an epoch beyond one pass is bounded in batches and positions, before allocating', () => {
+  assert.throws(() => batchIndices(50, 1, { shuffle: true, epoch: 0, stepsPerEpoch: MAX_STEPS_BEYOND_EPOCH + 1 }), /at most 131072 batches/);
+  assert.throws(() => batchIndices(50, 4096, { shuffle: true, epoch: 0, stepsPerEpoch: MAX_EPOCH_POSITIONS / 4096 + 1 }), /steps_per_epoch/);
+  assert.equal(batchIndices(50, 4096, { shuffle: false, epoch: 0, stepsPerEpoch: MAX_EPOCH_POSITIONS / 4096 / 64 }).length, 64);
+  // Within one pass any length is planned (the subset's size bounds it).
+  assert.equal(batchIndices(300_000, 1, { shuffle: false, epoch: 0 }).length, 300_000);
+});
+
+test('maxBatchRows: every batch has batch_size rows, cycling past the subset', () => {
+  assert.equal(maxBatchRows(50, 65536), 65536);
+  assert.equal(maxBatchRows(50, -1), 50);
+  assert.equal(maxBatchRows(0, 32), 0);
+  for (const b of batchIndices(5, 12, { shuffle: true, epoch: 1 })) {
+    assert.equal(b.length, maxBatchRows(5, 12));
+    assert.ok(b.every((p) => p >= 0 && p < 5));
+  }
 });

@@ -27,6 +27,29 @@ function effectiveBatchSize(n: number, batchSize: number): number {
   return batchSize;
 }
 
+/** The largest `batch_size` a registration or a request may ask for (a batch has this many rows whatever the subset's size). */
+export const MAX_BATCH_SIZE = 65536;
+
+/**
+ * An epoch longer than one pass over the subset (`steps_per_epoch` above L) is planned
+ * whole before its first batch, on the API's event loop: at most this many batches ...
+ */
+export const MAX_STEPS_BEYOND_EPOCH = 131_072;
+/** ... and at most this many positions (steps × batch size: 64 MiB of indices). */
+export const MAX_EPOCH_POSITIONS = 1 << 24;
+
+/**
+ * Rows of every batch of an epoch of `n` samples: `B` (`-1` means n), whatever n is. The
+ * last batch is padded from the head of the list and the padding cycles (Q-14), so a
+ * `batch_size` far above n still emits B rows per batch, mostly repeats. 0 when n is 0
+ * (no batch). What a batch's memory is bounded by: the one formula, used by the epoch plan.
+ */
+export function maxBatchRows(n: number, batchSize: number): number {
+  if (!Number.isInteger(n) || n < 0) throw new RangeError(`n must be a non-negative integer, got ${n}`);
+  if (n === 0) return 0;
+  return effectiveBatchSize(n, batchSize);
+}
+
 /** `L = ceil(n / B)` (`B = -1` means n). */
 export function batchesPerEpoch(n: number, batchSize: number): number {
   if (!Number.isInteger(n) || n < 0) throw new RangeError(`n must be a non-negative integer, got ${n}`);
@@ -82,6 +105,14 @@ export function batchIndices(n: number, batchSize: number, options: BatchOrderOp
     throw new InvalidSettingsError(`steps_per_epoch must be a positive integer, got ${String(steps)}`, {
       setting: 'steps_per_epoch',
     });
+  }
+  // Checked before anything is allocated: an epoch of 10⁷ steps would hold the event loop for a minute.
+  if (steps > l && (steps > MAX_STEPS_BEYOND_EPOCH || steps * b > MAX_EPOCH_POSITIONS)) {
+    throw new InvalidSettingsError(
+      `steps_per_epoch ${steps} × batch_size ${b} is more than one pass over the subset (${l} batches) allows: ` +
+        `at most ${MAX_STEPS_BEYOND_EPOCH} batches and ${MAX_EPOCH_POSITIONS} samples per requested epoch; ask for fewer steps`,
+      { setting: 'steps_per_epoch', max_steps: Math.max(l, Math.min(MAX_STEPS_BEYOND_EPOCH, Math.floor(MAX_EPOCH_POSITIONS / b))) },
+    );
   }
   const batches: Int32Array[] = [];
   let cachedK = -1;

@@ -36,6 +36,9 @@ class Failure extends Error {
 
 const INT_KEY = /^-?(0|[1-9][0-9]*)$/;
 
+/** Whether `key` is one of `o`'s own keys (class names are data: `constructor` is not inherited here). */
+const hasOwn = (o: object, key: string): boolean => Object.prototype.hasOwnProperty.call(o, key);
+
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
@@ -69,7 +72,7 @@ function compute(
     if (lower !== 'balanced' && lower !== 'balance') throw invalid(spec);
     let total = 0;
     for (const c of classes) {
-      const n = counts[c];
+      const n = hasOwn(counts, c) ? counts[c] : undefined;
       if (typeof n !== 'number') throw new Failure({ code: 'class-not-found', message: `No training count for class: ${c}` });
       total += n;
     }
@@ -95,7 +98,7 @@ function compute(
       return keys.map((key) => [Number(key), weightValue(spec[key], `class id ${key}`)]);
     }
     return classes.map((c, i) => {
-      if (!(c in spec)) throw new Failure({ code: 'class-not-found', message: `Class weight not given for class: ${c}` });
+      if (!hasOwn(spec, c)) throw new Failure({ code: 'class-not-found', message: `Class weight not given for class: ${c}` });
       return [i, weightValue(spec[c], `class ${c}`)];
     });
   }
@@ -127,7 +130,7 @@ export function checkClassWeightsSpec(spec: unknown, classes: readonly string[])
     if (unknown.length > 0) {
       return `class_weights names ${unknown.map((k) => JSON.stringify(k)).join(', ')}, not ${byId ? 'a class id (0 … ' + (classes.length - 1) + ')' : 'a class in classes'}`;
     }
-    const missing = expected.filter((k) => !(k in spec));
+    const missing = expected.filter((k) => !hasOwn(spec, k));
     if (missing.length > 0) return `class_weights gives no weight for ${byId ? 'class id' : 'class'} ${missing.join(', ')}`;
     const k = keys.find((key) => bad(spec[key]));
     return k === undefined ? null : `class_weights[${JSON.stringify(k)}] must be a finite number ≥ 0, got ${String(spec[k])}`;
@@ -156,6 +159,7 @@ export function computeClassWeights(
     isPlainObject(spec) && INT_KEY.test(Object.keys(spec)[0]!) && !classes.includes(Object.keys(spec)[0]!);
   try {
     const ids = compute(spec, classes, trainingCounts);
+    // Keyed by class id (a canonical integer), never by a name.
     const value: Record<string, number> = {};
     for (const [id, w] of ids) value[String(id)] = w;
     return { value, log: formatClassWeightsLog(ids, classes), warning: null, inputKeysAreInts, reason: null };

@@ -16,6 +16,7 @@ import fs from 'node:fs/promises';
 import { constants as fsConstants, type Dirent } from 'node:fs';
 import path from 'node:path';
 import { randomInt } from 'node:crypto';
+import { writeFileAtomic } from '../atomic-file.ts';
 import { sortByCodePoint } from './code-point-order.ts';
 import { listClassEntries, type ClassListing } from './listing.ts';
 import { escapedName, hasControlCharacter } from './names.ts';
@@ -111,10 +112,7 @@ export async function readIndexFile(file: string): Promise<string[] | null> {
 
 /** Writes atomically (temp file + rename) so concurrent loads never read a partial index. */
 export async function writeIndexFile(file: string, entries: readonly string[]): Promise<void> {
-  await fs.mkdir(path.dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.${randomInt(1 << 30)}.tmp`;
-  await fs.writeFile(tmp, formatIndex(entries), 'utf8');
-  await fs.rename(tmp, file);
+  await writeFileAtomic(file, formatIndex(entries));
 }
 
 export type ExistenceStrategy = 'listing' | 'stat';
@@ -228,10 +226,7 @@ export async function readSeedRecord(shuffleIndexDir: string): Promise<SeedRecor
 
 async function writeSeedRecord(shuffleIndexDir: string, record: SeedRecord): Promise<void> {
   const file = path.join(shuffleIndexDir, SEED_FILE_NAME);
-  await fs.mkdir(shuffleIndexDir, { recursive: true });
-  const tmp = `${file}.${process.pid}.${randomInt(1 << 30)}.tmp`;
-  await fs.writeFile(tmp, JSON.stringify(record, null, 2) + '\n', 'utf8');
-  await fs.rename(tmp, file);
+  await writeFileAtomic(file, JSON.stringify(record, null, 2) + '\n');
 }
 
 /** Seed for new shuffled index files: the caller's, else the artifact's recorded one, else a fresh random one. */
@@ -308,7 +303,7 @@ export async function resolveGenericIndexes(
   const walked = toWalk.length > 0 ? await listClassEntries(ctx.datasetDir, toWalk, ctx.followLinks) : new Map();
   const shuffled = ctx.place.location === 'shuffle_index_dir';
   const out: ClassIndex[] = [];
-  const seeded: Record<string, { seed: number; count: number }> = {};
+  const seeded: Record<string, { seed: number; count: number }> = Object.create(null) as Record<string, { seed: number; count: number }>;
   for (let i = 0; i < names.length; i++) {
     const name = names[i]!;
     const reused = existing[i];

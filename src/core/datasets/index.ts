@@ -39,7 +39,7 @@ export {
   type ClassWeightsResult,
   type ClassWeightsFailure,
 } from './class-weights.ts';
-export { batchesPerEpoch, batchIndices, epochIndexArray, DEFAULT_EPOCH_SEED, type BatchOrderOptions } from './batch-order.ts';
+export { batchesPerEpoch, batchIndices, epochIndexArray, maxBatchRows, MAX_BATCH_SIZE, DEFAULT_EPOCH_SEED, type BatchOrderOptions } from './batch-order.ts';
 export { buildLabels, assertClassMode, CLASS_MODES, type LabelBatch, type LabelArray } from './labels.ts';
 export { validateOptions } from './options.ts';
 export { RandomState } from '../random.ts';

@@ -119,7 +119,8 @@ export function assembleSubset(spec: SubsetSpec): Subset {
     if (requested > spec.maxEntries) throw subsetTooLargeError(spec.name, requested, spec.maxEntries);
   }
 
-  const classCounts: Record<string, number> = {};
+  // Class names are data: a null-prototype table, so `__proto__` or `constructor` is a key like any other.
+  const classCounts: Record<string, number> = Object.create(null) as Record<string, number>;
   const entries: (string | null)[] = [];
   const labels: number[] = [];
   const empty: string[] = [];

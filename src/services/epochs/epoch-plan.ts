@@ -3,7 +3,7 @@
  * function of index, seed and epoch), labels, dtype and weights, from the registered
  * dataset and the request's Keras-style parameters.
  */
-import { batchIndices } from '../../core/datasets/index.ts';
+import { batchIndices, maxBatchRows } from '../../core/datasets/index.ts';
 import { ConflictError, InvalidSettingsError } from '../../core/errors.ts';
 import type { ClassMode, FeatureDtype, SubsetName } from '../../core/schemas.ts';
 import { deliveredDtype, featureSpecOf, planList, shardOf, type FeatureSpec, type SubsetPlan } from '../features/plan.ts';
@@ -45,6 +45,19 @@ export interface EpochPlan {
   classMode: ClassMode;
   dtype: FeatureDtype;
   batchSize: number;
+  /** Rows of the largest batch (every batch has this many: see epochBatchRows). */
+  maxBatchRows: number;
+}
+
+/**
+ * Rows of the largest batch a request for this subset emits, before anything is planned:
+ * the batch size (the dataset's default when the request has none; -1 = the subset), not
+ * capped by the subset's size, since the wrap-around fills a batch larger than the subset
+ * with repeats. MAX_BATCH_BYTES and the stream budget are computed from it.
+ */
+export function epochBatchRows(rec: DatasetRecord, subsets: StoredSubsets, p: Pick<EpochParams, 'subset' | 'batchSize'>): number {
+  const n = subsetFor(rec, subsets, p.subset).entries.length;
+  return maxBatchRows(n, p.batchSize ?? rec.settings.batch_size);
 }
 
 export function planEpoch(rec: DatasetRecord, subsets: StoredSubsets, p: EpochParams, featuresDir: string): EpochPlan {
@@ -107,6 +120,7 @@ export function planEpoch(rec: DatasetRecord, subsets: StoredSubsets, p: EpochPa
     classMode,
     dtype,
     batchSize: batchSize === -1 ? n : batchSize,
+    maxBatchRows: epochBatchRows(rec, subsets, p),
   };
 }
 

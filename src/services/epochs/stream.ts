@@ -11,14 +11,14 @@ import { isAugmentationActive, type ResolvedAugmentation } from '../../core/audi
 import type { SubsetName } from '../../core/schemas.ts';
 import { createBatchEncoder, type BatchEncoder, type BatchFormat, type BatchFrame } from '../../core/tensors/batch-encoder.ts';
 import type { AugmentedBatchStore } from '../features/augmented-store.ts';
-import { shardOf } from '../features/plan.ts';
+import { deliveredDtype, shardOf } from '../features/plan.ts';
 import { DatasetDeletedError, noWorkers } from '../features/wait.ts';
 import type { EnsureFeaturizedArgs, FeatureQueue, Logger } from '../ports.ts';
 import { loadSampleWeights } from '../registry/sample-weights.ts';
 import { listNameOf } from '../registry/subsets.ts';
 import type { DatasetRecord, StoredSubsets } from '../registry/types.ts';
-import { STREAM_BATCHES_IN_FLIGHT } from '../stream-budget.ts';
-import { planEpoch, shardPriorities, type EpochParams, type EpochPlan } from './epoch-plan.ts';
+import { STREAM_BATCHES_IN_FLIGHT, batchBytes } from '../stream-budget.ts';
+import { epochBatchRows, planEpoch, shardPriorities, type EpochParams, type EpochPlan } from './epoch-plan.ts';
 import type { BatchColumns } from './assemble.ts';
 import { augmentedBatch, augmentedProducer } from './augmented-producer.ts';
 import { DIRECT_BAND, cachedProducer } from './producers.ts';
@@ -104,6 +104,8 @@ export class EpochService {
       augmented: AugmentedBatchStore;
       /** Augmented batches a stream keeps computed or queued past the one it sends (AUGMENT_LOOKAHEAD). */
       augmentLookahead: number;
+      /** MAX_BATCH_BYTES: the dataset's default batches are not computed ahead when a stream of them would be refused. */
+      maxBatchBytes?: number;
       /** Corrupted shards are reported here (warn). */
       log?: Logger;
       /** Whether a stream's dataset is still registered (RegistryService.isRegistered); absent: always. */
@@ -122,6 +124,11 @@ export class EpochService {
     const { queue, augmented, augmentLookahead } = this.deps;
     const augmentation = augmentationFor(rec, 'training', undefined);
     if (!augmentation || augmentLookahead === 0 || !subsets.training) return 0;
+    // Batches a stream could not ask for (413) are not computed on the workers either.
+    const rows = epochBatchRows(rec, subsets, { subset: 'training' });
+    if (this.deps.maxBatchBytes !== undefined && batchBytes(rows, rec.audio_input_shape, deliveredDtype(rec, undefined), rec.settings.classes.length) > this.deps.maxBatchBytes) {
+      return 0;
+    }
     const ep = planEpoch(rec, subsets, { subset: 'training', epoch: 0 }, this.deps.featuresDir);
     let queued = 0;
     for (let b = 0; b < Math.min(augmentLookahead, ep.batches.length); b++) {

@@ -10,11 +10,11 @@
  * it reads it. A file that fails (bad checksum, wrong size, unparsable, another version)
  * raises ShardCorruptError; src/services/features/integrity.ts moves it aside.
  */
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import zlib from 'node:zlib';
+import { nodeAtomicFs, writeFileAtomic, type AtomicFs } from '../../core/atomic-file.ts';
 
 export const SHARD_MAGIC = 'AFSHARD2';
 /** Every shard magic starts with this; the digit after it is the layout version. */
@@ -76,8 +76,12 @@ export function encodeShardHeader(header: ShardHeader): Buffer {
   return buf;
 }
 
-/** Writes header + data atomically at `file`, with the checksums of the header and of every row. */
-export async function writeShard(file: string, header: ShardHeader, data: Uint8Array): Promise<void> {
+/**
+ * Writes header + data atomically at `file`, with the checksums of the header and of every
+ * row: every byte written (short writes continued, no progress = ENOSPC), the size checked
+ * with fstat, fsync, rename (src/core/atomic-file.ts). `io`: the file system (tests).
+ */
+export async function writeShard(file: string, header: ShardHeader, data: Uint8Array, io: AtomicFs = nodeAtomicFs): Promise<void> {
   const rb = rowBytes(header);
   if (data.byteLength !== header.rows * rb) {
     throw new Error(`shard data is ${data.byteLength} bytes, header says ${header.rows} rows of ${rb}`);
@@ -85,19 +89,7 @@ export async function writeShard(file: string, header: ShardHeader, data: Uint8A
   const row_crc32 = new Array<number>(header.rows);
   for (let r = 0; r < header.rows; r++) row_crc32[r] = crc32(data.subarray(r * rb, (r + 1) * rb));
   header = { ...header, version: 2, row_crc32 };
-  await fsp.mkdir(path.dirname(file), { recursive: true });
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}-${crypto.randomBytes(4).toString('hex')}.tmp`);
-  const fh = await fsp.open(tmp, 'wx');
-  try {
-    await fh.writev([encodeShardHeader(header), data]);
-    await fh.sync();
-  } catch (err) {
-    await fh.close();
-    await fsp.rm(tmp, { force: true });
-    throw err;
-  }
-  await fh.close();
-  await fsp.rename(tmp, file);
+  await writeFileAtomic(file, [encodeShardHeader(header), data], { io });
 }
 
 /**

@@ -14,7 +14,7 @@
  * eval_max_samples_per_class).
  */
 import { computeClassWeights, loadedSubset, summarizeDataset, type LoadResult } from '../../core/datasets/index.ts';
-import type { DatasetRecord, EffectiveSettings, LoadKind, LoadRecord, StoredListName, StoredSubset, StoredSubsets } from './types.ts';
+import type { ClassCountsBySubset, DatasetRecord, EffectiveSettings, LoadKind, LoadRecord, StoredListName, StoredSubset, StoredSubsets } from './types.ts';
 
 export const LOAD_KINDS: readonly LoadKind[] = ['training', 'validation', 'evaluation'];
 
@@ -43,6 +43,21 @@ export function loadedKinds(rec: DatasetRecord): LoadKind[] {
   return LOAD_KINDS.filter((k) => loads[k] !== undefined);
 }
 
+/**
+ * Class counts as the record holds them, the same whether fresh or read back from Redis:
+ * JSON data whose keys are own properties (defined, never assigned, so a class named
+ * `__proto__` is a key like any other). Read them with Object.hasOwn / Object.entries,
+ * never `counts[name]` alone.
+ */
+export function countsAsData(counts: ClassCountsBySubset): ClassCountsBySubset {
+  const out: ClassCountsBySubset = {};
+  for (const kind of LOAD_KINDS) {
+    const c = counts[kind];
+    if (c) out[kind] = Object.fromEntries(Object.entries(c));
+  }
+  return out;
+}
+
 /** What one load computed, as the record keeps it. */
 export function loadRecordOf(result: LoadResult, settings: EffectiveSettings, loadedAt: string): LoadRecord {
   const weights =
@@ -51,7 +66,7 @@ export function loadRecordOf(result: LoadResult, settings: EffectiveSettings, lo
       : null;
   return {
     loaded_at: loadedAt,
-    class_counts: result.classCounts,
+    class_counts: countsAsData(result.classCounts),
     summary: summarizeDataset(result, settings.classes),
     class_weights: weights ? { value: weights.value, log: weights.log, warning: weights.warning } : null,
     warnings: result.warnings,

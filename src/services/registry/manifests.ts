@@ -11,10 +11,10 @@
  * of the same dataset with a higher revision (two replicas updating one dataset may finish
  * their writes in either order).
  */
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
+import { writeFileAtomic } from '../../core/atomic-file.ts';
 import type { DatasetRecord, StoredSubsets } from './types.ts';
 
 export const MANIFEST_FORMAT = 1;
@@ -62,26 +62,13 @@ export class ManifestStore {
     const header: ManifestHeader = { format: MANIFEST_FORMAT, id: record.id, revision: record.revision ?? 0, created_at: record.created_at };
     if (!newer(header, await this.header(record.id))) return;
     const file = this.fileOf(record.id);
-    const tmp = path.join(this.dir, `.${record.id}.${process.pid}-${crypto.randomBytes(4).toString('hex')}.tmp`);
     const text = `${JSON.stringify(header)}\n${JSON.stringify({ record, subsets })}\n`;
-    const fh = await fsp.open(tmp, 'wx');
-    try {
-      // writeFile on a handle writes until every byte is out (or fails).
-      await fh.writeFile(text, 'utf8');
-      await fh.sync();
-    } catch (err) {
-      await fh.close();
-      await fsp.rm(tmp, { force: true });
-      throw err;
-    }
-    await fh.close();
-    // Another replica may have written a later revision meanwhile.
-    if (!newer(header, await this.header(record.id))) {
-      await fsp.rm(tmp, { force: true });
-      return;
-    }
-    await fsp.rename(tmp, file);
-    await syncDir(this.dir);
+    // Every byte written and the size checked before the rename (src/core/atomic-file.ts).
+    await writeFileAtomic(file, text, {
+      syncDir: true,
+      // Another replica may have written a later revision meanwhile.
+      beforeRename: async () => newer(header, await this.header(record.id)),
+    });
   }
 
   async remove(id: string): Promise<void> {

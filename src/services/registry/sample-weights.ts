@@ -7,6 +7,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
+import { writeFileAtomic } from '../../core/atomic-file.ts';
 import { InvalidSettingsError, NotFoundError } from '../../core/errors.ts';
 import type { DatasetRecord } from './types.ts';
 
@@ -26,10 +27,7 @@ export async function saveSampleWeights(rec: DatasetRecord, weights: number[], e
   const bytes = Buffer.from(arr.buffer, arr.byteOffset, arr.byteLength);
   const id = crypto.createHash('sha256').update(bytes).digest('hex').slice(0, 32);
   const file = weightsFile(rec, id);
-  await fsp.mkdir(path.dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  await fsp.writeFile(tmp, bytes);
-  await fsp.rename(tmp, file);
+  await writeFileAtomic(file, bytes);
   return { id, length: arr.length };
 }
 

@@ -5,6 +5,7 @@
  * routes/datasets/schemas.ts.
  */
 import { Type, type Static } from 'typebox';
+import { MAX_BATCH_SIZE } from '../../core/datasets/batch-order.ts';
 import { FrontendSettingsSchema } from '../../core/frontend/settings-schema.ts';
 import { ClassMode, FeatureDtype, SubsetName } from '../../core/schemas.ts';
 import { StandardizationFields } from '../../core/tensors/standardize.ts';
@@ -104,7 +105,7 @@ export const DatasetSettingsFields = {
   class_mode: Type.Optional(ClassMode),
   class_weights: Type.Optional(ClassWeightsInput),
   seed: Type.Optional(Type.Union([Type.Integer({ minimum: 0, maximum: 4294967295 }), Type.Null()])),
-  batch_size: Type.Optional(Type.Integer({ minimum: -1, maximum: 1_000_000, description: 'default 32; -1 = whole subset' })),
+  batch_size: Type.Optional(Type.Integer({ minimum: -1, maximum: MAX_BATCH_SIZE, description: `default 32; -1 = whole subset; at most ${MAX_BATCH_SIZE}` })),
   max_samples_per_class: Type.Optional(Type.Integer({ minimum: -1, maximum: 100_000_000, description: 'default -1 (all)' })),
   listing: Type.Optional(RegistrationListing),
   validation_data: Type.Optional(ValidationDataInput),

@@ -49,6 +49,13 @@ const versionOf = (rec: DatasetRecord) => `${rec.created_at}|${rec.revision ?? 0
 /** Compare-and-set attempts of one update before it gives up with a 409 (only under a storm of writes to one dataset). */
 const COMMIT_ATTEMPTS = 8;
 
+export interface RegistryRebuildStats {
+  /** Times the registry was found lost (no marker, manifests on the volume) and rebuilt. */
+  rebuilds: number;
+  /** Registrations restored by those rebuilds. */
+  restored: number;
+}
+
 export class RegistryService {
   readonly uploadsDir: string;
   readonly artifactsDir: string;
@@ -486,6 +493,9 @@ export class RegistryService {
    * dataset the store does not hold is restored as it was last written. Logged and
    * counted (audiofeed_registry_recovered_datasets_total). Returns how many were restored.
    */
+  /** Rebuilds this process has made and the registrations they restored (/metrics; kept in the process, not in the lost Redis). */
+  readonly rebuildStats: RegistryRebuildStats = { rebuilds: 0, restored: 0 };
+
   recoverIfLost(): Promise<number> {
     return (this.recovering ??= this.rebuild().finally(() => (this.recovering = null)));
   }
@@ -504,6 +514,9 @@ export class RegistryService {
     }
     await this.store.setMarker();
     if (ids.length > 0) {
+      // A store without its marker but with manifests beside it had a registry, and lost it.
+      this.rebuildStats.rebuilds++;
+      this.rebuildStats.restored += restored;
       this.log.warn(
         `the registry store held no registry (Redis lost or flushed): restored ${restored} of ${ids.length} dataset(s) from the manifests in DATA_DIR/registry`,
       );
