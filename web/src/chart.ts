@@ -5,6 +5,8 @@
  * assistive technology, with a text alternative listing every count (the per-class table
  * beside it repeats them as text).
  */
+import { own } from './dom.ts';
+
 const SVG_NS = 'http://www.w3.org/2000/svg';
 
 /** Bar geometry, exported for the legend and the tests' arithmetic. */
@@ -30,7 +32,7 @@ export function classCountChart(
   counts: Readonly<Record<string, Readonly<Record<string, number>>>>,
   subsets: readonly string[],
 ): SVGSVGElement {
-  const values = subsets.map((s) => classes.map((c) => counts[s]?.[c] ?? 0));
+  const values = subsets.map((s) => classes.map((c) => own(counts[s], c) ?? 0));
   const max = Math.max(1, ...values.flat());
   const barW = subsets.length > 1 ? 24 : 36;
   const groupGap = 22;

@@ -15,7 +15,7 @@
  */
 import { ApiError, apiJson, postJson, readEvents } from './api.ts';
 import { classCountChart } from './chart.ts';
-import { append, clear, formatValue, h, kvTable } from './dom.ts';
+import { append, clear, formatValue, h, kvTable, own } from './dom.ts';
 import { showError } from './errors.ts';
 import { datasetHash, type SampleFilter, type Section } from './router.ts';
 import { AugmentSection } from './augment.ts';
@@ -226,7 +226,7 @@ export class DatasetView {
     // Counts and weights per class, as text: the chart's numbers and the Keras class_weight.
     const w = rec.class_weights;
     const rows: HTMLTableRowElement[] = subsets.map((s) =>
-      h('tr', { 'data-row': s }, h('th', { scope: 'row' }, `${s[0]!.toUpperCase()}${s.slice(1)} samples`), ...rec.audio_classes.map((c) => h('td', {}, String(rec.class_counts[s]![c] ?? 0)))),
+      h('tr', { 'data-row': s }, h('th', { scope: 'row' }, `${s[0]!.toUpperCase()}${s.slice(1)} samples`), ...rec.audio_classes.map((c) => h('td', {}, String(own(rec.class_counts[s], c) ?? 0)))),
     );
     if (w?.value) {
       rows.push(
@@ -234,7 +234,7 @@ export class DatasetView {
           'tr',
           { 'data-row': 'weight' },
           h('th', { scope: 'row' }, 'Class weight'),
-          ...rec.audio_classes.map((c, i) => h('td', {}, formatValue(w.value![String(i)] ?? w.value![c]))),
+          ...rec.audio_classes.map((c, i) => h('td', {}, formatValue(own(w.value!, String(i)) ?? own(w.value!, c)))),
         ),
       );
     }

@@ -48,3 +48,8 @@ export function formatValue(v: unknown): string {
   if (typeof v === 'string') return v;
   return JSON.stringify(v);
 }
+
+/** `table[key]` when the table has it as its own key (a class named `constructor` is data, not Object's constructor). */
+export function own<T>(table: Record<string, T> | undefined, key: string): T | undefined {
+  return table !== undefined && Object.hasOwn(table, key) ? table[key] : undefined;
+}
