@@ -67,7 +67,7 @@ export async function buildApp(ctx: AppContext, opts: FastifyServerOptions = {})
   app.addHook('onRequest', rejectLongUrls);
   app.addHook('onRoute', refuseUnknownQueryParameters);
   await app.register(requestIds);
-  await app.register(metricsPlugin, { source: ctx.metrics, frontend: ctx.frontend.name });
+  await app.register(metricsPlugin, { source: ctx.metrics, frontend: ctx.frontend.name, dsp: () => ctx.dsp.stats() });
   await app.register(corsPlugin, { origins: ctx.config.corsOrigins });
   await app.register(rateLimitPlugin, { max: ctx.config.rateLimitMax, windowMs: ctx.config.rateLimitWindowMs });
   await app.register(authPlugin, { tokens: ctx.config.apiTokens, mounts: [DOCS_MOUNT, BOARD_MOUNT] });

@@ -5,7 +5,8 @@
  * - GET /v1/datasets/{id}/samples/{n}/spectrogram.png: the uint16 spectrogram the model is
  *   fed for sample n of a subset (from its feature shard, or computed by the same shard
  *   computation when the shard does not exist yet), drawn by renderSpectrogramPng
- *   (viridis, time and channel axes, colour bar).
+ *   (viridis, time and channel axes, colour bar); computing and drawing run on the DSP
+ *   pool (ctx.dsp), off the event loop.
  * - GET /v1/datasets/{id}/samples/{n}/audio.wav: the clip's file as it is on disk (index
  *   entries are resolved with clipPath's containment checks); a `_silence_` sample is a
  *   generated WAV of sample_length_ms zeros, which is what the model hears.
@@ -14,7 +15,6 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { readBounded } from '../../src/core/audio/load.ts';
 import { NotFoundError } from '../../src/core/errors.ts';
-import { renderSpectrogramPng } from '../../src/core/render/spectrogram-png.ts';
 import { SubsetName } from '../../src/core/schemas.ts';
 import { clipPath } from '../../src/services/features/compute-shard.ts';
 import { silenceWav } from '../../src/services/features/preview.ts';
@@ -85,10 +85,16 @@ const samples: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (app, { ct
       const subset = req.query.subset ?? 'training';
       const sample = sampleAt(rec, await ctx.registry.subsets(rec.id), subset, req.params.n);
       const s = await ctx.features.sampleSpectrogram(rec, sample);
-      const png = renderSpectrogramPng(s.values, s.height, s.width, {
-        scale: req.query.scale ?? 3,
-        title: `${sample.className} ${subset} ${sample.position}`,
-        stepMs: rec.settings.frontend_settings.window_step_ms,
+      const png = await ctx.dsp.run({
+        kind: 'spectrogram-png',
+        values: s.values,
+        height: s.height,
+        width: s.width,
+        options: {
+          scale: req.query.scale ?? 3,
+          title: `${sample.className} ${subset} ${sample.position}`,
+          stepMs: rec.settings.frontend_settings.window_step_ms,
+        },
       });
       return reply
         .type('image/png')
@@ -96,7 +102,7 @@ const samples: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (app, { ct
         .header('x-audiofeed-shape', `${s.height},${s.width}`)
         .header('x-audiofeed-dtype', 'uint16')
         .header('x-audiofeed-features-source', s.source)
-        .send(png);
+        .send(Buffer.from(png.buffer, png.byteOffset, png.byteLength));
     },
   );
 

@@ -7,9 +7,8 @@
  */
 import fs from 'node:fs';
 import { NotFoundError } from '../../core/errors.ts';
-import type { FrontendBackend } from '../../core/frontend/backend.ts';
 import type { StoredSubsetName, SubsetName } from '../../core/schemas.ts';
-import type { FeatureQueue, FeaturizationSummary, JobProgress, Logger } from '../ports.ts';
+import type { DspPort, FeatureQueue, FeaturizationSummary, JobProgress, Logger } from '../ports.ts';
 import { quarantineShard } from './integrity.ts';
 import type { ShardCorruptError } from './shard-file.ts';
 import { listNameOf, subsetDir, subsetFor, type SampleRef } from '../registry/subsets.ts';
@@ -61,8 +60,8 @@ export class FeatureService {
       queue: FeatureQueue;
       /** DATA_DIR/features: feature shards. */
       featuresDir: string;
-      /** Computes previews of samples whose shard does not exist yet. */
-      frontend: FrontendBackend;
+      /** Computes previews of samples whose shard does not exist yet (off the event loop). */
+      dsp: DspPort;
       /** Corrupted shards are reported here (warn). */
       log?: Logger;
     },
@@ -191,6 +190,6 @@ export class FeatureService {
 
   /** The uint16 spectrogram of one sample, exactly the values the featurization stores. */
   sampleSpectrogram(rec: DatasetRecord, sample: SampleRef): Promise<SampleSpectrogram> {
-    return sampleSpectrogram(rec, sample, this.deps.featuresDir, this.deps.frontend, this.onCorrupt);
+    return sampleSpectrogram(rec, sample, this.deps.featuresDir, this.deps.dsp, this.onCorrupt);
   }
 }
