@@ -98,7 +98,7 @@ export class DspThreadPool implements DspPort {
         this.assign(slot, job);
       } else if (this.queue.length >= this.opts.maxQueue) {
         this.rejectedBusy++;
-        const inFlight = this.inFlight();
+        const inFlight = this.inFlight() + this.booting();
         const retryAfterS = Math.max(1, Math.ceil((this.avgRunMs * (this.queue.length + 1)) / this.opts.threads / 1000));
         reject(new DspBusyError(inFlight, this.queue.length, retryAfterS));
       } else {
@@ -111,8 +111,9 @@ export class DspThreadPool implements DspPort {
     return {
       mode: 'threads',
       threads: this.opts.threads,
+      started: this.slots.size,
       inFlight: this.inFlight(),
-      queued: this.queue.length,
+      queued: this.queue.length + this.booting(),
       deadlineExceeded: this.deadlineExceeded,
       rejectedBusy: this.rejectedBusy,
     };
@@ -130,9 +131,17 @@ export class DspThreadPool implements DspPort {
     );
   }
 
+  /** Jobs running on a thread (posted to it). */
   private inFlight(): number {
     let n = 0;
-    for (const s of this.slots) if (s.job) n++;
+    for (const s of this.slots) if (s.job && s.ready) n++;
+    return n;
+  }
+
+  /** Jobs waiting for their new thread to start. */
+  private booting(): number {
+    let n = 0;
+    for (const s of this.slots) if (s.job && !s.ready) n++;
     return n;
   }
 

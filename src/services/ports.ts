@@ -35,9 +35,11 @@ export interface DspStats {
   mode: 'threads' | 'inline';
   /** Threads the pool may run (0: inline). */
   threads: number;
+  /** Threads running now (started on demand, up to `threads`). */
+  started: number;
   /** Jobs running (on a thread, or inline). */
   inFlight: number;
-  /** Jobs waiting for a thread. */
+  /** Jobs waiting for a thread (or for their thread to start). */
   queued: number;
   /** Jobs stopped at DSP_DEADLINE_MS, since start. */
   deadlineExceeded: number;

@@ -25,7 +25,7 @@ export class InlineDsp implements DspPort {
   }
 
   stats(): DspStats {
-    return { mode: 'inline', threads: 0, inFlight: this.inFlight, queued: 0, deadlineExceeded: 0, rejectedBusy: 0 };
+    return { mode: 'inline', threads: 0, started: 0, inFlight: this.inFlight, queued: 0, deadlineExceeded: 0, rejectedBusy: 0 };
   }
 
   async close(): Promise<void> {}
