@@ -75,6 +75,7 @@ export async function buildApp(ctx: AppContext, opts: FastifyServerOptions = {})
     source: ctx.metrics,
     frontend: ctx.frontend.name,
     stats: { streams: ctx.streamBudget.stats, registry: ctx.registry.rebuildStats },
+    dsp: () => ctx.dsp.stats(),
   });
   await app.register(corsPlugin, { origins: ctx.config.corsOrigins });
   await app.register(rateLimitPlugin, { max: ctx.config.rateLimitMax, windowMs: ctx.config.rateLimitWindowMs });

@@ -10,11 +10,13 @@ import { selectFrontendBackend } from '../src/core/frontend/backend.ts';
 import type { Config } from '../src/services/config.ts';
 import { EpochService } from '../src/services/epochs/stream.ts';
 import { AugmentedBatchStore } from '../src/services/features/augmented-store.ts';
+import { InlineDsp } from '../src/services/features/inline-dsp.ts';
 import { FeatureService } from '../src/services/features/service.ts';
-import type { Logger } from '../src/services/ports.ts';
+import type { DspPort, Logger } from '../src/services/ports.ts';
 import { Maintenance } from '../src/services/maintenance.ts';
 import { RegistryService } from '../src/services/registry/service.ts';
 import { StreamMemoryBudget } from '../src/services/stream-budget.ts';
+import { DspThreadPool } from '../jobs/dsp-pool.ts';
 import { FeatureQueues, connectionFromUrl } from '../jobs/queues.ts';
 import { JobMetricsStore } from '../store/job-metrics.ts';
 import { createRedis } from '../store/redis.ts';
@@ -58,6 +60,17 @@ export function createServices(config: Config, opts: ServiceOptions): ApiService
     log: opts.log,
   });
   augmented.start();
+  // A request's clip DSP runs on these threads, never on the event loop (DSP_THREADS=0: inline, for debugging).
+  const dsp: DspPort =
+    config.dspThreads > 0
+      ? new DspThreadPool({
+          threads: config.dspThreads,
+          maxQueue: config.dspMaxQueue,
+          deadlineMs: config.dspDeadlineMs,
+          frontendBackend: config.frontendBackend,
+          log: opts.log,
+        })
+      : new InlineDsp(frontend);
   const registry = new RegistryService(config, new RegistryStore(redis, config.keyPrefix), opts.log, jobMetrics);
   // Redis back after a restart (or the first connection): a registry it lost is rebuilt at once.
   redis.on('ready', () => void registry.recoverIfLost().catch((err: Error) => opts.log.warn(`registry recovery failed: ${err.message}`)));
@@ -77,7 +90,7 @@ export function createServices(config: Config, opts: ServiceOptions): ApiService
     config,
     version: opts.version,
     registry,
-    features: new FeatureService({ queue: queues, featuresDir, frontend, log: opts.log }),
+    features: new FeatureService({ queue: queues, featuresDir, dsp, log: opts.log }),
     epochs: new EpochService({
       queue: queues,
       featuresDir,
@@ -90,6 +103,7 @@ export function createServices(config: Config, opts: ServiceOptions): ApiService
     streamBudget: new StreamMemoryBudget(config.streamMemoryBudget, config.streamBudgetWaitMs, config.streamClientBudget),
     queue: queues,
     frontend,
+    dsp,
     storeAnswers: async () => (await redis.ping()) === 'PONG',
     metrics: { jobMetrics: () => jobMetrics.read(), jobCounts: (...states) => queues.jobCounts(...states) },
     boardQueues: () => queues.boardAdapters(),
@@ -102,6 +116,7 @@ export function createServices(config: Config, opts: ServiceOptions): ApiService
     async close() {
       await maintenance.stop();
       await augmented.stop();
+      await dsp.close();
       await queues.close();
       redis.disconnect();
     },

@@ -9,7 +9,7 @@ import type { FrontendBackend } from '../src/core/frontend/backend.ts';
 import type { Config } from '../src/services/config.ts';
 import type { EpochService } from '../src/services/epochs/stream.ts';
 import type { FeatureService } from '../src/services/features/service.ts';
-import type { FeatureQueue } from '../src/services/ports.ts';
+import type { DspPort, FeatureQueue } from '../src/services/ports.ts';
 import type { RegistryService } from '../src/services/registry/service.ts';
 import type { StreamMemoryBudget } from '../src/services/stream-budget.ts';
 import type { DeploymentMetrics } from './plugins/metrics.ts';
@@ -27,6 +27,8 @@ export interface AppContext {
   queue: FeatureQueue;
   /** The frontend this process runs (POST /v1/features, /v1/info, metrics). */
   frontend: FrontendBackend;
+  /** Where a request's clip DSP runs: worker threads with a deadline and a queue bound (DSP_THREADS). */
+  dsp: DspPort;
   /** Readiness (/readyz): resolves true when the store answers. */
   storeAnswers(): Promise<boolean>;
   /** Deployment-wide metrics, read at scrape time. */

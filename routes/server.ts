@@ -40,6 +40,11 @@ async function main(): Promise<void> {
   });
   const pool = threadPoolReport(config, os.availableParallelism());
   log.info(`frontend backend: ${services.ctx.frontend.name}, ${pool.line}`);
+  log.info(
+    config.dspThreads > 0
+      ? `DSP threads ${config.dspThreads} (queue ${config.dspMaxQueue}, deadline ${config.dspDeadlineMs} ms): POST /v1/features and previews run off the event loop`
+      : 'DSP_THREADS=0: POST /v1/features and previews run on the event loop (debugging only)',
+  );
   if (pool.warning && config.inProcessWorkers > 0) log.warn(pool.warning);
   if (resamplerStatus().engine === null) log.warn(resamplerLogLine());
   else log.info(resamplerLogLine());

@@ -4,13 +4,12 @@
  * load / unload / reindex, the summary, class counts and weights, and the index files
  * (download, or pin a shuffled index). Thin: validate, call the registry service, reply.
  */
-import fs from 'node:fs';
-import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { BadRequestError, InvalidSettingsError, NotFoundError } from '../../src/core/errors.ts';
+import { DEFAULT_MAX_LIST_FILE_BYTES, readTextBounded } from '../../src/core/datasets/text-files.ts';
 import { SubsetName } from '../../src/core/schemas.ts';
 import { packIndex, unpackIndex } from '../../src/services/registry/index-artifact.ts';
 import { RegisterBody, type RegisterBodyT } from '../../src/services/registry/schemas.ts';
@@ -270,7 +269,9 @@ const registryRoutes: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (ap
         const read = async (list: string[]) => {
           const files: Record<string, string> = {};
           for (const f of list) {
-            if (fs.existsSync(f)) files[path.basename(f)] = await fsp.readFile(f, 'utf8');
+            // Index files may be a dataset's own (MLTK reuses them): bounded, and never waited on (a FIFO is a 422).
+            const text = await readTextBounded(f, DEFAULT_MAX_LIST_FILE_BYTES, 'index file');
+            if (text !== null) files[path.basename(f)] = text;
           }
           return files;
         };

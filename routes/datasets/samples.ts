@@ -5,7 +5,8 @@
  * - GET /v1/datasets/{id}/samples/{n}/spectrogram.png: the uint16 spectrogram the model is
  *   fed for sample n of a subset (from its feature shard, or computed by the same shard
  *   computation when the shard does not exist yet), drawn by renderSpectrogramPng
- *   (viridis, time and channel axes, colour bar).
+ *   (viridis, time and channel axes, colour bar); computing and drawing run on the DSP
+ *   pool (ctx.dsp), off the event loop.
  * - GET /v1/datasets/{id}/samples/{n}/audio.wav: the clip's file as it is on disk (index
  *   entries are resolved with clipPath's containment checks); a `_silence_` sample is a
  *   generated WAV of sample_length_ms zeros, which is what the model hears.
@@ -19,7 +20,6 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type, type Static } from 'typebox';
 import { readBounded } from '../../src/core/audio/load.ts';
 import { ConflictError, NotFoundError } from '../../src/core/errors.ts';
-import { renderSpectrogramPng } from '../../src/core/render/spectrogram-png.ts';
 import { SubsetName } from '../../src/core/schemas.ts';
 import type { TransformParams } from '../../src/core/audio/augment/index.ts';
 import { AugmentationSchema } from '../../src/services/registry/schemas.ts';
@@ -118,10 +118,16 @@ const samples: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (app, { ct
       const subset = req.query.subset ?? 'training';
       const sample = sampleAt(rec, await ctx.registry.subsets(rec.id), subset, req.params.n);
       const s = await ctx.features.sampleSpectrogram(rec, sample);
-      const png = renderSpectrogramPng(s.values, s.height, s.width, {
-        scale: req.query.scale ?? 3,
-        title: `${sample.className} ${subset} ${sample.position}`,
-        stepMs: rec.settings.frontend_settings.window_step_ms,
+      const png = await ctx.dsp.run({
+        kind: 'spectrogram-png',
+        values: s.values,
+        height: s.height,
+        width: s.width,
+        options: {
+          scale: req.query.scale ?? 3,
+          title: `${sample.className} ${subset} ${sample.position}`,
+          stepMs: rec.settings.frontend_settings.window_step_ms,
+        },
       });
       return reply
         .type('image/png')
@@ -129,7 +135,7 @@ const samples: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (app, { ct
         .header('x-audiofeed-shape', `${s.height},${s.width}`)
         .header('x-audiofeed-dtype', 'uint16')
         .header('x-audiofeed-features-source', s.source)
-        .send(png);
+        .send(Buffer.from(png.buffer, png.byteOffset, png.byteLength));
     },
   );
 
@@ -205,10 +211,16 @@ const samples: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (app, { ct
         );
       }
       const s = preview.spectrogram;
-      const png = renderSpectrogramPng(s.values, s.height, s.width, {
-        scale: 3,
-        title: `${sample.className} ${sample.subset} ${sample.position} augmented (seed ${seed})`,
-        stepMs: rec.settings.frontend_settings.window_step_ms,
+      const png = await ctx.dsp.run({
+        kind: 'spectrogram-png',
+        values: s.values,
+        height: s.height,
+        width: s.width,
+        options: {
+          scale: 3,
+          title: `${sample.className} ${sample.subset} ${sample.position} augmented (seed ${seed})`,
+          stepMs: rec.settings.frontend_settings.window_step_ms,
+        },
       });
       return reply
         .type('image/png')

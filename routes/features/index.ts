@@ -2,15 +2,14 @@
  * POST /v1/features: the features of one uploaded clip. The route reads the multipart
  * upload and negotiates the format; the pipeline, the settings parser and the encoders
  * are the clip-features service (src/services/features/clip-features.ts), which the CLI
- * runs too.
+ * runs too. The computation and the encoding run on the DSP pool (ctx.dsp), never on the
+ * event loop.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { MultipartFile, MultipartValue } from '@fastify/multipart';
 import { AudiofeedError, BadRequestError } from '../../src/core/errors.ts';
 import {
   FORMAT_CONTENT_TYPES,
-  computeClipFeatures,
-  encodeClipFeatures,
   negotiateFormat,
   parseClipFeatureSettings,
   type ClipFeatureSettingsT,
@@ -92,8 +91,8 @@ const features: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (app, { c
         }
         request = parseClipFeatureSettings(parsed);
       }
-      const f = await computeClipFeatures(wav, request, ctx.frontend, filename);
-      const body = encodeClipFeatures(f, format);
+      const f = await ctx.dsp.run({ kind: 'clip-features', wav, request, format, ...(filename === undefined ? {} : { file: filename }) });
+      const body = Buffer.from(f.body.buffer, f.body.byteOffset, f.body.byteLength);
       reply
         .header('x-audiofeed-shape', f.shape.join(','))
         .header('x-audiofeed-dtype', f.dtype)

@@ -2,14 +2,15 @@
  * GET /metrics (Prometheus text format) and the request-duration hook. Two kinds of
  * metrics:
  *
- * - Per API process (request durations, the frontend backend this process runs, Node's
- *   default process metrics): prom-client metrics in a registry owned by this app, so
- *   tests can build several apps in one process.
+ * - Per API process (request durations, the frontend backend this process runs, the DSP
+ *   pool's jobs, the event loop's delay, Node's default process metrics): prom-client
+ *   metrics in a registry owned by this app, so tests can build several apps in one process.
  * - Per deployment (queue depths, job durations, clips featurized, clip failures by
  *   reason): read when /metrics is scraped, from the queues (job counts) and from the
  *   job-metrics hash the workers write (store/job-metrics.ts). Every replica exposes the
  *   same values: aggregate them with max(), not sum().
  */
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import fp from 'fastify-plugin';
 import type { FastifyPluginAsync } from 'fastify';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
@@ -23,7 +24,12 @@ export interface ProcessStats {
   streams?: StreamBudgetStats;
   registry?: RegistryRebuildStats;
 }
+import type { DspStats } from '../../src/services/ports.ts';
 
+/** Event-loop delay buckets (seconds): a healthy loop is in the first two. */
+export const EVENT_LOOP_DELAY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+/** How often the event-loop delay is sampled (ms). */
+const EVENT_LOOP_RESOLUTION_MS = 10;
 export const REQUEST_DURATION_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
 const JOB_STATES: JobType[] = ['waiting', 'active', 'prioritized', 'delayed', 'waiting-children', 'completed', 'failed'];
 
@@ -41,10 +47,11 @@ interface MetricValue {
 }
 
 /**
- * A metric whose values come from the shared Redis hash at scrape time. Implements the
- * part of prom-client's metric interface that Registry uses (name, help, type, get()).
+ * A metric whose values are computed at scrape time (most from the shared Redis hash).
+ * Implements the part of prom-client's metric interface that Registry uses (name, help,
+ * type, get()).
  */
-class RedisBackedMetric {
+class ScrapeTimeMetric {
   readonly aggregator = 'max' as const;
   constructor(
     readonly name: string,
@@ -57,15 +64,125 @@ class RedisBackedMetric {
   }
 }
 
+/**
+ * The event loop's delay as a Prometheus histogram: perf_hooks.monitorEventLoopDelay samples
+ * it every EVENT_LOOP_RESOLUTION_MS; each scrape folds the samples since the last scrape
+ * into cumulative bucket counts (from the sampled distribution's percentiles) and resets
+ * the sampler. A sample is the time between two timer turns minus the resolution: the time
+ * the loop was busy beyond its schedule.
+ */
+class EventLoopDelayMetric {
+  readonly name = 'audiofeed_event_loop_delay_seconds';
+  readonly help =
+    'Delay of the API event loop beyond its schedule, sampled every 10 ms (a blocked loop delays every request, stream and SSE)';
+  readonly type = 'histogram' as const;
+  readonly aggregator = 'sum' as const;
+  private readonly sampler: IntervalHistogram = monitorEventLoopDelay({ resolution: EVENT_LOOP_RESOLUTION_MS });
+  private readonly counts = EVENT_LOOP_DELAY_BUCKETS.map(() => 0);
+  private count = 0;
+  private sum = 0;
+
+  constructor() {
+    this.sampler.enable();
+  }
+
+  stop(): void {
+    this.sampler.disable();
+  }
+
+  private fold(): void {
+    const h = this.sampler;
+    const n = h.count;
+    if (n === 0) return;
+    const offsetNs = EVENT_LOOP_RESOLUTION_MS * 1e6;
+    // The sampled CDF: (value, fraction of samples at or below it), ascending.
+    const points = [...h.percentiles].map(([p, v]) => [Math.max(0, v - offsetNs) / 1e9, p / 100] as const).sort((a, b) => a[0] - b[0]);
+    EVENT_LOOP_DELAY_BUCKETS.forEach((le, i) => {
+      let frac = 0;
+      for (const [v, f] of points) if (v <= le) frac = Math.max(frac, f);
+      this.counts[i]! += Math.round(frac * n);
+    });
+    this.count += n;
+    this.sum += (Math.max(0, h.mean - offsetNs) / 1e9) * n;
+    h.reset();
+  }
+
+  async get() {
+    this.fold();
+    const values: MetricValue[] = EVENT_LOOP_DELAY_BUCKETS.map((le, i) => ({
+      metricName: `${this.name}_bucket`,
+      labels: { le },
+      value: this.counts[i]!,
+    }));
+    values.push({ metricName: `${this.name}_bucket`, labels: { le: '+Inf' }, value: this.count });
+    values.push({ metricName: `${this.name}_sum`, labels: {}, value: this.sum });
+    values.push({ metricName: `${this.name}_count`, labels: {}, value: this.count });
+    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
+  }
+}
+
 export interface AppMetrics {
   registry: Registry;
+  /** Stops the event-loop sampler. */
+  stop(): void;
   /** Observes one finished request (route pattern, method, status). */
   observeRequest(route: string, method: string, status: number, seconds: number): void;
 }
 
-export function createAppMetrics(opts: { source: DeploymentMetrics; frontend: string; stats?: ProcessStats }): AppMetrics {
+export interface MetricsOptions {
+  source: DeploymentMetrics;
+  frontend: string;
+  /** Counters this API process keeps (not in Redis: they survive a Redis loss). */
+  stats?: ProcessStats;
+  /** The DSP pool of this process (routes/compose.ts). */
+  dsp: () => DspStats;
+}
+
+export function createAppMetrics(opts: MetricsOptions): AppMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'audiofeed_' });
+
+  const eventLoop = new EventLoopDelayMetric();
+  registry.registerMetric(eventLoop as unknown as Counter);
+
+  new Gauge({
+    name: 'audiofeed_dsp_jobs_in_flight',
+    help: 'Clip DSP jobs of this API process running on its DSP threads (POST /v1/features, computed previews, spectrogram PNGs)',
+    registers: [registry],
+    collect() {
+      this.set(opts.dsp().inFlight);
+    },
+  });
+  new Gauge({
+    name: 'audiofeed_dsp_jobs_queued',
+    help: 'Clip DSP jobs waiting for a DSP thread (at most DSP_MAX_QUEUE)',
+    registers: [registry],
+    collect() {
+      this.set(opts.dsp().queued);
+    },
+  });
+  new Gauge({
+    name: 'audiofeed_dsp_threads',
+    help: 'DSP threads this API process may run (DSP_THREADS; 0: DSP runs on the event loop)',
+    registers: [registry],
+    collect() {
+      this.set(opts.dsp().threads);
+    },
+  });
+  registry.registerMetric(
+    new ScrapeTimeMetric(
+      'audiofeed_dsp_jobs_refused_total',
+      'Clip DSP jobs refused by this API process, by reason: deadline (ran past DSP_DEADLINE_MS, thread terminated), busy (queue full)',
+      'counter',
+      async () => {
+        const s = opts.dsp();
+        return [
+          { labels: { reason: 'deadline' }, value: s.deadlineExceeded },
+          { labels: { reason: 'busy' }, value: s.rejectedBusy },
+        ];
+      },
+    ) as unknown as Counter,
+  );
 
   const streams = opts.stats?.streams;
   if (streams) {
@@ -179,7 +296,7 @@ export function createAppMetrics(opts: { source: DeploymentMetrics; frontend: st
   });
 
   registry.registerMetric(
-    new RedisBackedMetric(
+    new ScrapeTimeMetric(
       'audiofeed_job_duration_seconds',
       'Processing time of featurization jobs (processedOn to finishedOn), recorded by the worker that ran them (deployment-wide)',
       'histogram',
@@ -200,7 +317,7 @@ export function createAppMetrics(opts: { source: DeploymentMetrics; frontend: st
     ) as unknown as Counter,
   );
   registry.registerMetric(
-    new RedisBackedMetric(
+    new ScrapeTimeMetric(
       'audiofeed_clips_featurized_total',
       'Clips run through the microfrontend by the workers, by backend (clips/s: rate() of this)',
       'counter',
@@ -208,7 +325,7 @@ export function createAppMetrics(opts: { source: DeploymentMetrics; frontend: st
     ) as unknown as Counter,
   );
   registry.registerMetric(
-    new RedisBackedMetric(
+    new ScrapeTimeMetric(
       'audiofeed_clip_failures_total',
       'Clips that could not be featurized, by reason (WavDecodeError reason from the shard results)',
       'counter',
@@ -217,7 +334,7 @@ export function createAppMetrics(opts: { source: DeploymentMetrics; frontend: st
   );
 
   registry.registerMetric(
-    new RedisBackedMetric(
+    new ScrapeTimeMetric(
       'audiofeed_shard_corruptions_total',
       'Feature shards that failed verification (checksum, truncation, unparsable, old layout) or were found gone, by reason; each was quarantined and featurized again',
       'counter',
@@ -226,7 +343,7 @@ export function createAppMetrics(opts: { source: DeploymentMetrics; frontend: st
   );
 
   registry.registerMetric(
-    new RedisBackedMetric(
+    new ScrapeTimeMetric(
       'audiofeed_registry_recovered_datasets_total',
       'Datasets restored from their manifests (DATA_DIR/registry) after Redis lost the registry (deployment-wide)',
       'counter',
@@ -237,7 +354,7 @@ export function createAppMetrics(opts: { source: DeploymentMetrics; frontend: st
     ) as unknown as Counter,
   );
   registry.registerMetric(
-    new RedisBackedMetric(
+    new ScrapeTimeMetric(
       'audiofeed_feature_cache_removed_files_total',
       'Files removed from DATA_DIR/features by the cache collector, by reason: orphan (no registration uses it), lru (FEATURE_CACHE_MAX_BYTES), stale-temp',
       'counter',
@@ -245,7 +362,7 @@ export function createAppMetrics(opts: { source: DeploymentMetrics; frontend: st
     ) as unknown as Counter,
   );
   registry.registerMetric(
-    new RedisBackedMetric(
+    new ScrapeTimeMetric(
       'audiofeed_feature_cache_removed_bytes_total',
       'Bytes removed from DATA_DIR/features by the cache collector, by reason',
       'counter',
@@ -253,7 +370,7 @@ export function createAppMetrics(opts: { source: DeploymentMetrics; frontend: st
     ) as unknown as Counter,
   );
   registry.registerMetric(
-    new RedisBackedMetric(
+    new ScrapeTimeMetric(
       'audiofeed_feature_cache_bytes',
       'Bytes in DATA_DIR/features after the last collection (shared volume: deployment-wide)',
       'gauge',
@@ -264,7 +381,7 @@ export function createAppMetrics(opts: { source: DeploymentMetrics; frontend: st
     ) as unknown as Counter,
   );
   registry.registerMetric(
-    new RedisBackedMetric(
+    new ScrapeTimeMetric(
       'audiofeed_feature_cache_files',
       'Files in DATA_DIR/features after the last collection',
       'gauge',
@@ -277,14 +394,16 @@ export function createAppMetrics(opts: { source: DeploymentMetrics; frontend: st
 
   return {
     registry,
+    stop: () => eventLoop.stop(),
     observeRequest(route, method, status, seconds) {
       requests.observe({ route, method, status }, seconds);
     },
   };
 }
 
-const metrics: FastifyPluginAsync<{ source: DeploymentMetrics; frontend: string; stats?: ProcessStats }> = async (app, opts) => {
+const metrics: FastifyPluginAsync<MetricsOptions> = async (app, opts) => {
   const m = createAppMetrics(opts);
+  app.addHook('onClose', async () => m.stop());
 
   // Callback-style hooks: an async hook costs a promise per request on every route.
   app.addHook('onRequest', (req, reply, done) => {

@@ -101,6 +101,18 @@ const EnvSchema = Type.Object({
   AUGMENT_BATCH_TTL_MS: Type.Integer({ default: 600_000, minimum: 1000 }),
   /** Bytes the augmented-batch directory (DATA_DIR/tmp/augment) may hold; the oldest files go first beyond it. */
   AUGMENT_CACHE_MAX_BYTES: Type.Integer({ default: 1024 * 1024 * 1024, minimum: 1024 * 1024 }),
+  /**
+   * Worker threads that run a request's clip DSP (POST /v1/features, computed sample
+   * spectrograms, spectrogram PNGs) off the API's event loop; 0 runs it on the event loop
+   * (only for debugging: one heavy clip then stalls every request).
+   */
+  DSP_THREADS: Type.Integer({ default: 2, minimum: 0, maximum: 64 }),
+  /** DSP jobs that may wait for a thread; one more is a 503 dsp-busy with Retry-After. */
+  DSP_MAX_QUEUE: Type.Integer({ default: 32, minimum: 0, maximum: 100_000 }),
+  /** A DSP job running longer than this is stopped (its thread terminated): 503 dsp-deadline-exceeded. */
+  DSP_DEADLINE_MS: Type.Integer({ default: 30_000, minimum: 100 }),
+  /** Largest list file (speech_commands_lists' validation_list.txt, testing_list.txt) a registration reads. */
+  MAX_LIST_FILE_BYTES: Type.Integer({ default: 64 * 1024 * 1024, minimum: 1 }),
 });
 
 export type Env = Static<typeof EnvSchema>;
@@ -151,6 +163,10 @@ export interface Config {
   augmentLookahead: number;
   augmentBatchTtlMs: number;
   augmentCacheMaxBytes: number;
+  dspThreads: number;
+  dspMaxQueue: number;
+  dspDeadlineMs: number;
+  maxListFileBytes: number;
 }
 
 export type Scope = 'read' | 'admin';
@@ -270,6 +286,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     augmentLookahead: parsed.AUGMENT_LOOKAHEAD,
     augmentBatchTtlMs: parsed.AUGMENT_BATCH_TTL_MS,
     augmentCacheMaxBytes: parsed.AUGMENT_CACHE_MAX_BYTES,
+    dspThreads: parsed.DSP_THREADS,
+    dspMaxQueue: parsed.DSP_MAX_QUEUE,
+    dspDeadlineMs: parsed.DSP_DEADLINE_MS,
+    maxListFileBytes: parsed.MAX_LIST_FILE_BYTES,
   };
 }
 

@@ -6,6 +6,7 @@
  * an adapter (.dependency-cruiser.cjs, test/architecture.test.ts).
  */
 import type { AugmentedBatchInput } from './features/augmented.ts';
+import type { DspResultOf, DspTask } from './features/dsp-tasks.ts';
 import type { FeatureSpec, SubsetPlan } from './features/plan.ts';
 import type { ShardFailure } from './features/shard-file.ts';
 import type { DatasetRecord, StoredSubsets } from './registry/types.ts';
@@ -13,6 +14,37 @@ import type { DatasetRecord, StoredSubsets } from './registry/types.ts';
 export interface Logger {
   info(msg: string): void;
   warn(msg: string): void;
+}
+
+/**
+ * Where a request's clip DSP runs (src/services/features/dsp-tasks.ts: the tasks). The API's
+ * adapter is a pool of worker threads with a deadline and a bound on the jobs in flight
+ * (jobs/dsp-pool.ts), so decoding, resampling and the frontend never run on its event loop;
+ * `InlineDsp` runs them on the calling thread. Errors: the task's own (AudiofeedError,
+ * revived with its class), DspBusyError (503, Retry-After), DspDeadlineError (503),
+ * DspUnavailableError (503).
+ */
+export interface DspPort {
+  run<T extends DspTask>(task: T): Promise<DspResultOf<T>>;
+  stats(): DspStats;
+  /** Stops every thread (a job in flight is rejected). */
+  close(): Promise<void>;
+}
+
+export interface DspStats {
+  mode: 'threads' | 'inline';
+  /** Threads the pool may run (0: inline). */
+  threads: number;
+  /** Threads running now (started on demand, up to `threads`). */
+  started: number;
+  /** Jobs running (on a thread, or inline). */
+  inFlight: number;
+  /** Jobs waiting for a thread (or for their thread to start). */
+  queued: number;
+  /** Jobs stopped at DSP_DEADLINE_MS, since start. */
+  deadlineExceeded: number;
+  /** Jobs refused because the queue was full, since start. */
+  rejectedBusy: number;
 }
 
 /**

@@ -362,7 +362,7 @@ test('loadSample: bad files reject with WavDecodeError naming the file', async (
   });
   const missing = testdata('bad-wavs', 'does-not-exist.wav');
   await assert.rejects(loadSample(missing, DEFAULTS), (err: unknown) => err instanceof WavDecodeError && err.reason === 'unreadable-file');
-  await assert.rejects(loadSample(testdata('bad-wavs'), DEFAULTS), (err: unknown) => err instanceof WavDecodeError && err.reason === 'unreadable-file');
+  await assert.rejects(loadSample(testdata('bad-wavs'), DEFAULTS), (err: unknown) => err instanceof WavDecodeError && err.reason === 'not-a-regular-file');
 });
 
 test('loadSample: files above the size cap are refused before reading', async () => {

@@ -22,12 +22,10 @@ import { Queue } from 'bullmq';
 import {
   clipEntries,
   MINI_CLASSES,
-  mkfifo,
-  releaseFifo,
   shardJob,
   spawnService,
   startRedis,
-  unblockFifo,
+  writeHeavyClip,
   until,
   type RedisProcess,
 } from './helpers.ts';
@@ -54,8 +52,8 @@ describe('a worker process killed mid-job', () => {
     const root = path.join(base, 'root-a');
     const dataset = path.join(root, 'mini');
     copyCorpus(testdata('corpus-mini'), dataset);
-    const fifo = path.join(dataset, 'yes', 'zz-held.wav');
-    mkfifo(fifo);
+    // A clip that keeps the job active for seconds, so it can be killed mid-job.
+    writeHeavyClip(path.join(dataset, 'yes', 'zz-held.wav'));
     const entries = [...clipEntries(dataset, 20).slice(0, 10), 'yes/zz-held.wav', ...clipEntries(dataset, 20).slice(10)];
     const queue = new Queue<ShardJobData, ShardResult>(SHARD_QUEUE, { connection: connectionFromUrl(redis.url), prefix: 'faults' });
     const dataDir = path.join(base, 'data-a');
@@ -64,10 +62,7 @@ describe('a worker process killed mid-job', () => {
       const refFile = path.join(dataDir, 'reference.afs');
       const reference = startWorkers({ redisUrl: redis.url, prefix: 'faults', concurrency: 1, frontendBackend: 'auto', lockMs: 2000, log: () => {} });
       defer(() => reference.close());
-      // Runs before the close above (last in, first out): a job held on the pipe ends, so close() does not wait on it.
-      defer(() => unblockFifo(fifo));
       await queue.add('shard', shardJob(dataset, root, entries, refFile), { jobId: 'reference' });
-      await releaseFifo(fifo);
       await until(async () => (await queue.getJob('reference'))!.isCompleted());
       await reference.close();
 
@@ -85,15 +80,13 @@ describe('a worker process killed mid-job', () => {
       const file = path.join(dataDir, 'interrupted.afs');
       await queue.add('shard', shardJob(dataset, root, entries, file), { jobId: 'interrupted' });
       await a.waitFor(/featurize-shards job interrupted .* active/);
-      const b = await spawnService('jobs/worker.ts', env);
-      defer(() => b.stop());
-      await b.waitFor(/worker started/);
-
       a.proc.kill('SIGKILL');
       assert.equal((await a.exited).signal, 'SIGKILL');
       assert.equal(await (await queue.getJob('interrupted'))!.getState(), 'active', 'killed mid-job');
-      // Only worker B can open the pipe now: this resolves once B has taken the job over.
-      await releaseFifo(fifo);
+      // Worker B takes the job over once A's lock has expired.
+      const b = await spawnService('jobs/worker.ts', env);
+      defer(() => b.stop());
+      await b.waitFor(/worker started/);
       await until(async () => (await queue.getJob('interrupted'))!.isCompleted());
       await b.waitFor(/featurize-shards job interrupted .* completed/);
       assert.ok(!/job interrupted .* completed/.test(a.output()));

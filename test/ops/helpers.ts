@@ -5,7 +5,7 @@
  * shard jobs a test adds by hand. The app itself comes from the one factory,
  * test/helpers/app.ts.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { ShardJobData } from '../../jobs/payloads.ts';
@@ -13,6 +13,7 @@ import { DEFAULT_TRIM_THRESHOLD_DB } from '../../src/core/audio/index.ts';
 import { resolveFrontendSettings } from '../../src/core/frontend/settings.ts';
 import { freePort, pingRedis, which } from '../../store/redis.ts';
 import { PROJECT_ROOT } from '../helpers/paths.ts';
+import { wavBytes } from '../helpers/wav.ts';
 
 export const MINI_CLASSES = ['yes', 'no', '_unknown_', '_silence_'];
 
@@ -176,40 +177,16 @@ export function clipEntries(datasetDir: string, n: number): string[] {
   return out.slice(0, n);
 }
 
-/** A named pipe: a clip whose read blocks until the test opens the other end (a job held mid-way). */
-export function mkfifo(file: string): void {
-  execFileSync('mkfifo', [file]);
-}
-
 /**
- * Lets a worker blocked on the pipe go on: resolves once a reader has it open. Polls with a
- * non-blocking open, so no thread of libuv's pool ever waits on the pipe (a thread stuck in
- * open() keeps even process.exit() from finishing); fails after `timeoutMs`.
+ * A valid clip that keeps a worker's shard job active for a while: `samples` at 1001 Hz
+ * (just above the resampling floor), resampled to 16 kHz (16 × the samples). The default
+ * costs one core about two seconds, by far longer than the few milliseconds between a job's
+ * "active" log line and the signal a test sends on it. (A FIFO no longer holds a job: clips
+ * are opened without blocking and a FIFO is skipped as not-a-regular-file.)
  */
-export async function releaseFifo(file: string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      fs.closeSync(fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK));
-      return;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENXIO') throw err; // ENXIO: no reader yet
-    }
-    if (Date.now() > deadline) throw new Error(`no process opened ${file} for reading within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-/**
- * For a test's cleanup: wakes whoever is blocked opening the pipe, reader or writer (on Linux
- * an O_RDWR open of a FIFO never blocks and counts as both), then removes it, so a job held
- * on it ends and a later open fails instead of waiting.
- */
-export function unblockFifo(file: string): void {
-  try {
-    fs.closeSync(fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_NONBLOCK));
-  } catch {
-    // Already removed.
-  }
-  fs.rmSync(file, { force: true });
+export function writeHeavyClip(file: string, samples = 1_500_000): void {
+  const s = new Int16Array(samples);
+  for (let i = 0; i < samples; i++) s[i] = Math.round(8000 * Math.sin(i * 0.3));
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, wavBytes(s, 1001));
 }

@@ -17,7 +17,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { Queue, Worker } from 'bullmq';
-import { clipEntries, MINI_CLASSES, mkfifo, releaseFifo, shardJob, spawnService, startRedis, until, type ServiceProcess } from './helpers.ts';
+import { clipEntries, MINI_CLASSES, shardJob, spawnService, startRedis, until, writeHeavyClip, type ServiceProcess } from './helpers.ts';
 import { cleanups, type Defer } from '../helpers/cleanup.ts';
 import { deleteKeys, testRedisUrl } from '../helpers/app.ts';
 import { copyCorpus, testdata } from '../helpers/paths.ts';
@@ -185,13 +185,13 @@ describe('API process', () => {
 describe('worker process', () => {
   async function heldJob(env: Record<string, string>, name: string) {
     const dataset = path.join(base, 'root', 'mini');
-    const fifo = path.join(dataset, 'yes', `zz-${name}.wav`);
-    mkfifo(fifo);
+    const heavy = path.join(dataset, 'yes', `zz-${name}.wav`);
+    writeHeavyClip(heavy);
     const queue = new Queue<ShardJobData, ShardResult>(SHARD_QUEUE, { connection: connectionFromUrl(redisUrl), prefix: env.KEY_PREFIX });
     const file = path.join(env.DATA_DIR!, 'features', `${name}.afs`);
     const entries = [...clipEntries(dataset, 6), `yes/zz-${name}.wav`];
     const job = await queue.add('shard', shardJob(dataset, path.join(base, 'root'), entries, file), { jobId: name });
-    return { fifo, queue, file, job, entries };
+    return { heavy, queue, file, job, entries };
   }
 
   test('SIGTERM: /healthz turns 503, the active job completes, exit 0', { timeout: 60_000 }, async (t) => {
@@ -200,7 +200,7 @@ describe('worker process', () => {
     const worker = await spawnService('jobs/worker.ts', env);
     defer(() => worker.stop());
     await worker.waitFor(/worker health endpoint/);
-    const { fifo, queue, file, entries } = await heldJob(env, 'held-1');
+    const { heavy, queue, file, entries } = await heldJob(env, 'held-1');
     try {
       await worker.waitFor(/featurize-shards job held-1 .* active/);
       assert.equal((await fetch(`http://127.0.0.1:${healthPort(worker)}/healthz`)).status, 200);
@@ -208,7 +208,6 @@ describe('worker process', () => {
       await worker.waitFor(/SIGTERM: finishing active jobs/);
       assert.equal((await fetch(`http://127.0.0.1:${healthPort(worker)}/healthz`)).status, 503);
       assert.equal(worker.proc.exitCode, null, 'still running: a job is active');
-      await releaseFifo(fifo);
       const { code } = await worker.exited;
       assert.equal(code, 0, worker.output().slice(-2000));
       const job = await queue.getJob('held-1');
@@ -217,7 +216,7 @@ describe('worker process', () => {
       assert.ok(fs.existsSync(file));
     } finally {
       await queue.close();
-      fs.rmSync(fifo, { force: true });
+      fs.rmSync(heavy, { force: true });
     }
   });
 
@@ -225,8 +224,8 @@ describe('worker process', () => {
     const redis = await startRedis(path.join(base, 'redis-down'));
     const env: Record<string, string> = { ...privateEnv(), REDIS_URL: redis.url, WORKER_CONCURRENCY: '1', SHUTDOWN_GRACE_MS: '600000' };
     const dataset = path.join(base, 'root', 'mini');
-    const fifo = path.join(dataset, 'yes', 'zz-down.wav');
-    mkfifo(fifo);
+    const heavy = path.join(dataset, 'yes', 'zz-down.wav');
+    writeHeavyClip(heavy);
     let worker: ServiceProcess | undefined;
     try {
       worker = await spawnService('jobs/worker.ts', env);
@@ -239,15 +238,13 @@ describe('worker process', () => {
       worker.proc.kill('SIGTERM');
       await worker.waitFor(/Redis does not answer: closing the workers without waiting for active jobs/);
       // The grace period is 10 minutes and the job's result cannot be stored: only a forced
-      // close ends the process now. (The pipe is released so the read stuck in the thread
-      // pool, an artifact of holding the job, does not keep process.exit() waiting.)
-      await releaseFifo(fifo);
+      // close ends the process now.
       const { code } = await worker.exited;
       assert.equal(code, 0, worker.output().slice(-2000));
     } finally {
       if (worker && worker.proc.exitCode === null) worker.proc.kill('SIGKILL');
       await redis.stop();
-      fs.rmSync(fifo, { force: true });
+      fs.rmSync(heavy, { force: true });
     }
   });
 
@@ -257,7 +254,7 @@ describe('worker process', () => {
     const worker = await spawnService('jobs/worker.ts', env);
     defer(() => worker.stop());
     await worker.waitFor(/worker health endpoint/);
-    const { fifo, queue, file } = await heldJob(env, 'held-2');
+    const { heavy, queue, file } = await heldJob(env, 'held-2');
     try {
       await worker.waitFor(/featurize-shards job held-2 .* active/);
       worker.proc.kill('SIGTERM');
@@ -269,7 +266,7 @@ describe('worker process', () => {
       assert.equal(fs.existsSync(file), false);
     } finally {
       await queue.close();
-      fs.rmSync(fifo, { force: true });
+      fs.rmSync(heavy, { force: true });
     }
   });
 });

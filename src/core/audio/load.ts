@@ -99,17 +99,49 @@ function asReadError(err: unknown, filePath: string): WavDecodeError {
   return new WavDecodeError('unreadable-file', `cannot read file (${(err as NodeJS.ErrnoException).code ?? String(err)})`, filePath);
 }
 
-/** Read a whole file, refusing anything above MAX_WAV_FILE_BYTES before allocating. */
+/**
+ * open(2) flags for clips: O_NONBLOCK so that opening a FIFO returns at once (a blocking
+ * open waits for a writer, parking a thread-pool thread for good), O_NOCTTY so a terminal
+ * never becomes ours; the fstat that follows refuses anything but a regular file.
+ */
+const CLIP_OPEN_FLAGS = fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0) | (fs.constants.O_NOCTTY ?? 0);
+
+/** The skipped-clip reason of a FIFO, socket or device (never read, never waited on). */
+export const NOT_A_REGULAR_FILE = 'not-a-regular-file';
+
+function notRegular(st: fs.Stats, filePath: string): WavDecodeError {
+  const kind = st.isFIFO()
+    ? 'a FIFO'
+    : st.isSocket()
+      ? 'a socket'
+      : st.isCharacterDevice()
+        ? 'a character device'
+        : st.isBlockDevice()
+          ? 'a block device'
+          : st.isDirectory()
+            ? 'a directory'
+            : 'not a regular file';
+  return new WavDecodeError(NOT_A_REGULAR_FILE, `${kind}, not a regular file: only regular files are read`, filePath);
+}
+
+/**
+ * Read a whole file, refusing anything above MAX_WAV_FILE_BYTES before allocating, and
+ * anything that is not a regular file (`not-a-regular-file`) without blocking on it.
+ */
 export async function readBounded(filePath: string): Promise<Uint8Array> {
   let fh;
   try {
-    fh = await open(filePath, 'r');
+    fh = await open(filePath, CLIP_OPEN_FLAGS);
   } catch (err) {
-    throw new WavDecodeError('unreadable-file', `cannot open file (${(err as NodeJS.ErrnoException).code ?? String(err)})`, filePath);
+    const code = (err as NodeJS.ErrnoException).code;
+    // A socket cannot be opened (ENXIO): say what it is.
+    const st = code === 'ENXIO' ? await fs.promises.stat(filePath).catch(() => null) : null;
+    if (st && !st.isFile()) throw notRegular(st, filePath);
+    throw new WavDecodeError('unreadable-file', `cannot open file (${code ?? String(err)})`, filePath);
   }
   try {
     const st = await fh.stat();
-    if (!st.isFile()) throw new WavDecodeError('unreadable-file', 'not a regular file', filePath);
+    if (!st.isFile()) throw notRegular(st, filePath);
     assertSizeWithinLimit(st.size, filePath);
     // The file may shrink between stat and read: keep only what was actually read.
     const buf = Buffer.allocUnsafe(st.size);
@@ -140,7 +172,7 @@ export function readRegularFileSync(filePath: string): Uint8Array | null {
   let fd: number;
   try {
     // Non-blocking, so opening a FIFO cannot stall this thread.
-    fd = fs.openSync(filePath, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0));
+    fd = fs.openSync(filePath, CLIP_OPEN_FLAGS);
   } catch {
     return null;
   }

@@ -21,6 +21,10 @@ import { sortByCodePoint } from './code-point-order.ts';
 import { listClassEntries, type ClassListing } from './listing.ts';
 import { escapedName, hasControlCharacter } from './names.ts';
 import { RandomState } from '../random.ts';
+import { DEFAULT_MAX_LIST_FILE_BYTES, readTextBounded, readTextLines } from './text-files.ts';
+
+/** The shuffle index's seed record is a few hundred bytes per class. */
+const SEED_FILE_MAX_BYTES = 16 * 1024 * 1024;
 
 export type IndexLocation = 'dataset' | 'fallback' | 'shuffle_index_dir';
 
@@ -98,16 +102,19 @@ export function formatIndex(entries: readonly string[]): string {
   return entries.length === 0 ? '' : entries.join('\n') + '\n';
 }
 
-/** Reads an index file; `null` when it does not exist. */
-export async function readIndexFile(file: string): Promise<string[] | null> {
-  let text: string;
-  try {
-    text = await fs.readFile(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw err;
+/**
+ * Reads an index file (as parseIndex, streamed, without blocking on a FIFO or device, at
+ * most `maxBytes`: ./text-files.ts); `null` when it does not exist.
+ */
+export async function readIndexFile(file: string, maxBytes: number = DEFAULT_MAX_LIST_FILE_BYTES): Promise<string[] | null> {
+  const lines = await readTextLines(file, maxBytes, 'index file', false);
+  if (lines === null) return null;
+  const out: string[] = [];
+  for await (const line of lines) {
+    const entry = pyStrip(line);
+    if (entry !== '') out.push(entry);
   }
-  return parseIndex(text);
+  return out;
 }
 
 /** Writes atomically (temp file + rename) so concurrent loads never read a partial index. */
@@ -216,7 +223,9 @@ export interface SeedRecord {
 
 export async function readSeedRecord(shuffleIndexDir: string): Promise<SeedRecord | null> {
   try {
-    const parsed = JSON.parse(await fs.readFile(path.join(shuffleIndexDir, SEED_FILE_NAME), 'utf8')) as SeedRecord;
+    const text = await readTextBounded(path.join(shuffleIndexDir, SEED_FILE_NAME), SEED_FILE_MAX_BYTES, 'seed file');
+    if (text === null) return null;
+    const parsed = JSON.parse(text) as SeedRecord;
     if (typeof parsed.seed === 'number' && parsed.classes && typeof parsed.classes === 'object') return parsed;
     return null;
   } catch {

@@ -276,7 +276,7 @@ async function build(plan: Plan, dirs: DatasetDirs, wants: Want[], warnings: str
   let lists: SplitLists | null = null;
   if (plan.mode === 'lists') {
     // Read and check the list files before any index file is written.
-    lists = await readSplitLists(source.datasetDir, [...plan.known, ...source.candidates], source.ctx.existence);
+    lists = await readSplitLists(source.datasetDir, [...plan.known, ...source.candidates], source.ctx.existence, opts.maxListFileBytes);
   }
   const listed = await listSource(plan, source);
   const subsets = wants.map((w) => {

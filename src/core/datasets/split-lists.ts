@@ -14,6 +14,9 @@
  * MLTK has no such listing; these list-file rules are ours:
  *   - both files must exist at the top of the dataset dir (`list-file-missing`); UTF-8,
  *     a leading byte-order mark is ignored;
+ *   - each must be a regular file (`not-a-regular-file`: a FIFO, socket or device is
+ *     refused without blocking) of at most MAX_LIST_FILE_BYTES (`list-file-too-large`),
+ *     and is read as a stream of lines (./text-files.ts);
  *   - lines end at `\n`, `\r\n` or `\r`; each is stripped of surrounding whitespace
  *     (Python's `str.strip` set, as for index files); blank lines are ignored;
  *   - `\` is a path separator (`yes\a.wav` = `yes/a.wav`) and the path is normalised
@@ -31,11 +34,11 @@
  * Errors name the list file and at most `MAX_REPORTED_LINES` offending lines (with their
  * 1-based line numbers); `extra` carries the same, plus the total count.
  */
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import { DatasetError } from '../errors.ts';
 import { findMissing, pyStrip, type ExistenceStrategy } from './index-files.ts';
 import type { SubsetName } from './subset.ts';
+import { DEFAULT_MAX_LIST_FILE_BYTES, readTextLines } from './text-files.ts';
 
 export const VALIDATION_LIST_FILE = 'validation_list.txt';
 export const TESTING_LIST_FILE = 'testing_list.txt';
@@ -71,23 +74,36 @@ export function normaliseListLine(raw: string): string | null {
   return norm;
 }
 
-export function parseSplitList(text: string): ParsedList {
-  const body = text.startsWith('\ufeff') ? text.slice(1) : text;
-  const entries: ListLine[] = [];
-  const invalid: ParsedList['invalid'] = [];
-  const seen = new Set<string>();
-  body.split(/\r\n|\r|\n/).forEach((raw, i) => {
-    const entry = normaliseListLine(raw);
+/** Parses a list file line by line (lines without their terminators, the first possibly with a BOM). */
+export class SplitListParser {
+  private readonly entries: ListLine[] = [];
+  private readonly invalid: ParsedList['invalid'] = [];
+  private readonly seen = new Set<string>();
+  private n = 0;
+
+  push(raw: string): void {
+    const i = this.n++;
+    const line = i === 0 && raw.startsWith('\ufeff') ? raw.slice(1) : raw;
+    const entry = normaliseListLine(line);
     if (entry === '') return;
     if (entry === null) {
-      invalid.push({ line: i + 1, text: pyStrip(raw) });
+      this.invalid.push({ line: i + 1, text: pyStrip(line) });
       return;
     }
-    if (seen.has(entry)) return;
-    seen.add(entry);
-    entries.push({ line: i + 1, entry });
-  });
-  return { entries, invalid };
+    if (this.seen.has(entry)) return;
+    this.seen.add(entry);
+    this.entries.push({ line: i + 1, entry });
+  }
+
+  result(): ParsedList {
+    return { entries: this.entries, invalid: this.invalid };
+  }
+}
+
+export function parseSplitList(text: string): ParsedList {
+  const parser = new SplitListParser();
+  for (const raw of text.split(/\r\n|\r|\n/)) parser.push(raw);
+  return parser.result();
 }
 
 /** The part of one class list (in its index order) that a subset gets. */
@@ -110,28 +126,28 @@ function describe(o: Offenders, what: readonly [string, string]): string {
   return `${o.file} ${o.count === 1 ? what[0] : what[1].replace('{n}', String(o.count))}: ${shown}${more}`;
 }
 
-async function readListFile(file: string): Promise<string | null> {
-  try {
-    return await fs.readFile(file, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR') return null;
-    throw err;
-  }
+/** A list file parsed as it streams in; null when it does not exist (or is a directory). */
+async function readListFile(file: string, maxBytes: number): Promise<ParsedList | null> {
+  const lines = await readTextLines(file, maxBytes, 'list file');
+  if (lines === null) return null;
+  const parser = new SplitListParser();
+  for await (const raw of lines) parser.push(raw);
+  return parser.result();
 }
 
 /**
  * Reads and checks both list files of `datasetDir`. `listedDirs` are the top-level
  * directories the load lists (requested classes and unknown candidates): only lines
- * under them are checked for existence.
+ * under them are checked for existence. `maxBytes`: MAX_LIST_FILE_BYTES.
  */
 export async function readSplitLists(
   datasetDir: string,
   listedDirs: readonly string[],
   existence: ExistenceStrategy = 'listing',
+  maxBytes: number = DEFAULT_MAX_LIST_FILE_BYTES,
 ): Promise<SplitLists> {
   const files = [path.join(datasetDir, VALIDATION_LIST_FILE), path.join(datasetDir, TESTING_LIST_FILE)] as const;
-  const texts = await Promise.all(files.map(readListFile));
+  const texts = await Promise.all(files.map((f) => readListFile(f, maxBytes)));
   const missing = files.filter((_, i) => texts[i] === null);
   if (missing.length > 0) {
     throw new DatasetError(
@@ -140,7 +156,7 @@ export async function readSplitLists(
       { missingFiles: missing, listing: 'speech_commands_lists' },
     );
   }
-  const parsed = texts.map((t) => parseSplitList(t!));
+  const parsed = texts as ParsedList[];
 
   const invalid: Offenders[] = [];
   parsed.forEach((p, i) => {

@@ -33,6 +33,12 @@ export interface DatasetOptions {
    * class counts and percentages before any list is allocated. Omitted = no limit.
    */
   maxSubsetEntries?: number;
+  /**
+   * Largest list file (validation_list.txt, testing_list.txt) a load reads
+   * (MAX_LIST_FILE_BYTES). Omitted = DEFAULT_MAX_LIST_FILE_BYTES (64 MiB), which index
+   * files always get.
+   */
+  maxListFileBytes?: number;
 }
 
 /** Where one dataset dir's index files go (spec §4). */

@@ -2,16 +2,16 @@
  * One sample of a registered dataset as the model sees it, for previews (the dashboard's
  * spectrogram images and audio players): the uint16 spectrogram from the sample's feature
  * shard when that shard exists, otherwise computed now by the shard computation itself
- * (computeShard on a one-entry list: decode, resample, trim, pad/crop, int16, frontend),
+ * (computeShard on a one-entry list: decode, resample, trim, pad/crop, int16, frontend, on
+ * the DSP pool),
  * so both paths give the same values bit for bit. A clip the featurization skipped (or
  * would skip) is an error with the same reason, never a picture of zeros.
  */
 import fs from 'node:fs';
 import { ConflictError, WavDecodeError } from '../../core/errors.ts';
-import type { FrontendBackend } from '../../core/frontend/backend.ts';
+import type { DspPort } from '../ports.ts';
 import { subsetDir, type SampleRef } from '../registry/subsets.ts';
 import type { DatasetRecord } from '../registry/types.ts';
-import { computeShard } from './compute-shard.ts';
 import { featureHash, featureSpecOf, planList, rowOf, shardOf } from './plan.ts';
 import { isShardCorrupt } from './integrity.ts';
 import { openShardSync, readRowSync, type ShardCorruptError } from './shard-file.ts';
@@ -34,7 +34,7 @@ export async function sampleSpectrogram(
   rec: DatasetRecord,
   sample: SampleRef,
   featuresDir: string,
-  frontend: FrontendBackend,
+  dsp: Pick<DspPort, 'run'>,
   onCorrupt: (err: ShardCorruptError) => Promise<unknown> = async () => undefined,
 ): Promise<SampleSpectrogram> {
   const spec = featureSpecOf(rec);
@@ -58,13 +58,10 @@ export async function sampleSpectrogram(
       await onCorrupt(err);
     }
   }
-  const { header, data } = await computeShard(
-    { datasetDir, root, entries: [sample.entry], spec },
-    frontend,
-  );
-  const failure = header.failures[0];
+  // Computed on the DSP pool (src/services/ports.ts DspPort), never on the caller's event loop.
+  const { failure, rowShape, data } = await dsp.run({ kind: 'sample-features', input: { datasetDir, root, entries: [sample.entry], spec } });
   if (failure) throw skipped(failure.reason, failure.detail, sample.entry);
-  const [height, width] = header.row_shape as [number, number];
+  const [height, width] = rowShape as [number, number];
   return { values: new Uint16Array(data.buffer, data.byteOffset, height * width), height, width, source: 'computed' };
 }
 

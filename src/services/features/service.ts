@@ -6,18 +6,18 @@
  * the FeatureQueue port.
  */
 import fs from 'node:fs';
-import { BackgroundNoiseCache, resolveAugmentation, type AugmentationSettings, type ResolvedAugmentation } from '../../core/audio/augment/index.ts';
+import { resolveAugmentation, type AugmentationSettings, type ResolvedAugmentation } from '../../core/audio/augment/index.ts';
 import { InvalidSettingsError, NotFoundError } from '../../core/errors.ts';
 import type { FrontendBackend } from '../../core/frontend/backend.ts';
 import type { StoredSubsetName, SubsetName } from '../../core/schemas.ts';
-import type { FeatureQueue, FeaturizationSummary, JobProgress, Logger } from '../ports.ts';
+import type { DspPort, FeatureQueue, FeaturizationSummary, JobProgress, Logger } from '../ports.ts';
 import { quarantineShard } from './integrity.ts';
 import type { ShardCorruptError } from './shard-file.ts';
 import { listNameOf, subsetDir, subsetFor, type SampleRef } from '../registry/subsets.ts';
 import type { DatasetRecord, StoredSubset, StoredSubsets } from '../registry/types.ts';
 import { deliveredDtype, featureSpecOf, planList, type SubsetPlan } from './plan.ts';
 import { sampleSpectrogram, type SampleSpectrogram } from './preview.ts';
-import { computeAugmentedPreview, type AugmentedPreview } from './augmented-preview.ts';
+import type { AugmentedPreview } from './augmented-preview.ts';
 import { resolveBgNoiseDirPath } from '../registry/bg-noise-dir.ts';
 import { featurizationState, type SkippedClip } from './skipped.ts';
 import { noWorkers } from './wait.ts';
@@ -64,8 +64,8 @@ export class FeatureService {
       queue: FeatureQueue;
       /** DATA_DIR/features: feature shards. */
       featuresDir: string;
-      /** Computes previews of samples whose shard does not exist yet. */
-      frontend: FrontendBackend;
+      /** Computes previews of samples whose shard does not exist yet (off the event loop). */
+      dsp: DspPort;
       /** Corrupted shards are reported here (warn). */
       log?: Logger;
     },
@@ -194,20 +194,15 @@ export class FeatureService {
 
   /** The uint16 spectrogram of one sample, exactly the values the featurization stores. */
   sampleSpectrogram(rec: DatasetRecord, sample: SampleRef): Promise<SampleSpectrogram> {
-    return sampleSpectrogram(rec, sample, this.deps.featuresDir, this.deps.frontend, this.onCorrupt);
+    return sampleSpectrogram(rec, sample, this.deps.featuresDir, this.deps.dsp, this.onCorrupt);
   }
-
-  /**
-   * Background noises of the registered recipes' directories, loaded once (as a worker keeps
-   * them). Another directory a preview names is loaded for that request only, so previews
-   * cannot make the API process hold every noise directory of a data root.
-   */
-  private readonly previewNoises = new BackgroundNoiseCache();
 
   /**
    * One sample augmented by a recipe (the dataset's own augmentation when `recipe` is
    * undefined): validated as at registration (422 naming the field), its bg_noise_dir
-   * checked against the data root, then computed in one call (./augmented-preview.ts).
+   * checked against the data root, then computed on the DSP pool (./augmented-preview.ts):
+   * the background noises of the registered recipes' directories stay loaded there; another
+   * directory a preview names is loaded for that request only.
    */
   async augmentedPreview(rec: DatasetRecord, sample: SampleRef, recipe: AugmentationSettings | undefined, seed: number): Promise<AugmentedPreview> {
     let augmentation: ResolvedAugmentation;
@@ -222,10 +217,13 @@ export class FeatureService {
     const { datasetDir, root } = subsetDir(rec, sample.list);
     if (augmentation.bg_noise_dir) augmentation = { ...augmentation, bg_noise_dir: await resolveBgNoiseDirPath(augmentation.bg_noise_dir, datasetDir, root) };
     const registered = augmentation.bg_noise_dir !== null && augmentation.bg_noise_dir === rec.settings.augmentation?.bg_noise_dir;
-    return computeAugmentedPreview(
-      { datasetDir, root, entry: sample.entry, spec: featureSpecOf(rec), augmentation, seed },
-      this.deps.frontend,
-      registered ? this.previewNoises : new BackgroundNoiseCache(),
-    );
+    const preview = await this.deps.dsp.run({
+      kind: 'augmented-preview',
+      input: { datasetDir, root, entry: sample.entry, spec: featureSpecOf(rec), augmentation, seed },
+      cacheNoises: registered,
+    });
+    // A Buffer crosses a thread as a plain Uint8Array.
+    const wav: Uint8Array = preview.wav;
+    return { ...preview, wav: Buffer.isBuffer(wav) ? wav : Buffer.from(wav.buffer, wav.byteOffset, wav.byteLength) };
   }
 }

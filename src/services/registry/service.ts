@@ -279,7 +279,7 @@ export class RegistryService {
 
   private async runLoad(dirs: DatasetDirs, settings: EffectiveSettings, kind: LoadKind): Promise<LoadResult> {
     try {
-      const result = await loadDataset(dirs, { ...datasetOptions(settings), maxSubsetEntries: this.config.maxSubsetEntries }, kind);
+      const result = await loadDataset(dirs, { ...datasetOptions(settings), maxSubsetEntries: this.config.maxSubsetEntries, maxListFileBytes: this.config.maxListFileBytes }, kind);
       assertSafeEntries(result);
       return result;
     } catch (err) {
@@ -364,7 +364,7 @@ export class RegistryService {
   /** Regenerates the index files from the directory as it is now, then recomputes every load held. */
   async reindex(id: string): Promise<DatasetRecord> {
     const rec = await this.get(id);
-    await reindexDataset(this.datasetDirsOf(rec), { ...datasetOptions(rec.settings), maxSubsetEntries: this.config.maxSubsetEntries });
+    await reindexDataset(this.datasetDirsOf(rec), { ...datasetOptions(rec.settings), maxSubsetEntries: this.config.maxSubsetEntries, maxListFileBytes: this.config.maxListFileBytes });
     return this.reload(id);
   }
 

@@ -3,11 +3,11 @@
  * loaded noises and their trim bounds for the life of its owner (a worker), instead of
  * module state.
  */
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { InvalidSettingsError, WavDecodeError } from '../../errors.ts';
 import { compareCodePoints } from '../../datasets/code-point-order.ts';
-import { MAX_WAV_FILE_BYTES } from '../load.ts';
+import { readBounded } from '../load.ts';
 import { resample } from '../resample.ts';
 import { trimBounds } from '../trim.ts';
 import { decodeWav, inspectWav } from '../wav.ts';
@@ -68,17 +68,8 @@ export async function loadBackgroundNoises(dir: string, sampleRateHz: number): P
   const out: Float32Array[] = [];
   for (const name of wavs) {
     const file = path.join(dir, name);
-    let st;
-    try {
-      st = await stat(file);
-    } catch (err) {
-      throw new WavDecodeError('unreadable-file', `cannot open file (${(err as NodeJS.ErrnoException).code ?? String(err)})`, file);
-    }
-    if (!st.isFile()) throw new WavDecodeError('unreadable-file', 'not a regular file', file);
-    if (st.size > MAX_WAV_FILE_BYTES) {
-      throw new WavDecodeError('file-too-large', `file is ${st.size} bytes; the limit is ${MAX_WAV_FILE_BYTES} bytes`, file);
-    }
-    const d = decodeAveraged(new Uint8Array(await readFile(file)), file);
+    // readBounded: a regular file of at most MAX_WAV_FILE_BYTES, opened without blocking (a FIFO is refused).
+    const d = decodeAveraged(await readBounded(file), file);
     try {
       out.push(resample(d.samples, d.sampleRate, sampleRateHz));
     } catch (err) {
