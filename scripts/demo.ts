@@ -18,7 +18,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { RandomState } from '../src/core/random.ts';
-import { encodeWavPcm16 } from '../src/services/features/preview.ts';
+import { encodeWavPcm16 } from '../src/core/audio/wav-encode.ts';
 import { ApiClient, DEFAULT_URL, RejectedError, UnavailableError } from '../cli/http.ts';
 import { AudiofeedClient } from '../clients/js/client.ts';
 

@@ -17,7 +17,7 @@ import { WavDecodeError } from '../../core/errors.ts';
 import type { FrontendBackend } from '../../core/frontend/backend.ts';
 import { computeAugmentedBatch } from './augmented.ts';
 import type { FeatureSpec } from './plan.ts';
-import { encodeWavPcm16 } from './preview.ts';
+import { encodeWavPcm16 } from '../../core/audio/wav-encode.ts';
 
 export interface AugmentedPreviewInput {
   datasetDir: string;
