@@ -20,6 +20,7 @@ import { Worker } from 'bullmq';
 import { FEATURIZE_QUEUE, SHARD_QUEUE, connectionFromUrl, type FeatureQueues } from '../../jobs/queues.ts';
 import { startWorkers, type RunningWorkers, type WorkerOptions } from '../../jobs/workers.ts';
 import { createRedis, ensureRedis, type PrivateRedis } from '../../store/redis.ts';
+import { waitFor } from './wait.ts';
 
 const quiet = { info() {}, warn() {} };
 
@@ -185,4 +186,21 @@ export async function registerDataset(t: Pick<TestApp, 'app'>, body: Record<stri
   const res = await t.app.inject({ method: 'POST', url: '/v1/datasets', payload: body });
   assert.equal(res.statusCode, 201, res.body);
   return res.json() as Record<string, unknown>;
+}
+
+/**
+ * POST /v1/datasets/{id}/featurize for `subset` (a repeated request reuses the subset's
+ * flow, e.g. the one a stream queued in the background) and waits until its job has
+ * finished; fails the test unless it completed. Returns the job's last progress.
+ */
+export async function featurized(t: Pick<TestApp, 'app'>, dataset: string, subset: string): Promise<Record<string, any>> {
+  const res = await t.app.inject({ method: 'POST', url: `/v1/datasets/${dataset}/featurize`, payload: { subset } });
+  assert.equal(res.statusCode, 202, res.body);
+  const id = res.json().job_id as string;
+  const p = await waitFor(async () => (await t.app.inject({ url: `/v1/jobs/${id}` })).json() as Record<string, any>, {
+    what: `featurization ${id} of ${dataset}/${subset} finished`,
+    until: (p) => ['completed', 'failed', 'cancelled'].includes(p.state),
+  });
+  assert.equal(p.state, 'completed', JSON.stringify(p));
+  return p;
 }

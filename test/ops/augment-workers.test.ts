@@ -12,7 +12,8 @@ import path from 'node:path';
 import { Queue, type Job } from 'bullmq';
 import { startTestApp, registerDataset, type TestApp } from '../helpers/app.ts';
 import { copyCorpus, testdata } from '../helpers/paths.ts';
-import { spawnService, until, type ServiceProcess } from './helpers.ts';
+import { spawnService, type ServiceProcess } from './helpers.ts';
+import { waitFor } from '../helpers/wait.ts';
 import { AUGMENT_QUEUE, connectionFromUrl } from '../../jobs/queues.ts';
 import type { AugmentBatchJob } from '../../src/services/ports.ts';
 
@@ -38,7 +39,7 @@ before(async () => {
     workers.push(w);
     await w.waitFor(/worker started/);
   }
-  await until(async () => (await t.queues.workersConnected('augment')) === 2);
+  await waitFor(() => t.queues.workersConnected('augment'), { what: 'both worker processes connected to the augment queue', until: (n) => n === 2 });
   await registerDataset(t, {
     name: 'spread',
     source: { type: 'directory', path: 'mini' },

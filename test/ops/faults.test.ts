@@ -28,11 +28,11 @@ import {
   spawnService,
   startRedis,
   unblockFifo,
-  until,
   type RedisProcess,
 } from './helpers.ts';
 import { registerDataset, startTestApp, startTestWorkers } from '../helpers/app.ts';
 import { cleanups } from '../helpers/cleanup.ts';
+import { waitFor } from '../helpers/wait.ts';
 import { copyCorpus, testdata } from '../helpers/paths.ts';
 import type { ShardJobData, ShardResult } from '../../jobs/payloads.ts';
 import { SHARD_QUEUE, connectionFromUrl } from '../../jobs/queues.ts';
@@ -68,7 +68,7 @@ describe('a worker process killed mid-job', () => {
       defer(() => unblockFifo(fifo));
       await queue.add('shard', shardJob(dataset, root, entries, refFile), { jobId: 'reference' });
       await releaseFifo(fifo);
-      await until(async () => (await queue.getJob('reference'))!.isCompleted());
+      await waitFor(async () => (await queue.getJob('reference'))!.isCompleted(), { what: 'the reference shard job completed' });
       await reference.close();
 
       const env = {
@@ -94,7 +94,7 @@ describe('a worker process killed mid-job', () => {
       assert.equal(await (await queue.getJob('interrupted'))!.getState(), 'active', 'killed mid-job');
       // Only worker B can open the pipe now: this resolves once B has taken the job over.
       await releaseFifo(fifo);
-      await until(async () => (await queue.getJob('interrupted'))!.isCompleted());
+      await waitFor(async () => (await queue.getJob('interrupted'))!.isCompleted(), { what: 'the interrupted shard job completed by the second worker' });
       await b.waitFor(/featurize-shards job interrupted .* completed/);
       assert.ok(!/job interrupted .* completed/.test(a.output()));
 
@@ -150,11 +150,12 @@ describe('Redis stops and restarts', () => {
           })
           .on('error', reject);
       });
-      await until(async () => redis.proc.exitCode !== null || redis.proc.signalCode !== null);
+      await waitFor(() => redis.proc.exitCode !== null || redis.proc.signalCode !== null, { what: 'redis-server stopped' });
 
-      const notReady = await until(async () => {
-        const r = await fetch(`http://127.0.0.1:${port}/readyz`);
-        return r.status === 503 ? r : undefined;
+      const notReady = await waitFor(() => fetch(`http://127.0.0.1:${port}/readyz`), {
+        what: '/readyz 503 while Redis is down',
+        until: (r) => r.status === 503,
+        describe: (r) => r.status,
       });
       assert.match(String(notReady.headers.get('content-type')), /^application\/problem\+json/);
       assert.equal(((await notReady.json()) as { type: string }).type, 'https://audiofeed.dev/problems/not-ready');
@@ -173,7 +174,7 @@ describe('Redis stops and restarts', () => {
 
       redis = await startRedis(dir, redis.port);
       redises.push(redis);
-      await until(async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200, 100);
+      await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status, { what: '/readyz 200 once Redis is back', until: (s) => s === 200, everyMs: 100 });
 
       const rest = await fetch(`http://127.0.0.1:${port}${url}&from_batch=${k}`);
       assert.equal(rest.status, 200);

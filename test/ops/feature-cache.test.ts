@@ -15,7 +15,7 @@ import path from 'node:path';
 import { connectIdleWorkers, registerDataset, startTestApp, startTestWorkers, type TestApp } from '../helpers/app.ts';
 import { cleanups } from '../helpers/cleanup.ts';
 import { copyCorpus, duplicateClips, testdata } from '../helpers/paths.ts';
-import { until } from './helpers.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const CLASSES = ['yes', 'no', 'up', 'down', 'left', 'right', '_unknown_', '_silence_'];
 
@@ -46,7 +46,10 @@ async function stream(t: TestApp, id: string, query = ''): Promise<Buffer> {
 async function featurized(t: TestApp, id: string): Promise<void> {
   const res = await t.app.inject({ method: 'POST', url: `/v1/datasets/${id}/featurize`, payload: { subset: 'training' } });
   assert.equal(res.statusCode, 202, res.body);
-  await until(async () => (await t.app.inject({ url: `/v1/jobs/${res.json().job_id}` })).json().state === 'completed');
+  await waitFor(async () => (await t.app.inject({ url: `/v1/jobs/${res.json().job_id}` })).json().state, {
+    what: `featurization ${res.json().job_id} completed`,
+    until: (s) => s === 'completed',
+  });
 }
 
 function metric(text: string, name: string): number | undefined {

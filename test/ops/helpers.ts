@@ -13,6 +13,7 @@ import { DEFAULT_TRIM_THRESHOLD_DB } from '../../src/core/audio/index.ts';
 import { resolveFrontendSettings } from '../../src/core/frontend/settings.ts';
 import { freePort, pingRedis, which } from '../../store/redis.ts';
 import { PROJECT_ROOT } from '../helpers/paths.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 export const MINI_CLASSES = ['yes', 'no', '_unknown_', '_silence_'];
 
@@ -116,38 +117,31 @@ export async function startRedis(dir: string, port?: number): Promise<RedisProce
   });
   process.once('exit', () => proc.kill('SIGKILL'));
   const url = `redis://127.0.0.1:${p}`;
-  for (let i = 0; i < 100 && proc.exitCode === null; i++) {
-    if (await pingRedis(url, 300)) {
-      const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-      return {
-        url,
-        port: p,
-        dir,
-        proc,
-        async stop() {
-          if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
-          await exited;
-        },
-      };
-    }
-    await new Promise((r) => setTimeout(r, 100));
+  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  let stderr = '';
+  proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  try {
+    await waitFor(
+      async () => {
+        if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`redis-server exited (${proc.exitCode ?? proc.signalCode}): ${stderr}`);
+        return pingRedis(url, 1000);
+      },
+      { what: `redis-server answering on port ${p}` },
+    );
+  } catch (err) {
+    proc.kill('SIGKILL');
+    throw err;
   }
-  proc.kill('SIGKILL');
-  throw new Error(`redis-server did not start on port ${p}`);
-}
-
-/**
- * Polls `check` until it returns a value. Gives up with an error after `timeoutMs` (a hang
- * guard: a loop that outlived its test would keep the test file's process alive).
- */
-export async function until<T>(check: () => Promise<T | undefined | null | false>, everyMs = 50, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`until: no result within ${timeoutMs} ms from ${check.toString().slice(0, 160)}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
+  return {
+    url,
+    port: p,
+    dir,
+    proc,
+    async stop() {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
+      await exited;
+    },
+  };
 }
 
 /**
@@ -184,20 +178,21 @@ export function mkfifo(file: string): void {
 /**
  * Lets a worker blocked on the pipe go on: resolves once a reader has it open. Polls with a
  * non-blocking open, so no thread of libuv's pool ever waits on the pipe (a thread stuck in
- * open() keeps even process.exit() from finishing); fails after `timeoutMs`.
+ * open() keeps even process.exit() from finishing); fails after waitFor's deadline.
  */
-export async function releaseFifo(file: string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      fs.closeSync(fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK));
-      return;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENXIO') throw err; // ENXIO: no reader yet
-    }
-    if (Date.now() > deadline) throw new Error(`no process opened ${file} for reading within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+export async function releaseFifo(file: string): Promise<void> {
+  await waitFor(
+    () => {
+      try {
+        fs.closeSync(fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK));
+        return true;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENXIO') throw err; // ENXIO: no reader yet
+        return false;
+      }
+    },
+    { what: `a process opening ${file} for reading`, everyMs: 20 },
+  );
 }
 
 /**

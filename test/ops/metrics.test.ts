@@ -8,9 +8,9 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { until } from './helpers.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { copyCorpus, testdata } from '../helpers/paths.ts';
+import { waitFor } from '../helpers/wait.ts';
 import { startWorkers, type RunningWorkers } from '../../jobs/workers.ts';
 
 let t: TestApp;
@@ -62,11 +62,24 @@ before(async () => {
   assert.equal(res.statusCode, 202, res.body);
   assert.equal(res.headers['x-request-id'], 'trace-featurize-42');
   jobId = res.json().job_id;
-  progress = await until(async () => {
-    const p = (await t.app.inject({ url: `/v1/jobs/${jobId}` })).json();
-    return p.state === 'completed' || p.state === 'failed' ? p : undefined;
+  progress = await waitFor(async () => (await t.app.inject({ url: `/v1/jobs/${jobId}` })).json(), {
+    what: `featurization ${jobId} finished`,
+    until: (p) => p.state === 'completed' || p.state === 'failed',
   });
   assert.equal(progress.state, 'completed');
+  // A job is completed in Redis before its worker hears of it: the worker logs it and
+  // records its duration and clips after that (its 'completed' event). Every job's record is awaited.
+  await waitFor(
+    async () => {
+      const s = samples((await t.app.inject({ url: '/metrics' })).body);
+      return {
+        featurize: find(s, 'audiofeed_job_duration_seconds_count', { queue: 'featurize', status: 'completed' }) ?? 0,
+        shards: find(s, 'audiofeed_job_duration_seconds_count', { queue: 'featurize-shards', status: 'completed' }) ?? 0,
+        logged: workerLogs.some((l) => l.fields?.queue === 'featurize' && l.fields?.event === 'completed'),
+      };
+    },
+    { what: 'the workers recorded every job of the featurization', until: (m) => m.featurize >= 1 && m.shards >= progress.shards_total && m.logged },
+  );
 });
 after(async () => {
   await workers.close();

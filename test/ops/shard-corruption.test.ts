@@ -13,7 +13,7 @@ import path from 'node:path';
 import { startTestApp, startTestWorkers, registerDataset, type TestApp } from '../helpers/app.ts';
 import { copyCorpus, duplicateClips, testdata } from '../helpers/paths.ts';
 import type { RunningWorkers } from '../../jobs/workers.ts';
-import { until } from './helpers.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 let t: TestApp;
 let workers: RunningWorkers;
@@ -39,7 +39,7 @@ before(async () => {
   assert.equal(res.statusCode, 200, res.body);
   reference = res.rawPayload;
   const plan = t.ctx.features.planOf(await t.ctx.registry.get('mini'), (await t.ctx.registry.subsets('mini')).training!);
-  await until(async () => plan.shards.every((s) => fs.existsSync(s.file)));
+  await waitFor(() => plan.shards.filter((s) => !fs.existsSync(s.file)).length, { what: 'every shard of the plan on disk (shards missing)', until: (n) => n === 0 });
 });
 after(async () => {
   await workers?.close();
@@ -119,14 +119,14 @@ describe('a corrupted shard is never served', () => {
     const res = await t.app.inject({ url: URL_NPY });
     assert.equal(res.statusCode, 200, res.body);
     assert.ok(res.rawPayload.equals(reference));
-    await until(async () => fs.existsSync(b!));
+    await waitFor(() => fs.existsSync(b!), { what: `shard ${b} made again` });
     // Every shard exists now: the next stream reads the cache and finds the truncated one.
     const res2 = await t.app.inject({ url: URL_NPY });
     assert.ok(res2.rawPayload.equals(reference));
     const counts = await corruptionCounts();
     assert.equal((counts['truncated'] ?? 0) - (before['truncated'] ?? 0), 1, JSON.stringify(counts));
     // The truncated shard was quarantined and is featurized again in the background.
-    await until(async () => fs.existsSync(a!));
+    await waitFor(() => fs.existsSync(a!), { what: `shard ${a} made again` });
     assert.equal(fs.statSync(a!).size, size);
     assert.ok(fs.existsSync(b!));
   });
@@ -159,7 +159,7 @@ describe('a corrupted shard is never served', () => {
     const res2 = await t.app.inject({ url: URL_NPY });
     assert.ok(res2.rawPayload.equals(reference));
     // The stream's background flow makes the quarantined shard again.
-    await until(async () => fs.existsSync(a!));
+    await waitFor(() => fs.existsSync(a!), { what: `shard ${a} made again` });
     assert.equal(fs.readFileSync(a!).toString('latin1', 0, 8), 'AFSHARD2');
   });
 });

@@ -17,7 +17,8 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { Queue, Worker } from 'bullmq';
-import { clipEntries, MINI_CLASSES, mkfifo, releaseFifo, shardJob, spawnService, startRedis, until, type ServiceProcess } from './helpers.ts';
+import { clipEntries, MINI_CLASSES, mkfifo, releaseFifo, shardJob, spawnService, startRedis, type ServiceProcess } from './helpers.ts';
+import { waitFor } from '../helpers/wait.ts';
 import { cleanups, type Defer } from '../helpers/cleanup.ts';
 import { deleteKeys, testRedisUrl } from '../helpers/app.ts';
 import { copyCorpus, testdata } from '../helpers/paths.ts';
@@ -110,9 +111,9 @@ async function startApi(defer: Defer, env: Record<string, string>): Promise<Serv
 async function streamWaiting(env: Record<string, string>): Promise<void> {
   const q = new Queue(SHARD_QUEUE, { connection: connectionFromUrl(redisUrl), prefix: env.KEY_PREFIX });
   try {
-    await until(async () => {
-      const c = await q.getJobCounts('waiting', 'prioritized');
-      return (c.waiting ?? 0) + (c.prioritized ?? 0) > 0;
+    await waitFor(() => q.getJobCounts('waiting', 'prioritized'), {
+      what: "the stream's first shard job queued",
+      until: (c) => (c.waiting ?? 0) + (c.prioritized ?? 0) > 0,
     });
   } finally {
     await q.close();
@@ -133,14 +134,17 @@ describe('API process', () => {
     api.proc.kill('SIGTERM');
     await api.waitFor(/SIGTERM: shutting down/);
     // No new connections once shutdown began.
-    await until(async () => {
-      try {
-        await fetch(`http://127.0.0.1:${api.port}/healthz`);
-        return false;
-      } catch {
-        return true;
-      }
-    });
+    await waitFor(
+      async () => {
+        try {
+          await fetch(`http://127.0.0.1:${api.port}/healthz`);
+          return false;
+        } catch {
+          return true;
+        }
+      },
+      { what: 'the API refusing new connections' },
+    );
     assert.equal(api.proc.exitCode, null, 'still running: a stream is in flight');
 
     // Only now can the stream's shards be made.

@@ -16,7 +16,7 @@ import type { Redis } from 'ioredis';
 import { startTestApp, startTestWorkers, registerDataset, type TestApp } from '../helpers/app.ts';
 import { cleanups } from '../helpers/cleanup.ts';
 import { copyCorpus, testdata } from '../helpers/paths.ts';
-import { until } from '../ops/helpers.ts';
+import { waitFor, within } from '../helpers/wait.ts';
 import type { RunningWorkers } from '../../jobs/workers.ts';
 import { AUGMENT_QUEUE, connectionFromUrl } from '../../jobs/queues.ts';
 import type { AugmentBatchJob } from '../../src/services/ports.ts';
@@ -42,7 +42,6 @@ interface Service {
 
 async function startService(env: Record<string, string>): Promise<Service> {
   const t = await startTestApp({ AUGMENT_LOOKAHEAD: String(LOOKAHEAD), ...env });
-  copyCorpus(testdata('corpus-mini'), path.join(t.root, 'mini'));
   const computed = new Map<string, number>();
   const workers = startTestWorkers(t, {
     log: (_msg, f) => {
@@ -50,25 +49,29 @@ async function startService(env: Record<string, string>): Promise<Service> {
     },
   });
   const jobs = new Queue(AUGMENT_QUEUE, { connection: connectionFromUrl(t.redisUrl), prefix: t.prefix });
-  await registerDataset(t, {
-    name: 'ahead',
-    source: { type: 'directory', path: 'mini' },
-    classes: ['yes', 'no', '_silence_'],
-    validation_split: 0.25,
-    batch_size: 2,
-    augmentation,
-  });
-  return {
-    t,
-    workers,
-    jobs,
-    computed,
-    async close() {
-      await jobs.close();
-      await workers.close();
-      await t.close();
-    },
+  const close = async () => {
+    await jobs.close();
+    await workers.close();
+    await t.close();
   };
+  try {
+    copyCorpus(testdata('corpus-mini'), path.join(t.root, 'mini'));
+    // Connected before anything is asked of them (the head of epoch 0 is queued at registration).
+    await within(workers.ready(), 'the test workers connected');
+    await jobs.waitUntilReady();
+    await registerDataset(t, {
+      name: 'ahead',
+      source: { type: 'directory', path: 'mini' },
+      classes: ['yes', 'no', '_silence_'],
+      validation_split: 0.25,
+      batch_size: 2,
+      augmentation,
+    });
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  return { t, workers, jobs, computed, close };
 }
 
 const ALL_STATES = ['waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed'] as const;
@@ -105,12 +108,15 @@ describe('a stream that leaves early', () => {
   before(async () => {
     s = await startService({ AUGMENT_BATCH_TTL_MS: '1000' });
   });
-  after(() => s.close());
+  after(() => s?.close());
 
-  test('has batches up to k + AUGMENT_LOOKAHEAD queued or computed after sending batch k, and no more; leaves no queued job; its files expire', async () => {
+  test('has batches up to k + AUGMENT_LOOKAHEAD queued or computed after sending batch k, and no more; leaves no queued job; its files expire', async (tc) => {
+    const defer = cleanups(tc);
     const rec = await s.t.ctx.registry.get('ahead');
     const subsets = await s.t.ctx.registry.subsets('ahead');
     const abort = new AbortController();
+    // A stream left waiting by a failed assertion is ended with the test.
+    defer(() => abort.abort(new Error('client went away')));
     const gone = new Promise<never>((_, reject) => abort.signal.addEventListener('abort', () => reject(new Error('client went away'))));
     gone.catch(() => undefined);
     const stream = await s.t.ctx.epochs.open(rec, subsets, { subset: 'training', epoch: 1, format: 'npy', requestId: 'test-ahead', signal: abort.signal });
@@ -125,9 +131,13 @@ describe('a stream that leaves early', () => {
       if (sent >= 3) await gone;
     });
     writing.catch(() => undefined);
-    await fourSent;
+    // The fourth write, or the stream's end or error: never a wait for nothing.
+    await within(
+      Promise.race([fourSent, writing.then(() => Promise.reject(new Error(`the stream ended after ${sent} batches`)))]),
+      'the stream sending its fourth batch',
+    );
     const k = 3;
-    await until(async () => (await batchesWithJobs(s, 1)).includes(k + LOOKAHEAD));
+    await waitFor(() => batchesWithJobs(s, 1), { what: `a job for batch ${k + LOOKAHEAD} of epoch 1`, until: (b) => b.includes(k + LOOKAHEAD) });
     assert.deepEqual(await batchesWithJobs(s, 1), range(k + LOOKAHEAD + 1));
     assert.deepEqual(await batchesWithJobs(s, 2), [], 'the next epoch is not reached yet');
 
@@ -138,7 +148,10 @@ describe('a stream that leaves early', () => {
     const wants = await ((await s.jobs.client) as unknown as Redis).keys(`${s.t.prefix}:augment-wants:*`);
     assert.deepEqual(wants, [], 'want counts left behind');
     // Batches already computed stay for a resumption, then expire.
-    await until(async () => (await s.jobs.getJobs(['active'])).length === 0 && filesIn(augmentDir(s)).length === 0);
+    await waitFor(async () => ({ active: (await s.jobs.getJobs(['active'])).length, files: filesIn(augmentDir(s)) }), {
+      what: 'no active augment job and every computed batch file expired',
+      until: (v) => v.active === 0 && v.files.length === 0,
+    });
   });
 });
 
@@ -147,10 +160,13 @@ describe('augmented batches computed ahead', () => {
   before(async () => {
     s = await startService({});
   });
-  after(() => s.close());
+  after(() => s?.close());
 
   test("a training subset just registered has the first AUGMENT_LOOKAHEAD batches of epoch 0 computed before it is asked for", async () => {
-    await until(async () => (await s.jobs.getJobs(['completed'])).filter((j) => j.data.epoch === 0).length === LOOKAHEAD);
+    await waitFor(async () => (await s.jobs.getJobs(['completed'])).filter((j) => j.data.epoch === 0).length, {
+      what: `the first ${LOOKAHEAD} batches of epoch 0 computed`,
+      until: (n) => n === LOOKAHEAD,
+    });
     assert.deepEqual(await batchesWithJobs(s, 0), range(LOOKAHEAD));
     const requested = Date.now();
     const epoch0 = await epochBytes(s, 0);
@@ -167,7 +183,10 @@ describe('augmented batches computed ahead', () => {
   test("near the end of an epoch, the next epoch's first AUGMENT_LOOKAHEAD batches are computed, and the next request finds them", async () => {
     const epoch2 = await epochBytes(s, 2);
     assert.ok(epoch2.length > LOOKAHEAD);
-    await until(async () => (await s.jobs.getJobs(['completed'])).filter((j) => j.data.epoch === 3).length === LOOKAHEAD);
+    await waitFor(async () => (await s.jobs.getJobs(['completed'])).filter((j) => j.data.epoch === 3).length, {
+      what: `the first ${LOOKAHEAD} batches of epoch 3 computed`,
+      until: (n) => n === LOOKAHEAD,
+    });
     assert.deepEqual(await batchesWithJobs(s, 3), range(LOOKAHEAD));
     const head = (await allJobs(s)).filter((j) => j.data.epoch === 3);
     assert.ok(head.every((j) => fs.existsSync(j.data.file)));
@@ -198,14 +217,17 @@ describe('augmented batches computed ahead', () => {
     const open = (id: string) => s.t.ctx.epochs.open(rec, subsets, { subset: 'training', epoch: 5, format: 'npy', requestId: id, signal: new AbortController().signal });
     const streams = [await open('client-a'), await open('client-b')];
     const sent = [0, 0];
+    const ended = [false, false];
     const bodies: Buffer[][] = [[], []];
     await Promise.all(
       streams.map((st, i) =>
-        st.writeTo(async (chunk) => {
-          bodies[i]!.push(Buffer.from(chunk));
-          sent[i]!++;
-          await until(async () => sent[1 - i]! >= sent[i]! - 1, 5);
-        }),
+        st
+          .writeTo(async (chunk) => {
+            bodies[i]!.push(Buffer.from(chunk));
+            sent[i]!++;
+            await waitFor(() => sent[1 - i]! >= sent[i]! - 1 || ended[1 - i]!, { what: `client ${'ab'[1 - i]} within a batch of client ${'ab'[i]}`, everyMs: 5 });
+          })
+          .finally(() => (ended[i] = true)),
       ),
     );
     const [a, b] = bodies.map((chunks) => xs(Buffer.concat(chunks)));
@@ -236,7 +258,11 @@ describe('augmented batches computed ahead', () => {
     await assert.rejects(
       stream.writeTo(async () => {
         if (++sent < 2) return;
-        await until(async () => (await windowJobs()).length === LOOKAHEAD && (await windowJobs()).every((j) => fs.existsSync(j.data.file)));
+        await waitFor(windowJobs, {
+          what: `batches 3..${2 + LOOKAHEAD} of epoch 7 computed`,
+          until: (w) => w.length === LOOKAHEAD && w.every((j) => fs.existsSync(j.data.file)),
+          describe: (w) => w.map((j) => ({ batch: j.data.batch, file: fs.existsSync(j.data.file) })),
+        });
         throw new Error('connection reset');
       }),
       /connection reset/,
