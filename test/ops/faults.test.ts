@@ -47,7 +47,7 @@ after(async () => {
 });
 
 describe('a worker process killed mid-job', () => {
-  test('the job completes on another worker process with identical output', { timeout: 60_000 }, async (t) => {
+  test('the job completes on another worker process with identical output', { timeout: 240_000 }, async (t) => {
     const defer = cleanups(t);
     const redis = await startRedis(path.join(base, 'redis-a'));
     redises.push(redis);
@@ -110,7 +110,7 @@ describe('a worker process killed mid-job', () => {
 });
 
 describe('Redis stops and restarts', () => {
-  test('/readyz reports it, and a broken stream resumes with from_batch without a corrupt batch', { timeout: 60_000 }, async () => {
+  test('/readyz reports it, and a broken stream resumes with from_batch without a corrupt batch', { timeout: 240_000 }, async () => {
     const dir = path.join(base, 'redis-b');
     let redis = await startRedis(dir);
     redises.push(redis);

@@ -123,7 +123,7 @@ async function streamWaiting(env: Record<string, string>): Promise<void> {
 const STREAM = '/v1/datasets/mini/batches?subset=training&format=arrow&dtype=uint16';
 
 describe('API process', () => {
-  test('SIGTERM: stops accepting, the in-flight stream completes, exit 0', { timeout: 60_000 }, async (t) => {
+  test('SIGTERM: stops accepting, the in-flight stream completes, exit 0', { timeout: 240_000 }, async (t) => {
     const defer = cleanups(t);
     const env = privateEnv();
     const api = await startApi(defer, env);
@@ -164,7 +164,7 @@ describe('API process', () => {
     }
   });
 
-  test('a second SIGTERM exits at once (143), cutting the stream', { timeout: 60_000 }, async (t) => {
+  test('a second SIGTERM exits at once (143), cutting the stream', { timeout: 240_000 }, async (t) => {
     const defer = cleanups(t);
     const env = privateEnv();
     const api = await startApi(defer, env);
@@ -198,7 +198,7 @@ describe('worker process', () => {
     return { fifo, queue, file, job, entries };
   }
 
-  test('SIGTERM: /healthz turns 503, the active job completes, exit 0', { timeout: 60_000 }, async (t) => {
+  test('SIGTERM: /healthz turns 503, the active job completes, exit 0', { timeout: 240_000 }, async (t) => {
     const defer = cleanups(t);
     const env = { ...privateEnv(), WORKER_CONCURRENCY: '1' };
     const worker = await spawnService('jobs/worker.ts', env);
@@ -225,7 +225,7 @@ describe('worker process', () => {
     }
   });
 
-  test('SIGTERM while Redis is down: the worker closes at once (force), not after the grace period', { timeout: 60_000 }, async () => {
+  test('SIGTERM while Redis is down: the worker closes at once (force), not after the grace period', { timeout: 240_000 }, async () => {
     const redis = await startRedis(path.join(base, 'redis-down'));
     const env: Record<string, string> = { ...privateEnv(), REDIS_URL: redis.url, WORKER_CONCURRENCY: '1', SHUTDOWN_GRACE_MS: '600000' };
     const dataset = path.join(base, 'root', 'mini');
@@ -255,7 +255,7 @@ describe('worker process', () => {
     }
   });
 
-  test('a second SIGTERM exits at once (143) with the job unfinished', { timeout: 60_000 }, async (t) => {
+  test('a second SIGTERM exits at once (143) with the job unfinished', { timeout: 240_000 }, async (t) => {
     const defer = cleanups(t);
     const env = { ...privateEnv(), WORKER_CONCURRENCY: '1' };
     const worker = await spawnService('jobs/worker.ts', env);

@@ -73,7 +73,7 @@ const registration = fc.record(
   { requiredKeys: [] },
 );
 
-test('any registration body: 2xx or a 4xx problem, memory bounded', { timeout: 120_000 }, async () => {
+test('any registration body: 2xx or a 4xx problem, memory bounded', { timeout: 240_000 }, async () => {
   let n = 0;
   await fc.assert(
     fc.asyncProperty(registration, async (body) => {
@@ -104,7 +104,7 @@ const query = fc.record(
   { requiredKeys: [] },
 );
 
-test('any batch query (GET and HEAD): 2xx or a 4xx problem, memory bounded', { timeout: 120_000 }, async () => {
+test('any batch query (GET and HEAD): 2xx or a 4xx problem, memory bounded', { timeout: 240_000 }, async () => {
   await fc.assert(
     fc.asyncProperty(query, fc.boolean(), async (q, head) => {
       const pairs: [string, string][] = Object.entries(q).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]);
@@ -128,7 +128,7 @@ const featureSettings = fc.record(
   { requiredKeys: [] },
 );
 
-test('any POST /v1/features settings: 2xx or a 4xx problem, memory bounded', { timeout: 120_000 }, async () => {
+test('any POST /v1/features settings: 2xx or a 4xx problem, memory bounded', { timeout: 240_000 }, async () => {
   const wav = toneWav(1600);
   await fc.assert(
     fc.asyncProperty(featureSettings, fc.constantFrom('application/x-npy', 'application/json', 'image/png'), async (settings, accept) => {

@@ -18,7 +18,7 @@ import { shardsOf } from '../../src/services/epochs/assemble.ts';
 import { batchIndices } from '../../src/core/datasets/index.ts';
 
 for (const format of ['arrow', 'npy'] as const) {
-  test(`a cold epoch (${format}) equals the same epoch from the cache, byte for byte`, { timeout: 90_000 }, async (ctx) => {
+  test(`a cold epoch (${format}) equals the same epoch from the cache, byte for byte`, { timeout: 240_000 }, async (ctx) => {
     const defer = cleanups(ctx);
     const t = await startTestApp();
     defer(() => t.close());
@@ -43,7 +43,7 @@ for (const format of ['arrow', 'npy'] as const) {
   });
 }
 
-test('a cold first epoch reads the shards in the order the workers make them: after its first batches nothing is featurized twice', { timeout: 90_000 }, async (ctx) => {
+test('a cold first epoch reads the shards in the order the workers make them: after its first batches nothing is featurized twice', { timeout: 240_000 }, async (ctx) => {
   const defer = cleanups(ctx);
   const t = await startTestApp();
   defer(() => t.close());

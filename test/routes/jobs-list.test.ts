@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { connectIdleWorkers, startTestApp, startTestWorkers, registerDataset, type TestApp } from '../helpers/app.ts';
 import { makeTree, smallCorpus, toneWav } from '../helpers/wav.ts';
+import { waitFor } from '../helpers/wait.ts';
 import type { RunningWorkers } from '../../jobs/workers.ts';
 
 let t: TestApp;
@@ -57,14 +58,8 @@ async function list(query = ''): Promise<{ jobs: Job[]; total: number; link: str
 }
 
 /** Polls the listing until `done` holds (the workers run in this process). */
-async function waitFor(query: string, done: (l: { jobs: Job[]; total: number }) => boolean): Promise<{ jobs: Job[]; total: number }> {
-  let last = await list(query);
-  for (let i = 0; i < 600 && !done(last); i++) {
-    await new Promise((r) => setTimeout(r, 100));
-    last = await list(query);
-  }
-  assert.ok(done(last), JSON.stringify(last));
-  return last;
+function listed(query: string, done: (l: { jobs: Job[]; total: number }) => boolean): Promise<{ jobs: Job[]; total: number }> {
+  return waitFor(() => list(query), { what: `GET /v1/jobs${query} in the state awaited`, until: done, everyMs: 100 });
 }
 
 const newestFirst = (jobs: Job[]) =>
@@ -175,11 +170,11 @@ describe('GET /v1/jobs', () => {
   test('jobs finish and are listed as completed; a featurization made again is no longer cancelled', async () => {
     workers = startTestWorkers(t);
     await workers.ready();
-    await waitFor('?state=completed', (l) => l.total === 2);
+    await listed('?state=completed', (l) => l.total === 2);
     assert.deepEqual(new Set((await list('?state=completed')).jobs.map((j) => j.id)), new Set([a1, b1]));
     const again = await featurize('a', 'validation');
     assert.deepEqual(again, { ...again, job_id: a2, created: true });
-    await waitFor('?state=completed', (l) => l.total === 3);
+    await listed('?state=completed', (l) => l.total === 3);
     assert.equal((await list('?state=cancelled')).total, 0);
   });
 });

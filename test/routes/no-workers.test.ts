@@ -34,7 +34,7 @@ function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: st
   const env: NodeJS.ProcessEnv = { ...process.env, AUDIOFEED_URL: url };
   delete env.AUDIOFEED_TOKEN;
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, [BIN, ...args], { cwd: os.tmpdir(), env, timeout: 60_000, killSignal: 'SIGKILL' }, (err, stdout, stderr) => {
+    execFile(process.execPath, [BIN, ...args], { cwd: os.tmpdir(), env, timeout: 240_000, killSignal: 'SIGKILL' }, (err, stdout, stderr) => {
       if (err && typeof err.code !== 'number') return reject(new Error(`${err.message}\nstdout: ${stdout}\nstderr: ${stderr}`));
       resolve({ code: err ? (err.code as number) : 0, stdout, stderr });
     });

@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestApp, startTestWorkers, registerDataset, type TestApp } from '../helpers/app.ts';
 import { smallCorpus } from '../helpers/wav.ts';
+import { waitFor } from '../helpers/wait.ts';
 import type { RunningWorkers } from '../../jobs/workers.ts';
 import { StreamMemoryBudget, streamReservationBytes } from '../../src/services/stream-budget.ts';
 
@@ -80,8 +81,7 @@ describe('batch stream bounds', () => {
       others.release();
     }
     // Every stream gave its reservation back when it ended.
-    for (let i = 0; i < 50 && t.ctx.streamBudget.inUse > 0; i++) await new Promise((r) => setTimeout(r, 20));
-    assert.equal(t.ctx.streamBudget.inUse, 0);
+    await waitFor(() => t.ctx.streamBudget.inUse, { what: 'every stream reservation given back', until: (n) => n === 0 });
   });
 });
 
@@ -91,7 +91,8 @@ test('StreamMemoryBudget: first come first served, a waiter is granted when room
   const waiting = b.reserve(50);
   let granted = false;
   void waiting.then(() => (granted = true));
-  await new Promise((r) => setTimeout(r, 20));
+  // Every callback that could run has run (the pending promise jobs, then an event-loop turn): still waiting.
+  await new Promise((r) => setImmediate(r));
   assert.equal(granted, false);
   a.release();
   a.release();

@@ -71,7 +71,7 @@ with zipfile.ZipFile(sys.argv[1], 'w') as z:
       out,
       spec,
     ],
-    { timeout: 20_000 },
+    { timeout: 240_000 },
   );
   const buf = fs.readFileSync(out);
   fs.rmSync(out);

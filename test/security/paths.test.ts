@@ -102,7 +102,7 @@ else:
       kind,
       out,
     ],
-    { timeout: 20_000, input: spec },
+    { timeout: 240_000, input: spec },
   );
   const buf = fs.readFileSync(out);
   fs.rmSync(out);

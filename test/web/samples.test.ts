@@ -18,6 +18,7 @@ import type { RunningWorkers } from '../../jobs/workers.ts';
 import { renderSpectrogramPng } from '../../src/core/render/spectrogram-png.ts';
 import { startTestApp, startTestWorkers, type TestApp } from '../helpers/app.ts';
 import { copyCorpus, testdata } from '../helpers/paths.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const CLASSES = ['yes', 'no', 'up', 'down', 'left', 'right', '_unknown_', '_silence_'];
 const BROKEN = 'yes/zz-broken.wav';
@@ -71,14 +72,12 @@ async function featurize(subset: string): Promise<string> {
   const res = await t.app.inject({ method: 'POST', url: '/v1/datasets/mini/featurize', payload: { subset } });
   assert.equal(res.statusCode, 202, res.body);
   const jobId = res.json().job_id as string;
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const state = (await t.app.inject({ url: `/v1/jobs/${jobId}` })).json().state as string;
-    if (state === 'completed') return jobId;
-    assert.ok(!['failed', 'cancelled'].includes(state), state);
-    assert.ok(Date.now() < deadline, `featurization still ${state}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  const state = await waitFor(async () => (await t.app.inject({ url: `/v1/jobs/${jobId}` })).json().state as string, {
+    what: `featurization ${jobId} of ${subset} finished`,
+    until: (s) => ['completed', 'failed', 'cancelled'].includes(s),
+  });
+  assert.equal(state, 'completed');
+  return jobId;
 }
 
 describe('spectrogram.png and audio.wav', () => {
