@@ -16,7 +16,7 @@ import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { connectIdleWorkers, startTestApp, startTestWorkers, type TestApp } from './helpers/app.ts';
-import { cleanups } from './helpers/cleanup.ts';
+import { cleanups, closeAll } from './helpers/cleanup.ts';
 import { waitFor, within } from './helpers/wait.ts';
 import { PROJECT_ROOT, TESTDATA } from './helpers/paths.ts';
 import { smallCorpus } from './helpers/wav.ts';
@@ -101,11 +101,13 @@ describe('remote commands against a running service', () => {
     url = await listen(t);
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'audiofeed-cli-remote-'));
   });
-  after(async () => {
-    await workers?.close();
-    await t?.close();
-    if (work) fs.rmSync(work, { recursive: true, force: true });
-  });
+  after(() =>
+    closeAll(
+      () => workers?.close(),
+      () => t?.close(),
+      () => work && fs.rmSync(work, { recursive: true, force: true }),
+    ),
+  );
 
   test('datasets register, list, show, summary and weights print what the API answers', async () => {
     const reg = await cli(

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Queue, type Job } from 'bullmq';
 import { closeRedis, startTestApp, startTestWorkers, type TestApp } from '../helpers/app.ts';
-import { cleanups } from '../helpers/cleanup.ts';
+import { cleanups, closeAll } from '../helpers/cleanup.ts';
 import { copyCorpus, testdata } from '../helpers/paths.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { resolveAugmentation } from '../../src/core/audio/augment/index.ts';
@@ -29,10 +29,12 @@ before(async () => {
   copyCorpus(testdata('corpus-mini'), dir);
   jobs = new Queue(AUGMENT_QUEUE, { connection: connectionFromUrl(t.redisUrl), prefix: t.prefix });
 });
-after(async () => {
-  await jobs.close();
-  await t.close();
-});
+after(() =>
+  closeAll(
+    () => jobs?.close(),
+    () => t?.close(),
+  ),
+);
 
 async function jobOf(key: string): Promise<Job<AugmentBatchJob>> {
   const job = await jobs.getJob(augmentJobId(key));

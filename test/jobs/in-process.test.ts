@@ -22,7 +22,7 @@ before(async () => {
   });
   assert.equal(res.statusCode, 201, res.body);
 });
-after(async () => t.close());
+after(async () => t?.close());
 
 test('without any worker, a stream that needs featurization is a 503 problem', async () => {
   const res = await t.app.inject({ url: '/v1/datasets/small/batches?format=npy' });

@@ -16,6 +16,7 @@ import { spawnService, type ServiceProcess } from './helpers.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { AUGMENT_QUEUE, connectionFromUrl } from '../../jobs/queues.ts';
 import type { AugmentBatchJob } from '../../src/services/ports.ts';
+import { closeAll } from '../helpers/cleanup.ts';
 
 let t: TestApp;
 let jobs: Queue;
@@ -50,11 +51,13 @@ before(async () => {
   });
 });
 
-after(async () => {
-  await Promise.all(workers.map((w) => w.stop()));
-  await jobs?.close();
-  await t?.close();
-});
+after(() =>
+  closeAll(
+    () => Promise.all(workers.map((w) => w.stop())),
+    () => jobs?.close(),
+    () => t?.close(),
+  ),
+);
 
 test("both worker processes take augmented batches of one trainer's epochs", async () => {
   const names = new Set(workers.map((w) => `${os.hostname()}:${w.proc.pid}`));

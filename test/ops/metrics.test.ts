@@ -12,6 +12,7 @@ import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { copyCorpus, testdata } from '../helpers/paths.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { startWorkers, type RunningWorkers } from '../../jobs/workers.ts';
+import { closeAll } from '../helpers/cleanup.ts';
 
 let t: TestApp;
 let workers: RunningWorkers;
@@ -81,10 +82,12 @@ before(async () => {
     { what: 'the workers recorded every job of the featurization', until: (m) => m.featurize >= 1 && m.shards >= progress.shards_total && m.logged },
   );
 });
-after(async () => {
-  await workers.close();
-  await t.close();
-});
+after(() =>
+  closeAll(
+    () => workers?.close(),
+    () => t?.close(),
+  ),
+);
 
 describe('request ids', () => {
   test('X-Request-Id is honoured and echoed; a missing or unusable one is replaced by a UUID', async () => {

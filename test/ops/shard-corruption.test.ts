@@ -14,6 +14,7 @@ import { startTestApp, startTestWorkers, registerDataset, type TestApp } from '.
 import { copyCorpus, duplicateClips, testdata } from '../helpers/paths.ts';
 import type { RunningWorkers } from '../../jobs/workers.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { closeAll } from '../helpers/cleanup.ts';
 
 let t: TestApp;
 let workers: RunningWorkers;
@@ -41,10 +42,12 @@ before(async () => {
   const plan = t.ctx.features.planOf(await t.ctx.registry.get('mini'), (await t.ctx.registry.subsets('mini')).training!);
   await waitFor(() => plan.shards.filter((s) => !fs.existsSync(s.file)).length, { what: 'every shard of the plan on disk (shards missing)', until: (n) => n === 0 });
 });
-after(async () => {
-  await workers?.close();
-  await t?.close();
-});
+after(() =>
+  closeAll(
+    () => workers?.close(),
+    () => t?.close(),
+  ),
+);
 
 const featuresDir = () => path.join(t.dataDir, 'features');
 /** The training subset's shard files (the only subset featurized here), in a stable order. */

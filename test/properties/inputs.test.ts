@@ -10,6 +10,7 @@ import fc from 'fast-check';
 import { startTestApp, startTestWorkers, registerDataset, type TestApp } from '../helpers/app.ts';
 import { smallCorpus, toneWav } from '../helpers/wav.ts';
 import type { RunningWorkers } from '../../jobs/workers.ts';
+import { closeAll } from '../helpers/cleanup.ts';
 
 const SEED = 1107;
 let t: TestApp;
@@ -23,10 +24,12 @@ before(async () => {
   await registerDataset(t, { name: 'p', source: { type: 'directory', path: 'c' }, classes: ['yes', 'no', '_unknown_', '_silence_'], validation_split: 0.3 });
   rssBefore = process.memoryUsage().rss;
 });
-after(async () => {
-  await workers.close();
-  await t.close();
-});
+after(() =>
+  closeAll(
+    () => workers?.close(),
+    () => t?.close(),
+  ),
+);
 
 function assertAnswer(res: { statusCode: number; headers: Record<string, unknown>; body: string }, input: unknown) {
   const shown = JSON.stringify(input)?.slice(0, 400);

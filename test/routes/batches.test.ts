@@ -21,6 +21,7 @@ import { computeSpectrogram } from '../../src/core/frontend/frontend.ts';
 import { convertSpectrogram } from '../../src/core/frontend/output.ts';
 import { resolveFrontendSettings } from '../../src/core/frontend/settings.ts';
 import { decodeNpy } from '../../src/core/tensors/npy.ts';
+import { closeAll } from '../helpers/cleanup.ts';
 
 let t: TestApp;
 let workers: RunningWorkers;
@@ -41,10 +42,12 @@ before(async () => {
     class_weights: 'balanced',
   });
 });
-after(async () => {
-  await workers.close();
-  await t.close();
-});
+after(() =>
+  closeAll(
+    () => workers?.close(),
+    () => t?.close(),
+  ),
+);
 
 async function samples(subset: 'training' | 'validation') {
   const res = await t.app.inject({ url: `/v1/datasets/mini/samples?subset=${subset}&limit=10000` });

@@ -19,7 +19,7 @@ before(async () => {
   t = await startTestApp();
   smallCorpus(path.join(t.root, 'small'));
 });
-after(async () => t.close());
+after(async () => t?.close());
 
 const register = (body: object) =>
   t.app.inject({ method: 'POST', url: '/v1/datasets', payload: body as Record<string, unknown> });

@@ -13,6 +13,7 @@ import { connectIdleWorkers, startTestApp, startTestWorkers, registerDataset, ty
 import { makeTree, smallCorpus, toneWav } from '../helpers/wav.ts';
 import { waitFor } from '../helpers/wait.ts';
 import type { RunningWorkers } from '../../jobs/workers.ts';
+import { closeAll } from '../helpers/cleanup.ts';
 
 let t: TestApp;
 let workers: RunningWorkers | null = null;
@@ -37,11 +38,13 @@ before(async () => {
   // Another trim threshold: other features, so a featurization of its own.
   await registerDataset(t, { name: 'b', source: { type: 'directory', path: 'small' }, classes: ['yes', 'no'], trim_threshold_db: 30 });
 });
-after(async () => {
-  await idle?.close();
-  await workers?.close();
-  await t?.close();
-});
+after(() =>
+  closeAll(
+    () => idle?.close(),
+    () => workers?.close(),
+    () => t?.close(),
+  ),
+);
 
 async function featurize(id: string, subset: string): Promise<{ job_id: string; created: boolean }> {
   const res = await t.app.inject({ method: 'POST', url: `/v1/datasets/${id}/featurize`, payload: { subset } });

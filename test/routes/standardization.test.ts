@@ -26,6 +26,7 @@ import { resolveStandardization, standardizeSample, type Standardization } from 
 import { featurized, registerDataset, startTestApp, startTestWorkers, type TestApp } from '../helpers/app.ts';
 import { numpy } from '../helpers/numpy-standardize.ts';
 import { copyCorpus, testdata } from '../helpers/paths.ts';
+import { closeAll } from '../helpers/cleanup.ts';
 
 const P = 'https://audiofeed.dev/problems/';
 const fe = resolveFrontendSettings({});
@@ -43,10 +44,12 @@ before(async () => {
   await registerDataset(t, { ...BASE, name: 'plain' });
   await registerDataset(t, { ...BASE, name: 'std', ...STD });
 });
-after(async () => {
-  await workers.close();
-  await t.close();
-});
+after(() =>
+  closeAll(
+    () => workers?.close(),
+    () => t?.close(),
+  ),
+);
 
 /** The uint16 features of a subset's entries (src/ directly), in subset order. */
 async function rawFeatures(subset: 'training' | 'validation'): Promise<Uint16Array[]> {

@@ -10,6 +10,7 @@ import { smallCorpus } from '../helpers/wav.ts';
 import { waitFor } from '../helpers/wait.ts';
 import type { RunningWorkers } from '../../jobs/workers.ts';
 import { StreamMemoryBudget, streamReservationBytes } from '../../src/services/stream-budget.ts';
+import { closeAll } from '../helpers/cleanup.ts';
 
 // One float32 row of (98, 32, 1) + 3 classes: 98*32*4 + 12 + 4 = 12560 bytes.
 const ROW = 98 * 32 * 4 + 12 + 4;
@@ -24,10 +25,12 @@ describe('batch stream bounds', () => {
     workers = startTestWorkers(t);
     await registerDataset(t, { name: 'small', source: { type: 'directory', path: '.' }, classes: ['yes', 'no', 'maybe'], batch_size: 2 });
   });
-  after(async () => {
-    await workers.close();
-    await t.close();
-  });
+  after(() =>
+    closeAll(
+      () => workers?.close(),
+      () => t?.close(),
+    ),
+  );
 
   test('a batch larger than MAX_BATCH_BYTES is a 413 problem naming the limit, before anything is queued', async () => {
     for (const q of ['batch_size=5', 'batch_size=-1', 'batch_size=65536', 'subset=training&batch_size=65536&format=npy']) {

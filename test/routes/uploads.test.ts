@@ -19,7 +19,7 @@ before(async () => {
   small = path.join(t.root, 'small');
   smallCorpus(small);
 });
-after(async () => t.close());
+after(async () => t?.close());
 
 const settings = (name: string) => JSON.stringify({ name, classes: ['yes', 'no'], validation_split: 0.2 });
 

@@ -47,7 +47,7 @@ before(async () => {
 
 after(async () => {
   for (const c of children) c.kill('SIGKILL');
-  await t.close();
+  await t?.close();
 });
 
 function startWorker(): ChildProcess {

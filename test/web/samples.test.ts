@@ -19,6 +19,7 @@ import { renderSpectrogramPng } from '../../src/core/render/spectrogram-png.ts';
 import { startTestApp, startTestWorkers, type TestApp } from '../helpers/app.ts';
 import { copyCorpus, testdata } from '../helpers/paths.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { closeAll } from '../helpers/cleanup.ts';
 
 const CLASSES = ['yes', 'no', 'up', 'down', 'left', 'right', '_unknown_', '_silence_'];
 const BROKEN = 'yes/zz-broken.wav';
@@ -49,10 +50,12 @@ before(async () => {
   });
   assert.equal(res.statusCode, 201, res.body);
 });
-after(async () => {
-  await workers?.close();
-  await t?.close();
-});
+after(() =>
+  closeAll(
+    () => workers?.close(),
+    () => t?.close(),
+  ),
+);
 
 async function items(subset: string): Promise<Item[]> {
   const res = await t.app.inject({ url: `/v1/datasets/mini/samples?subset=${subset}&limit=10000` });
