@@ -161,9 +161,15 @@ export async function startTestApp(env: Record<string, string> = {}, opts: TestA
   };
 }
 
-/** The workers of `t`'s queues, in this process (as `npm run worker` would run them). */
+/**
+ * The workers of `t`'s queues, in this process (as `npm run worker` would run them). They
+ * share the event loop with the test, which may block it for seconds on a loaded machine
+ * (a numpy reference through execFileSync, spectrograms computed in the test): with a
+ * short lock, a job whose renewal came late would be taken for stalled and run twice.
+ * Tests of lock expiry run worker processes with their own JOB_LOCK_MS.
+ */
 export function startTestWorkers(t: Pick<TestApp, 'redisUrl' | 'prefix'>, over: Partial<WorkerOptions> = {}): RunningWorkers {
-  return startWorkers({ redisUrl: t.redisUrl, prefix: t.prefix, concurrency: 2, frontendBackend: 'auto', lockMs: 5000, log: () => {}, ...over });
+  return startWorkers({ redisUrl: t.redisUrl, prefix: t.prefix, concurrency: 2, frontendBackend: 'auto', lockMs: 60_000, log: () => {}, ...over });
 }
 
 /**

@@ -45,7 +45,8 @@ export async function waitFor<T>(check: () => T | Promise<T>, opts: WaitOptions<
   let lastError: unknown;
   for (;;) {
     try {
-      last = await check();
+      // A check that never returns (a command to a Redis that does not answer) is bounded too.
+      last = await within(Promise.resolve(check()), `waitFor: ${what}: a check of it that never returned`, Math.max(1000, timeoutMs - (Date.now() - started)));
       seen = true;
       lastError = undefined;
       if (until(last)) return last;

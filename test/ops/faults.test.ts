@@ -115,7 +115,7 @@ describe('Redis stops and restarts', () => {
     let redis = await startRedis(dir);
     redises.push(redis);
     const t = await startTestApp({}, { redisUrl: redis.url });
-    const workers = startTestWorkers(t);
+    const workers = startTestWorkers(t, { lockMs: 5000 }); // a job its worker lost with Redis is retried soon after
     try {
       copyCorpus(testdata('corpus-mini'), path.join(t.root, 'mini'));
       await registerDataset(t, { name: 'mini', source: { type: 'directory', path: 'mini' }, classes: MINI_CLASSES, validation_split: 0.2, batch_size: 4 });

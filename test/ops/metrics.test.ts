@@ -48,7 +48,7 @@ before(async () => {
     prefix: t.prefix,
     concurrency: 2,
     frontendBackend: 'auto',
-    lockMs: 5000,
+    lockMs: 60_000,
     log: (msg, fields) => workerLogs.push({ msg, fields }),
   });
   // Connected before the featurization is asked for (with no worker it would be a 503).

@@ -11,14 +11,14 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Queue, type Job } from 'bullmq';
+import { Queue, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { startTestApp, startTestWorkers, registerDataset, type TestApp } from '../helpers/app.ts';
-import { cleanups } from '../helpers/cleanup.ts';
+import { cleanups, closeAll } from '../helpers/cleanup.ts';
 import { copyCorpus, testdata } from '../helpers/paths.ts';
 import { waitFor, within } from '../helpers/wait.ts';
 import type { RunningWorkers } from '../../jobs/workers.ts';
-import { AUGMENT_QUEUE, connectionFromUrl } from '../../jobs/queues.ts';
+import { AUGMENT_QUEUE, augmentWantsKey, connectionFromUrl } from '../../jobs/queues.ts';
 import type { AugmentBatchJob } from '../../src/services/ports.ts';
 import { decodeNpy } from '../../src/core/tensors/npy.ts';
 
@@ -35,6 +35,10 @@ const augmentation = {
 interface Service {
   t: TestApp;
   workers: RunningWorkers;
+  /** Closes the workers and connects one to the augment queue that takes no job (streams are accepted, nothing is computed). */
+  holdWorkers(): Promise<void>;
+  /** Starts the workers again after holdWorkers(). */
+  resumeWorkers(): Promise<void>;
   jobs: Queue;
   computed: Map<string, number>;
   close(): Promise<void>;
@@ -43,16 +47,32 @@ interface Service {
 async function startService(env: Record<string, string>): Promise<Service> {
   const t = await startTestApp({ AUGMENT_LOOKAHEAD: String(LOOKAHEAD), ...env });
   const computed = new Map<string, number>();
-  const workers = startTestWorkers(t, {
-    log: (_msg, f) => {
-      if (f?.event === 'completed' && f.queue === AUGMENT_QUEUE && f.reused === false) computed.set(String(f.jobId), (computed.get(String(f.jobId)) ?? 0) + 1);
-    },
-  });
+  const start = () =>
+    startTestWorkers(t, {
+      log: (_msg, f) => {
+        if (f?.event === 'completed' && f.queue === AUGMENT_QUEUE && f.reused === false) computed.set(String(f.jobId), (computed.get(String(f.jobId)) ?? 0) + 1);
+      },
+    });
+  let workers = start();
+  let idle: Worker | null = null;
   const jobs = new Queue(AUGMENT_QUEUE, { connection: connectionFromUrl(t.redisUrl), prefix: t.prefix });
-  const close = async () => {
-    await jobs.close();
+  const close = () =>
+    closeAll(
+      () => jobs.close(),
+      () => idle?.close(),
+      () => workers.close(),
+      () => t.close(),
+    );
+  const holdWorkers = async () => {
+    idle = new Worker(AUGMENT_QUEUE, async () => undefined, { connection: connectionFromUrl(t.redisUrl), prefix: t.prefix, autorun: false });
+    await idle.waitUntilReady();
     await workers.close();
-    await t.close();
+  };
+  const resumeWorkers = async () => {
+    workers = start();
+    await within(workers.ready(), 'the test workers connected again');
+    await idle?.close();
+    idle = null;
   };
   try {
     copyCorpus(testdata('corpus-mini'), path.join(t.root, 'mini'));
@@ -71,7 +91,17 @@ async function startService(env: Record<string, string>): Promise<Service> {
     await close();
     throw err;
   }
-  return { t, workers, jobs, computed, close };
+  return {
+    t,
+    get workers() {
+      return workers;
+    },
+    holdWorkers,
+    resumeWorkers,
+    jobs,
+    computed,
+    close,
+  };
 }
 
 const ALL_STATES = ['waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed'] as const;
@@ -98,7 +128,8 @@ const xs = (body: Buffer): Buffer[] => {
 };
 
 async function epochBytes(s: Service, epoch: number): Promise<Buffer[]> {
-  const res = await s.t.app.inject({ url: `/v1/datasets/ahead/batches?epoch=${epoch}&format=npy` });
+  // Bounded: a stream that never ends fails here, named, instead of holding the file to its timeout.
+  const res = await within(s.t.app.inject({ url: `/v1/datasets/ahead/batches?epoch=${epoch}&format=npy` }), `epoch ${epoch} streamed`);
   assert.equal(res.statusCode, 200, res.body);
   return xs(res.rawPayload);
 }
@@ -176,7 +207,11 @@ describe('augmented batches computed ahead', () => {
       assert.equal(s.computed.get(j.id!), 1, `batch ${j.data.batch} computed ${s.computed.get(j.id!)} times`);
     }
     // The same bytes as when nothing was precomputed (its files are gone: it is computed again).
-    assert.ok(head.every((j) => !fs.existsSync(j.data.file)), 'read batches are removed by their last reader');
+    // Removed by their last reader as it counts itself out, just after the batch is read (not awaited by the response).
+    await waitFor(() => head.filter((j) => fs.existsSync(j.data.file)).map((j) => j.data.batch), {
+      what: 'read batches removed by their last reader (batches still there)',
+      until: (left) => left.length === 0,
+    });
     assert.deepEqual(await epochBytes(s, 0), epoch0);
   });
 
@@ -193,7 +228,10 @@ describe('augmented batches computed ahead', () => {
     // Every batch of epoch 2 was read by its only reader, which removed it.
     const epoch2Jobs = (await allJobs(s)).filter((j) => j.data.epoch === 2);
     assert.equal(epoch2Jobs.length, epoch2.length);
-    assert.ok(epoch2Jobs.every((j) => !fs.existsSync(j.data.file)));
+    await waitFor(() => epoch2Jobs.filter((j) => fs.existsSync(j.data.file)).map((j) => j.data.batch), {
+      what: 'every batch of epoch 2 removed by its only reader (batches still there)',
+      until: (left) => left.length === 0,
+    });
 
     const requested = Date.now();
     const epoch3 = await epochBytes(s, 3);
@@ -215,7 +253,24 @@ describe('augmented batches computed ahead', () => {
     const rec = await s.t.ctx.registry.get('ahead');
     const subsets = await s.t.ctx.registry.subsets('ahead');
     const open = (id: string) => s.t.ctx.epochs.open(rec, subsets, { subset: 'training', epoch: 5, format: 'npy', requestId: id, signal: new AbortController().signal });
-    const streams = [await open('client-a'), await open('client-b')];
+    // Sharing a batch needs both clients to want it before either has read it. Later batches
+    // are wanted a window ahead, but the first has nothing before it: on a loaded machine
+    // one client could have it computed, read and released before the other asked. So the
+    // workers hold the jobs until both clients want batch 0.
+    await s.holdWorkers();
+    // open() makes each stream's first batch: both are opened at once, and wait for it.
+    const opening = Promise.all([open('client-a'), open('client-b')]);
+    opening.catch(() => undefined); // awaited below; a failed wait before it ends the test
+    const redis = (await s.jobs.client) as unknown as Redis;
+    await waitFor(
+      async () => {
+        const first = (await allJobs(s)).find((j) => j.data.epoch === 5 && j.data.batch === 0);
+        return first ? Number(await redis.get(augmentWantsKey(s.t.prefix, first.id!.replace(/^aug-/, '')))) : 0;
+      },
+      { what: 'both clients wanting batch 0 of epoch 5', until: (n) => n === 2 },
+    );
+    await s.resumeWorkers();
+    const streams = await within(opening, 'both streams opened');
     const sent = [0, 0];
     const ended = [false, false];
     const bodies: Buffer[][] = [[], []];
@@ -240,7 +295,10 @@ describe('augmented batches computed ahead', () => {
     );
     // Twice: once for the two side by side, once for the stream of its own after them.
     for (const j of epoch5) assert.equal(s.computed.get(j.id!), 2, `batch ${j.data.batch} computed ${s.computed.get(j.id!)} times`);
-    assert.ok(epoch5.every((j) => !fs.existsSync(j.data.file)), 'the last reader removes each batch');
+    await waitFor(() => epoch5.filter((j) => fs.existsSync(j.data.file)).map((j) => j.data.batch), {
+      what: 'each batch removed by its last reader (batches still there)',
+      until: (left) => left.length === 0,
+    });
   });
 
   test('from_batch resumes on the same bytes, from the batches the broken stream had computed ahead', async (t) => {
