@@ -39,9 +39,13 @@ export interface RunningWorkers {
   close(): Promise<void>;
 }
 
-/** True when Redis answers a PING within `ms`. */
+/**
+ * True when Redis answers a PING within `ms`, connecting first if the client is still
+ * connecting (a worker closed right after it started: under load its clients may not be
+ * connected yet, and that is not a Redis that is down).
+ */
 async function redisAnswers(redis: Redis, ms: number): Promise<boolean> {
-  if (redis.status !== 'ready') return false;
+  if (redis.status === 'end' || redis.status === 'close') return false;
   let timer: NodeJS.Timeout | undefined;
   try {
     return await Promise.race([
@@ -125,10 +129,11 @@ export function startWorkers(opts: WorkerOptions): RunningWorkers {
       if (job) record(job, 'failed');
     });
   }
+  const all = [shardWorker, augmentWorker, parentWorker];
   return {
     frontend: frontend.name,
     async ready() {
-      await Promise.all([shardWorker, augmentWorker, parentWorker].map((w) => w.waitUntilReady()));
+      await Promise.all(all.map((w) => w.waitUntilReady()));
     },
     async close() {
       // With Redis unreachable an active job can neither finish (its result cannot be
@@ -136,6 +141,16 @@ export function startWorkers(opts: WorkerOptions): RunningWorkers {
       // period; its lock expires and another worker retries it.
       const reachable = await redisAnswers(redis, 1000);
       if (!reachable) opts.log('Redis does not answer: closing the workers without waiting for active jobs');
+      else {
+        // A worker closed while it is still connecting rejects a promise nobody observes
+        // ("Connection is closed"): with Redis answering, its connections come up soon.
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          Promise.all(all.map((w) => w.waitUntilReady())).catch(() => undefined),
+          new Promise((r) => (timer = setTimeout(r, 10_000).unref())),
+        ]);
+        clearTimeout(timer);
+      }
       const workersClosed = Promise.all([shardWorker.close(!reachable), augmentWorker.close(!reachable), parentWorker.close(!reachable)]);
       if (reachable) {
         await workersClosed;

@@ -16,7 +16,7 @@ import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { startTestApp, startTestWorkers, registerDataset, type TestApp } from './helpers/app.ts';
-import { cleanups } from './helpers/cleanup.ts';
+import { cleanups, closeAll } from './helpers/cleanup.ts';
 import { TESTDATA } from './helpers/paths.ts';
 import type { RunningWorkers } from '../jobs/workers.ts';
 import { main } from '../cli/main.ts';
@@ -80,11 +80,13 @@ describe('lifecycle commands against a running service', () => {
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'audiofeed-cli-life-'));
     await registerDataset(t, { name: 'life', source: { type: 'directory', path: 'corpus-mini' }, classes: CLASSES, validation_split: 0.2, batch_size: 16 });
   });
-  after(async () => {
-    await workers?.close();
-    await t?.close();
-    if (work) fs.rmSync(work, { recursive: true, force: true });
-  });
+  after(() =>
+    closeAll(
+      () => workers?.close(),
+      () => t?.close(),
+      () => work && fs.rmSync(work, { recursive: true, force: true }),
+    ),
+  );
 
   const view = async (id: string) => (await fetch(`${url}/v1/datasets/${id}`)).json() as Promise<Record<string, any>>;
 

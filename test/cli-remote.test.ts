@@ -16,7 +16,8 @@ import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { connectIdleWorkers, startTestApp, startTestWorkers, type TestApp } from './helpers/app.ts';
-import { cleanups } from './helpers/cleanup.ts';
+import { cleanups, closeAll } from './helpers/cleanup.ts';
+import { waitFor, within } from './helpers/wait.ts';
 import { PROJECT_ROOT, TESTDATA } from './helpers/paths.ts';
 import { smallCorpus } from './helpers/wav.ts';
 import type { RunningWorkers } from '../jobs/workers.ts';
@@ -45,7 +46,7 @@ function cli(args: string[], opts: { env?: Record<string, string>; cwd?: string 
     execFile(
       process.execPath,
       [BIN, ...args],
-      { cwd: opts.cwd ?? os.tmpdir(), env: childEnv(opts.env ?? {}), timeout: 60_000, killSignal: 'SIGKILL', maxBuffer: 16 * 1024 * 1024 },
+      { cwd: opts.cwd ?? os.tmpdir(), env: childEnv(opts.env ?? {}), timeout: 240_000, killSignal: 'SIGKILL', maxBuffer: 16 * 1024 * 1024 },
       (err, stdout, stderr) => {
         if (err && typeof err.code !== 'number') return reject(new Error(`${err.message}\nstdout: ${stdout}\nstderr: ${stderr}`));
         resolve({ code: err ? (err.code as number) : 0, stdout, stderr });
@@ -100,11 +101,13 @@ describe('remote commands against a running service', () => {
     url = await listen(t);
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'audiofeed-cli-remote-'));
   });
-  after(async () => {
-    await workers?.close();
-    await t?.close();
-    if (work) fs.rmSync(work, { recursive: true, force: true });
-  });
+  after(() =>
+    closeAll(
+      () => workers?.close(),
+      () => t?.close(),
+      () => work && fs.rmSync(work, { recursive: true, force: true }),
+    ),
+  );
 
   test('datasets register, list, show, summary and weights print what the API answers', async () => {
     const reg = await cli(
@@ -264,10 +267,10 @@ describe('remote commands against a running service', () => {
     const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
     const recordFile = path.join(out, '.mini-training-epoch2.npys.part.json');
     // The record is written once the first batch is in (the stream then stalls).
-    for (let i = 0; i < 600 && !fs.existsSync(recordFile) && child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 50));
+    await waitFor(() => fs.existsSync(recordFile) || child.exitCode !== null, { what: `the pull's resume record ${recordFile} (or its exit)`, describe: () => stderr });
     assert.ok(fs.existsSync(path.join(out, '.mini-training-epoch2.npys.part')), `the partial file while the stream runs (${stderr})`);
     child.kill('SIGINT');
-    assert.equal(await exited, 130, stderr);
+    assert.equal(await within(exited, 'the pull exiting on SIGINT'), 130, stderr);
     assert.match(stderr, /^audiofeed: pull interrupted \(SIGINT\) during epoch 2: 1 of \d+ batches kept in .*; run the same pull with --resume to continue from batch 1\n$/);
     assert.deepEqual(fs.readdirSync(out).filter((f) => f.includes('epoch2')).sort(), ['.mini-training-epoch2.npys.part', '.mini-training-epoch2.npys.part.json']);
 
@@ -413,8 +416,6 @@ describe('a token-protected service', () => {
     defer(() => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     });
-    const killer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    defer(() => clearTimeout(killer));
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -422,13 +423,13 @@ describe('a token-protected service', () => {
     const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
 
     // Wait for the first progress line (the job exists and is being followed), then cancel it.
-    for (let i = 0; i < 400 && !/ clips \(/.test(stdout) && child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 50));
+    await waitFor(() => / clips \(/.test(stdout) || child.exitCode !== null, { what: "the CLI's first progress line (or its exit)", describe: () => `${stdout}\n${stderr}` });
     const job = /job (featurize-[a-f0-9]{32})/.exec(stdout)?.[1];
     assert.ok(job, `${stdout}\n${stderr}`);
     const del = await fetch(`${url}/v1/jobs/${job}`, { method: 'DELETE', headers: { authorization: 'Bearer admin-tok' } });
     assert.equal(del.status, 202, await del.text());
 
-    const code = await exited;
+    const code = await within(exited, 'the CLI exiting once its job is cancelled');
     assert.equal(code, 1, `${stdout}\n${stderr}`);
     assertPlain(stdout);
     assert.match(stdout.trimEnd().split('\n').at(-1)!, /^featurize small\/training: cancelled: 0 of \d+ clips, 0 failed clips$/);

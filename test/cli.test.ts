@@ -9,7 +9,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { Writable } from 'node:stream';
 import { PNG } from 'pngjs';
+import { main } from '../cli/main.ts';
 import { decodeWav, prepareSample, toInt16 } from '../src/core/audio/index.ts';
 import { computeSpectrogram } from '../src/core/frontend/frontend.ts';
 import { convertSpectrogram } from '../src/core/frontend/output.ts';
@@ -40,13 +42,28 @@ function cli(...args: string[]): Promise<Run> {
     execFile(
       process.execPath,
       [BIN, ...args],
-      { cwd: work, timeout: 60_000, encoding: 'buffer', maxBuffer: 64 * 1024 * 1024 },
+      { cwd: work, timeout: 240_000, encoding: 'buffer', maxBuffer: 64 * 1024 * 1024 },
       (err, stdout, stderr) => {
         if (err && typeof err.code !== 'number') return reject(err);
         resolve({ code: err ? (err.code as number) : 0, stdout, stderr: stderr.toString('utf8') });
       },
     );
   });
+}
+
+/** cli/main.ts's main() in this process, with `work` as the working directory and its output captured. */
+async function inProcess(...args: string[]): Promise<Run> {
+  const out: Buffer[] = [];
+  let stderr = '';
+  const sink = (write: (chunk: Buffer) => void) => new Writable({ write: (chunk: Buffer, _enc, cb) => (write(Buffer.from(chunk)), cb()) });
+  const cwd = process.cwd();
+  process.chdir(work);
+  try {
+    const code = await main(args, { stdout: sink((c) => out.push(c)), stderr: sink((c) => (stderr += c.toString('utf8'))) });
+    return { code, stdout: Buffer.concat(out), stderr };
+  } finally {
+    process.chdir(cwd);
+  }
 }
 
 function expected(fe: Partial<FrontendSettings>, dtype: FeatureDtype) {
@@ -167,25 +184,34 @@ describe('audiofeed errors', () => {
     assertOneLine(r.stderr);
     assert.match(r.stderr, /cannot read nope\.wav: no such file/);
 
-    r = await cli('features', REFERENCE, '--set', 'window_step_ms=100');
+    // The rest through main() in this process (what the binary runs; one child each would pay tsx's start-up).
+    r = await inProcess('features', REFERENCE, '--set', 'window_step_ms=100');
     assert.equal(r.code, 1);
     assertOneLine(r.stderr);
     assert.match(r.stderr, /window_step_ms/);
 
     fs.writeFileSync(path.join(work, 'broken.json'), '{"dtype": ');
-    r = await cli('features', REFERENCE, '--settings', 'broken.json');
+    r = await inProcess('features', REFERENCE, '--settings', 'broken.json');
     assert.equal(r.code, 1);
     assertOneLine(r.stderr);
     assert.match(r.stderr, /broken\.json is not valid JSON/);
 
     fs.writeFileSync(path.join(work, 'unknown.json'), JSON.stringify({ dtype: 'int8', colour: 1 }));
-    r = await cli('features', REFERENCE, '--settings', 'unknown.json');
+    r = await inProcess('features', REFERENCE, '--settings', 'unknown.json');
     assert.equal(r.code, 1);
     assertOneLine(r.stderr);
     assert.match(r.stderr, /unknown\.json: unknown field "colour"/);
   });
 
   test('usage errors exit 2', async () => {
+    // Through the binary once (the exit status of the process); every case through main()
+    // in this process, which is what the binary runs: eight more children would each pay
+    // tsx's start-up, minutes on a loaded machine, for no more coverage.
+    const bin = await cli('features', REFERENCE, '--bogus');
+    assert.equal(bin.code, 2, bin.stderr);
+    assertOneLine(bin.stderr);
+    assert.match(bin.stderr, /Unknown option '--bogus'.*audiofeed --help/);
+    assert.equal(bin.stdout.length, 0);
     const cases = [
       ['features', REFERENCE, '--bogus'],
       ['features', REFERENCE, '--dtype', 'int16'],
@@ -196,19 +222,18 @@ describe('audiofeed errors', () => {
       ['frobnicate'],
       [],
     ];
-    const runs = await Promise.all(cases.map((args) => cli(...args)));
-    for (const [i, args] of cases.entries()) {
-      const r = runs[i]!;
+    for (const args of cases) {
+      const r = await inProcess(...args);
       assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
       assert.doesNotMatch(r.stderr, /\n\s+at /);
+      assert.equal(r.stdout.length, 0, args.join(' '));
     }
-    assertOneLine(runs[0]!.stderr);
-    assert.match(runs[0]!.stderr, /Unknown option '--bogus'.*audiofeed --help/);
+    assert.equal((await inProcess(...cases[0]!)).stderr, bin.stderr, 'main() answers as the binary does');
   });
 
   test('--help prints the usage and exits 0', async () => {
     for (const args of [['--help'], ['help'], ['features', '--help']]) {
-      const r = await cli(...args);
+      const r = args[0] === '--help' ? await cli(...args) : await inProcess(...args);
       assert.equal(r.code, 0);
       assert.match(r.stdout.toString(), /^Usage: audiofeed <command>/);
       assert.match(r.stdout.toString(), /--raw/);

@@ -17,6 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { PROJECT_ROOT } from './helpers/paths.ts';
 import { cleanups } from './helpers/cleanup.ts';
+import { waitFor } from './helpers/wait.ts';
 import { closeRedis, deleteKeys, testRedisUrl } from './helpers/app.ts';
 import { createRedis, freePort } from '../store/redis.ts';
 import { decodeNpy } from '../src/core/tensors/npy.ts';
@@ -140,14 +141,13 @@ test('README walkthrough on a fresh copy of the repository, no ../shared beside 
   server.on('exit', () => (exited = true));
   defer(() => stopGroup(server));
 
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    assert.ok(!exited, `npm start exited before it was ready:\n${serverLog}`);
-    assert.ok(Date.now() < deadline, `npm start was not ready within 120 s:\n${serverLog}`);
-    const ready = await fetch(`${service}/readyz`).then((r) => r.status === 200, () => false);
-    if (ready) break;
-    await new Promise((r) => setTimeout(r, 250));
-  }
+  await waitFor(
+    async () => {
+      assert.ok(!exited, `npm start exited before it was ready:\n${serverLog}`);
+      return fetch(`${service}/readyz`).then((r) => r.status === 200, () => false);
+    },
+    { what: 'npm start ready (/readyz 200)', everyMs: 250, describe: () => serverLog.slice(-2000) },
+  );
   const info = (await (await fetch(`${service}/v1/info`)).json()) as { data_roots: string[] };
   assert.deepEqual(info.data_roots, [fs.realpathSync(path.join(clone, 'datasets'))], 'the only data root is the copy\'s ./datasets');
 

@@ -69,7 +69,7 @@ test("MLTK's coloured noise equals numpy's _get_color_noise steps given the same
     }
   }
   const ref = JSON.parse(
-    execFileSync('python3', ['-c', NUMPY], { input: JSON.stringify(cases.map(({ ours: _, ...c }) => c)), maxBuffer: 1 << 28, timeout: 60_000 }).toString(),
+    execFileSync('python3', ['-c', NUMPY], { input: JSON.stringify(cases.map(({ ours: _, ...c }) => c)), maxBuffer: 1 << 28, timeout: 240_000 }).toString(),
   ) as number[][];
   let values = 0;
   let identical = 0;

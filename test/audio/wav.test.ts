@@ -389,7 +389,7 @@ test('mutated headers never crash, hang or throw anything but WavDecodeError', (
     seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
     return seed / 2 ** 32;
   };
-  const started = Date.now();
+  // A hang fails the test by its timeout; no wall-clock assert (CI is a loaded machine).
   let accepted = 0;
   for (let iter = 0; iter < 3000; iter++) {
     const b = base.slice(0, rand() < 0.2 ? Math.floor(rand() * base.length) : base.length);
@@ -407,5 +407,4 @@ test('mutated headers never crash, hang or throw anything but WavDecodeError', (
     }
   }
   assert.ok(accepted > 0 && accepted < 3000, `accepted ${accepted}`);
-  assert.ok(Date.now() - started < 5000, 'fuzzing took too long');
 });

@@ -12,9 +12,9 @@ before(
     live = await startLiveService();
     await registerCorpus(live, ID);
   },
-  { timeout: 60_000 },
+  { timeout: 240_000 },
 );
-after(async () => live?.close(), { timeout: 30_000 });
+after(async () => live?.close(), { timeout: 240_000 });
 
 test('datagen() answers what the generator of each subset uses', async () => {
   const client = new AudiofeedClient(live.baseUrl);

@@ -48,14 +48,14 @@ before(
     venvPython = path.join(tmp, 'v', 'bin', 'python');
     pip = path.join(tmp, 'v', 'bin', 'pip');
   },
-  { timeout: 180_000 },
+  { timeout: 240_000 },
 );
 after(
   async () => {
     await live?.close();
     if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
   },
-  { timeout: 60_000 },
+  { timeout: 240_000 },
 );
 
 test('pip install ./clients/python in a fresh venv, then a script registers a directory, featurizes with a progress bar and trains', { timeout: 300_000 }, async () => {

@@ -24,13 +24,13 @@ before(
     const view = await ensureDataset(live.baseUrl, ID, { path: live.corpusPath, classes: CORPUS_MINI_CLASSES, validationSplit: 0.2, batchSize: BATCH_SIZE });
     assert.equal(view.id, ID);
   },
-  { timeout: 60_000 },
+  { timeout: 240_000 },
 );
 after(
   async () => {
     await live?.close();
   },
-  { timeout: 30_000 },
+  { timeout: 240_000 },
 );
 
 async function collect(params: Parameters<AudiofeedClient['batches']>[1]): Promise<Batch[]> {
@@ -56,7 +56,7 @@ function distinctRows(batches: Batch[]): Map<string, string> {
   return out;
 }
 
-describe('Node client against the real service', { timeout: 90_000 }, () => {
+describe('Node client against the real service', { timeout: 240_000 }, () => {
   test('the example reuses a registered dataset instead of failing with 409', async () => {
     const again = await ensureDataset(live.baseUrl, ID, { path: live.corpusPath, classes: CORPUS_MINI_CLASSES });
     assert.equal(again.id, ID);
@@ -133,7 +133,7 @@ describe('Node client against the real service', { timeout: 90_000 }, () => {
   });
 });
 
-describe('TensorFlow.js training over the stream', { timeout: 90_000 }, () => {
+describe('TensorFlow.js training over the stream', { timeout: 240_000 }, () => {
   test('fitDataset on the training subset lowers the loss', async () => {
     const lines: string[] = [];
     const tensorsBefore = tf.memory().numTensors;

@@ -20,6 +20,7 @@ import { Worker } from 'bullmq';
 import { FEATURIZE_QUEUE, SHARD_QUEUE, connectionFromUrl, type FeatureQueues } from '../../jobs/queues.ts';
 import { startWorkers, type RunningWorkers, type WorkerOptions } from '../../jobs/workers.ts';
 import { createRedis, ensureRedis, type PrivateRedis } from '../../store/redis.ts';
+import { waitFor } from './wait.ts';
 
 const quiet = { info() {}, warn() {} };
 
@@ -162,9 +163,15 @@ export async function startTestApp(env: Record<string, string> = {}, opts: TestA
   };
 }
 
-/** The workers of `t`'s queues, in this process (as `npm run worker` would run them). */
+/**
+ * The workers of `t`'s queues, in this process (as `npm run worker` would run them). They
+ * share the event loop with the test, which may block it for seconds on a loaded machine
+ * (a numpy reference through execFileSync, spectrograms computed in the test): with a
+ * short lock, a job whose renewal came late would be taken for stalled and run twice.
+ * Tests of lock expiry run worker processes with their own JOB_LOCK_MS.
+ */
 export function startTestWorkers(t: Pick<TestApp, 'redisUrl' | 'prefix'>, over: Partial<WorkerOptions> = {}): RunningWorkers {
-  return startWorkers({ redisUrl: t.redisUrl, prefix: t.prefix, concurrency: 2, frontendBackend: 'auto', lockMs: 5000, log: () => {}, ...over });
+  return startWorkers({ redisUrl: t.redisUrl, prefix: t.prefix, concurrency: 2, frontendBackend: 'auto', lockMs: 60_000, log: () => {}, ...over });
 }
 
 /**
@@ -187,4 +194,21 @@ export async function registerDataset(t: Pick<TestApp, 'app'>, body: Record<stri
   const res = await t.app.inject({ method: 'POST', url: '/v1/datasets', payload: body });
   assert.equal(res.statusCode, 201, res.body);
   return res.json() as Record<string, unknown>;
+}
+
+/**
+ * POST /v1/datasets/{id}/featurize for `subset` (a repeated request reuses the subset's
+ * flow, e.g. the one a stream queued in the background) and waits until its job has
+ * finished; fails the test unless it completed. Returns the job's last progress.
+ */
+export async function featurized(t: Pick<TestApp, 'app'>, dataset: string, subset: string): Promise<Record<string, any>> {
+  const res = await t.app.inject({ method: 'POST', url: `/v1/datasets/${dataset}/featurize`, payload: { subset } });
+  assert.equal(res.statusCode, 202, res.body);
+  const id = res.json().job_id as string;
+  const p = await waitFor(async () => (await t.app.inject({ url: `/v1/jobs/${id}` })).json() as Record<string, any>, {
+    what: `featurization ${id} of ${dataset}/${subset} finished`,
+    until: (p) => ['completed', 'failed', 'cancelled'].includes(p.state),
+  });
+  assert.equal(p.state, 'completed', JSON.stringify(p));
+  return p;
 }

@@ -11,9 +11,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Queue, type Job } from 'bullmq';
 import { closeRedis, startTestApp, startTestWorkers, type TestApp } from '../helpers/app.ts';
-import { cleanups } from '../helpers/cleanup.ts';
+import { cleanups, closeAll } from '../helpers/cleanup.ts';
 import { copyCorpus, testdata } from '../helpers/paths.ts';
-import { until } from '../ops/helpers.ts';
+import { waitFor } from '../helpers/wait.ts';
 import { resolveAugmentation } from '../../src/core/audio/augment/index.ts';
 import { resolveFrontendSettings } from '../../src/core/frontend/settings.ts';
 import { augmentedBatchKey } from '../../src/services/features/augmented-store.ts';
@@ -30,10 +30,12 @@ before(async () => {
   copyCorpus(testdata('corpus-mini'), dir);
   jobs = new Queue(AUGMENT_QUEUE, { connection: connectionFromUrl(t.redisUrl), prefix: t.prefix });
 });
-after(async () => {
-  await jobs.close();
-  await t.close();
-});
+after(() =>
+  closeAll(
+    () => jobs?.close(),
+    () => t?.close(),
+  ),
+);
 
 async function jobOf(key: string): Promise<Job<AugmentBatchJob>> {
   const job = await jobs.getJob(augmentJobId(key));
@@ -75,11 +77,14 @@ test('a finished batch whose file is gone is computed again', async (tc) => {
   defer(() => workers.close());
   const { key, job } = batchJob({ batch: 2 });
   await t.queues.ensureAugmentBatch(key, job, 1);
-  await until(async () => (await t.queues.augmentBatchState(key)).state === 'completed');
+  await waitFor(async () => (await t.queues.augmentBatchState(key)).state, { what: `augment batch ${key} completed`, until: (s) => s === 'completed' });
   const first = fs.readFileSync(job.file);
   fs.rmSync(job.file);
   await t.queues.ensureAugmentBatch(key, job, 1);
-  await until(async () => fs.existsSync(job.file) && (await t.queues.augmentBatchState(key)).state === 'completed');
+  await waitFor(async () => ({ file: fs.existsSync(job.file), state: (await t.queues.augmentBatchState(key)).state }), {
+    what: `augment batch ${key} made again`,
+    until: (v) => v.file && v.state === 'completed',
+  });
   assert.ok(fs.readFileSync(job.file).equals(first));
 });
 
@@ -89,7 +94,7 @@ test('a finished batch whose file is there is not computed again (asked for by a
   defer(() => workers.close());
   const { key, job } = batchJob({ batch: 3 });
   await t.queues.ensureAugmentBatch(key, job, 1);
-  await until(async () => (await t.queues.augmentBatchState(key)).state === 'completed');
+  await waitFor(async () => (await t.queues.augmentBatchState(key)).state, { what: `augment batch ${key} completed`, until: (s) => s === 'completed' });
   const before = await jobOf(key);
   await t.queues.ensureAugmentBatch(key, job, 1);
   const after = await jobOf(key);
@@ -106,7 +111,7 @@ test('a failed batch is replaced by a new job when it is wanted again', async (t
   // Fails on every attempt: its background-noise directory does not exist.
   const { key, job } = batchJob({ batch: 3, augmentation: resolveAugmentation({ bg_noise_range: [0, 0.1], bg_noise_dir: path.join(dir, 'nope') }) });
   await t.queues.ensureAugmentBatch(key, job, 1);
-  await until(async () => (await t.queues.augmentBatchState(key)).state === 'failed');
+  await waitFor(async () => (await t.queues.augmentBatchState(key)).state, { what: `augment batch ${key} failed`, until: (s) => s === 'failed' });
   assert.equal((await jobOf(key)).attemptsMade, 3);
   // No worker to take the new job: it stays queued as added.
   await workers.close();

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { smallCorpus } from '../helpers/wav.ts';
+import { waitFor } from '../helpers/wait.ts';
 import { startInProcessWorkers } from '../../jobs/in-process.ts';
 
 let t: TestApp;
@@ -21,7 +22,7 @@ before(async () => {
   });
   assert.equal(res.statusCode, 201, res.body);
 });
-after(async () => t.close());
+after(async () => t?.close());
 
 test('without any worker, a stream that needs featurization is a 503 problem', async () => {
   const res = await t.app.inject({ url: '/v1/datasets/small/batches?format=npy' });
@@ -38,12 +39,12 @@ test('worker threads featurize and the stream completes', async () => {
   );
   try {
     // Ready means a worker is connected to the queues (GET /readyz), not only that the thread started.
-    let ready = false;
-    for (let i = 0; i < 600 && !ready; i++) {
-      ready = (await t.app.inject({ url: '/readyz' })).statusCode === 200;
-      if (!ready) await new Promise((r) => setTimeout(r, 100));
-    }
-    assert.ok(ready, `no worker connected within 60 s:\n${logs.join('\n')}`);
+    await waitFor(async () => (await t.app.inject({ url: '/readyz' })).statusCode, {
+      what: 'a worker thread connected (/readyz 200)',
+      until: (s) => s === 200,
+      everyMs: 100,
+      describe: (s) => `${s}; worker logs:\n${logs.join('\n')}`,
+    });
     const res = await t.app.inject({ url: '/v1/datasets/small/batches?format=npy' });
     assert.equal(res.statusCode, 200, res.body);
     assert.equal(res.headers['x-audiofeed-batches'], '3');

@@ -170,7 +170,7 @@ for line in sys.stdin:
     worst[name] = max(worst.get(name, 0.0), err)
 print(' '.join(f'{k}={v:.3f}' for k, v in sorted(worst.items())))
 `;
-  const out = execFileSync('python3', ['-c', script], { input: lines.join('\n'), timeout: 120_000 }).toString().trim();
+  const out = execFileSync('python3', ['-c', script], { input: lines.join('\n'), timeout: 240_000 }).toString().trim();
   t.diagnostic(`max error in ulp: ${out}`);
   for (const part of out.split(' ')) {
     const [name, v] = part.split('=');

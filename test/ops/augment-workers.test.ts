@@ -12,9 +12,11 @@ import path from 'node:path';
 import { Queue, type Job } from 'bullmq';
 import { startTestApp, registerDataset, type TestApp } from '../helpers/app.ts';
 import { copyCorpus, testdata } from '../helpers/paths.ts';
-import { spawnService, until, type ServiceProcess } from './helpers.ts';
+import { spawnService, type ServiceProcess } from './helpers.ts';
+import { waitFor } from '../helpers/wait.ts';
 import { AUGMENT_QUEUE, connectionFromUrl } from '../../jobs/queues.ts';
 import type { AugmentBatchJob } from '../../src/services/ports.ts';
+import { closeAll } from '../helpers/cleanup.ts';
 
 let t: TestApp;
 let jobs: Queue;
@@ -38,7 +40,7 @@ before(async () => {
     workers.push(w);
     await w.waitFor(/worker started/);
   }
-  await until(async () => (await t.queues.workersConnected('augment')) === 2);
+  await waitFor(() => t.queues.workersConnected('augment'), { what: 'both worker processes connected to the augment queue', until: (n) => n === 2 });
   await registerDataset(t, {
     name: 'spread',
     source: { type: 'directory', path: 'mini' },
@@ -49,11 +51,13 @@ before(async () => {
   });
 });
 
-after(async () => {
-  await Promise.all(workers.map((w) => w.stop()));
-  await jobs?.close();
-  await t?.close();
-});
+after(() =>
+  closeAll(
+    () => Promise.all(workers.map((w) => w.stop())),
+    () => jobs?.close(),
+    () => t?.close(),
+  ),
+);
 
 test("both worker processes take augmented batches of one trainer's epochs", async () => {
   const names = new Set(workers.map((w) => `${os.hostname()}:${w.proc.pid}`));

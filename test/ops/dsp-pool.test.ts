@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { wavBytes } from '../helpers/wav.ts';
-import { until } from './helpers.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const P = 'https://audiofeed.dev/problems/';
 
@@ -58,7 +58,7 @@ describe('clip DSP off the event loop', () => {
     let settled = false;
     const heavy = postFeatures(t, HEAVY).finally(() => (settled = true));
     // Wait for the state: the job runs on a DSP thread.
-    await until(async () => ((await metric(t, 'audiofeed_dsp_jobs_in_flight')) ?? 0) > 0, 20);
+    await waitFor(async () => (await metric(t, 'audiofeed_dsp_jobs_in_flight')) ?? 0, { what: 'a DSP job in flight (the metric)', until: (n) => n > 0, everyMs: 20 });
     const health = await t.app.inject({ url: '/healthz' });
     assert.equal(health.statusCode, 200);
     assert.equal(settled, false, '/healthz answered before the DSP job ended');
@@ -121,7 +121,7 @@ describe('DSP threads at shutdown', () => {
     let closed = false;
     try {
       const heavy = postFeatures(t, heavyWav(2_000_000));
-      await until(async () => t.ctx.dsp.stats().inFlight > 0, 20);
+      await waitFor(() => t.ctx.dsp.stats().inFlight, { what: 'a DSP job in flight', until: (n) => n > 0, everyMs: 20 });
       assert.equal(t.ctx.dsp.stats().started, 1);
       await t.close();
       closed = true;

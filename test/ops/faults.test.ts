@@ -26,11 +26,11 @@ import {
   spawnService,
   startRedis,
   writeHeavyClip,
-  until,
   type RedisProcess,
 } from './helpers.ts';
 import { registerDataset, startTestApp, startTestWorkers } from '../helpers/app.ts';
 import { cleanups } from '../helpers/cleanup.ts';
+import { waitFor } from '../helpers/wait.ts';
 import { copyCorpus, testdata } from '../helpers/paths.ts';
 import type { ShardJobData, ShardResult } from '../../jobs/payloads.ts';
 import { SHARD_QUEUE, connectionFromUrl } from '../../jobs/queues.ts';
@@ -45,7 +45,7 @@ after(async () => {
 });
 
 describe('a worker process killed mid-job', () => {
-  test('the job completes on another worker process with identical output', { timeout: 60_000 }, async (t) => {
+  test('the job completes on another worker process with identical output', { timeout: 240_000 }, async (t) => {
     const defer = cleanups(t);
     const redis = await startRedis(path.join(base, 'redis-a'));
     redises.push(redis);
@@ -63,7 +63,7 @@ describe('a worker process killed mid-job', () => {
       const reference = startWorkers({ redisUrl: redis.url, prefix: 'faults', concurrency: 1, frontendBackend: 'auto', lockMs: 2000, log: () => {} });
       defer(() => reference.close());
       await queue.add('shard', shardJob(dataset, root, entries, refFile), { jobId: 'reference' });
-      await until(async () => (await queue.getJob('reference'))!.isCompleted());
+      await waitFor(async () => (await queue.getJob('reference'))!.isCompleted(), { what: 'the reference shard job completed' });
       await reference.close();
 
       const env = {
@@ -87,7 +87,7 @@ describe('a worker process killed mid-job', () => {
       const b = await spawnService('jobs/worker.ts', env);
       defer(() => b.stop());
       await b.waitFor(/worker started/);
-      await until(async () => (await queue.getJob('interrupted'))!.isCompleted());
+      await waitFor(async () => (await queue.getJob('interrupted'))!.isCompleted(), { what: 'the interrupted shard job completed by the second worker' });
       await b.waitFor(/featurize-shards job interrupted .* completed/);
       assert.ok(!/job interrupted .* completed/.test(a.output()));
 
@@ -103,12 +103,12 @@ describe('a worker process killed mid-job', () => {
 });
 
 describe('Redis stops and restarts', () => {
-  test('/readyz reports it, and a broken stream resumes with from_batch without a corrupt batch', { timeout: 60_000 }, async () => {
+  test('/readyz reports it, and a broken stream resumes with from_batch without a corrupt batch', { timeout: 240_000 }, async () => {
     const dir = path.join(base, 'redis-b');
     let redis = await startRedis(dir);
     redises.push(redis);
     const t = await startTestApp({}, { redisUrl: redis.url });
-    const workers = startTestWorkers(t);
+    const workers = startTestWorkers(t, { lockMs: 5000 }); // a job its worker lost with Redis is retried soon after
     try {
       copyCorpus(testdata('corpus-mini'), path.join(t.root, 'mini'));
       await registerDataset(t, { name: 'mini', source: { type: 'directory', path: 'mini' }, classes: MINI_CLASSES, validation_split: 0.2, batch_size: 4 });
@@ -143,11 +143,12 @@ describe('Redis stops and restarts', () => {
           })
           .on('error', reject);
       });
-      await until(async () => redis.proc.exitCode !== null || redis.proc.signalCode !== null);
+      await waitFor(() => redis.proc.exitCode !== null || redis.proc.signalCode !== null, { what: 'redis-server stopped' });
 
-      const notReady = await until(async () => {
-        const r = await fetch(`http://127.0.0.1:${port}/readyz`);
-        return r.status === 503 ? r : undefined;
+      const notReady = await waitFor(() => fetch(`http://127.0.0.1:${port}/readyz`), {
+        what: '/readyz 503 while Redis is down',
+        until: (r) => r.status === 503,
+        describe: (r) => r.status,
       });
       assert.match(String(notReady.headers.get('content-type')), /^application\/problem\+json/);
       assert.equal(((await notReady.json()) as { type: string }).type, 'https://audiofeed.dev/problems/not-ready');
@@ -166,7 +167,7 @@ describe('Redis stops and restarts', () => {
 
       redis = await startRedis(dir, redis.port);
       redises.push(redis);
-      await until(async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200, 100);
+      await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status, { what: '/readyz 200 once Redis is back', until: (s) => s === 200, everyMs: 100 });
 
       const rest = await fetch(`http://127.0.0.1:${port}${url}&from_batch=${k}`);
       assert.equal(rest.status, 200);

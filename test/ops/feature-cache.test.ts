@@ -15,7 +15,7 @@ import path from 'node:path';
 import { connectIdleWorkers, registerDataset, startTestApp, startTestWorkers, type TestApp } from '../helpers/app.ts';
 import { cleanups } from '../helpers/cleanup.ts';
 import { copyCorpus, duplicateClips, testdata } from '../helpers/paths.ts';
-import { until } from './helpers.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const CLASSES = ['yes', 'no', 'up', 'down', 'left', 'right', '_unknown_', '_silence_'];
 
@@ -46,7 +46,10 @@ async function stream(t: TestApp, id: string, query = ''): Promise<Buffer> {
 async function featurized(t: TestApp, id: string): Promise<void> {
   const res = await t.app.inject({ method: 'POST', url: `/v1/datasets/${id}/featurize`, payload: { subset: 'training' } });
   assert.equal(res.statusCode, 202, res.body);
-  await until(async () => (await t.app.inject({ url: `/v1/jobs/${res.json().job_id}` })).json().state === 'completed');
+  await waitFor(async () => (await t.app.inject({ url: `/v1/jobs/${res.json().job_id}` })).json().state, {
+    what: `featurization ${res.json().job_id} completed`,
+    until: (s) => s === 'completed',
+  });
 }
 
 function metric(text: string, name: string): number | undefined {
@@ -182,7 +185,8 @@ test('a new featurization marks the shards it reuses as used, so the collector k
   const res = await t.app.inject({ method: 'POST', url: '/v1/datasets/reuse/featurize', payload: { subset: 'training' } });
   assert.equal(res.statusCode, 202, res.body);
   assert.equal(res.json().created, true);
-  for (const f of files.slice(1)) assert.ok(Date.now() - fs.statSync(f).mtimeMs < 60_000, `${f} marked as used`);
+  // Marked: touched since anHourLater() dated every shard an hour back.
+  for (const f of files.slice(1)) assert.ok(Date.now() - fs.statSync(f).mtimeMs < 1_800_000, `${f} marked as used`);
   // Over the bound, yet nothing in use goes.
   const report = (await t.maintenance.runOnce())!;
   assert.equal(report.cache!.removed.lru.files, 0);

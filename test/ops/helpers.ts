@@ -14,6 +14,7 @@ import { resolveFrontendSettings } from '../../src/core/frontend/settings.ts';
 import { freePort, pingRedis, which } from '../../store/redis.ts';
 import { PROJECT_ROOT } from '../helpers/paths.ts';
 import { wavBytes } from '../helpers/wav.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 export const MINI_CLASSES = ['yes', 'no', '_unknown_', '_silence_'];
 
@@ -117,38 +118,31 @@ export async function startRedis(dir: string, port?: number): Promise<RedisProce
   });
   process.once('exit', () => proc.kill('SIGKILL'));
   const url = `redis://127.0.0.1:${p}`;
-  for (let i = 0; i < 100 && proc.exitCode === null; i++) {
-    if (await pingRedis(url, 300)) {
-      const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-      return {
-        url,
-        port: p,
-        dir,
-        proc,
-        async stop() {
-          if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
-          await exited;
-        },
-      };
-    }
-    await new Promise((r) => setTimeout(r, 100));
+  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  let stderr = '';
+  proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  try {
+    await waitFor(
+      async () => {
+        if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`redis-server exited (${proc.exitCode ?? proc.signalCode}): ${stderr}`);
+        return pingRedis(url, 1000);
+      },
+      { what: `redis-server answering on port ${p}` },
+    );
+  } catch (err) {
+    proc.kill('SIGKILL');
+    throw err;
   }
-  proc.kill('SIGKILL');
-  throw new Error(`redis-server did not start on port ${p}`);
-}
-
-/**
- * Polls `check` until it returns a value. Gives up with an error after `timeoutMs` (a hang
- * guard: a loop that outlived its test would keep the test file's process alive).
- */
-export async function until<T>(check: () => Promise<T | undefined | null | false>, everyMs = 50, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`until: no result within ${timeoutMs} ms from ${check.toString().slice(0, 160)}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
+  return {
+    url,
+    port: p,
+    dir,
+    proc,
+    async stop() {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
+      await exited;
+    },
+  };
 }
 
 /**

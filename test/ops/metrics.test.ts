@@ -8,10 +8,11 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { until } from './helpers.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { copyCorpus, testdata } from '../helpers/paths.ts';
+import { waitFor } from '../helpers/wait.ts';
 import { startWorkers, type RunningWorkers } from '../../jobs/workers.ts';
+import { closeAll } from '../helpers/cleanup.ts';
 
 let t: TestApp;
 let workers: RunningWorkers;
@@ -47,7 +48,7 @@ before(async () => {
     prefix: t.prefix,
     concurrency: 2,
     frontendBackend: 'auto',
-    lockMs: 5000,
+    lockMs: 60_000,
     log: (msg, fields) => workerLogs.push({ msg, fields }),
   });
   // Connected before the featurization is asked for (with no worker it would be a 503).
@@ -62,16 +63,31 @@ before(async () => {
   assert.equal(res.statusCode, 202, res.body);
   assert.equal(res.headers['x-request-id'], 'trace-featurize-42');
   jobId = res.json().job_id;
-  progress = await until(async () => {
-    const p = (await t.app.inject({ url: `/v1/jobs/${jobId}` })).json();
-    return p.state === 'completed' || p.state === 'failed' ? p : undefined;
+  progress = await waitFor(async () => (await t.app.inject({ url: `/v1/jobs/${jobId}` })).json(), {
+    what: `featurization ${jobId} finished`,
+    until: (p) => p.state === 'completed' || p.state === 'failed',
   });
   assert.equal(progress.state, 'completed');
+  // A job is completed in Redis before its worker hears of it: the worker logs it and
+  // records its duration and clips after that (its 'completed' event). Every job's record is awaited.
+  await waitFor(
+    async () => {
+      const s = samples((await t.app.inject({ url: '/metrics' })).body);
+      return {
+        featurize: find(s, 'audiofeed_job_duration_seconds_count', { queue: 'featurize', status: 'completed' }) ?? 0,
+        shards: find(s, 'audiofeed_job_duration_seconds_count', { queue: 'featurize-shards', status: 'completed' }) ?? 0,
+        logged: workerLogs.some((l) => l.fields?.queue === 'featurize' && l.fields?.event === 'completed'),
+      };
+    },
+    { what: 'the workers recorded every job of the featurization', until: (m) => m.featurize >= 1 && m.shards >= progress.shards_total && m.logged },
+  );
 });
-after(async () => {
-  await workers.close();
-  await t.close();
-});
+after(() =>
+  closeAll(
+    () => workers?.close(),
+    () => t?.close(),
+  ),
+);
 
 describe('request ids', () => {
   test('X-Request-Id is honoured and echoed; a missing or unusable one is replaced by a UUID', async () => {

@@ -17,7 +17,8 @@ import { closeRedis, deleteKeys, registerDataset, startTestApp, startTestWorkers
 import { cleanups } from '../helpers/cleanup.ts';
 import { copyCorpus, testdata } from '../helpers/paths.ts';
 import { createRedis } from '../../store/redis.ts';
-import { startRedis, until, type RedisProcess } from './helpers.ts';
+import { startRedis, type RedisProcess } from './helpers.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const CLASSES = ['yes', 'no', 'up', 'down', 'left', 'right', '_unknown_', '_silence_'];
 const base = fs.mkdtempSync(path.join(os.tmpdir(), 'audiofeed-durability-'));
@@ -116,7 +117,7 @@ test('Redis restarted empty: the registry is rebuilt as soon as the connection i
   // The same address, nothing persisted: what a restart without persistence leaves.
   const second = await startRedis(path.join(base, 'redis-2'), first.port);
   redises.push(second);
-  await until(async () => await t.ctx.registry.store.exists('mini'), 50, 30_000);
+  await waitFor(() => t.ctx.registry.store.exists('mini'), { what: "the registry rebuilt from the manifests after Redis came back empty ('mini' exists)" });
   assert.deepEqual((await t.ctx.registry.store.get('mini'))?.loaded_subset, 'training');
   assert.equal(await t.ctx.registry.store.hasMarker(), true);
 });

@@ -17,7 +17,8 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { Queue, Worker } from 'bullmq';
-import { clipEntries, MINI_CLASSES, shardJob, spawnService, startRedis, until, writeHeavyClip, type ServiceProcess } from './helpers.ts';
+import { clipEntries, MINI_CLASSES, shardJob, spawnService, startRedis, writeHeavyClip, type ServiceProcess } from './helpers.ts';
+import { waitFor } from '../helpers/wait.ts';
 import { cleanups, type Defer } from '../helpers/cleanup.ts';
 import { deleteKeys, testRedisUrl } from '../helpers/app.ts';
 import { copyCorpus, testdata } from '../helpers/paths.ts';
@@ -110,9 +111,9 @@ async function startApi(defer: Defer, env: Record<string, string>): Promise<Serv
 async function streamWaiting(env: Record<string, string>): Promise<void> {
   const q = new Queue(SHARD_QUEUE, { connection: connectionFromUrl(redisUrl), prefix: env.KEY_PREFIX });
   try {
-    await until(async () => {
-      const c = await q.getJobCounts('waiting', 'prioritized');
-      return (c.waiting ?? 0) + (c.prioritized ?? 0) > 0;
+    await waitFor(() => q.getJobCounts('waiting', 'prioritized'), {
+      what: "the stream's first shard job queued",
+      until: (c) => (c.waiting ?? 0) + (c.prioritized ?? 0) > 0,
     });
   } finally {
     await q.close();
@@ -122,7 +123,7 @@ async function streamWaiting(env: Record<string, string>): Promise<void> {
 const STREAM = '/v1/datasets/mini/batches?subset=training&format=arrow&dtype=uint16';
 
 describe('API process', () => {
-  test('SIGTERM: stops accepting, the in-flight stream completes, exit 0', { timeout: 60_000 }, async (t) => {
+  test('SIGTERM: stops accepting, the in-flight stream completes, exit 0', { timeout: 240_000 }, async (t) => {
     const defer = cleanups(t);
     const env = privateEnv();
     const api = await startApi(defer, env);
@@ -133,14 +134,17 @@ describe('API process', () => {
     api.proc.kill('SIGTERM');
     await api.waitFor(/SIGTERM: shutting down/);
     // No new connections once shutdown began.
-    await until(async () => {
-      try {
-        await fetch(`http://127.0.0.1:${api.port}/healthz`);
-        return false;
-      } catch {
-        return true;
-      }
-    });
+    await waitFor(
+      async () => {
+        try {
+          await fetch(`http://127.0.0.1:${api.port}/healthz`);
+          return false;
+        } catch {
+          return true;
+        }
+      },
+      { what: 'the API refusing new connections' },
+    );
     assert.equal(api.proc.exitCode, null, 'still running: a stream is in flight');
 
     // Only now can the stream's shards be made.
@@ -160,7 +164,7 @@ describe('API process', () => {
     }
   });
 
-  test('a second SIGTERM exits at once (143), cutting the stream', { timeout: 60_000 }, async (t) => {
+  test('a second SIGTERM exits at once (143), cutting the stream', { timeout: 240_000 }, async (t) => {
     const defer = cleanups(t);
     const env = privateEnv();
     const api = await startApi(defer, env);
@@ -194,7 +198,7 @@ describe('worker process', () => {
     return { heavy, queue, file, job, entries };
   }
 
-  test('SIGTERM: /healthz turns 503, the active job completes, exit 0', { timeout: 60_000 }, async (t) => {
+  test('SIGTERM: /healthz turns 503, the active job completes, exit 0', { timeout: 240_000 }, async (t) => {
     const defer = cleanups(t);
     const env = { ...privateEnv(), WORKER_CONCURRENCY: '1' };
     const worker = await spawnService('jobs/worker.ts', env);
@@ -220,7 +224,7 @@ describe('worker process', () => {
     }
   });
 
-  test('SIGTERM while Redis is down: the worker closes at once (force), not after the grace period', { timeout: 60_000 }, async () => {
+  test('SIGTERM while Redis is down: the worker closes at once (force), not after the grace period', { timeout: 240_000 }, async () => {
     const redis = await startRedis(path.join(base, 'redis-down'));
     const env: Record<string, string> = { ...privateEnv(), REDIS_URL: redis.url, WORKER_CONCURRENCY: '1', SHUTDOWN_GRACE_MS: '600000' };
     const dataset = path.join(base, 'root', 'mini');
@@ -248,7 +252,7 @@ describe('worker process', () => {
     }
   });
 
-  test('a second SIGTERM exits at once (143) with the job unfinished', { timeout: 60_000 }, async (t) => {
+  test('a second SIGTERM exits at once (143) with the job unfinished', { timeout: 240_000 }, async (t) => {
     const defer = cleanups(t);
     const env = { ...privateEnv(), WORKER_CONCURRENCY: '1' };
     const worker = await spawnService('jobs/worker.ts', env);

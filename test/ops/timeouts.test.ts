@@ -17,6 +17,7 @@ import type { RunningWorkers } from '../../jobs/workers.ts';
 import { decodeNpy } from '../../src/core/tensors/npy.ts';
 import { Worker } from 'bullmq';
 import { SHARD_QUEUE, connectionFromUrl } from '../../jobs/queues.ts';
+import { closeAll } from '../helpers/cleanup.ts';
 
 const REQUEST_TIMEOUT_MS = 1000;
 let t: TestApp;
@@ -36,10 +37,12 @@ before(async () => {
   await t.app.listen({ host: '127.0.0.1', port: 0 });
   port = (t.app.server.address() as net.AddressInfo).port;
 });
-after(async () => {
-  await workers?.close();
-  await t.close();
-});
+after(() =>
+  closeAll(
+    () => workers?.close(),
+    () => t?.close(),
+  ),
+);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

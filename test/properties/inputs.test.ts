@@ -10,6 +10,7 @@ import fc from 'fast-check';
 import { startTestApp, startTestWorkers, registerDataset, type TestApp } from '../helpers/app.ts';
 import { smallCorpus, toneWav } from '../helpers/wav.ts';
 import type { RunningWorkers } from '../../jobs/workers.ts';
+import { closeAll } from '../helpers/cleanup.ts';
 
 const SEED = 1107;
 let t: TestApp;
@@ -23,10 +24,12 @@ before(async () => {
   await registerDataset(t, { name: 'p', source: { type: 'directory', path: 'c' }, classes: ['yes', 'no', '_unknown_', '_silence_'], validation_split: 0.3 });
   rssBefore = process.memoryUsage().rss;
 });
-after(async () => {
-  await workers.close();
-  await t.close();
-});
+after(() =>
+  closeAll(
+    () => workers?.close(),
+    () => t?.close(),
+  ),
+);
 
 function assertAnswer(res: { statusCode: number; headers: Record<string, unknown>; body: string }, input: unknown) {
   const shown = JSON.stringify(input)?.slice(0, 400);
@@ -73,7 +76,7 @@ const registration = fc.record(
   { requiredKeys: [] },
 );
 
-test('any registration body: 2xx or a 4xx problem, memory bounded', { timeout: 120_000 }, async () => {
+test('any registration body: 2xx or a 4xx problem, memory bounded', { timeout: 240_000 }, async () => {
   let n = 0;
   await fc.assert(
     fc.asyncProperty(registration, async (body) => {
@@ -104,7 +107,7 @@ const query = fc.record(
   { requiredKeys: [] },
 );
 
-test('any batch query (GET and HEAD): 2xx or a 4xx problem, memory bounded', { timeout: 120_000 }, async () => {
+test('any batch query (GET and HEAD): 2xx or a 4xx problem, memory bounded', { timeout: 240_000 }, async () => {
   await fc.assert(
     fc.asyncProperty(query, fc.boolean(), async (q, head) => {
       const pairs: [string, string][] = Object.entries(q).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]);
@@ -128,7 +131,7 @@ const featureSettings = fc.record(
   { requiredKeys: [] },
 );
 
-test('any POST /v1/features settings: 2xx or a 4xx problem, memory bounded', { timeout: 120_000 }, async () => {
+test('any POST /v1/features settings: 2xx or a 4xx problem, memory bounded', { timeout: 240_000 }, async () => {
   const wav = toneWav(1600);
   await fc.assert(
     fc.asyncProperty(featureSettings, fc.constantFrom('application/x-npy', 'application/json', 'image/png'), async (settings, accept) => {

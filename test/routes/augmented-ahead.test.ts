@@ -11,14 +11,14 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Queue, type Job } from 'bullmq';
+import { Queue, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { startTestApp, startTestWorkers, registerDataset, type TestApp } from '../helpers/app.ts';
-import { cleanups } from '../helpers/cleanup.ts';
+import { cleanups, closeAll } from '../helpers/cleanup.ts';
 import { copyCorpus, testdata } from '../helpers/paths.ts';
-import { until } from '../ops/helpers.ts';
+import { waitFor, within } from '../helpers/wait.ts';
 import type { RunningWorkers } from '../../jobs/workers.ts';
-import { AUGMENT_QUEUE, connectionFromUrl } from '../../jobs/queues.ts';
+import { AUGMENT_QUEUE, augmentWantsKey, connectionFromUrl } from '../../jobs/queues.ts';
 import type { AugmentBatchJob } from '../../src/services/ports.ts';
 import { decodeNpy } from '../../src/core/tensors/npy.ts';
 
@@ -35,6 +35,10 @@ const augmentation = {
 interface Service {
   t: TestApp;
   workers: RunningWorkers;
+  /** Closes the workers and connects one to the augment queue that takes no job (streams are accepted, nothing is computed). */
+  holdWorkers(): Promise<void>;
+  /** Starts the workers again after holdWorkers(). */
+  resumeWorkers(): Promise<void>;
   jobs: Queue;
   computed: Map<string, number>;
   close(): Promise<void>;
@@ -42,32 +46,61 @@ interface Service {
 
 async function startService(env: Record<string, string>): Promise<Service> {
   const t = await startTestApp({ AUGMENT_LOOKAHEAD: String(LOOKAHEAD), ...env });
-  copyCorpus(testdata('corpus-mini'), path.join(t.root, 'mini'));
   const computed = new Map<string, number>();
-  const workers = startTestWorkers(t, {
-    log: (_msg, f) => {
-      if (f?.event === 'completed' && f.queue === AUGMENT_QUEUE && f.reused === false) computed.set(String(f.jobId), (computed.get(String(f.jobId)) ?? 0) + 1);
-    },
-  });
+  const start = () =>
+    startTestWorkers(t, {
+      log: (_msg, f) => {
+        if (f?.event === 'completed' && f.queue === AUGMENT_QUEUE && f.reused === false) computed.set(String(f.jobId), (computed.get(String(f.jobId)) ?? 0) + 1);
+      },
+    });
+  let workers = start();
+  let idle: Worker | null = null;
   const jobs = new Queue(AUGMENT_QUEUE, { connection: connectionFromUrl(t.redisUrl), prefix: t.prefix });
-  await registerDataset(t, {
-    name: 'ahead',
-    source: { type: 'directory', path: 'mini' },
-    classes: ['yes', 'no', '_silence_'],
-    validation_split: 0.25,
-    batch_size: 2,
-    augmentation,
-  });
+  const close = () =>
+    closeAll(
+      () => jobs.close(),
+      () => idle?.close(),
+      () => workers.close(),
+      () => t.close(),
+    );
+  const holdWorkers = async () => {
+    idle = new Worker(AUGMENT_QUEUE, async () => undefined, { connection: connectionFromUrl(t.redisUrl), prefix: t.prefix, autorun: false });
+    await idle.waitUntilReady();
+    await workers.close();
+  };
+  const resumeWorkers = async () => {
+    workers = start();
+    await within(workers.ready(), 'the test workers connected again');
+    await idle?.close();
+    idle = null;
+  };
+  try {
+    copyCorpus(testdata('corpus-mini'), path.join(t.root, 'mini'));
+    // Connected before anything is asked of them (the head of epoch 0 is queued at registration).
+    await within(workers.ready(), 'the test workers connected');
+    await jobs.waitUntilReady();
+    await registerDataset(t, {
+      name: 'ahead',
+      source: { type: 'directory', path: 'mini' },
+      classes: ['yes', 'no', '_silence_'],
+      validation_split: 0.25,
+      batch_size: 2,
+      augmentation,
+    });
+  } catch (err) {
+    await close();
+    throw err;
+  }
   return {
     t,
-    workers,
+    get workers() {
+      return workers;
+    },
+    holdWorkers,
+    resumeWorkers,
     jobs,
     computed,
-    async close() {
-      await jobs.close();
-      await workers.close();
-      await t.close();
-    },
+    close,
   };
 }
 
@@ -95,7 +128,8 @@ const xs = (body: Buffer): Buffer[] => {
 };
 
 async function epochBytes(s: Service, epoch: number): Promise<Buffer[]> {
-  const res = await s.t.app.inject({ url: `/v1/datasets/ahead/batches?epoch=${epoch}&format=npy` });
+  // Bounded: a stream that never ends fails here, named, instead of holding the file to its timeout.
+  const res = await within(s.t.app.inject({ url: `/v1/datasets/ahead/batches?epoch=${epoch}&format=npy` }), `epoch ${epoch} streamed`);
   assert.equal(res.statusCode, 200, res.body);
   return xs(res.rawPayload);
 }
@@ -105,12 +139,15 @@ describe('a stream that leaves early', () => {
   before(async () => {
     s = await startService({ AUGMENT_BATCH_TTL_MS: '1000' });
   });
-  after(() => s.close());
+  after(() => s?.close());
 
-  test('has batches up to k + AUGMENT_LOOKAHEAD queued or computed after sending batch k, and no more; leaves no queued job; its files expire', async () => {
+  test('has batches up to k + AUGMENT_LOOKAHEAD queued or computed after sending batch k, and no more; leaves no queued job; its files expire', async (tc) => {
+    const defer = cleanups(tc);
     const rec = await s.t.ctx.registry.get('ahead');
     const subsets = await s.t.ctx.registry.subsets('ahead');
     const abort = new AbortController();
+    // A stream left waiting by a failed assertion is ended with the test.
+    defer(() => abort.abort(new Error('client went away')));
     const gone = new Promise<never>((_, reject) => abort.signal.addEventListener('abort', () => reject(new Error('client went away'))));
     gone.catch(() => undefined);
     const stream = await s.t.ctx.epochs.open(rec, subsets, { subset: 'training', epoch: 1, format: 'npy', requestId: 'test-ahead', signal: abort.signal });
@@ -125,9 +162,13 @@ describe('a stream that leaves early', () => {
       if (sent >= 3) await gone;
     });
     writing.catch(() => undefined);
-    await fourSent;
+    // The fourth write, or the stream's end or error: never a wait for nothing.
+    await within(
+      Promise.race([fourSent, writing.then(() => Promise.reject(new Error(`the stream ended after ${sent} batches`)))]),
+      'the stream sending its fourth batch',
+    );
     const k = 3;
-    await until(async () => (await batchesWithJobs(s, 1)).includes(k + LOOKAHEAD));
+    await waitFor(() => batchesWithJobs(s, 1), { what: `a job for batch ${k + LOOKAHEAD} of epoch 1`, until: (b) => b.includes(k + LOOKAHEAD) });
     assert.deepEqual(await batchesWithJobs(s, 1), range(k + LOOKAHEAD + 1));
     assert.deepEqual(await batchesWithJobs(s, 2), [], 'the next epoch is not reached yet');
 
@@ -138,7 +179,10 @@ describe('a stream that leaves early', () => {
     const wants = await ((await s.jobs.client) as unknown as Redis).keys(`${s.t.prefix}:augment-wants:*`);
     assert.deepEqual(wants, [], 'want counts left behind');
     // Batches already computed stay for a resumption, then expire.
-    await until(async () => (await s.jobs.getJobs(['active'])).length === 0 && filesIn(augmentDir(s)).length === 0);
+    await waitFor(async () => ({ active: (await s.jobs.getJobs(['active'])).length, files: filesIn(augmentDir(s)) }), {
+      what: 'no active augment job and every computed batch file expired',
+      until: (v) => v.active === 0 && v.files.length === 0,
+    });
   });
 });
 
@@ -147,10 +191,13 @@ describe('augmented batches computed ahead', () => {
   before(async () => {
     s = await startService({});
   });
-  after(() => s.close());
+  after(() => s?.close());
 
   test("a training subset just registered has the first AUGMENT_LOOKAHEAD batches of epoch 0 computed before it is asked for", async () => {
-    await until(async () => (await s.jobs.getJobs(['completed'])).filter((j) => j.data.epoch === 0).length === LOOKAHEAD);
+    await waitFor(async () => (await s.jobs.getJobs(['completed'])).filter((j) => j.data.epoch === 0).length, {
+      what: `the first ${LOOKAHEAD} batches of epoch 0 computed`,
+      until: (n) => n === LOOKAHEAD,
+    });
     assert.deepEqual(await batchesWithJobs(s, 0), range(LOOKAHEAD));
     const requested = Date.now();
     const epoch0 = await epochBytes(s, 0);
@@ -160,21 +207,31 @@ describe('augmented batches computed ahead', () => {
       assert.equal(s.computed.get(j.id!), 1, `batch ${j.data.batch} computed ${s.computed.get(j.id!)} times`);
     }
     // The same bytes as when nothing was precomputed (its files are gone: it is computed again).
-    assert.ok(head.every((j) => !fs.existsSync(j.data.file)), 'read batches are removed by their last reader');
+    // Removed by their last reader as it counts itself out, just after the batch is read (not awaited by the response).
+    await waitFor(() => head.filter((j) => fs.existsSync(j.data.file)).map((j) => j.data.batch), {
+      what: 'read batches removed by their last reader (batches still there)',
+      until: (left) => left.length === 0,
+    });
     assert.deepEqual(await epochBytes(s, 0), epoch0);
   });
 
   test("near the end of an epoch, the next epoch's first AUGMENT_LOOKAHEAD batches are computed, and the next request finds them", async () => {
     const epoch2 = await epochBytes(s, 2);
     assert.ok(epoch2.length > LOOKAHEAD, `epoch 2 has ${epoch2.length} batches`);
-    await until(async () => (await s.jobs.getJobs(['completed'])).filter((j) => j.data.epoch === 3).length === LOOKAHEAD);
+    await waitFor(async () => (await s.jobs.getJobs(['completed'])).filter((j) => j.data.epoch === 3).length, {
+      what: `the first ${LOOKAHEAD} batches of epoch 3 computed`,
+      until: (n) => n === LOOKAHEAD,
+    });
     assert.deepEqual(await batchesWithJobs(s, 3), range(LOOKAHEAD));
     const head = (await allJobs(s)).filter((j) => j.data.epoch === 3);
     assert.ok(head.every((j) => fs.existsSync(j.data.file)), "epoch 3's head is on disk");
     // Every batch of epoch 2 was read by its only reader, which removed it.
     const epoch2Jobs = (await allJobs(s)).filter((j) => j.data.epoch === 2);
     assert.equal(epoch2Jobs.length, epoch2.length);
-    assert.ok(epoch2Jobs.every((j) => !fs.existsSync(j.data.file)), `files of epoch 2 left behind: ${epoch2Jobs.filter((j) => fs.existsSync(j.data.file)).map((j) => j.data.batch)}`);
+    await waitFor(() => epoch2Jobs.filter((j) => fs.existsSync(j.data.file)).map((j) => j.data.batch), {
+      what: 'every batch of epoch 2 removed by its only reader (batches still there)',
+      until: (left) => left.length === 0,
+    });
 
     const requested = Date.now();
     const epoch3 = await epochBytes(s, 3);
@@ -196,18 +253,36 @@ describe('augmented batches computed ahead', () => {
     const rec = await s.t.ctx.registry.get('ahead');
     const subsets = await s.t.ctx.registry.subsets('ahead');
     const open = (id: string) => s.t.ctx.epochs.open(rec, subsets, { subset: 'training', epoch: 5, format: 'npy', requestId: id, signal: new AbortController().signal });
-    // Opened together: each open() reads its first batch, and a batch read by its only
-    // reader is removed (a second client opened after that would have it computed again).
-    const streams = await Promise.all([open('client-a'), open('client-b')]);
+    // Sharing a batch needs both clients to want it before either has read it. Later batches
+    // are wanted a window ahead, but the first has nothing before it: on a loaded machine
+    // one client could have it computed, read and released before the other asked. So the
+    // workers hold the jobs until both clients want batch 0.
+    await s.holdWorkers();
+    // open() makes each stream's first batch: both are opened at once, and wait for it.
+    const opening = Promise.all([open('client-a'), open('client-b')]);
+    opening.catch(() => undefined); // awaited below; a failed wait before it ends the test
+    const redis = (await s.jobs.client) as unknown as Redis;
+    await waitFor(
+      async () => {
+        const first = (await allJobs(s)).find((j) => j.data.epoch === 5 && j.data.batch === 0);
+        return first ? Number(await redis.get(augmentWantsKey(s.t.prefix, first.id!.replace(/^aug-/, '')))) : 0;
+      },
+      { what: 'both clients wanting batch 0 of epoch 5', until: (n) => n === 2 },
+    );
+    await s.resumeWorkers();
+    const streams = await within(opening, 'both streams opened');
     const sent = [0, 0];
+    const ended = [false, false];
     const bodies: Buffer[][] = [[], []];
     await Promise.all(
       streams.map((st, i) =>
-        st.writeTo(async (chunk) => {
-          bodies[i]!.push(Buffer.from(chunk));
-          sent[i]!++;
-          await until(async () => sent[1 - i]! >= sent[i]! - 1, 5);
-        }),
+        st
+          .writeTo(async (chunk) => {
+            bodies[i]!.push(Buffer.from(chunk));
+            sent[i]!++;
+            await waitFor(() => sent[1 - i]! >= sent[i]! - 1 || ended[1 - i]!, { what: `client ${'ab'[1 - i]} within a batch of client ${'ab'[i]}`, everyMs: 5 });
+          })
+          .finally(() => (ended[i] = true)),
       ),
     );
     const [a, b] = bodies.map((chunks) => xs(Buffer.concat(chunks)));
@@ -220,7 +295,10 @@ describe('augmented batches computed ahead', () => {
     );
     // Twice: once for the two side by side, once for the stream of its own after them.
     for (const j of epoch5) assert.equal(s.computed.get(j.id!), 2, `batch ${j.data.batch} computed ${s.computed.get(j.id!)} times`);
-    assert.ok(epoch5.every((j) => !fs.existsSync(j.data.file)), 'the last reader removes each batch');
+    await waitFor(() => epoch5.filter((j) => fs.existsSync(j.data.file)).map((j) => j.data.batch), {
+      what: 'each batch removed by its last reader (batches still there)',
+      until: (left) => left.length === 0,
+    });
   });
 
   test('from_batch resumes on the same bytes, from the batches the broken stream had computed ahead', async (t) => {
@@ -238,7 +316,11 @@ describe('augmented batches computed ahead', () => {
     await assert.rejects(
       stream.writeTo(async () => {
         if (++sent < 2) return;
-        await until(async () => (await windowJobs()).length === LOOKAHEAD && (await windowJobs()).every((j) => fs.existsSync(j.data.file)));
+        await waitFor(windowJobs, {
+          what: `batches 3..${2 + LOOKAHEAD} of epoch 7 computed`,
+          until: (w) => w.length === LOOKAHEAD && w.every((j) => fs.existsSync(j.data.file)),
+          describe: (w) => w.map((j) => ({ batch: j.data.batch, file: fs.existsSync(j.data.file) })),
+        });
         throw new Error('connection reset');
       }),
       /connection reset/,

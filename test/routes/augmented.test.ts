@@ -18,6 +18,7 @@ import { applyTransform, augmentRng, drawTransformParams, loadBackgroundNoises, 
 import { computeSpectrogram } from '../../src/core/frontend/frontend.ts';
 import { resolveFrontendSettings } from '../../src/core/frontend/settings.ts';
 import { decodeNpy } from '../../src/core/tensors/npy.ts';
+import { closeAll } from '../helpers/cleanup.ts';
 
 let t: TestApp;
 let workers: RunningWorkers;
@@ -45,10 +46,12 @@ before(async () => {
     augmentation,
   });
 });
-after(async () => {
-  await workers.close();
-  await t.close();
-});
+after(() =>
+  closeAll(
+    () => workers?.close(),
+    () => t?.close(),
+  ),
+);
 
 const xs = (body: Buffer): Buffer[] => {
   const out: Buffer[] = [];

@@ -21,7 +21,7 @@ const DATASET = {
 };
 
 describe('batch stream failures', () => {
-  test('DATA_DIR/features unwritable: the stream request gets a 502 problem, not an empty reply', { timeout: 60_000 }, async (ctx) => {
+  test('DATA_DIR/features unwritable: the stream request gets a 502 problem, not an empty reply', { timeout: 240_000 }, async (ctx) => {
     const defer = cleanups(ctx);
     const t = await startTestApp();
     defer(() => t.close());
@@ -41,7 +41,7 @@ describe('batch stream failures', () => {
     assert.match(problem.detail, /failed after retries/);
   });
 
-  test('a failure after the first byte breaks the connection (no clean end)', { timeout: 60_000 }, async (ctx) => {
+  test('a failure after the first byte breaks the connection (no clean end)', { timeout: 240_000 }, async (ctx) => {
     const defer = cleanups(ctx);
     const t = await startTestApp();
     defer(() => t.close());

@@ -10,10 +10,10 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { RecordBatchReader } from 'apache-arrow';
-import { connectIdleWorkers, startTestApp, startTestWorkers, registerDataset, type TestApp } from '../helpers/app.ts';
+import { connectIdleWorkers, featurized, startTestApp, startTestWorkers, registerDataset, type TestApp } from '../helpers/app.ts';
 import { copyCorpus, testdata } from '../helpers/paths.ts';
 import { SHARD_QUEUE } from '../../jobs/queues.ts';
-import { until } from '../ops/helpers.ts';
+import { waitFor } from '../helpers/wait.ts';
 import type { RunningWorkers } from '../../jobs/workers.ts';
 import { batchIndices, buildLabels } from '../../src/core/datasets/index.ts';
 import { loadSample, toInt16 } from '../../src/core/audio/index.ts';
@@ -21,6 +21,7 @@ import { computeSpectrogram } from '../../src/core/frontend/frontend.ts';
 import { convertSpectrogram } from '../../src/core/frontend/output.ts';
 import { resolveFrontendSettings } from '../../src/core/frontend/settings.ts';
 import { decodeNpy } from '../../src/core/tensors/npy.ts';
+import { closeAll } from '../helpers/cleanup.ts';
 
 let t: TestApp;
 let workers: RunningWorkers;
@@ -41,10 +42,12 @@ before(async () => {
     class_weights: 'balanced',
   });
 });
-after(async () => {
-  await workers.close();
-  await t.close();
-});
+after(() =>
+  closeAll(
+    () => workers?.close(),
+    () => t?.close(),
+  ),
+);
 
 async function samples(subset: 'training' | 'validation') {
   const res = await t.app.inject({ url: `/v1/datasets/mini/samples?subset=${subset}&limit=10000` });
@@ -194,12 +197,11 @@ describe('an epoch over HTTP equals src/ computed directly', () => {
   });
 
   test('a second request for the same epoch does no featurization work', async () => {
-    const shardJobs = async () => (await t.queues.jobCounts('completed', 'waiting', 'active', 'prioritized'))[SHARD_QUEUE];
-    // The first streams were featurized directly; the background flow may still be finishing the cache.
-    await until(async () => {
-      const c = (await shardJobs())!;
-      return (c.active ?? 0) + (c.waiting ?? 0) + (c.prioritized ?? 0) === 0;
-    });
+    const shardJobs = async () => (await t.queues.jobCounts('waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed', 'paused'))[SHARD_QUEUE];
+    // The streams before queued their subsets' background flows after their first batch and
+    // did not wait for them (a small subset's stream can end before its flow is even queued):
+    // the same flows are asked for and awaited, so every shard is on disk and nothing is pending.
+    for (const subset of ['training', 'validation', 'evaluation']) await featurized(t, 'mini', subset);
     const before = await shardJobs();
     const res = await t.app.inject({ url: '/v1/datasets/mini/batches?epoch=0&format=npy' });
     assert.equal(res.statusCode, 200);
@@ -284,21 +286,13 @@ describe('featurization jobs', () => {
     const res = await t.app.inject({ method: 'POST', url: '/v1/datasets/mini/featurize', payload: { subset: 'validation' } });
     assert.equal(res.statusCode, 202, res.body);
     const { job_id } = res.json();
-    let p;
-    for (let i = 0; i < 200; i++) {
-      p = (await t.app.inject({ url: `/v1/jobs/${job_id}` })).json();
-      if (p.state === 'completed' || p.state === 'failed') break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    let p = await waitFor(async () => (await t.app.inject({ url: `/v1/jobs/${job_id}` })).json(), {
+      what: `validation featurization ${job_id} finished`,
+      until: (p) => p.state === 'completed' || p.state === 'failed',
+    });
     assert.equal(p.state, 'completed');
     assert.equal(p.shards_done, p.shards_total);
-    const train = (await t.app.inject({ method: 'POST', url: '/v1/datasets/mini/featurize', payload: { subset: 'training' } })).json();
-    for (let i = 0; i < 200; i++) {
-      p = (await t.app.inject({ url: `/v1/jobs/${train.job_id}` })).json();
-      if (p.state === 'completed') break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    assert.equal(p.state, 'completed');
+    p = await featurized(t, 'mini', 'training');
     const bad = p.failures.find((f: { entry: string }) => f.entry === 'yes/ffffffff_nohash_0.wav');
     assert.ok(bad, JSON.stringify(p.failures));
     assert.equal(bad.reason, 'chunk-overruns-file');
@@ -356,15 +350,15 @@ describe('featurization jobs', () => {
       await idle.close();
       workers = startTestWorkers(t);
     }
-    await until(async () => (await t.queues.workersConnected('featurize')) > 0 && (await t.queues.workersConnected('shards')) > 0);
+    await waitFor(async () => (await t.queues.workersConnected('featurize')) > 0 && (await t.queues.workersConnected('shards')) > 0, {
+      what: 'the restarted workers connected',
+    });
     const again = (await t.app.inject({ method: 'POST', url: '/v1/datasets/mini-cancel/featurize', payload: {} })).json();
     assert.equal(again.created, true);
-    let p;
-    for (let i = 0; i < 200; i++) {
-      p = (await t.app.inject({ url: `/v1/jobs/${again.job_id}` })).json();
-      if (p.state === 'completed') break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    const p = await waitFor(async () => (await t.app.inject({ url: `/v1/jobs/${again.job_id}` })).json(), {
+      what: `featurization ${again.job_id} after the cancel finished`,
+      until: (p) => ['completed', 'failed', 'cancelled'].includes(p.state),
+    });
     assert.equal(p.state, 'completed');
   });
 

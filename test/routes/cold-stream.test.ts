@@ -12,13 +12,13 @@ import path from 'node:path';
 import { startTestApp, startTestWorkers, registerDataset } from '../helpers/app.ts';
 import { cleanups } from '../helpers/cleanup.ts';
 import { copyCorpus, duplicateClips, testdata } from '../helpers/paths.ts';
-import { until } from '../ops/helpers.ts';
+import { waitFor } from '../helpers/wait.ts';
 import { DIRECT_AHEAD, outOfLayoutOrder } from '../../src/services/epochs/producers.ts';
 import { shardsOf } from '../../src/services/epochs/assemble.ts';
 import { batchIndices } from '../../src/core/datasets/index.ts';
 
 for (const format of ['arrow', 'npy'] as const) {
-  test(`a cold epoch (${format}) equals the same epoch from the cache, byte for byte`, { timeout: 90_000 }, async (ctx) => {
+  test(`a cold epoch (${format}) equals the same epoch from the cache, byte for byte`, { timeout: 240_000 }, async (ctx) => {
     const defer = cleanups(ctx);
     const t = await startTestApp();
     defer(() => t.close());
@@ -32,7 +32,7 @@ for (const format of ['arrow', 'npy'] as const) {
     const cold = await t.app.inject({ url });
     assert.equal(cold.statusCode, 200, cold.body);
     const plan = t.ctx.features.planOf(await t.ctx.registry.get('mini'), (await t.ctx.registry.subsets('mini')).training!);
-    await until(async () => plan.shards.every((s) => fs.existsSync(s.file)));
+    await waitFor(() => plan.shards.filter((s) => !fs.existsSync(s.file)).length, { what: 'every shard of the plan on disk (shards missing)', until: (n) => n === 0 });
     const cached = await t.app.inject({ url });
     assert.equal(cached.statusCode, 200);
     assert.ok(cold.rawPayload.length > 0);
@@ -43,7 +43,7 @@ for (const format of ['arrow', 'npy'] as const) {
   });
 }
 
-test('a cold first epoch reads the shards in the order the workers make them: after its first batches nothing is featurized twice', { timeout: 90_000 }, async (ctx) => {
+test('a cold first epoch reads the shards in the order the workers make them: after its first batches nothing is featurized twice', { timeout: 240_000 }, async (ctx) => {
   const defer = cleanups(ctx);
   const t = await startTestApp();
   defer(() => t.close());
@@ -71,7 +71,7 @@ test('a cold first epoch reads the shards in the order the workers make them: af
   assert.ok(batches > DIRECT_AHEAD + 1 + 2 * (64 / batchSize), `${batches} batches`);
   // Only the first DIRECT_AHEAD + 1 batches were featurized for the stream; the rest came from the shards.
   assert.equal(direct.length, DIRECT_AHEAD + 1, direct.join(', '));
-  await until(async () => plan.shards.every((s) => fs.existsSync(s.file)));
+  await waitFor(() => plan.shards.filter((s) => !fs.existsSync(s.file)).length, { what: 'every shard of the plan on disk (shards missing)', until: (n) => n === 0 });
   const cached = await t.app.inject({ url });
   assert.ok(cold.rawPayload.equals(cached.rawPayload), 'cold stream = cached stream');
   assert.equal(direct.length, DIRECT_AHEAD + 1, 'the cached stream featurized nothing');

@@ -11,6 +11,7 @@ import { list as tarList } from 'tar';
 import { Readable } from 'node:stream';
 import { startTestApp, startTestWorkers, type TestApp } from '../helpers/app.ts';
 import { makeTree, smallCorpus, toneWav } from '../helpers/wav.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 let t: TestApp;
 
@@ -18,7 +19,7 @@ before(async () => {
   t = await startTestApp();
   smallCorpus(path.join(t.root, 'small'));
 });
-after(async () => t.close());
+after(async () => t?.close());
 
 const register = (body: object) =>
   t.app.inject({ method: 'POST', url: '/v1/datasets', payload: body as Record<string, unknown> });
@@ -247,12 +248,11 @@ describe('service endpoints', () => {
     assert.match(before.json().detail, /worker/);
     const workers = startTestWorkers(t);
     try {
-      let res = await t.app.inject({ url: '/readyz' });
-      for (let i = 0; i < 100 && res.statusCode !== 200; i++) {
-        await new Promise((r) => setTimeout(r, 50));
-        res = await t.app.inject({ url: '/readyz' });
-      }
-      assert.equal(res.statusCode, 200, res.body);
+      const res = await waitFor(() => t.app.inject({ url: '/readyz' }), {
+        what: '/readyz answering 200 once a worker is connected',
+        until: (r) => r.statusCode === 200,
+        describe: (r) => `${r.statusCode} ${r.body}`,
+      });
       assert.equal(res.json().status, 'ready');
       assert.ok(res.json().workers >= 1);
     } finally {

@@ -45,7 +45,7 @@ for (const backend of ['native', 'typescript'] as const) {
     before(async () => {
       t = await startTestApp({ FRONTEND_BACKEND: backend });
     });
-    after(async () => t.close());
+    after(async () => t?.close());
 
     for (const c of cases) {
       test(`${c.name}: prepared audio and uint16 features are MLTK's`, async () => {
@@ -72,7 +72,7 @@ describe('POST /v1/features: absurd sample rates', () => {
   before(async () => {
     t = await startTestApp();
   });
-  after(async () => t.close());
+  after(async () => t?.close());
 
   for (const rate of [1, 7]) {
     test(`an 844-byte WAV declaring ${rate} Hz is a 422 invalid-wav with reason sample-rate-too-low`, async () => {

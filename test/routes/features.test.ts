@@ -27,7 +27,7 @@ let t: TestApp;
 before(async () => {
   t = await startTestApp();
 });
-after(async () => t.close());
+after(async () => t?.close());
 
 interface Part {
   name: string;

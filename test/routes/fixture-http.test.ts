@@ -40,7 +40,7 @@ let t: TestApp;
 before(async () => {
   t = await startTestApp();
 });
-after(async () => t.close());
+after(async () => t?.close());
 
 for (const run of fixture.runs) {
   describe(`p6_corpus_mini/${run.name} over HTTP`, () => {

@@ -11,7 +11,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { connectIdleWorkers, startTestApp, startTestWorkers, registerDataset, type TestApp } from '../helpers/app.ts';
 import { makeTree, smallCorpus, toneWav } from '../helpers/wav.ts';
+import { waitFor } from '../helpers/wait.ts';
 import type { RunningWorkers } from '../../jobs/workers.ts';
+import { closeAll } from '../helpers/cleanup.ts';
 
 let t: TestApp;
 let workers: RunningWorkers | null = null;
@@ -36,11 +38,13 @@ before(async () => {
   // Another trim threshold: other features, so a featurization of its own.
   await registerDataset(t, { name: 'b', source: { type: 'directory', path: 'small' }, classes: ['yes', 'no'], trim_threshold_db: 30 });
 });
-after(async () => {
-  await idle?.close();
-  await workers?.close();
-  await t?.close();
-});
+after(() =>
+  closeAll(
+    () => idle?.close(),
+    () => workers?.close(),
+    () => t?.close(),
+  ),
+);
 
 async function featurize(id: string, subset: string): Promise<{ job_id: string; created: boolean }> {
   const res = await t.app.inject({ method: 'POST', url: `/v1/datasets/${id}/featurize`, payload: { subset } });
@@ -57,14 +61,8 @@ async function list(query = ''): Promise<{ jobs: Job[]; total: number; link: str
 }
 
 /** Polls the listing until `done` holds (the workers run in this process). */
-async function waitFor(query: string, done: (l: { jobs: Job[]; total: number }) => boolean): Promise<{ jobs: Job[]; total: number }> {
-  let last = await list(query);
-  for (let i = 0; i < 600 && !done(last); i++) {
-    await new Promise((r) => setTimeout(r, 100));
-    last = await list(query);
-  }
-  assert.ok(done(last), JSON.stringify(last));
-  return last;
+function listed(query: string, done: (l: { jobs: Job[]; total: number }) => boolean): Promise<{ jobs: Job[]; total: number }> {
+  return waitFor(() => list(query), { what: `GET /v1/jobs${query} in the state awaited`, until: done, everyMs: 100 });
 }
 
 const newestFirst = (jobs: Job[]) =>
@@ -175,11 +173,11 @@ describe('GET /v1/jobs', () => {
   test('jobs finish and are listed as completed; a featurization made again is no longer cancelled', async () => {
     workers = startTestWorkers(t);
     await workers.ready();
-    await waitFor('?state=completed', (l) => l.total === 2);
+    await listed('?state=completed', (l) => l.total === 2);
     assert.deepEqual(new Set((await list('?state=completed')).jobs.map((j) => j.id)), new Set([a1, b1]));
     const again = await featurize('a', 'validation');
     assert.deepEqual(again, { ...again, job_id: a2, created: true });
-    await waitFor('?state=completed', (l) => l.total === 3);
+    await listed('?state=completed', (l) => l.total === 3);
     assert.equal((await list('?state=cancelled')).total, 0);
   });
 });

@@ -14,6 +14,7 @@ import { startTestApp, startTestWorkers, registerDataset, type TestApp } from '.
 import { makeTree, toneWav } from '../helpers/wav.ts';
 import type { RunningWorkers } from '../../jobs/workers.ts';
 import { decodeNpy } from '../../src/core/tensors/npy.ts';
+import { closeAll } from '../helpers/cleanup.ts';
 
 const PROBLEM = 'https://audiofeed.dev/problems/';
 let t: TestApp;
@@ -107,10 +108,12 @@ before(async () => {
   await tarCreate({ gzip: true, cwd: sl, file: path.join(t.root, 'sc.tar.gz'), portable: true }, fs.readdirSync(sl).sort());
   workers = startTestWorkers(t);
 });
-after(async () => {
-  await workers?.close();
-  await t.close();
-});
+after(() =>
+  closeAll(
+    () => workers?.close(),
+    () => t?.close(),
+  ),
+);
 
 async function samples(id: string, subset: string) {
   const res = await t.app.inject({ url: `/v1/datasets/${id}/samples?subset=${subset}&limit=10000` });

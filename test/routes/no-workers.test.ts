@@ -14,7 +14,7 @@ import { connectIdleWorkers, registerDataset, startTestApp, startTestWorkers, ty
 import { cleanups } from '../helpers/cleanup.ts';
 import { PROJECT_ROOT } from '../helpers/paths.ts';
 import { smallCorpus } from '../helpers/wav.ts';
-import { until } from '../ops/helpers.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const BIN = path.join(PROJECT_ROOT, 'bin', 'audiofeed.js');
 let t: TestApp;
@@ -34,7 +34,7 @@ function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: st
   const env: NodeJS.ProcessEnv = { ...process.env, AUDIOFEED_URL: url };
   delete env.AUDIOFEED_TOKEN;
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, [BIN, ...args], { cwd: os.tmpdir(), env, timeout: 60_000, killSignal: 'SIGKILL' }, (err, stdout, stderr) => {
+    execFile(process.execPath, [BIN, ...args], { cwd: os.tmpdir(), env, timeout: 240_000, killSignal: 'SIGKILL' }, (err, stdout, stderr) => {
       if (err && typeof err.code !== 'number') return reject(new Error(`${err.message}\nstdout: ${stdout}\nstderr: ${stderr}`));
       resolve({ code: err ? (err.code as number) : 0, stdout, stderr });
     });
@@ -92,11 +92,11 @@ describe('no worker connected', () => {
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
     // The CLI follows the job (its first progress line) before the workers go.
-    await until(async () => / clips \(/.test(stdout) || child.exitCode !== null);
+    await waitFor(() => / clips \(/.test(stdout) || child.exitCode !== null, { what: 'the CLI\'s first progress line (or its exit)' });
     assert.match(stdout, new RegExp(`job ${jobId} \\(already requested: following it\\)`), `${stdout}\n${stderr}`);
     await idle.close();
     closed = true;
-    await until(async () => (await t.app.inject({ url: `/v1/jobs/${jobId}` })).json().workers_connected === 0);
+    await waitFor(async () => (await t.app.inject({ url: `/v1/jobs/${jobId}` })).json(), { what: `job ${jobId} reporting no worker connected`, until: (p) => p.workers_connected === 0 });
     const code = await exited;
     assert.equal(code, 3, `${stdout}\n${stderr}`);
     assert.match(stderr, new RegExp(`no worker is connected to the service for 10 s, so job ${jobId} makes no progress`));
@@ -114,7 +114,7 @@ describe('no worker connected', () => {
     const res = await t.app.inject({ method: 'POST', url: '/v1/datasets/small/featurize', payload: { subset: 'training' } });
     assert.ok(res.statusCode === 202, res.body);
     const jobId = res.json().job_id as string;
-    await until(async () => (await t.app.inject({ url: `/v1/jobs/${jobId}` })).json().state === 'completed');
+    await waitFor(async () => (await t.app.inject({ url: `/v1/jobs/${jobId}` })).json(), { what: `job ${jobId} completed`, until: (p) => p.state === 'completed' });
     assert.equal((await t.app.inject({ url: `/v1/jobs/${jobId}` })).json().workers_connected, undefined);
     await workers.close();
     stopped = true;

@@ -23,10 +23,10 @@ import { computeSpectrogram } from '../../src/core/frontend/frontend.ts';
 import { resolveFrontendSettings } from '../../src/core/frontend/settings.ts';
 import { decodeNpy } from '../../src/core/tensors/npy.ts';
 import { resolveStandardization, standardizeSample, type Standardization } from '../../src/core/tensors/standardize.ts';
-import { registerDataset, startTestApp, startTestWorkers, type TestApp } from '../helpers/app.ts';
+import { featurized, registerDataset, startTestApp, startTestWorkers, type TestApp } from '../helpers/app.ts';
 import { numpy } from '../helpers/numpy-standardize.ts';
 import { copyCorpus, testdata } from '../helpers/paths.ts';
-import { until } from '../ops/helpers.ts';
+import { closeAll } from '../helpers/cleanup.ts';
 
 const P = 'https://audiofeed.dev/problems/';
 const fe = resolveFrontendSettings({});
@@ -44,10 +44,12 @@ before(async () => {
   await registerDataset(t, { ...BASE, name: 'plain' });
   await registerDataset(t, { ...BASE, name: 'std', ...STD });
 });
-after(async () => {
-  await workers.close();
-  await t.close();
-});
+after(() =>
+  closeAll(
+    () => workers?.close(),
+    () => t?.close(),
+  ),
+);
 
 /** The uint16 features of a subset's entries (src/ directly), in subset order. */
 async function rawFeatures(subset: 'training' | 'validation'): Promise<Uint16Array[]> {
@@ -111,7 +113,9 @@ describe('standardized batches', () => {
   });
 
   test('the Arrow stream carries the same x bytes', async () => {
-    const npy = npyX((await t.app.inject({ url: '/v1/datasets/std/batches?subset=validation&format=npy' })).rawPayload, 2);
+    const first = await t.app.inject({ url: '/v1/datasets/std/batches?subset=validation&format=npy' });
+    assert.equal(first.statusCode, 200, first.body);
+    const npy = npyX(first.rawPayload, 2);
     const res = await t.app.inject({ url: '/v1/datasets/std/batches?subset=validation' });
     assert.equal(res.statusCode, 200, res.body);
     const reader = await RecordBatchReader.from(res.rawPayload);
@@ -125,11 +129,15 @@ describe('standardized batches', () => {
   });
 
   test('one feature cache serves both registrations: the plain one streams the raw values, and no shard is computed twice', async () => {
-    const shardJobs = async () => (await t.queues.jobCounts('completed'))[SHARD_QUEUE]!.completed;
-    await until(async () => {
-      const c = (await t.queues.jobCounts('waiting', 'active', 'prioritized'))[SHARD_QUEUE]!;
-      return c.waiting + c.active + c.prioritized === 0;
-    });
+    // The streams of the tests before queued their subsets' background flows after their
+    // first batch and did not wait for them (a small subset's stream can end before its flow
+    // is even queued): counting shard jobs now would count those flows' jobs as they come.
+    // So both subsets are featurized on the workers first (the same flows: a repeated
+    // request reuses one) and awaited: then every shard is on disk and no shard job is pending.
+    for (const subset of ['training', 'validation']) await featurized(t, 'std', subset);
+    // Every shard job there is, in any state: a stream that computed or queued anything adds one.
+    const shardJobs = async () =>
+      Object.values((await t.queues.jobCounts('waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed', 'paused'))[SHARD_QUEUE]!).reduce((a, n) => a + n, 0);
     const before = await shardJobs();
     const plain = npyX((await t.app.inject({ url: '/v1/datasets/plain/batches?subset=training&epoch=0&format=npy' })).rawPayload, 2);
     const stdx = npyX((await t.app.inject({ url: '/v1/datasets/std/batches?subset=training&epoch=0&format=npy' })).rawPayload, 2);

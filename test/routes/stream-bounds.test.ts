@@ -9,8 +9,10 @@ import { startTestApp, startTestWorkers, registerDataset, type TestApp } from '.
 import { makeTree, smallCorpus, toneWav } from '../helpers/wav.ts';
 import { batchIndices, maxBatchRows, MAX_BATCH_SIZE, MAX_EPOCH_POSITIONS, MAX_STEPS_BEYOND_EPOCH } from '../../src/core/datasets/batch-order.ts';
 import { epochBatchRows, planEpoch } from '../../src/services/epochs/epoch-plan.ts';
+import { waitFor } from '../helpers/wait.ts';
 import type { RunningWorkers } from '../../jobs/workers.ts';
 import { StreamMemoryBudget, streamReservationBytes } from '../../src/services/stream-budget.ts';
+import { closeAll } from '../helpers/cleanup.ts';
 
 // One float32 row of (98, 32, 1) + 3 classes: 98*32*4 + 12 + 4 = 12560 bytes.
 const ROW = 98 * 32 * 4 + 12 + 4;
@@ -25,10 +27,12 @@ describe('batch stream bounds', () => {
     workers = startTestWorkers(t);
     await registerDataset(t, { name: 'small', source: { type: 'directory', path: '.' }, classes: ['yes', 'no', 'maybe'], batch_size: 2 });
   });
-  after(async () => {
-    await workers.close();
-    await t.close();
-  });
+  after(() =>
+    closeAll(
+      () => workers?.close(),
+      () => t?.close(),
+    ),
+  );
 
   test('a batch larger than MAX_BATCH_BYTES is a 413 problem naming the limit, before anything is queued', async () => {
     for (const q of ['batch_size=5', 'batch_size=-1', 'batch_size=65536', 'subset=training&batch_size=65536&format=npy']) {
@@ -82,8 +86,7 @@ describe('batch stream bounds', () => {
       others.release();
     }
     // Every stream gave its reservation back when it ended.
-    for (let i = 0; i < 50 && t.ctx.streamBudget.inUse > 0; i++) await new Promise((r) => setTimeout(r, 20));
-    assert.equal(t.ctx.streamBudget.inUse, 0);
+    await waitFor(() => t.ctx.streamBudget.inUse, { what: 'every stream reservation given back', until: (n) => n === 0 });
   });
 });
 
@@ -93,7 +96,8 @@ test('StreamMemoryBudget: first come first served, a waiter is granted when room
   const waiting = b.reserve(50);
   let granted = false;
   void waiting.then(() => (granted = true));
-  await new Promise((r) => setTimeout(r, 20));
+  // Every callback that could run has run (the pending promise jobs, then an event-loop turn): still waiting.
+  await new Promise((r) => setImmediate(r));
   assert.equal(granted, false);
   a.release();
   a.release();

@@ -12,7 +12,7 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { startTestApp, startTestWorkers, registerDataset, type TestApp } from '../helpers/app.ts';
 import { smallCorpus } from '../helpers/wav.ts';
-import { until } from '../ops/helpers.ts';
+import { waitFor } from '../helpers/wait.ts';
 import type { RunningWorkers } from '../../jobs/workers.ts';
 import { StreamMemoryBudget, ThroughputFloor, streamReservationBytes } from '../../src/services/stream-budget.ts';
 
@@ -145,13 +145,13 @@ describe('per-client share and the reader floor, over HTTP', () => {
     sock.pause();
     sock.write(`GET ${url.pathname}${url.search} HTTP/1.1\r\nHost: ${url.host}\r\n\r\n`);
     try {
-      await until(async () => t.ctx.streamBudget.stats.trickleClosed === 1, 20, 60_000);
+      await waitFor(() => t.ctx.streamBudget.stats.trickleClosed, { what: 'the trickling stream closed (counted)', until: (n) => n === 1, everyMs: 20 });
       sock.resume(); // drain what the kernel holds, to see the connection's end
-      await until(async () => closed, 20, 60_000);
+      await waitFor(() => closed, { what: 'the trickling socket closed', everyMs: 20 });
     } finally {
       sock.destroy();
     }
-    await until(async () => t.ctx.streamBudget.inUse === 0, 20, 60_000);
+    await waitFor(() => t.ctx.streamBudget.inUse, { what: 'every stream reservation given back', until: (n) => n === 0, everyMs: 20 });
     assert.ok(lines.some((l) => /STREAM_MIN_BYTES_PER_S/.test(String(l.msg)) && l.level === 40), 'logged at warn');
     const metrics = (await t.app.inject({ url: '/metrics' })).body;
     assert.match(metrics, /^audiofeed_stream_trickle_closes_total 1$/m);

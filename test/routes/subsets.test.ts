@@ -10,7 +10,7 @@ import http from 'node:http';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { startTestApp, startTestWorkers, registerDataset, type TestApp } from '../helpers/app.ts';
-import { cleanups } from '../helpers/cleanup.ts';
+import { cleanups, closeAll } from '../helpers/cleanup.ts';
 import { copyCorpus, testdata } from '../helpers/paths.ts';
 import type { RunningWorkers } from '../../jobs/workers.ts';
 import { decodeNpy } from '../../src/core/tensors/npy.ts';
@@ -37,10 +37,12 @@ before(async () => {
   await t.app.listen({ port: 0, host: '127.0.0.1' });
   base = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
 });
-after(async () => {
-  await workers?.close();
-  await t?.close();
-});
+after(() =>
+  closeAll(
+    () => workers?.close(),
+    () => t?.close(),
+  ),
+);
 
 const inject = (method: 'GET' | 'POST', url: string, payload?: object) => t.app.inject({ method, url, ...(payload ? { payload } : {}) });
 

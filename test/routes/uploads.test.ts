@@ -19,7 +19,7 @@ before(async () => {
   small = path.join(t.root, 'small');
   smallCorpus(small);
 });
-after(async () => t.close());
+after(async () => t?.close());
 
 const settings = (name: string) => JSON.stringify({ name, classes: ['yes', 'no'], validation_split: 0.2 });
 
@@ -71,7 +71,7 @@ with zipfile.ZipFile(sys.argv[1], 'w') as z:
       out,
       spec,
     ],
-    { timeout: 20_000 },
+    { timeout: 240_000 },
   );
   const buf = fs.readFileSync(out);
   fs.rmSync(out);

@@ -26,7 +26,7 @@ let t: TestApp;
 before(async () => {
   t = await startTestApp();
 });
-after(async () => t.close());
+after(async () => t?.close());
 
 async function post(wav: Buffer, settings: Record<string, unknown> = {}) {
   const form = new FormData();

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { PROJECT_ROOT } from '../helpers/paths.ts';
 import { wavBytes } from '../helpers/wav.ts';
+import { waitFor } from '../helpers/wait.ts';
 import { batchIndices, buildLabels } from '../../src/core/datasets/index.ts';
 import { loadSample, toInt16 } from '../../src/core/audio/index.ts';
 import { computeSpectrogram } from '../../src/core/frontend/frontend.ts';
@@ -46,7 +47,7 @@ before(async () => {
 
 after(async () => {
   for (const c of children) c.kill('SIGKILL');
-  await t.close();
+  await t?.close();
 });
 
 function startWorker(): ChildProcess {
@@ -75,23 +76,15 @@ function shardFiles(): string[] {
   return fs.readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.afs'));
 }
 
-async function until(cond: () => boolean, what: string, limitMs = 60_000): Promise<void> {
-  const start = Date.now();
-  while (!cond()) {
-    if (Date.now() - start > limitMs) throw new Error(`gave up waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 test('an epoch streamed while workers are killed and restarted completes with identical bytes', async () => {
   const a = startWorker();
   // A stream that needs featurization is refused while no worker is connected.
-  for (let i = 0; i < 600 && (await t.queues.workersConnected('shards')) === 0; i++) await new Promise((r) => setTimeout(r, 50));
+  await waitFor(() => t.queues.workersConnected('shards'), { what: 'the first worker process connected', until: (n) => n > 0 });
   const streaming = t.app.inject({ url: '/v1/datasets/slow/batches?format=npy&dtype=uint16&class_mode=sparse' });
-  await until(() => shardFiles().length >= 1, 'the first shard');
+  await waitFor(() => shardFiles().length, { what: 'the first shard', until: (n) => n >= 1, everyMs: 20 });
   a.kill('SIGKILL');
   const b = startWorker();
-  await until(() => shardFiles().length >= 2, 'a shard from the second worker');
+  await waitFor(() => shardFiles().length, { what: 'a shard from the second worker', until: (n) => n >= 2, everyMs: 20 });
   b.kill('SIGKILL');
   startWorker();
   const res = await streaming;

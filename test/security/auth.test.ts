@@ -28,7 +28,7 @@ before(async () => {
   });
   t = await startTestApp({ API_TOKENS: `${READ}:read,${ADMIN}:admin` }, { logger: pino(loggerOptions('trace'), sink) });
 });
-after(async () => t.close());
+after(async () => t?.close());
 
 interface Route {
   method: string;

@@ -24,7 +24,7 @@ describe('bounds and strict input', () => {
     t = await startTestApp();
     smallCorpus(t.root);
   });
-  after(async () => t.close());
+  after(async () => t?.close());
 
   const base = () => ({ source: { type: 'directory', path: '.' }, classes: ['yes', 'no'] });
 
@@ -76,7 +76,7 @@ describe('registration bounds', () => {
     t = await startTestApp({ MAX_SUBSET_ENTRIES: '40' });
     smallCorpus(t.root);
   });
-  after(async () => t.close());
+  after(async () => t?.close());
 
   const reg = (over: Record<string, unknown>) =>
     t.app.inject({ method: 'POST', url: '/v1/datasets', payload: { source: { type: 'directory', path: '.' }, classes: ['yes', 'no'], ...over } });
@@ -145,7 +145,7 @@ describe('control characters never reach an index file', () => {
       makeTree(path.join(t.root, dir), { 'yes/evil\nname.wav': toneWav(), 'yes/cr\r.wav': toneWav(), 'yes/sub\u0001dir/x.wav': toneWav(), 'no/c1\u0085.wav': toneWav() });
     }
   });
-  after(async () => t.close());
+  after(async () => t?.close());
 
   test('a directory listing skips such names with a warning; the index holds only clean lines', async () => {
     for (const listing of ['generic', 'speech_commands_v2'] as const) {
@@ -199,7 +199,7 @@ describe('errors answered before routing are problem+json (real socket)', () => 
     await t.app.listen({ host: '127.0.0.1', port: 0 });
     port = (t.app.server.address() as AddressInfo).port;
   });
-  after(async () => t.close());
+  after(async () => t?.close());
 
   /** Sends raw bytes, returns the status, headers and body of the answer. */
   function raw(request: string): Promise<{ status: number; type: string; body: Record<string, unknown> }> {
@@ -252,7 +252,7 @@ describe('no server path outside a data root in an error', () => {
     t = await startTestApp();
     smallCorpus(path.join(t.root, 'd'));
   });
-  after(async () => t.close());
+  after(async () => t?.close());
 
   test('bg_noise_dir: the root is checked before existence (an outside path gives one answer whether it exists or not)', async () => {
     const outsideExisting = path.dirname(t.root); // exists, outside the root

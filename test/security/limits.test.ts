@@ -11,7 +11,7 @@ describe('rate limit', () => {
   before(async () => {
     t = await startTestApp({ RATE_LIMIT_MAX: '3', RATE_LIMIT_WINDOW_MS: '60000' });
   });
-  after(async () => t.close());
+  after(async () => t?.close());
 
   test('the request over the limit is a 429 problem with Retry-After; others are not counted against it', async () => {
     for (let i = 0; i < 3; i++) {
@@ -50,7 +50,7 @@ describe('CORS', () => {
   before(async () => {
     t = await startTestApp({ CORS_ORIGINS: 'https://dash.example, https://other.example', API_TOKENS: 'tok-read-1:read' });
   });
-  after(async () => t.close());
+  after(async () => t?.close());
 
   test('a preflight from a configured origin is answered without credentials', async () => {
     const res = await t.app.inject({

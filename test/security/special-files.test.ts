@@ -19,7 +19,7 @@ import { after, before, describe, test } from 'node:test';
 import { registerDataset, startTestApp, startTestWorkers, type TestApp } from '../helpers/app.ts';
 import { makeTree, toneWav } from '../helpers/wav.ts';
 import type { RunningWorkers } from '../../jobs/workers.ts';
-import { until } from '../ops/helpers.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const P = 'https://audiofeed.dev/problems/';
 /** More than libuv's default pool (4 threads): on a service that opens FIFOs blocking, these would take all of them. */
@@ -185,9 +185,9 @@ describe('a clip that is a FIFO', () => {
     assert.equal(res.statusCode, 200, res.body);
     assert.ok(res.rawPayload.length > 0);
     // The shards are complete, with the FIFO skipped by name.
-    const summary = await until(async () => {
-      const s = (await t.app.inject({ url: '/v1/datasets/fifo-clip/summary', headers: { accept: 'application/json' } })).json();
-      return s.featurization.training.shards_done === s.featurization.training.shards_total ? s : null;
+    const summary = await waitFor(async () => (await t.app.inject({ url: '/v1/datasets/fifo-clip/summary', headers: { accept: 'application/json' } })).json(), {
+      what: 'every training shard of fifo-clip done',
+      until: (s) => s.featurization.training.shards_done === s.featurization.training.shards_total,
     });
     assert.deepEqual(
       summary.featurization.training.skipped_clips.map((c: { entry: string; reason: string }) => [c.entry, c.reason]),

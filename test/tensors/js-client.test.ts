@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { ArrowBatchWriter } from '../../src/core/tensors/arrow.ts';
 import { AudiofeedClient, AudiofeedError, IncompleteStreamError, type Batch } from '../../clients/js/client.ts';
 import { toTfDataset, type TfModule } from '../../clients/js/tfjs.ts';
+import { waitFor, within } from '../helpers/wait.ts';
 
 const X_SHAPE = [98, 32, 1];
 const X_WIDTH = 98 * 32;
@@ -60,8 +61,9 @@ async function streamBatches(req: IncomingMessage, res: ServerResponse, url: URL
   for (let i = from; i < TOTAL; i++) {
     if (drop && drop.times > 0 && i - from === drop.after) {
       drop.times--;
-      // Let the bytes already written reach the client, then cut the connection mid-epoch.
-      await new Promise((r) => setTimeout(r, 20));
+      // Once the bytes already written are handed to the kernel (they reach the client
+      // before the close does), cut the connection mid-epoch.
+      await waitFor(() => (res.socket?.writableLength ?? 0) === 0, { what: 'the written batches flushed to the socket', everyMs: 1 });
       res.socket?.destroy();
       return;
     }
@@ -147,10 +149,9 @@ test('batches() starts at fromBatch', async () => {
 test('batches() yields each batch as it arrives, before the response is complete', async () => {
   const client = new AudiofeedClient(base);
   const it = client.batches('slow', {});
-  const first = await Promise.race([
-    it.next(),
-    new Promise<never>((_, reject) => setTimeout(() => reject(new Error('first batch was not delivered incrementally')), 5000)),
-  ]);
+  // The server holds the rest of the response until the client has the first batch: a
+  // client that waited for more would never get it (the backstop fails it instead of hanging).
+  const first = await within(it.next(), 'the first batch, before the rest of the response (delivered incrementally)');
   assert.equal(first.done, false);
   assertBatch(first.value as Batch, 0, 0);
   releaseSecond!();

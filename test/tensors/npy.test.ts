@@ -6,7 +6,7 @@ import { createBatchEncoder } from '../../src/core/tensors/batch-encoder.ts';
 
 /** Runs a python3 snippet (numpy available) with `input` on stdin; returns stdout. */
 function python(script: string, input: string | Buffer = ''): string {
-  return execFileSync('python3', ['-c', script], { input, timeout: 20_000, maxBuffer: 256 << 20 }).toString('utf8');
+  return execFileSync('python3', ['-c', script], { input, timeout: 240_000, maxBuffer: 256 << 20 }).toString('utf8');
 }
 
 const CTORS = { float32: Float32Array, int8: Int8Array, uint16: Uint16Array, int32: Int32Array } as const;

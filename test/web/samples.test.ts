@@ -18,6 +18,8 @@ import type { RunningWorkers } from '../../jobs/workers.ts';
 import { renderSpectrogramPng } from '../../src/core/render/spectrogram-png.ts';
 import { startTestApp, startTestWorkers, type TestApp } from '../helpers/app.ts';
 import { copyCorpus, testdata } from '../helpers/paths.ts';
+import { waitFor } from '../helpers/wait.ts';
+import { closeAll } from '../helpers/cleanup.ts';
 
 const CLASSES = ['yes', 'no', 'up', 'down', 'left', 'right', '_unknown_', '_silence_'];
 const BROKEN = 'yes/zz-broken.wav';
@@ -48,10 +50,12 @@ before(async () => {
   });
   assert.equal(res.statusCode, 201, res.body);
 });
-after(async () => {
-  await workers?.close();
-  await t?.close();
-});
+after(() =>
+  closeAll(
+    () => workers?.close(),
+    () => t?.close(),
+  ),
+);
 
 async function items(subset: string): Promise<Item[]> {
   const res = await t.app.inject({ url: `/v1/datasets/mini/samples?subset=${subset}&limit=10000` });
@@ -71,14 +75,12 @@ async function featurize(subset: string): Promise<string> {
   const res = await t.app.inject({ method: 'POST', url: '/v1/datasets/mini/featurize', payload: { subset } });
   assert.equal(res.statusCode, 202, res.body);
   const jobId = res.json().job_id as string;
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const state = (await t.app.inject({ url: `/v1/jobs/${jobId}` })).json().state as string;
-    if (state === 'completed') return jobId;
-    assert.ok(!['failed', 'cancelled'].includes(state), state);
-    assert.ok(Date.now() < deadline, `featurization still ${state}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  const state = await waitFor(async () => (await t.app.inject({ url: `/v1/jobs/${jobId}` })).json().state as string, {
+    what: `featurization ${jobId} of ${subset} finished`,
+    until: (s) => ['completed', 'failed', 'cancelled'].includes(s),
+  });
+  assert.equal(state, 'completed');
+  return jobId;
 }
 
 describe('spectrogram.png and audio.wav', () => {
