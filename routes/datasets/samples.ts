@@ -26,6 +26,7 @@ import { AugmentationSchema } from '../../src/services/registry/schemas.ts';
 import { clipPath } from '../../src/services/features/compute-shard.ts';
 import { silenceWav } from '../../src/services/features/preview.ts';
 import { loadedText, sampleAt, storedList, subsetDir } from '../../src/services/registry/subsets.ts';
+import type { DatasetRecord } from '../../src/services/registry/types.ts';
 import type { AppContext } from '../context.ts';
 import { IdParams, SampleParams, StoredSubsetQuery } from './schemas.ts';
 
@@ -118,24 +119,14 @@ const samples: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (app, { ct
       const subset = req.query.subset ?? 'training';
       const sample = sampleAt(rec, await ctx.registry.subsets(rec.id), subset, req.params.n);
       const s = await ctx.features.sampleSpectrogram(rec, sample);
-      const png = await ctx.dsp.run({
-        kind: 'spectrogram-png',
-        values: s.values,
-        height: s.height,
-        width: s.width,
-        options: {
-          scale: req.query.scale ?? 3,
-          title: `${sample.className} ${subset} ${sample.position}`,
-          stepMs: rec.settings.frontend_settings.window_step_ms,
-        },
-      });
+      const png = await spectrogramPng(rec, s, req.query.scale ?? 3, `${sample.className} ${subset} ${sample.position}`);
       return reply
         .type('image/png')
         .header('cache-control', 'private, no-cache')
         .header('x-audiofeed-shape', `${s.height},${s.width}`)
         .header('x-audiofeed-dtype', 'uint16')
         .header('x-audiofeed-features-source', s.source)
-        .send(Buffer.from(png.buffer, png.byteOffset, png.byteLength));
+        .send(png);
     },
   );
 
@@ -169,6 +160,18 @@ const samples: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (app, { ct
     params: SampleParams,
     body: AugmentedPreviewBody,
   });
+
+  /** A uint16 spectrogram drawn as a PNG on the DSP pool (a Buffer: it crosses the thread as a Uint8Array). */
+  async function spectrogramPng(rec: DatasetRecord, s: { values: Uint16Array; height: number; width: number }, scale: number, title: string): Promise<Buffer> {
+    const png = await ctx.dsp.run({
+      kind: 'spectrogram-png',
+      values: s.values,
+      height: s.height,
+      width: s.width,
+      options: { scale, title, stepMs: rec.settings.frontend_settings.window_step_ms },
+    });
+    return Buffer.from(png.buffer, png.byteOffset, png.byteLength);
+  }
 
   /** Finds the sample and computes its augmented preview (the recipe validated by the service, as at registration). */
   async function augmented(params: { id: string; n: number }, body: AugmentedPreviewBodyT | undefined) {
@@ -211,17 +214,7 @@ const samples: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (app, { ct
         );
       }
       const s = preview.spectrogram;
-      const png = await ctx.dsp.run({
-        kind: 'spectrogram-png',
-        values: s.values,
-        height: s.height,
-        width: s.width,
-        options: {
-          scale: 3,
-          title: `${sample.className} ${sample.subset} ${sample.position} augmented (seed ${seed})`,
-          stepMs: rec.settings.frontend_settings.window_step_ms,
-        },
-      });
+      const png = await spectrogramPng(rec, s, 3, `${sample.className} ${sample.subset} ${sample.position} augmented (seed ${seed})`);
       return reply
         .type('image/png')
         .header('cache-control', 'private, no-store')
