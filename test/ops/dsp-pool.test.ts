@@ -10,6 +10,8 @@ import { after, before, describe, test } from 'node:test';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { wavBytes } from '../helpers/wav.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { injectForm } from '../helpers/multipart.ts';
+import { heavyClip } from './helpers.ts';
 
 const P = 'https://audiofeed.dev/problems/';
 
@@ -17,22 +19,10 @@ const P = 'https://audiofeed.dev/problems/';
  * A valid clip that costs seconds: `n` samples at 1001 Hz (just above the 1000 Hz floor),
  * resampled to 16 kHz (16 × the samples, under the 64 Mi output cap), then trimmed.
  */
-function heavyWav(n: number): Buffer {
-  const s = new Int16Array(n);
-  for (let i = 0; i < n; i++) s[i] = Math.round(8000 * Math.sin(i * 0.3));
-  return wavBytes(s, 1001);
-}
-
-async function multipart(wav: Buffer): Promise<{ headers: Record<string, string>; payload: Buffer }> {
+async function postFeatures(t: TestApp, wav: Buffer) {
   const form = new FormData();
   form.append('file', new Blob([wav]), 'heavy.wav');
-  const req = new Request('http://x/', { method: 'POST', body: form });
-  return { headers: { 'content-type': req.headers.get('content-type')!, accept: 'application/json' }, payload: Buffer.from(await req.arrayBuffer()) };
-}
-
-async function postFeatures(t: TestApp, wav: Buffer) {
-  const { headers, payload } = await multipart(wav);
-  return t.app.inject({ method: 'POST', url: '/v1/features', headers, payload });
+  return injectForm(t.app, '/v1/features', form, { accept: 'application/json' });
 }
 
 /** One sample of a metric from /metrics (null when the series is absent). */
@@ -45,7 +35,7 @@ async function metric(t: TestApp, series: string): Promise<number | null> {
 
 describe('clip DSP off the event loop', () => {
   let t: TestApp;
-  const HEAVY = heavyWav(3_000_000);
+  const HEAVY = heavyClip(3_000_000);
 
   before(async () => {
     t = await startTestApp({ DSP_THREADS: '1', DSP_MAX_QUEUE: '0' });
@@ -65,7 +55,7 @@ describe('clip DSP off the event loop', () => {
     assert.equal(await metric(t, 'audiofeed_dsp_jobs_in_flight'), 1, 'the DSP job is still in flight after /healthz answered');
 
     // The queue bound: one thread busy, no queue (DSP_MAX_QUEUE=0): the next DSP job is refused at once.
-    const busy = await postFeatures(t, heavyWav(20_000));
+    const busy = await postFeatures(t, heavyClip(20_000));
     assert.equal(settled, false);
     assert.equal(busy.statusCode, 503, busy.body);
     assert.equal(busy.json().type, `${P}dsp-busy`);
@@ -102,7 +92,7 @@ describe('the DSP deadline', () => {
   });
 
   test('a job past DSP_DEADLINE_MS is a 503 naming the deadline; its thread is replaced and the next clip is computed', async () => {
-    const res = await postFeatures(t, heavyWav(2_000_000));
+    const res = await postFeatures(t, heavyClip(2_000_000));
     assert.equal(res.statusCode, 503, res.body);
     const p = res.json();
     assert.equal(p.type, `${P}dsp-deadline-exceeded`);
@@ -120,7 +110,7 @@ describe('DSP threads at shutdown', () => {
     const t = await startTestApp({ DSP_THREADS: '2' });
     let closed = false;
     try {
-      const heavy = postFeatures(t, heavyWav(2_000_000));
+      const heavy = postFeatures(t, heavyClip(2_000_000));
       await waitFor(() => t.ctx.dsp.stats().inFlight, { what: 'a DSP job in flight', until: (n) => n > 0, everyMs: 20 });
       assert.equal(t.ctx.dsp.stats().started, 1);
       await t.close();

@@ -179,8 +179,13 @@ export function clipEntries(datasetDir: string, n: number): string[] {
  * are opened without blocking and a FIFO is skipped as not-a-regular-file.)
  */
 export function writeHeavyClip(file: string, samples = 1_500_000): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, heavyClip(samples));
+}
+
+/** The bytes of such a clip: `samples` of a tone at 1001 Hz. */
+export function heavyClip(samples: number): Buffer {
   const s = new Int16Array(samples);
   for (let i = 0; i < samples; i++) s[i] = Math.round(8000 * Math.sin(i * 0.3));
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.writeFileSync(file, wavBytes(s, 1001));
+  return wavBytes(s, 1001);
 }

@@ -11,6 +11,7 @@ import { startTestApp, startTestWorkers, registerDataset, type TestApp } from '.
 import { smallCorpus, toneWav } from '../helpers/wav.ts';
 import type { RunningWorkers } from '../../jobs/workers.ts';
 import { closeAll } from '../helpers/cleanup.ts';
+import { injectForm } from '../helpers/multipart.ts';
 
 const SEED = 1107;
 let t: TestApp;
@@ -138,13 +139,7 @@ test('any POST /v1/features settings: 2xx or a 4xx problem, memory bounded', { t
       const form = new FormData();
       form.append('settings', JSON.stringify(settings));
       form.append('file', new Blob([wav]), 'a.wav');
-      const req = new Request('http://x/', { method: 'POST', body: form });
-      const res = await t.app.inject({
-        method: 'POST',
-        url: '/v1/features',
-        headers: { 'content-type': req.headers.get('content-type')!, accept },
-        payload: Buffer.from(await req.arrayBuffer()),
-      });
+      const res = await injectForm(t.app, '/v1/features', form, { accept });
       assertAnswer(res, settings);
     }),
     { seed: SEED, numRuns: 100 },

@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { startTestApp, registerDataset, type TestApp } from '../helpers/app.ts';
 import { smallCorpus, toneWav } from '../helpers/wav.ts';
+import { injectForm } from '../helpers/multipart.ts';
 
 let t: TestApp;
 
@@ -213,13 +214,7 @@ describe('one clear error per schema mistake', () => {
     const form = new FormData();
     form.append('settings', JSON.stringify({ classes: ['yes', 'no'], augmentation: { offset_range: [0, 'a'] } }));
     form.append('file', new Blob([toneWav()]), 'yes/a.wav');
-    const req = new Request('http://x/', { method: 'POST', body: form });
-    const res = await t.app.inject({
-      method: 'POST',
-      url: '/v1/datasets',
-      headers: { 'content-type': req.headers.get('content-type')! },
-      payload: Buffer.from(await req.arrayBuffer()),
-    });
+    const res = await injectForm(t.app, '/v1/datasets', form);
     const p = problemOf(res, 400, 'validation-error');
     assert.deepEqual(p.errors, [
       { location: 'settings/augmentation/offset_range/1', pointer: '/augmentation/offset_range/1', in: 'settings', message: 'must be number' },

@@ -20,7 +20,7 @@ import { waitFor, within } from '../helpers/wait.ts';
 import type { RunningWorkers } from '../../jobs/workers.ts';
 import { AUGMENT_QUEUE, augmentWantsKey, connectionFromUrl } from '../../jobs/queues.ts';
 import type { AugmentBatchJob } from '../../src/services/ports.ts';
-import { decodeNpy } from '../../src/core/tensors/npy.ts';
+import { npyXs } from '../helpers/npy-stream.ts';
 
 const LOOKAHEAD = 3;
 const augmentation = {
@@ -116,22 +116,11 @@ const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 const augmentDir = (s: Service) => path.join(s.t.dataDir, 'tmp', 'augment');
 const filesIn = (dir: string) => (fs.existsSync(dir) ? fs.readdirSync(dir) : []);
 
-const xs = (body: Buffer): Buffer[] => {
-  const out: Buffer[] = [];
-  for (let at = 0; at < body.length; ) {
-    const x = decodeNpy(body.subarray(at));
-    at += x.byteLength;
-    at += decodeNpy(body.subarray(at)).byteLength; // y
-    out.push(Buffer.from(x.data.buffer, x.data.byteOffset, x.data.byteLength));
-  }
-  return out;
-};
-
 async function epochBytes(s: Service, epoch: number): Promise<Buffer[]> {
   // Bounded: a stream that never ends fails here, named, instead of holding the file to its timeout.
   const res = await within(s.t.app.inject({ url: `/v1/datasets/ahead/batches?epoch=${epoch}&format=npy` }), `epoch ${epoch} streamed`);
   assert.equal(res.statusCode, 200, res.body);
-  return xs(res.rawPayload);
+  return npyXs(res.rawPayload);
 }
 
 describe('a stream that leaves early', () => {
@@ -285,7 +274,7 @@ describe('augmented batches computed ahead', () => {
           .finally(() => (ended[i] = true)),
       ),
     );
-    const [a, b] = bodies.map((chunks) => xs(Buffer.concat(chunks)));
+    const [a, b] = bodies.map((chunks) => npyXs(Buffer.concat(chunks)));
     assert.deepEqual(a, b);
     assert.deepEqual(a, await epochBytes(s, 5), 'the same bytes as a stream of its own');
     const epoch5 = (await allJobs(s)).filter((j) => j.data.epoch === 5);
@@ -330,7 +319,7 @@ describe('augmented batches computed ahead', () => {
     const before = new Map(window.map((j) => [j.id!, s.computed.get(j.id!)]));
     const res = await s.t.app.inject({ url: '/v1/datasets/ahead/batches?epoch=7&format=npy&from_batch=2' });
     assert.equal(res.statusCode, 200, res.body);
-    assert.deepEqual(xs(res.rawPayload), full.slice(2));
+    assert.deepEqual(npyXs(res.rawPayload), full.slice(2));
     for (const j of window) assert.equal(s.computed.get(j.id!), before.get(j.id!), `batch ${j.data.batch} was computed again`);
   });
 });

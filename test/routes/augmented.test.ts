@@ -17,7 +17,7 @@ import { toInt16 } from '../../src/core/audio/pcm.ts';
 import { applyTransform, augmentRng, drawTransformParams, loadBackgroundNoises, resolveAugmentation } from '../../src/core/audio/augment/index.ts';
 import { computeSpectrogram } from '../../src/core/frontend/frontend.ts';
 import { resolveFrontendSettings } from '../../src/core/frontend/settings.ts';
-import { decodeNpy } from '../../src/core/tensors/npy.ts';
+import { npyXs } from '../helpers/npy-stream.ts';
 import { closeAll } from '../helpers/cleanup.ts';
 
 let t: TestApp;
@@ -53,22 +53,11 @@ after(() =>
   ),
 );
 
-const xs = (body: Buffer): Buffer[] => {
-  const out: Buffer[] = [];
-  for (let at = 0; at < body.length; ) {
-    const x = decodeNpy(body.subarray(at));
-    at += x.byteLength;
-    at += decodeNpy(body.subarray(at)).byteLength; // y
-    out.push(Buffer.from(x.data.buffer, x.data.byteOffset, x.data.byteLength));
-  }
-  return out;
-};
-
 describe('augmented training epochs', () => {
   test('equal the augmentation computed directly from src/', async () => {
     const res = await t.app.inject({ url: '/v1/datasets/aug/batches?epoch=0&format=npy' });
     assert.equal(res.statusCode, 200, res.body);
-    const got = xs(res.rawPayload);
+    const got = npyXs(res.rawPayload);
     const items = (await t.app.inject({ url: '/v1/datasets/aug/samples?limit=1000' })).json().items as { entry: string | null }[];
     const order = batchIndices(items.length, 8, { shuffle: true, seed: null, epoch: 0 });
     const resolved = resolveAugmentation({ ...augmentation, bg_noise_dir: path.join(t.root, 'mini', '_background_noise_') });
@@ -90,18 +79,18 @@ describe('augmented training epochs', () => {
   });
 
   test('are reproducible, differ between epochs and from the plain features', async () => {
-    const a = xs((await t.app.inject({ url: '/v1/datasets/aug/batches?epoch=2&format=npy' })).rawPayload);
-    const b = xs((await t.app.inject({ url: '/v1/datasets/aug/batches?epoch=2&format=npy' })).rawPayload);
-    const c = xs((await t.app.inject({ url: '/v1/datasets/aug/batches?epoch=3&format=npy' })).rawPayload);
-    const plain = xs((await t.app.inject({ url: '/v1/datasets/aug/batches?epoch=2&format=npy&augment=false' })).rawPayload);
+    const a = npyXs((await t.app.inject({ url: '/v1/datasets/aug/batches?epoch=2&format=npy' })).rawPayload);
+    const b = npyXs((await t.app.inject({ url: '/v1/datasets/aug/batches?epoch=2&format=npy' })).rawPayload);
+    const c = npyXs((await t.app.inject({ url: '/v1/datasets/aug/batches?epoch=3&format=npy' })).rawPayload);
+    const plain = npyXs((await t.app.inject({ url: '/v1/datasets/aug/batches?epoch=2&format=npy&augment=false' })).rawPayload);
     assert.deepEqual(a, b);
     assert.notDeepEqual(a, c);
     assert.notDeepEqual(a, plain);
   });
 
   test('from_batch resumes an augmented epoch exactly', async () => {
-    const full = xs((await t.app.inject({ url: '/v1/datasets/aug/batches?epoch=1&format=npy' })).rawPayload);
-    const tail = xs((await t.app.inject({ url: '/v1/datasets/aug/batches?epoch=1&format=npy&from_batch=2' })).rawPayload);
+    const full = npyXs((await t.app.inject({ url: '/v1/datasets/aug/batches?epoch=1&format=npy' })).rawPayload);
+    const tail = npyXs((await t.app.inject({ url: '/v1/datasets/aug/batches?epoch=1&format=npy&from_batch=2' })).rawPayload);
     assert.deepEqual(tail, full.slice(2));
   });
 });
@@ -109,8 +98,8 @@ describe('augmented training epochs', () => {
 describe('what is not augmented', () => {
   test('validation batches with validation_augmentation_enabled false, and evaluation batches', async () => {
     for (const subset of ['validation', 'evaluation']) {
-      const aug = xs((await t.app.inject({ url: `/v1/datasets/aug/batches?subset=${subset}&format=npy&shuffle=false` })).rawPayload);
-      const plain = xs((await t.app.inject({ url: `/v1/datasets/aug/batches?subset=${subset}&format=npy&shuffle=false&augment=false` })).rawPayload);
+      const aug = npyXs((await t.app.inject({ url: `/v1/datasets/aug/batches?subset=${subset}&format=npy&shuffle=false` })).rawPayload);
+      const plain = npyXs((await t.app.inject({ url: `/v1/datasets/aug/batches?subset=${subset}&format=npy&shuffle=false&augment=false` })).rawPayload);
       assert.deepEqual(aug, plain, subset);
     }
   });

@@ -13,6 +13,7 @@ import { decodeNpy } from '../../src/core/tensors/npy.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { loadSoxrReference, referenceWav, sha256Of, type SoxrReferenceCase } from '../helpers/soxr-reference.ts';
 import { wavBytes } from '../helpers/wav.ts';
+import { injectForm } from '../helpers/multipart.ts';
 
 const P = 'https://audiofeed.dev/problems/';
 const settings = resolveFrontendSettings({});
@@ -22,13 +23,7 @@ async function post(t: TestApp, wav: Buffer, body: Record<string, unknown>) {
   const form = new FormData();
   form.append('settings', JSON.stringify(body));
   form.append('file', new Blob([wav]), 'clip.wav');
-  const req = new Request('http://x/', { method: 'POST', body: form });
-  return t.app.inject({
-    method: 'POST',
-    url: '/v1/features',
-    headers: { 'content-type': req.headers.get('content-type')!, accept: 'application/x-npy' },
-    payload: Buffer.from(await req.arrayBuffer()),
-  });
+  return injectForm(t.app, '/v1/features', form, { accept: 'application/x-npy' });
 }
 
 /** The reference resampling (its sha256 is the fixture's), then MLTK's later steps. */

@@ -22,6 +22,7 @@ import { decodeNpy } from '../../src/core/tensors/npy.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { testdata } from '../helpers/paths.ts';
 import { wavBytes } from '../helpers/wav.ts';
+import { injectForm } from '../helpers/multipart.ts';
 
 let t: TestApp;
 before(async () => {
@@ -41,13 +42,7 @@ async function post(parts: Part[], accept?: string) {
     if (p.filename !== undefined) form.append(p.name, new Blob([p.value]), p.filename);
     else form.append(p.name, p.value as string);
   }
-  const req = new Request('http://x/', { method: 'POST', body: form });
-  return t.app.inject({
-    method: 'POST',
-    url: '/v1/features',
-    headers: { 'content-type': req.headers.get('content-type')!, ...(accept === undefined ? {} : { accept }) },
-    payload: Buffer.from(await req.arrayBuffer()),
-  });
+  return injectForm(t.app, '/v1/features', form, accept === undefined ? {} : { accept });
 }
 
 const settingsPart = (s: unknown): Part => ({ name: 'settings', value: JSON.stringify(s) });

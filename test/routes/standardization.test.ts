@@ -27,6 +27,7 @@ import { featurized, registerDataset, startTestApp, startTestWorkers, type TestA
 import { numpy } from '../helpers/numpy-standardize.ts';
 import { copyCorpus, testdata } from '../helpers/paths.ts';
 import { closeAll } from '../helpers/cleanup.ts';
+import { injectForm } from '../helpers/multipart.ts';
 
 const P = 'https://audiofeed.dev/problems/';
 const fe = resolveFrontendSettings({});
@@ -235,13 +236,7 @@ describe('the settings at the API edge', () => {
       return f;
     };
     const send = async (settings: Record<string, unknown>) => {
-      const req = new Request('http://x/', { method: 'POST', body: form(settings) });
-      return t.app.inject({
-        method: 'POST',
-        url: '/v1/features',
-        headers: { 'content-type': req.headers.get('content-type')!, accept: 'application/x-npy' },
-        payload: Buffer.from(await req.arrayBuffer()),
-      });
+      return injectForm(t.app, '/v1/features', form(settings), { accept: 'application/x-npy' });
     };
     const res = await send(STD);
     assert.equal(res.statusCode, 200, res.body);

@@ -13,7 +13,7 @@ import { startTestApp, startTestWorkers, registerDataset, type TestApp } from '.
 import { cleanups, closeAll } from '../helpers/cleanup.ts';
 import { copyCorpus, testdata } from '../helpers/paths.ts';
 import type { RunningWorkers } from '../../jobs/workers.ts';
-import { decodeNpy } from '../../src/core/tensors/npy.ts';
+import { npyBatches } from '../helpers/npy-stream.ts';
 
 const PROBLEM = 'https://audiofeed.dev/problems/';
 let t: TestApp;
@@ -54,15 +54,7 @@ function problemOf(res: { statusCode: number; json(): any; body: string }, statu
 
 /** The labels of an npy stream (sparse labels), batch after batch. */
 function labelsOf(body: Buffer): number[] {
-  const labels: number[] = [];
-  for (let at = 0; at < body.length; ) {
-    const x = decodeNpy(body.subarray(at));
-    at += x.byteLength;
-    const y = decodeNpy(body.subarray(at));
-    at += y.byteLength;
-    labels.push(...Array.from(y.data as ArrayLike<number>, Number));
-  }
-  return labels;
+  return npyBatches(body).flatMap(({ y }) => Array.from(y.data as ArrayLike<number>, Number));
 }
 
 async function sampleLabels(subset: string): Promise<number[]> {

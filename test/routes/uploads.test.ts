@@ -10,6 +10,7 @@ import path from 'node:path';
 import { create as tarCreate } from 'tar';
 import { startTestApp, registerDataset, type TestApp } from '../helpers/app.ts';
 import { makeTree, smallCorpus, toneWav } from '../helpers/wav.ts';
+import { injectForm } from '../helpers/multipart.ts';
 
 let t: TestApp;
 let small: string;
@@ -29,14 +30,7 @@ async function multipart(parts: { name: string; value: string | Buffer; filename
     if (p.filename !== undefined) form.append(p.name, new Blob([p.value]), p.filename);
     else form.append(p.name, p.value as string);
   }
-  const req = new Request('http://x/', { method: 'POST', body: form });
-  const payload = Buffer.from(await req.arrayBuffer());
-  return t.app.inject({
-    method: 'POST',
-    url: '/v1/datasets',
-    headers: { 'content-type': req.headers.get('content-type')! },
-    payload,
-  });
+  return injectForm(t.app, '/v1/datasets', form);
 }
 
 async function tarOf(cwd: string, entries: string[], gzip = true): Promise<Buffer> {

@@ -17,6 +17,7 @@ import { computeShard } from '../../src/services/features/compute-shard.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { testdata } from '../helpers/paths.ts';
 import { loadSoxrReference, referenceWav } from '../helpers/soxr-reference.ts';
+import { injectForm } from '../helpers/multipart.ts';
 
 const P = 'https://audiofeed.dev/problems/';
 const at44k = loadSoxrReference().cases.find((c) => c.rate === 44100 && c.channels === 2)!;
@@ -32,13 +33,7 @@ async function post(wav: Buffer, settings: Record<string, unknown> = {}) {
   const form = new FormData();
   form.append('settings', JSON.stringify(settings));
   form.append('file', new Blob([wav]), 'clip.wav');
-  const req = new Request('http://x/', { method: 'POST', body: form });
-  return t.app.inject({
-    method: 'POST',
-    url: '/v1/features',
-    headers: { 'content-type': req.headers.get('content-type')!, accept: 'application/x-npy' },
-    payload: Buffer.from(await req.arrayBuffer()),
-  });
+  return injectForm(t.app, '/v1/features', form, { accept: 'application/x-npy' });
 }
 
 test('the addon is really missing here, and the resampler says why', () => {

@@ -9,6 +9,7 @@ import net, { type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { makeTree, smallCorpus, toneWav } from '../helpers/wav.ts';
+import { injectForm } from '../helpers/multipart.ts';
 
 const P = 'https://audiofeed.dev/problems/';
 
@@ -281,13 +282,7 @@ describe('no server path outside a data root in an error', () => {
     form.append('settings', JSON.stringify({ classes: ['yes', 'absent'] }));
     form.append('file', new Blob([toneWav()]), 'yes/a.wav');
     form.append('file', new Blob([toneWav()]), 'no/b.wav');
-    const req = new Request('http://x/', { method: 'POST', body: form });
-    const res = await t.app.inject({
-      method: 'POST',
-      url: '/v1/datasets',
-      headers: { 'content-type': req.headers.get('content-type')! },
-      payload: Buffer.from(await req.arrayBuffer()),
-    });
+    const res = await injectForm(t.app, '/v1/datasets', form);
     assert.ok(res.statusCode >= 400 && res.statusCode < 500, res.body);
     assert.ok(!res.body.includes(t.dataDir), res.body);
     assert.ok(!res.body.includes(t.base), res.body);

@@ -27,6 +27,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { smallCorpus, toneWav } from '../helpers/wav.ts';
+import { injectForm } from '../helpers/multipart.ts';
 
 let t: TestApp;
 let outside: string;
@@ -113,13 +114,7 @@ async function upload(name: string, files: { value: Buffer; filename: string }[]
   const form = new FormData();
   form.append('settings', JSON.stringify({ name, classes: ['yes', 'no'] }));
   for (const f of files) form.append('file', new Blob([f.value]), f.filename);
-  const req = new Request('http://x/', { method: 'POST', body: form });
-  return t.app.inject({
-    method: 'POST',
-    url: '/v1/datasets',
-    headers: { 'content-type': req.headers.get('content-type')! },
-    payload: Buffer.from(await req.arrayBuffer()),
-  });
+  return injectForm(t.app, '/v1/datasets', form);
 }
 
 /** Multipart with a raw filename (FormData would normalise some). */

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { smallCorpus, toneWav } from '../helpers/wav.ts';
 import { serverPathRedactor, type ProblemBody } from '../../routes/problem.ts';
+import { injectForm } from '../helpers/multipart.ts';
 
 describe('with the default DATA_DIR and data root', () => {
   let t: TestApp;
@@ -43,13 +44,7 @@ describe('with the default DATA_DIR and data root', () => {
     const form = new FormData();
     form.append('settings', JSON.stringify({ classes: ['yes', 'absent'] }));
     form.append('file', new Blob([toneWav()]), 'yes/a.wav');
-    const req = new Request('http://x/', { method: 'POST', body: form });
-    const res = await t.app.inject({
-      method: 'POST',
-      url: '/v1/datasets',
-      headers: { 'content-type': req.headers.get('content-type')! },
-      payload: Buffer.from(await req.arrayBuffer()),
-    });
+    const res = await injectForm(t.app, '/v1/datasets', form);
     assert.equal(res.statusCode, 422, res.body);
     assert.ok(!res.body.includes(t.dataDir), res.body);
     assert.match(res.json().hint, /^no directory named absent in \$DATA_DIR\/uploads\/[^/]+$/);

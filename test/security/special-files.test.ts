@@ -20,6 +20,7 @@ import { registerDataset, startTestApp, startTestWorkers, type TestApp } from '.
 import { makeTree, toneWav } from '../helpers/wav.ts';
 import type { RunningWorkers } from '../../jobs/workers.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { injectForm } from '../helpers/multipart.ts';
 
 const P = 'https://audiofeed.dev/problems/';
 /** More than libuv's default pool (4 threads): on a service that opens FIFOs blocking, these would take all of them. */
@@ -63,13 +64,7 @@ const listsBody = (name: string) => ({ name, source: { type: 'directory', path: 
 async function postFeatures(t: TestApp) {
   const form = new FormData();
   form.append('file', new Blob([toneWav(16000, 440)]), 'tone.wav');
-  const req = new Request('http://x/', { method: 'POST', body: form });
-  return t.app.inject({
-    method: 'POST',
-    url: '/v1/features',
-    headers: { 'content-type': req.headers.get('content-type')!, accept: 'application/json' },
-    payload: Buffer.from(await req.arrayBuffer()),
-  });
+  return injectForm(t.app, '/v1/features', form, { accept: 'application/json' });
 }
 
 describe('special list files', () => {
