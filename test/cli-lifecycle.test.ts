@@ -13,31 +13,16 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { startTestApp, startTestWorkers, registerDataset, type TestApp } from './helpers/app.ts';
 import { cleanups, closeAll } from './helpers/cleanup.ts';
 import { TESTDATA } from './helpers/paths.ts';
+import { runCliInProcess } from './helpers/cli.ts';
 import type { RunningWorkers } from '../jobs/workers.ts';
-import { main } from '../cli/main.ts';
 import { decodeNpy, encodeNpy, npyHeader } from '../src/core/tensors/npy.ts';
 import { StreamFramer } from '../src/core/tensors/stream-frames.ts';
 
 const CLASSES = ['yes', 'no', 'up', 'down', 'left', 'right', '_unknown_', '_silence_'];
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function run(args: string[], env: Record<string, string>): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  const sink = (write: (s: string) => void) => new Writable({ write: (chunk, _enc, cb) => (write(String(chunk)), cb()) });
-  const code = await main(args, { stdout: sink((s) => (stdout += s)), stderr: sink((s) => (stderr += s)) }, env);
-  return { code, stdout, stderr };
-}
 
 async function listen(server: http.Server): Promise<string> {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -91,7 +76,7 @@ describe('lifecycle commands against a running service', () => {
   const view = async (id: string) => (await fetch(`${url}/v1/datasets/${id}`)).json() as Promise<Record<string, any>>;
 
   test('datasets load and unload, with and without a subset', async () => {
-    const evaluation = await run(['datasets', 'load', 'life', '--subset', 'evaluation'], env());
+    const evaluation = await runCliInProcess(['datasets', 'load', 'life', '--subset', 'evaluation'], env());
     assert.equal(evaluation.code, 0, evaluation.stderr);
     let v = await view('life');
     // The line describes what the service answers: each subset's count, the classes, the input shape.
@@ -101,16 +86,16 @@ describe('lifecycle commands against a running service', () => {
     assert.ok(counts.length > 0);
     assert.equal(evaluation.stdout, `loaded life (evaluation): ${counts.join(', ')}, 8 classes, input shape [98, 32, 1]\n`);
 
-    const training = await run(['datasets', 'load', 'life'], env());
+    const training = await runCliInProcess(['datasets', 'load', 'life'], env());
     assert.equal(training.code, 0, training.stderr);
     assert.match(training.stdout, /^loaded life \(training\): training: \d+ samples, validation: \d+ samples, /);
 
-    const unload = await run(['datasets', 'unload', 'life'], env());
+    const unload = await runCliInProcess(['datasets', 'unload', 'life'], env());
     assert.equal(unload.code, 0, unload.stderr);
     assert.equal(unload.stdout, 'unloaded life: nothing is loaded\n');
     v = await view('life');
     assert.equal(v.status, 'unloaded');
-    assert.equal((await run(['datasets', 'load', 'life'], env())).code, 0);
+    assert.equal((await runCliInProcess(['datasets', 'load', 'life'], env())).code, 0);
   });
 
   test('unload --subset sends the subset (the API takes an optional {"subset"})', async (tt) => {
@@ -125,17 +110,17 @@ describe('lifecycle commands against a running service', () => {
         res.end(JSON.stringify({ id: 'x', class_counts: { training: { a: 2 } }, audio_classes: ['a'], audio_input_shape: [1] }));
       });
     });
-    const r = await run(['datasets', 'unload', 'x', '--subset', 'validation', '--url', fake], {});
+    const r = await runCliInProcess(['datasets', 'unload', 'x', '--subset', 'validation', '--url', fake], {});
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, 'unloaded x (validation): still loaded: training: 2 samples, 1 classes, input shape [1]\n');
     assert.deepEqual(seen, [{ method: 'POST', url: '/v1/datasets/x/unload', body: '{"subset":"validation"}' }]);
   });
 
   test('jobs lists the featurizations, filtered; jobs cancel of a finished job changes nothing', async () => {
-    const f = await run(['featurize', 'life'], env());
+    const f = await runCliInProcess(['featurize', 'life'], env());
     assert.equal(f.code, 0, f.stderr);
     const job = /job (featurize-[a-f0-9]{32})/.exec(f.stdout)![1]!;
-    const list = await run(['jobs', '--dataset', 'life'], env());
+    const list = await runCliInProcess(['jobs', '--dataset', 'life'], env());
     assert.equal(list.code, 0, list.stderr);
     const lines = list.stdout.trimEnd().split('\n');
     assert.match(lines[0]!, /^ID\s+DATASET\s+SUBSET\s+STATE\s+CLIPS\s+FAILED\s+CREATED$/);
@@ -144,13 +129,13 @@ describe('lifecycle commands against a running service', () => {
     const api = (await (await fetch(`${url}/v1/jobs/${job}`)).json()) as { clips_total: number; created_at: string };
     assert.deepEqual(row.split(/\s+/), [job, 'life', 'training', 'completed', `${api.clips_total}/${api.clips_total}`, '0', api.created_at]);
 
-    assert.match((await run(['jobs', '--state', 'completed', '--state', 'failed'], env())).stdout, new RegExp(`^${job} `, 'm'));
-    assert.equal((await run(['jobs', '--dataset', 'life', '--state', 'cancelled'], env())).stdout, 'no featurization jobs\n');
-    const cancel = await run(['jobs', 'cancel', job], env());
+    assert.match((await runCliInProcess(['jobs', '--state', 'completed', '--state', 'failed'], env())).stdout, new RegExp(`^${job} `, 'm'));
+    assert.equal((await runCliInProcess(['jobs', '--dataset', 'life', '--state', 'cancelled'], env())).stdout, 'no featurization jobs\n');
+    const cancel = await runCliInProcess(['jobs', 'cancel', job], env());
     assert.equal(cancel.code, 0, cancel.stderr);
     assert.equal(cancel.stdout, `${job} had already completed: nothing to cancel\n`);
     for (const args of [['jobs', '--state', 'done'], ['jobs', 'frob'], ['jobs', 'cancel'], ['jobs', 'cancel', job, '--dataset', 'life']]) {
-      const r = await run(args, env());
+      const r = await runCliInProcess(args, env());
       assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
       assert.match(r.stderr, /\(see audiofeed jobs --help\)\n$/);
     }
@@ -158,7 +143,7 @@ describe('lifecycle commands against a running service', () => {
 
   test('pull --dtype --class-mode --no-augment --subset: the file is the stream of that query', async () => {
     const out = path.join(work, 'flags');
-    const r = await run(['pull', 'life', '--epochs', '1', '--format', 'npy', '--dtype', 'int8', '--class-mode', 'sparse', '--no-augment', '--subset', 'validation', '--batch-size', '4', '--out', out], env());
+    const r = await runCliInProcess(['pull', 'life', '--epochs', '1', '--format', 'npy', '--dtype', 'int8', '--class-mode', 'sparse', '--no-augment', '--subset', 'validation', '--batch-size', '4', '--out', out], env());
     assert.equal(r.code, 0, r.stderr);
     const direct = Buffer.from(
       await (await fetch(`${url}/v1/datasets/life/batches?subset=validation&epoch=1&format=npy&batch_size=4&dtype=int8&class_mode=sparse&augment=false`)).arrayBuffer(),
@@ -178,12 +163,12 @@ describe('lifecycle commands against a running service', () => {
       res.writeHead(404, { 'content-type': 'application/problem+json' });
       res.end(JSON.stringify({ type: 'x', title: 'Not found', status: 404, detail: 'stand-in' }));
     });
-    for (const flag of ['--augment', '--no-augment']) assert.equal((await run(['pull', 'd', '--epochs', '0', flag, '--out', work, '--url', fake], {})).code, 1);
+    for (const flag of ['--augment', '--no-augment']) assert.equal((await runCliInProcess(['pull', 'd', '--epochs', '0', flag, '--out', work, '--url', fake], {})).code, 1);
     assert.deepEqual(queries.map((q) => new URL(q, fake).searchParams.get('augment')), ['true', 'false']);
-    const both = await run(['pull', 'd', '--epochs', '0', '--augment', '--no-augment', '--url', fake], {});
+    const both = await runCliInProcess(['pull', 'd', '--epochs', '0', '--augment', '--no-augment', '--url', fake], {});
     assert.equal(both.code, 2);
     for (const args of [['--dtype', 'int16'], ['--class-mode', 'onehot'], ['--max-batch-bytes', '0']]) {
-      assert.equal((await run(['pull', 'd', '--epochs', '0', ...args, '--url', fake], {})).code, 2, args.join(' '));
+      assert.equal((await runCliInProcess(['pull', 'd', '--epochs', '0', ...args, '--url', fake], {})).code, 2, args.join(' '));
     }
   });
 
@@ -226,13 +211,13 @@ describe('lifecycle commands against a running service', () => {
 
       requests.length = 0;
       cutAt = ends[1]! + 40; // two batches and a little of the third
-      const cut = await run(args, {});
+      const cut = await runCliInProcess(args, {});
       assert.equal(cut.code, 3, cut.stderr);
       assert.match(cut.stderr, new RegExp(`ended inside a batch, after 2 of ${ends.length} batches; 2 of ${ends.length} batches kept in .*; run the same pull with --resume to continue from batch 2\\n$`));
       assert.ok(!fs.existsSync(path.join(out, `life-training-epoch3.${ext}`)));
       assert.equal(fs.statSync(path.join(out, `.life-training-epoch3.${ext}.part`)).size >= ends[1]!, true);
 
-      const resumed = await run([...args, '--resume'], {});
+      const resumed = await runCliInProcess([...args, '--resume'], {});
       assert.equal(resumed.code, 0, resumed.stderr);
       assert.match(resumed.stdout, new RegExp(`^epoch 3: ${ends.length} batches, [\\d.]+ MB -> .*life-training-epoch3\\.${ext} \\(resumed at batch 2\\)$`, 'm'));
       assert.ok(fs.readFileSync(path.join(out, `life-training-epoch3.${ext}`)).equals(direct), `${format}: the resumed file is the stream`);
@@ -247,12 +232,12 @@ describe('lifecycle commands against a running service', () => {
     const direct = Buffer.from(await (await fetch(`${url}/v1/datasets/life/batches?subset=training&epoch=4&format=npy&batch_size=8`)).arrayBuffer());
     const oneBatch = batchEnds(direct, 'npy', 2)[0]! + 1000;
     cutAt = oneBatch;
-    assert.equal((await run(args, {})).code, 3);
+    assert.equal((await runCliInProcess(args, {})).code, 3);
     const part = path.join(out, '.life-training-epoch4.npys.part');
     const bytes = fs.readFileSync(part);
     bytes[200] = bytes[200]! ^ 0xff;
     fs.writeFileSync(part, bytes);
-    const again = await run([...args, '--resume'], {});
+    const again = await runCliInProcess([...args, '--resume'], {});
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stdout, /^epoch 4: not resuming \(the bytes kept do not match their recorded checksum\); starting the epoch over$/m);
     assert.ok(fs.readFileSync(path.join(out, 'life-training-epoch4.npys')).equals(direct));
@@ -260,10 +245,10 @@ describe('lifecycle commands against a running service', () => {
     // A dataset reloaded since is another version: not continued either.
     cutAt = oneBatch;
     const args5 = ['pull', 'life', '--epochs', '5', '--format', 'npy', '--batch-size', '8', '--out', out, '--url', proxy];
-    assert.equal((await run(args5, {})).code, 3);
+    assert.equal((await runCliInProcess(args5, {})).code, 3);
     await new Promise((r) => setTimeout(r, 5)); // updated_at has millisecond resolution
-    assert.equal((await run(['datasets', 'load', 'life'], env())).code, 0);
-    const reloaded = await run([...args5, '--resume'], {});
+    assert.equal((await runCliInProcess(['datasets', 'load', 'life'], env())).code, 0);
+    const reloaded = await runCliInProcess([...args5, '--resume'], {});
     assert.equal(reloaded.code, 0, reloaded.stderr);
     assert.match(reloaded.stdout, /^epoch 5: not resuming \(the dataset changed since \(version .* then, .* now\)\); starting the epoch over$/m);
     const direct5 = Buffer.from(await (await fetch(`${url}/v1/datasets/life/batches?subset=training&epoch=5&format=npy&batch_size=8`)).arrayBuffer());
@@ -274,19 +259,19 @@ describe('lifecycle commands against a running service', () => {
     await registerDataset(t, { name: 'doomed', source: { type: 'directory', path: 'corpus-mini' }, classes: CLASSES, shuffle_dataset_enabled: true });
     const artifacts = (await t.ctx.registry.get('doomed')).artifact_dir;
     assert.ok(fs.existsSync(artifacts));
-    const unconfirmed = await run(['datasets', 'delete', 'doomed'], env());
+    const unconfirmed = await runCliInProcess(['datasets', 'delete', 'doomed'], env());
     assert.equal(unconfirmed.code, 2);
     assert.match(unconfirmed.stderr, /^audiofeed: deleting doomed cannot be undone: add --yes to confirm \(see audiofeed datasets --help\)\n$/);
     assert.equal((await fetch(`${url}/v1/datasets/doomed`)).status, 200);
-    const r = await run(['datasets', 'delete', 'doomed', '--yes', '--purge'], env());
+    const r = await runCliInProcess(['datasets', 'delete', 'doomed', '--yes', '--purge'], env());
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, 'deleted doomed and its index files and feature shards\n');
     assert.equal((await fetch(`${url}/v1/datasets/doomed`)).status, 404);
     assert.ok(!fs.existsSync(artifacts));
-    const gone = await run(['datasets', 'delete', 'doomed', '--yes'], env());
+    const gone = await runCliInProcess(['datasets', 'delete', 'doomed', '--yes'], env());
     assert.equal(gone.code, 1);
     assert.match(gone.stderr, /^audiofeed: 404 /);
-    assert.equal((await run(['datasets', 'list', '--yes'], env())).code, 2);
+    assert.equal((await runCliInProcess(['datasets', 'list', '--yes'], env())).code, 2);
   });
 });
 
@@ -310,7 +295,7 @@ describe('a hostile or broken service', () => {
       }
       res.end();
     });
-    const r = await run(['datasets', 'list', '--url', service, '--token', 'secret'], {});
+    const r = await runCliInProcess(['datasets', 'list', '--url', service, '--token', 'secret'], {});
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, 'no datasets registered\n');
     assert.deepEqual(seen, [
@@ -326,14 +311,14 @@ describe('a hostile or broken service', () => {
       res.writeHead(302, { location: '/again' });
       res.end();
     });
-    const r = await run(['datasets', 'show', 'x', '--url', loop], {});
+    const r = await runCliInProcess(['datasets', 'show', 'x', '--url', loop], {});
     assert.equal(r.code, 3);
     assert.match(r.stderr, /redirected more than 5 times/);
     const file = await standIn(defer, (_req, res) => {
       res.writeHead(302, { location: 'file:///etc/passwd' });
       res.end();
     });
-    assert.match((await run(['datasets', 'show', 'x', '--url', file], {})).stderr, /redirected to file: \(only http and https are followed\)/);
+    assert.match((await runCliInProcess(['datasets', 'show', 'x', '--url', file], {})).stderr, /redirected to file: \(only http and https are followed\)/);
   });
 
   test('datasets list follows the pages; a next page on another origin is refused', async (tt) => {
@@ -348,11 +333,11 @@ describe('a hostile or broken service', () => {
       res.writeHead(200, headers);
       res.end(JSON.stringify({ datasets: [row(`d${offset}`)], total: 3 }));
     });
-    const r = await run(['datasets', 'list', '--url', service], {});
+    const r = await runCliInProcess(['datasets', 'list', '--url', service], {});
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(r.stdout.trimEnd().split('\n').slice(1).map((l) => l.split(/\s+/)[0]), ['d0', 'd1']);
     elsewhere = 'http://127.0.0.1:9';
-    const refused = await run(['datasets', 'list', '--url', service, '--token', 'secret'], {});
+    const refused = await runCliInProcess(['datasets', 'list', '--url', service, '--token', 'secret'], {});
     assert.equal(refused.code, 3);
     assert.match(refused.stderr, /sent a next page on another origin \(http:\/\/127\.0\.0\.1:9\); not followed/);
   });
@@ -363,7 +348,7 @@ describe('a hostile or broken service', () => {
       res.writeHead(503, { 'content-type': 'application/problem+json', 'retry-after': '5' });
       res.end(JSON.stringify({ type: 'https://audiofeed.dev/problems/no-worker', title: 'Service unavailable', status: 503, detail: 'no worker is connected to the featurize queue' }));
     });
-    const r = await run(['featurize', 'mini', '--url', fake], {});
+    const r = await runCliInProcess(['featurize', 'mini', '--url', fake], {});
     assert.equal(r.code, 3);
     assert.equal(r.stderr, `audiofeed: featurize mini/training: the service at ${fake} cannot do this now: Service unavailable: no worker is connected to the featurize queue; retry in 5 s\n`);
   });
@@ -382,13 +367,13 @@ describe('a hostile or broken service', () => {
     defer(() => fs.rmSync(out, { recursive: true, force: true }));
     // An x header claiming 10¹² rows, and then only a few bytes.
     const huge = await batchServer(defer, {}, Buffer.concat([npyHeader('uint16', [1e12, 4, 2, 1]), Buffer.alloc(64)]));
-    const r = await run(['pull', 'd', '--epochs', '0', '--format', 'npy', '--out', out, '--url', huge], {});
+    const r = await runCliInProcess(['pull', 'd', '--epochs', '0', '--format', 'npy', '--out', out, '--url', huge], {});
     assert.equal(r.code, 3, r.stderr);
     assert.match(r.stderr, /is not valid: an \.npy array at byte 0 declares shape \[1000000000000,4,2,1\] uint16 \(16000000000000 bytes\); the limit is 1073741824 bytes/);
     assert.deepEqual(fs.readdirSync(out), []);
     // A sample shape in the headers larger than the limit: refused before the body is read.
     const wide = await batchServer(defer, { 'x-audiofeed-x-shape': '[100000,100000]' }, Buffer.alloc(0));
-    const w = await run(['pull', 'd', '--epochs', '0', '--format', 'npy', '--out', out, '--url', wide, '--max-batch-bytes', '1000000'], {});
+    const w = await runCliInProcess(['pull', 'd', '--epochs', '0', '--format', 'npy', '--out', out, '--url', wide, '--max-batch-bytes', '1000000'], {});
     assert.equal(w.code, 3);
     assert.match(w.stderr, /declares samples of 20000000000 bytes, more than --max-batch-bytes \(1000000\)/);
     assert.deepEqual(fs.readdirSync(out), []);
@@ -407,7 +392,7 @@ describe('a hostile or broken service', () => {
     ];
     for (const [what, body, why] of cases) {
       const fake = await batchServer(defer, {}, body);
-      const r = await run(['pull', 'd', '--epochs', '0', '--format', 'npy', '--out', out, '--url', fake], {});
+      const r = await runCliInProcess(['pull', 'd', '--epochs', '0', '--format', 'npy', '--out', out, '--url', fake], {});
       assert.equal(r.code, 3, `${what}: ${r.stderr}`);
       assert.match(r.stderr, why, what);
       assert.deepEqual(fs.readdirSync(out), [], what);

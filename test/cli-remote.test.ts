@@ -6,54 +6,23 @@
  * 3 unreachable or cut). stdout is a pipe here, so progress comes as plain lines.
  */
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { connectIdleWorkers, startTestApp, startTestWorkers, type TestApp } from './helpers/app.ts';
 import { cleanups, closeAll } from './helpers/cleanup.ts';
 import { waitFor, within } from './helpers/wait.ts';
-import { PROJECT_ROOT, TESTDATA } from './helpers/paths.ts';
+import { TESTDATA } from './helpers/paths.ts';
+import { CLI_BIN, cliEnv, runCli, runCliInProcess } from './helpers/cli.ts';
 import { smallCorpus } from './helpers/wav.ts';
 import type { RunningWorkers } from '../jobs/workers.ts';
-import { main } from '../cli/main.ts';
 
-const BIN = path.join(PROJECT_ROOT, 'bin', 'audiofeed.js');
 const CLASSES = 'yes,no,up,down,left,right,_unknown_,_silence_';
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** The environment of a child: no AUDIOFEED_* from the test's own environment leaks in. */
-function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env = { ...process.env };
-  delete env.AUDIOFEED_URL;
-  delete env.AUDIOFEED_TOKEN;
-  return { ...env, ...extra };
-}
-
-/** Runs the CLI to its end (killed after 60 s) in `cwd`. */
-function cli(args: string[], opts: { env?: Record<string, string>; cwd?: string } = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      process.execPath,
-      [BIN, ...args],
-      { cwd: opts.cwd ?? os.tmpdir(), env: childEnv(opts.env ?? {}), timeout: 240_000, killSignal: 'SIGKILL', maxBuffer: 16 * 1024 * 1024 },
-      (err, stdout, stderr) => {
-        if (err && typeof err.code !== 'number') return reject(new Error(`${err.message}\nstdout: ${stdout}\nstderr: ${stderr}`));
-        resolve({ code: err ? (err.code as number) : 0, stdout, stderr });
-      },
-    );
-  });
-}
 
 /** No Node stack frame may reach the user for an error they caused. */
 function assertOneLine(stderr: string): void {
@@ -68,14 +37,6 @@ function assertPlain(out: string): void {
 }
 
 /** main() of cli/main.ts in this process, its output captured. */
-async function inProcess(args: string[], env: Record<string, string>): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  const sink = (write: (s: string) => void) => new Writable({ write: (chunk, _enc, cb) => (write(String(chunk)), cb()) });
-  const code = await main(args, { stdout: sink((s) => (stdout += s)), stderr: sink((s) => (stderr += s)) }, env);
-  return { code, stdout, stderr };
-}
-
 async function listen(t: TestApp): Promise<string> {
   await t.app.listen({ port: 0, host: '127.0.0.1' });
   return `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
@@ -110,7 +71,7 @@ describe('remote commands against a running service', () => {
   );
 
   test('datasets register, list, show, summary and weights print what the API answers', async () => {
-    const reg = await cli(
+    const reg = await runCli(
       ['datasets', 'register', 'corpus-mini', '--classes', CLASSES, '--name', 'mini', '--set', 'validation_split=0.2', '--set', 'batch_size=16', '--set', 'class_weights=balanced'],
       { env: env() },
     );
@@ -130,24 +91,24 @@ describe('remote commands against a running service', () => {
       `registered mini: training: ${n('training')} samples, validation: ${n('validation')} samples, 8 classes, input shape [${view.audio_input_shape.join(', ')}]\n`,
     );
 
-    const list = await cli(['datasets', 'list'], { env: env() });
+    const list = await runCli(['datasets', 'list'], { env: env() });
     assert.equal(list.code, 0, list.stderr);
     const lines = list.stdout.trimEnd().split('\n');
     assert.match(lines[0]!, /^ID\s+STATUS\s+LOADED\s+CLASSES\s+TRAINING\s+VALIDATION$/);
     assert.deepEqual(lines[1]!.split(/\s+/), ['mini', 'ready', 'training', '8', String(n('training')), String(n('validation'))]);
 
     // --url before the command (the environment's URL points nowhere).
-    const show = await cli(['--url', url, 'datasets', 'show', 'mini'], { env: { AUDIOFEED_URL: 'http://127.0.0.1:1' } });
+    const show = await runCli(['--url', url, 'datasets', 'show', 'mini'], { env: { AUDIOFEED_URL: 'http://127.0.0.1:1' } });
     assert.equal(show.code, 0, show.stderr);
     assert.deepEqual(JSON.parse(show.stdout), view);
 
-    const summary = await cli(['datasets', 'summary', 'mini'], { env: env() });
+    const summary = await runCli(['datasets', 'summary', 'mini'], { env: env() });
     assert.equal(summary.code, 0, summary.stderr);
     const text = await (await get(`${url}/v1/datasets/mini/summary`, { accept: 'text/plain' })).text();
     assert.match(text, /^Training dataset: Found \d+ samples belonging to 8 classes:/);
     assert.equal(summary.stdout.trimEnd(), text.trimEnd());
 
-    const weights = await cli(['datasets', 'weights', 'mini'], { env: env() });
+    const weights = await runCli(['datasets', 'weights', 'mini'], { env: env() });
     assert.equal(weights.code, 0, weights.stderr);
     const w = (await (await get(`${url}/v1/datasets/mini/class-weights`)).json()) as { value: Record<string, number> | number[]; log: string };
     const classes = CLASSES.split(',');
@@ -162,7 +123,7 @@ describe('remote commands against a running service', () => {
   });
 
   test('featurize follows the job with plain progress lines and ends with the result', async () => {
-    const r = await cli(['featurize', 'mini', '--subset', 'training'], { env: env() });
+    const r = await runCli(['featurize', 'mini', '--subset', 'training'], { env: env() });
     assert.equal(r.code, 0, r.stderr);
     assertPlain(r.stdout);
     const lines = r.stdout.trimEnd().split('\n');
@@ -180,7 +141,7 @@ describe('remote commands against a running service', () => {
 
   test('pull writes each epoch byte for byte as the API streams it (npy and arrow)', async () => {
     const out = path.join(work, 'epochs');
-    const r = await cli(['pull', 'mini', '--epochs', '0-1', '--format', 'npy', '--out', out, '--batch-size', '8'], { env: env() });
+    const r = await runCli(['pull', 'mini', '--epochs', '0-1', '--format', 'npy', '--out', out, '--batch-size', '8'], { env: env() });
     assert.equal(r.code, 0, r.stderr);
     assertPlain(r.stdout);
     assert.deepEqual(fs.readdirSync(out).sort(), ['mini-training-epoch0.npys', 'mini-training-epoch1.npys']);
@@ -197,7 +158,7 @@ describe('remote commands against a running service', () => {
     // The two epochs are shuffled differently (the comparison above is not of equal files).
     assert.ok(!fs.readFileSync(path.join(out, 'mini-training-epoch0.npys')).equals(fs.readFileSync(path.join(out, 'mini-training-epoch1.npys'))));
 
-    const a = await cli(['pull', 'mini', '--epochs', '2', '--out', 'arrow-out', '--subset', 'validation'], { env: env(), cwd: work });
+    const a = await runCli(['pull', 'mini', '--epochs', '2', '--out', 'arrow-out', '--subset', 'validation'], { env: env(), cwd: work });
     assert.equal(a.code, 0, a.stderr);
     const direct = Buffer.from(await (await get(`${url}/v1/datasets/mini/batches?subset=validation&epoch=2&format=arrow`)).arrayBuffer());
     assert.ok(fs.readFileSync(path.join(work, 'arrow-out', 'mini-validation-epoch2.arrow')).equals(direct));
@@ -240,7 +201,7 @@ describe('remote commands against a running service', () => {
     const out = path.join(work, 'cut');
     const batches = Number(headers['x-audiofeed-batches']);
     for (const [epoch, why] of [['0', /ended after 1 of \d+ batches; the epoch is incomplete/], ['1', /cut after 1 of \d+ batches|ended inside a batch/]] as const) {
-      const r = await cli(['pull', 'mini', '--epochs', epoch, '--format', 'npy', '--out', out, '--url', fake]);
+      const r = await runCli(['pull', 'mini', '--epochs', epoch, '--format', 'npy', '--out', out, '--url', fake]);
       assert.equal(r.code, 3, `${r.stdout}\n${r.stderr}`);
       assertOneLine(r.stderr);
       assert.match(r.stderr, why);
@@ -253,8 +214,8 @@ describe('remote commands against a running service', () => {
     }
 
     // Ctrl-C while the stream stalls: exit 130, and what arrived is kept for --resume.
-    const child = spawn(process.execPath, [BIN, 'pull', 'mini', '--epochs', '2', '--format', 'npy', '--out', out, '--url', fake], {
-      env: childEnv({}),
+    const child = spawn(process.execPath, [CLI_BIN, 'pull', 'mini', '--epochs', '2', '--format', 'npy', '--out', out, '--url', fake], {
+      env: cliEnv({}),
       cwd: os.tmpdir(),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -276,14 +237,14 @@ describe('remote commands against a running service', () => {
 
     // --resume against the real service: the stand-in's record was of another request
     // (no batch size: other batches), so the epoch starts over, and the file is the real one.
-    const resumed = await cli(['pull', 'mini', '--epochs', '0', '--format', 'npy', '--out', out, '--resume'], { env: env() });
+    const resumed = await runCli(['pull', 'mini', '--epochs', '0', '--format', 'npy', '--out', out, '--resume'], { env: env() });
     assert.equal(resumed.code, 0, resumed.stderr);
     assert.match(resumed.stdout, /^epoch 0: not resuming \(the service announces \d+ batches from batch 1, the record \d+\); starting the epoch over$/m);
     const direct = Buffer.from(await (await get(`${url}/v1/datasets/mini/batches?subset=training&epoch=0&format=npy`)).arrayBuffer());
     assert.ok(fs.readFileSync(path.join(out, 'mini-training-epoch0.npys')).equals(direct));
     assert.ok(!fs.existsSync(path.join(out, '.mini-training-epoch0.npys.part')));
     // Without --resume a pull starts over: the partial file of epoch 1 is replaced, then gone.
-    const fresh = await cli(['pull', 'mini', '--epochs', '1', '--format', 'npy', '--out', out], { env: env() });
+    const fresh = await runCli(['pull', 'mini', '--epochs', '1', '--format', 'npy', '--out', out], { env: env() });
     assert.equal(fresh.code, 0, fresh.stderr);
     assert.deepEqual(fs.readdirSync(out).filter((f) => f.includes('epoch1')), ['mini-training-epoch1.npys']);
   });
@@ -294,18 +255,18 @@ describe('remote commands against a running service', () => {
     const cases = [['datasets', 'show', 'nope'], ['datasets', 'summary', 'nope'], ['featurize', 'nope'], ['pull', 'nope', '--epochs', '0', '--out', work]];
     for (const [i, args] of cases.entries()) {
       // The first as a child process, the others through main() in this process (the same code).
-      const r = i === 0 ? await cli(args, { env: env() }) : await inProcess(args, env());
+      const r = i === 0 ? await runCli(args, { env: env() }) : await runCliInProcess(args, env());
       assert.equal(r.code, 1, `${args.join(' ')}: ${r.stderr}`);
       assertOneLine(r.stderr);
       assert.equal(r.stderr, `audiofeed: 404 ${problem.title}: ${problem.detail}\n`);
     }
     // A directory outside every data root: the server's 403 problem, exit 1.
-    const r = await inProcess(['datasets', 'register', '/etc', '--classes', 'yes,no'], env());
+    const r = await runCliInProcess(['datasets', 'register', '/etc', '--classes', 'yes,no'], env());
     assert.equal(r.code, 1, r.stderr);
     assertOneLine(r.stderr);
     assert.match(r.stderr, /^audiofeed: 403 .*outside every allow-listed data root/);
     // A setting the API does not know: its 400, exit 1.
-    const bad = await inProcess(['datasets', 'register', 'corpus-mini', '--classes', 'yes,no', '--set', 'colour=blue'], env());
+    const bad = await runCliInProcess(['datasets', 'register', 'corpus-mini', '--classes', 'yes,no', '--set', 'colour=blue'], env());
     assert.equal(bad.code, 1, bad.stderr);
     assert.match(bad.stderr, /^audiofeed: 400 Request does not match the schema: .*\(body "colour"\)$/m);
   });
@@ -331,9 +292,9 @@ describe('remote commands against a running service', () => {
     ];
     // Two as child processes (the exit status of the real binary), all through main() in
     // this process (the same code, without a Node start-up per case).
-    const runs = await Promise.all(cases.slice(0, 2).map((args) => cli(args, { env: env() })));
+    const runs = await Promise.all(cases.slice(0, 2).map((args) => runCli(args, { env: env() })));
     for (const [i, args] of cases.entries()) {
-      const r = i < runs.length ? runs[i]! : await inProcess(args, env());
+      const r = i < runs.length ? runs[i]! : await runCliInProcess(args, env());
       assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
       assertOneLine(r.stderr);
       assert.match(r.stderr.trimEnd(), /^audiofeed: .*\(see audiofeed (datasets |featurize |pull )?--help\)$/);
@@ -341,7 +302,7 @@ describe('remote commands against a running service', () => {
     }
     const helps = [[['datasets', '--help'], /register <DIR> --classes/], [['featurize', '--help'], /clips\/s/], [['pull', '-h'], /--epochs <list>/], [['help', 'pull'], /--epochs <list>/], [['--help'], /pull <ID>/]] as const;
     for (const [i, [args, want]] of helps.entries()) {
-      const r = i === 0 ? await cli([...args]) : await inProcess([...args], {});
+      const r = i === 0 ? await runCli([...args]) : await runCliInProcess([...args], {});
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, want);
       assert.match(r.stdout, /Exit status: .* 3 /s);
@@ -353,7 +314,7 @@ describe('remote commands against a running service', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as AddressInfo).port;
     await new Promise<void>((r) => server.close(() => r()));
-    const r = await cli(['datasets', 'list'], { env: { AUDIOFEED_URL: `http://127.0.0.1:${port}` } });
+    const r = await runCli(['datasets', 'list'], { env: { AUDIOFEED_URL: `http://127.0.0.1:${port}` } });
     assert.equal(r.code, 3, r.stderr);
     assertOneLine(r.stderr);
     assert.match(r.stderr, new RegExp(`cannot reach the service at http://127\\.0\\.0\\.1:${port}: connection refused`));
@@ -377,26 +338,26 @@ describe('a token-protected service', () => {
   after(async () => t?.close());
 
   test('--token and AUDIOFEED_TOKEN are sent; without one the 401 is exit 1', async () => {
-    const none = await cli(['datasets', 'list'], { env: { AUDIOFEED_URL: url } });
+    const none = await runCli(['datasets', 'list'], { env: { AUDIOFEED_URL: url } });
     assert.equal(none.code, 1);
     assertOneLine(none.stderr);
     assert.match(none.stderr, /^audiofeed: 401 .*this route needs a token/);
 
-    const wrong = await cli(['datasets', 'list', '--token', 'nope'], { env: { AUDIOFEED_URL: url } });
+    const wrong = await runCli(['datasets', 'list', '--token', 'nope'], { env: { AUDIOFEED_URL: url } });
     assert.equal(wrong.code, 1);
     assert.match(wrong.stderr, /^audiofeed: 401 .*not valid/);
 
-    const reader = await cli(['datasets', 'register', 'small', '--classes', 'yes,no', '--token', 'reader-tok'], { env: { AUDIOFEED_URL: url } });
+    const reader = await runCli(['datasets', 'register', 'small', '--classes', 'yes,no', '--token', 'reader-tok'], { env: { AUDIOFEED_URL: url } });
     assert.equal(reader.code, 1);
     assert.match(reader.stderr, /^audiofeed: 403 .*admin scope/);
 
-    const admin = await cli(['datasets', 'register', 'small', '--classes', 'yes,no', '--name', 'small-cli', '--set', 'batch_size=4'], {
+    const admin = await runCli(['datasets', 'register', 'small', '--classes', 'yes,no', '--name', 'small-cli', '--set', 'batch_size=4'], {
       env: { AUDIOFEED_URL: url, AUDIOFEED_TOKEN: 'admin-tok' },
     });
     assert.equal(admin.code, 0, admin.stderr);
     assert.match(admin.stdout, /^registered small-cli: training: \d+ samples, 2 classes, /);
 
-    const list = await cli(['--token', 'reader-tok', 'datasets', 'list'], { env: { AUDIOFEED_URL: url } });
+    const list = await runCli(['--token', 'reader-tok', 'datasets', 'list'], { env: { AUDIOFEED_URL: url } });
     assert.equal(list.code, 0, list.stderr);
     assert.match(list.stdout, /^small\s/m);
     assert.match(list.stdout, /^small-cli\s/m);
@@ -408,8 +369,8 @@ describe('a token-protected service', () => {
     // service answers 503 no-workers: test/routes/no-workers.test.ts).
     const idle = await connectIdleWorkers(t);
     defer(() => idle.close());
-    const child = spawn(process.execPath, [BIN, 'featurize', 'small', '--token', 'reader-tok'], {
-      env: childEnv({ AUDIOFEED_URL: url }),
+    const child = spawn(process.execPath, [CLI_BIN, 'featurize', 'small', '--token', 'reader-tok'], {
+      env: cliEnv({ AUDIOFEED_URL: url }),
       cwd: os.tmpdir(),
       stdio: ['ignore', 'pipe', 'pipe'],
     });

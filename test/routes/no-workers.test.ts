@@ -6,17 +6,16 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { connectIdleWorkers, registerDataset, startTestApp, startTestWorkers, type TestApp } from '../helpers/app.ts';
 import { cleanups } from '../helpers/cleanup.ts';
-import { PROJECT_ROOT } from '../helpers/paths.ts';
+import { CLI_BIN, cliEnv, runCli } from '../helpers/cli.ts';
 import { smallCorpus } from '../helpers/wav.ts';
 import { waitFor } from '../helpers/wait.ts';
 
-const BIN = path.join(PROJECT_ROOT, 'bin', 'audiofeed.js');
 let t: TestApp;
 let url: string;
 
@@ -28,18 +27,6 @@ before(async () => {
   url = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
 });
 after(async () => t?.close());
-
-/** The CLI as a child process (killed after 60 s). */
-function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const env: NodeJS.ProcessEnv = { ...process.env, AUDIOFEED_URL: url };
-  delete env.AUDIOFEED_TOKEN;
-  return new Promise((resolve, reject) => {
-    execFile(process.execPath, [BIN, ...args], { cwd: os.tmpdir(), env, timeout: 240_000, killSignal: 'SIGKILL' }, (err, stdout, stderr) => {
-      if (err && typeof err.code !== 'number') return reject(new Error(`${err.message}\nstdout: ${stdout}\nstderr: ${stderr}`));
-      resolve({ code: err ? (err.code as number) : 0, stdout, stderr });
-    });
-  });
-}
 
 describe('no worker connected', () => {
   test('POST …/featurize is a 503 no-workers with Retry-After, and queues nothing', async () => {
@@ -65,7 +52,7 @@ describe('no worker connected', () => {
   });
 
   test('the CLI featurize says "no worker is connected" at once and exits 3', async () => {
-    const run = await cli(['featurize', 'small']);
+    const run = await runCli(['featurize', 'small'], { env: { AUDIOFEED_URL: url } });
     assert.equal(run.code, 3, `${run.stdout}\n${run.stderr}`);
     assert.match(run.stderr, /^audiofeed: .*No workers: no worker is connected.*; retry in 10 s$/m);
     assert.equal(run.stderr.trimEnd().split('\n').length, 1, run.stderr);
@@ -80,9 +67,7 @@ describe('no worker connected', () => {
     assert.equal(res.statusCode, 202, res.body);
     const jobId = res.json().job_id as string;
     assert.equal((await t.app.inject({ url: `/v1/jobs/${jobId}` })).json().workers_connected, 1);
-    const env: NodeJS.ProcessEnv = { ...process.env, AUDIOFEED_URL: url };
-    delete env.AUDIOFEED_TOKEN;
-    const child = spawn(process.execPath, [BIN, 'featurize', 'small'], { env, cwd: os.tmpdir(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI_BIN, 'featurize', 'small'], { env: cliEnv({ AUDIOFEED_URL: url }), cwd: os.tmpdir(), stdio: ['ignore', 'pipe', 'pipe'] });
     defer(() => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     });
