@@ -222,6 +222,133 @@ const RadixConstants& Constants() {
   return c;
 }
 
+struct Twiddles {
+  double r[4];
+  double i[4];
+};
+
+// (ur, ui) *= w, as fft.ts: t = ur*wr - ui*wi; ui = ur*wi + ui*wr; ur = t.
+template <typename T>
+inline void Rotate(T* ur, T* ui, double wr, double wi) {
+  const T t = *ur * wr - *ui * wi;
+  *ui = *ur * wi + *ui * wr;
+  *ur = t;
+}
+
+// One Stockham radix-P butterfly (fft.ts's stage body) on element(s) i0 -> o0.
+template <int P, typename T>
+inline void Butterfly(const double* xr, const double* xi, double* yr, double* yi, size_t i0, size_t o0, size_t rp, size_t out,
+                      bool twiddle, const Twiddles& w, const RadixConstants& K) {
+  const T u0r = Ld<T>(xr + i0);
+  const T u0i = Ld<T>(xi + i0);
+  T u1r = Ld<T>(xr + i0 + rp);
+  T u1i = Ld<T>(xi + i0 + rp);
+  if (twiddle) Rotate(&u1r, &u1i, w.r[0], w.i[0]);
+  if (P == 2) {
+    St(yr + o0, u0r + u1r);
+    St(yi + o0, u0i + u1i);
+    St(yr + o0 + out, u0r - u1r);
+    St(yi + o0 + out, u0i - u1i);
+    return;
+  }
+  T u2r = Ld<T>(xr + i0 + 2 * rp);
+  T u2i = Ld<T>(xi + i0 + 2 * rp);
+  if (twiddle) Rotate(&u2r, &u2i, w.r[1], w.i[1]);
+  if (P == 3) {
+    const T t1r = u1r + u2r;
+    const T t1i = u1i + u2i;
+    const T t2r = u0r - 0.5 * t1r;
+    const T t2i = u0i - 0.5 * t1i;
+    const T t3r = K.s3 * (u1r - u2r);
+    const T t3i = K.s3 * (u1i - u2i);
+    St(yr + o0, u0r + t1r);
+    St(yi + o0, u0i + t1i);
+    St(yr + o0 + out, t2r + t3i);
+    St(yi + o0 + out, t2i - t3r);
+    St(yr + o0 + 2 * out, t2r - t3i);
+    St(yi + o0 + 2 * out, t2i + t3r);
+    return;
+  }
+  T u3r = Ld<T>(xr + i0 + 3 * rp);
+  T u3i = Ld<T>(xi + i0 + 3 * rp);
+  if (twiddle) Rotate(&u3r, &u3i, w.r[2], w.i[2]);
+  if (P == 4) {
+    const T t0r = u0r + u2r;
+    const T t0i = u0i + u2i;
+    const T t1r = u0r - u2r;
+    const T t1i = u0i - u2i;
+    const T t2r = u1r + u3r;
+    const T t2i = u1i + u3i;
+    const T t3r = u1r - u3r;
+    const T t3i = u1i - u3i;
+    St(yr + o0, t0r + t2r);
+    St(yi + o0, t0i + t2i);
+    St(yr + o0 + out, t1r + t3i);
+    St(yi + o0 + out, t1i - t3r);
+    St(yr + o0 + 2 * out, t0r - t2r);
+    St(yi + o0 + 2 * out, t0i - t2i);
+    St(yr + o0 + 3 * out, t1r - t3i);
+    St(yi + o0 + 3 * out, t1i + t3r);
+    return;
+  }
+  T u4r = Ld<T>(xr + i0 + 4 * rp);
+  T u4i = Ld<T>(xi + i0 + 4 * rp);
+  if (twiddle) Rotate(&u4r, &u4i, w.r[3], w.i[3]);
+  const T a1r = u1r + u4r;
+  const T a1i = u1i + u4i;
+  const T a2r = u2r + u3r;
+  const T a2i = u2i + u3i;
+  const T b1r = u1r - u4r;
+  const T b1i = u1i - u4i;
+  const T b2r = u2r - u3r;
+  const T b2i = u2i - u3i;
+  const T c1r = u0r + K.c51 * a1r + K.c52 * a2r;
+  const T c1i = u0i + K.c51 * a1i + K.c52 * a2i;
+  const T c2r = u0r + K.c52 * a1r + K.c51 * a2r;
+  const T c2i = u0i + K.c52 * a1i + K.c51 * a2i;
+  const T d1r = K.s51 * b1r + K.s52 * b2r;
+  const T d1i = K.s51 * b1i + K.s52 * b2i;
+  const T d2r = K.s52 * b1r - K.s51 * b2r;
+  const T d2i = K.s52 * b1i - K.s51 * b2i;
+  St(yr + o0, u0r + a1r + a2r);
+  St(yi + o0, u0i + a1i + a2i);
+  St(yr + o0 + out, c1r + d1i);
+  St(yi + o0 + out, c1i - d1r);
+  St(yr + o0 + 2 * out, c2r + d2i);
+  St(yi + o0 + 2 * out, c2i - d2r);
+  St(yr + o0 + 3 * out, c2r - d2i);
+  St(yi + o0 + 3 * out, c2i + d2r);
+  St(yr + o0 + 4 * out, c1r - d1i);
+  St(yi + o0 + 4 * out, c1i + d1r);
+}
+
+// One radix-P Stockham stage: for each twiddle index k the butterflies a < rp
+// are independent and contiguous, so they go two at a time (V2) with a scalar
+// tail; each element sees fft.ts's operations in fft.ts's order.
+template <int P>
+void MixedStage(const double* cosm, const double* sinm, size_t L, size_t rp, const double* xr, const double* xi, double* yr,
+                double* yi) {
+  const RadixConstants& K = Constants();
+  const size_t r = rp * P;
+  const size_t out = L * rp;
+  for (size_t k = 0; k < L; ++k) {
+    const size_t w1 = k * rp;
+    Twiddles w;
+    w.r[0] = cosm[w1];
+    w.i[0] = sinm[w1];
+    w.r[1] = cosm[2 * w1];
+    w.i[1] = sinm[2 * w1];
+    w.r[2] = P > 3 ? cosm[3 * w1] : 0;
+    w.i[2] = P > 3 ? sinm[3 * w1] : 0;
+    w.r[3] = P > 4 ? cosm[4 * w1] : 0;
+    w.i[3] = P > 4 ? sinm[4 * w1] : 0;
+    const bool twiddle = k > 0;
+    size_t a = 0;
+    for (; a + 2 <= rp; a += 2) Butterfly<P, V2>(xr, xi, yr, yi, k * r + a, k * rp + a, rp, out, twiddle, w, K);
+    for (; a < rp; ++a) Butterfly<P, double>(xr, xi, yr, yi, k * r + a, k * rp + a, rp, out, twiddle, w, K);
+  }
+}
+
 class MixedRadixKernel : public FftKernel {
  public:
   MixedRadixKernel(size_t m, std::vector<int> plan)
@@ -244,7 +371,20 @@ class MixedRadixKernel : public FftKernel {
     size_t L = 1;
     for (int p : plan_) {
       const size_t rp = m / (L * p);
-      Stage(p, L, rp, xr, xi, yr, yi);
+      switch (p) {
+        case 2:
+          MixedStage<2>(cos_m_.data(), sin_m_.data(), L, rp, xr, xi, yr, yi);
+          break;
+        case 3:
+          MixedStage<3>(cos_m_.data(), sin_m_.data(), L, rp, xr, xi, yr, yi);
+          break;
+        case 4:
+          MixedStage<4>(cos_m_.data(), sin_m_.data(), L, rp, xr, xi, yr, yi);
+          break;
+        default:
+          MixedStage<5>(cos_m_.data(), sin_m_.data(), L, rp, xr, xi, yr, yi);
+          break;
+      }
       std::swap(xr, yr);
       std::swap(xi, yi);
       L *= p;
@@ -261,127 +401,6 @@ class MixedRadixKernel : public FftKernel {
   }
 
  private:
-  void Stage(int p, size_t L, size_t rp, const double* xr, const double* xi, double* yr, double* yi) {
-    const RadixConstants& K = Constants();
-    const double* cosm = cos_m_.data();
-    const double* sinm = sin_m_.data();
-    const size_t r = rp * p;
-    const size_t out = L * rp;
-    for (size_t k = 0; k < L; ++k) {
-      const size_t w1 = k * rp;
-      const double w1r = cosm[w1];
-      const double w1i = sinm[w1];
-      const double w2r = cosm[2 * w1];
-      const double w2i = sinm[2 * w1];
-      const double w3r = p > 3 ? cosm[3 * w1] : 0;
-      const double w3i = p > 3 ? sinm[3 * w1] : 0;
-      const double w4r = p > 4 ? cosm[4 * w1] : 0;
-      const double w4i = p > 4 ? sinm[4 * w1] : 0;
-      const bool twiddle = k > 0;
-      for (size_t a = 0; a < rp; ++a) {
-        const size_t i0 = k * r + a;
-        const size_t o0 = k * rp + a;
-        const double u0r = xr[i0];
-        const double u0i = xi[i0];
-        double u1r = xr[i0 + rp];
-        double u1i = xi[i0 + rp];
-        if (twiddle) {
-          const double t = u1r * w1r - u1i * w1i;
-          u1i = u1r * w1i + u1i * w1r;
-          u1r = t;
-        }
-        if (p == 2) {
-          yr[o0] = u0r + u1r;
-          yi[o0] = u0i + u1i;
-          yr[o0 + out] = u0r - u1r;
-          yi[o0 + out] = u0i - u1i;
-          continue;
-        }
-        double u2r = xr[i0 + 2 * rp];
-        double u2i = xi[i0 + 2 * rp];
-        if (twiddle) {
-          const double t = u2r * w2r - u2i * w2i;
-          u2i = u2r * w2i + u2i * w2r;
-          u2r = t;
-        }
-        if (p == 3) {
-          const double t1r = u1r + u2r;
-          const double t1i = u1i + u2i;
-          const double t2r = u0r - 0.5 * t1r;
-          const double t2i = u0i - 0.5 * t1i;
-          const double t3r = K.s3 * (u1r - u2r);
-          const double t3i = K.s3 * (u1i - u2i);
-          yr[o0] = u0r + t1r;
-          yi[o0] = u0i + t1i;
-          yr[o0 + out] = t2r + t3i;
-          yi[o0 + out] = t2i - t3r;
-          yr[o0 + 2 * out] = t2r - t3i;
-          yi[o0 + 2 * out] = t2i + t3r;
-          continue;
-        }
-        double u3r = xr[i0 + 3 * rp];
-        double u3i = xi[i0 + 3 * rp];
-        if (twiddle) {
-          const double t = u3r * w3r - u3i * w3i;
-          u3i = u3r * w3i + u3i * w3r;
-          u3r = t;
-        }
-        if (p == 4) {
-          const double t0r = u0r + u2r;
-          const double t0i = u0i + u2i;
-          const double t1r = u0r - u2r;
-          const double t1i = u0i - u2i;
-          const double t2r = u1r + u3r;
-          const double t2i = u1i + u3i;
-          const double t3r = u1r - u3r;
-          const double t3i = u1i - u3i;
-          yr[o0] = t0r + t2r;
-          yi[o0] = t0i + t2i;
-          yr[o0 + out] = t1r + t3i;
-          yi[o0 + out] = t1i - t3r;
-          yr[o0 + 2 * out] = t0r - t2r;
-          yi[o0 + 2 * out] = t0i - t2i;
-          yr[o0 + 3 * out] = t1r - t3i;
-          yi[o0 + 3 * out] = t1i + t3r;
-          continue;
-        }
-        double u4r = xr[i0 + 4 * rp];
-        double u4i = xi[i0 + 4 * rp];
-        if (twiddle) {
-          const double t = u4r * w4r - u4i * w4i;
-          u4i = u4r * w4i + u4i * w4r;
-          u4r = t;
-        }
-        const double a1r = u1r + u4r;
-        const double a1i = u1i + u4i;
-        const double a2r = u2r + u3r;
-        const double a2i = u2i + u3i;
-        const double b1r = u1r - u4r;
-        const double b1i = u1i - u4i;
-        const double b2r = u2r - u3r;
-        const double b2i = u2i - u3i;
-        const double c1r = u0r + K.c51 * a1r + K.c52 * a2r;
-        const double c1i = u0i + K.c51 * a1i + K.c52 * a2i;
-        const double c2r = u0r + K.c52 * a1r + K.c51 * a2r;
-        const double c2i = u0i + K.c52 * a1i + K.c51 * a2i;
-        const double d1r = K.s51 * b1r + K.s52 * b2r;
-        const double d1i = K.s51 * b1i + K.s52 * b2i;
-        const double d2r = K.s52 * b1r - K.s51 * b2r;
-        const double d2i = K.s52 * b1i - K.s51 * b2i;
-        yr[o0] = u0r + a1r + a2r;
-        yi[o0] = u0i + a1i + a2i;
-        yr[o0 + out] = c1r + d1i;
-        yi[o0 + out] = c1i - d1r;
-        yr[o0 + 2 * out] = c2r + d2i;
-        yi[o0 + 2 * out] = c2i - d2r;
-        yr[o0 + 3 * out] = c2r - d2i;
-        yi[o0 + 3 * out] = c2i + d2r;
-        yr[o0 + 4 * out] = c1r - d1i;
-        yi[o0 + 4 * out] = c1i + d1r;
-      }
-    }
-  }
-
   size_t m_;
   std::vector<int> plan_;
   std::vector<double> cos_m_;
@@ -500,7 +519,9 @@ void RealFft::Forward(const double* x, double* re, double* im) {
     zi[j] = x[2 * j + 1];
   }
   complex_.Transform(zr, zi, false);
-  for (size_t k = 0; k <= m; ++k) {
+  const double* cn = cos_n_.data();
+  const double* sn = sin_n_.data();
+  auto one = [&](size_t k) {
     const size_t k1 = k == m ? 0 : k;
     const size_t k2 = k == 0 ? 0 : m - k;
     const double ar = zr[k1];
@@ -511,18 +532,38 @@ void RealFft::Forward(const double* x, double* re, double* im) {
     const double ei = 0.5 * (ai + bi);
     const double or_ = 0.5 * (ai - bi);
     const double oi = -0.5 * (ar - br);
-    const double wr = cos_n_[k];
-    const double wi = sin_n_[k];
+    const double wr = cn[k];
+    const double wi = sn[k];
     re[k] = er + (or_ * wr - oi * wi);
     im[k] = ei + (or_ * wi + oi * wr);
+  };
+  one(0);
+  // Bins k, k+1 with 0 < k < k+1 < m read z[k..k+1] and z[m-k-1..m-k] (lanes swapped).
+  size_t k = 1;
+  for (; k + 2 <= m; k += 2) {
+    const V2 ar = Load2(zr + k);
+    const V2 ai = Load2(zi + k);
+    const V2 br = Swap2(Load2(zr + m - k - 1));
+    const V2 bi = -Swap2(Load2(zi + m - k - 1));
+    const V2 er = 0.5 * (ar + br);
+    const V2 ei = 0.5 * (ai + bi);
+    const V2 or_ = 0.5 * (ai - bi);
+    const V2 oi = -0.5 * (ar - br);
+    const V2 wr = Load2(cn + k);
+    const V2 wi = Load2(sn + k);
+    Store2(re + k, er + (or_ * wr - oi * wi));
+    Store2(im + k, ei + (or_ * wi + oi * wr));
   }
+  for (; k <= m; ++k) one(k);
 }
 
 void RealFft::Inverse(const double* re, const double* im, double* out) {
   const size_t m = m_;
   double* zr = zr_.data();
   double* zi = zi_.data();
-  for (size_t k = 0; k < m; ++k) {
+  const double* cn = cos_n_.data();
+  const double* sn = sin_n_.data();
+  auto one = [&](size_t k) {
     const double xr = re[k];
     const double xi = k == 0 ? 0 : im[k];
     const double yr = re[m - k];
@@ -531,13 +572,33 @@ void RealFft::Inverse(const double* re, const double* im, double* out) {
     const double ei = 0.5 * (xi + yi);
     const double dr = 0.5 * (xr - yr);
     const double di = 0.5 * (xi - yi);
-    const double wr = cos_n_[k];
-    const double wi = -sin_n_[k];
+    const double wr = cn[k];
+    const double wi = -sn[k];
     const double or_ = dr * wr - di * wi;
     const double oi = dr * wi + di * wr;
     zr[k] = er - oi;
     zi[k] = ei + or_;
+  };
+  one(0);
+  // Bins k, k+1 with 0 < k < k+1 < m read X[k..k+1] and X[m-k-1..m-k] (lanes swapped).
+  size_t k = 1;
+  for (; k + 2 <= m; k += 2) {
+    const V2 xr = Load2(re + k);
+    const V2 xi = Load2(im + k);
+    const V2 yr = Swap2(Load2(re + m - k - 1));
+    const V2 yi = -Swap2(Load2(im + m - k - 1));
+    const V2 er = 0.5 * (xr + yr);
+    const V2 ei = 0.5 * (xi + yi);
+    const V2 dr = 0.5 * (xr - yr);
+    const V2 di = 0.5 * (xi - yi);
+    const V2 wr = Load2(cn + k);
+    const V2 wi = -Load2(sn + k);
+    const V2 or_ = dr * wr - di * wi;
+    const V2 oi = dr * wi + di * wr;
+    Store2(zr + k, er - oi);
+    Store2(zi + k, ei + or_);
   }
+  for (; k < m; ++k) one(k);
   complex_.Transform(zr, zi, true);
   const double scale = 1 / static_cast<double>(m);
   for (size_t j = 0; j < m; ++j) {

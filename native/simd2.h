@@ -28,6 +28,8 @@ inline V2 Load2(const double* p) {
 }
 inline void Store2(double* p, V2 v) { std::memcpy(p, &v, sizeof v); }
 inline V2 Splat2(double x) { return V2{x, x}; }
+// The two elements exchanged.
+inline V2 Swap2(V2 v) { return V2{v[1], v[0]}; }
 
 // Correctly rounded square root of each element.
 inline V2 Sqrt2(V2 v) {
@@ -41,6 +43,19 @@ inline V2 Sqrt2(V2 v) {
 // mask ? a : b per element (mask from a comparison: all ones or all zeros).
 inline V2 Select2(M2 mask, V2 a, V2 b) {
   return reinterpret_cast<V2>((mask & reinterpret_cast<M2>(a)) | (~mask & reinterpret_cast<M2>(b)));
+}
+
+// Loads and stores of one double or of a V2 (unaligned), so one template body
+// serves a paired loop and its scalar tail.
+template <typename T>
+inline T Ld(const double* p) {
+  T v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+template <typename T>
+inline void St(double* p, T v) {
+  std::memcpy(p, &v, sizeof v);
 }
 
 }  // namespace dsp

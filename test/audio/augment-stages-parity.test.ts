@@ -56,7 +56,7 @@ const SIGNALS = signals();
 describe('native augmentation stages equal their TypeScript twins', () => {
   test('real FFT forward and inverse, power-of-two, mixed-radix and Bluestein sizes', () => {
     const r = mulberry32(1);
-    for (const n of [2, 4, 14, 2048, 2000, 16000, 15998, 24000, 11998, 6002]) {
+    for (const n of [2, 4, 6, 8, 10, 12, 14, 18, 30, 50, 96, 250, 1250, 2048, 2000, 16000, 15998, 24000, 11998, 6002]) {
       const x = Float32Array.from({ length: n }, () => r() - 0.5);
       const re = new Float64Array(n / 2 + 1);
       const im = new Float64Array(n / 2 + 1);
