@@ -7,6 +7,10 @@
  *               pitch −2…1 semitones, coloured noise) streamed as npy, nothing of it
  *               computed before the request (an epoch number no earlier stream was next to)
  *   plain cold  the service's plain epoch from an empty feature cache (featurize + stream)
+ *   frontend    the MLTK frontend alone on the same clips (decode -> int16 -> frontend,
+ *               in memory, in this process, on every core: the addon's featurizeWav), the
+ *               ceiling of any pipeline that ends in that frontend, augmented or not, on
+ *               this machine
  *   baseline    an MLTK-style Python pipeline (bench/baseline/mltk_augment.py: librosa
  *               time_stretch / pitch_shift / effects.trim, numpy coloured noise as MLTK's
  *               _get_color_noise, the C microfrontend of native/ through ctypes), in as
@@ -24,9 +28,10 @@
  * Prints, never asserts; the issue's targets are printed beside the figures.
  *
  * The baseline needs g++, python3 with numpy, librosa (and the scikit-learn, numba, scipy,
- * soxr and lazy_loader it imports): `pip install --no-deps librosa soxr lazy_loader` plus
- * what is missing of those (Debian: python3-numba python3-scipy python3-lazy-loader
- * python3-sklearn). Without them the bench says why and prints the service's own figures.
+ * soxr and lazy_loader it imports; scikit-learn 1.9 imports narwhals):
+ * `pip install --no-deps librosa soxr lazy_loader` plus what is missing of those (Debian:
+ * python3-numba python3-scipy python3-lazy-loader python3-sklearn). Without them the bench
+ * says why and prints the service's own figures.
  *
  *   npm run bench:augment -- [--clips 2016] [--rounds 3] [--batch-size 32] [--processes <cores>] [--no-baseline]
  */
@@ -48,6 +53,8 @@ import {
   streamNpy,
   type StreamTimes,
 } from './helpers/harness.ts';
+import { loadNativeFrontend, WAV_CLIP_NATIVE } from '../src/core/frontend/native.ts';
+import { frontendSizes, resolveFrontendSettings } from '../src/core/frontend/settings.ts';
 import { TESTDATA } from '../test/helpers/paths.ts';
 
 const run = promisify(execFile);
@@ -135,6 +142,25 @@ async function runBaseline(lib: string, listFile: string, seed: number): Promise
   return { clipsPerSecond: out.clips_per_second };
 }
 
+/**
+ * Clips/s of the MLTK frontend alone over `files` (read into memory first): decode, int16,
+ * frontend with the default settings, no trim, on `CORES` pool threads of this process.
+ * Every augmented clip goes through this frontend, so no augmented epoch here can be faster.
+ */
+async function frontendAlone(files: string[]): Promise<{ clipsPerSecond: number } | { error: string }> {
+  const native = loadNativeFrontend();
+  if (native === null) return { error: 'the native addon is not built (npm run build:native)' };
+  const wavs = await Promise.all(files.map(async (f) => new Uint8Array(await fsp.readFile(f))));
+  const settings = resolveFrontendSettings({});
+  const { height, width } = frontendSizes(settings);
+  const out = new Uint16Array(wavs.length * height * width);
+  const t0 = performance.now();
+  const status = await native.featurizeWav(settings, null, wavs, out, { threads: CORES });
+  const skipped = status.filter((v) => v !== WAV_CLIP_NATIVE).length;
+  if (skipped > 0) return { error: `${skipped} of ${wavs.length} clips are not 16-bit PCM at 16 kHz: the figure would not be the frontend's` };
+  return { clipsPerSecond: wavs.length / ((performance.now() - t0) / 1000) };
+}
+
 async function main(): Promise<void> {
   console.log(`augmentation benchmark: node ${process.version}, ${CORES} cores, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, load average ${load()}`);
   console.log(`${CLIPS} one-second clips, batch_size ${BATCH}, ${ROUNDS} interleaved rounds; augmentation ${JSON.stringify(AUGMENTATION)}`);
@@ -183,11 +209,12 @@ async function main(): Promise<void> {
     console.log(`warm-up done; load average ${load()}`);
     console.log('');
 
-    const r = { plain: [] as number[], aug: [] as number[], baseline: [] as number[], busy: [] as number[], cachedFirst: [] as number[], augPaused: [] as number[], augAtOnce: [] as number[], augFresh: [] as number[] };
+    const r = { plain: [] as number[], aug: [] as number[], baseline: [] as number[], frontend: [] as number[], busy: [] as number[], cachedFirst: [] as number[], augPaused: [] as number[], augAtOnce: [] as number[], augFresh: [] as number[] };
     let baselineError = 'error' in baseline ? baseline.error : null;
+    let frontendError: string | null = null;
     let firstHash: string | null = null;
     for (let round = 0; round < ROUNDS; round++) {
-      const order = ['plain', 'aug', 'baseline'].map((_, i, a) => a[(i + round) % a.length]!);
+      const order = ['plain', 'aug', 'baseline', 'frontend'].map((_, i, a) => a[(i + round) % a.length]!);
       for (const which of order) {
         if (which === 'plain') {
           const s = await coldPlain();
@@ -225,6 +252,15 @@ async function main(): Promise<void> {
             `round ${round + 1}: augmented epoch ${(CLIPS / s.end).toFixed(0)} clips/s, ${busy.toFixed(2)} of ${CORES} cores busy; first batch: ` +
               `next epoch after a pause ${ms(paused)}, at once ${ms(atOnce)}, fresh epoch ${ms(fresh)} (load ${load()})`,
           );
+        } else if (which === 'frontend') {
+          if (frontendError !== null) continue;
+          await drain();
+          const f = await frontendAlone(files);
+          if ('error' in f) frontendError = f.error;
+          else {
+            r.frontend.push(f.clipsPerSecond);
+            console.log(`round ${round + 1}: the MLTK frontend alone (in memory, ${CORES} threads) ${f.clipsPerSecond.toFixed(0)} clips/s (load ${load()})`);
+          }
         } else if (!baselineError && 'lib' in baseline) {
           await drain();
           const b = await runBaseline(baseline.lib, listFile, round + 1);
@@ -247,7 +283,19 @@ async function main(): Promise<void> {
     if (r.baseline.length > 0) console.log(`  MLTK-style baseline       ${fmt(r.baseline, 1)}   (${PROCESSES} processes)`);
     else console.log(`  MLTK-style baseline       not measured: ${baselineError}`);
     console.log(`  augmented ÷ plain cold    ×${(median(r.aug) / median(r.plain)).toFixed(2)}   (target ≥ 0.5)`);
-    if (r.baseline.length > 0) console.log(`  augmented ÷ baseline      ×${(median(r.aug) / median(r.baseline)).toFixed(1)}   (target ≥ 15)`);
+    if (r.frontend.length > 0) console.log(`  the MLTK frontend alone   ${fmt(r.frontend)}   (decode + frontend in memory: no augmented epoch here can be faster)`);
+    else console.log(`  the MLTK frontend alone   not measured: ${frontendError}`);
+    if (r.baseline.length > 0) {
+      console.log(`  augmented ÷ baseline      ×${(median(r.aug) / median(r.baseline)).toFixed(1)}   (target ≥ 15)`);
+      // What bounds that ratio: an augmented epoch does all of a plain cold epoch's work
+      // (read, decode, frontend, stream) and the augmentation on top.
+      console.log(`  plain cold ÷ baseline     ×${(median(r.plain) / median(r.baseline)).toFixed(1)}   (an augmented epoch does all of this work and the augmentation besides)`);
+      if (r.frontend.length > 0) console.log(`  frontend alone ÷ baseline ×${(median(r.frontend) / median(r.baseline)).toFixed(1)}`);
+      const need = 15 * median(r.baseline);
+      if (need > median(r.plain)) {
+        console.log(`  ×15 the baseline is ${need.toFixed(0)} clips/s: more than the plain cold epoch itself on this machine`);
+      }
+    }
     const ms = (xs: number[]) => fmt(xs.map((x) => x * 1000), 1);
     console.log('first complete batch, ms, median (range):');
     console.log(`  cached plain epoch        ${ms(r.cachedFirst)}`);
