@@ -36,6 +36,8 @@ const FASTIFY_CODES: Record<string, { code: string; status: number; title: strin
   FST_FIELDS_LIMIT: { code: 'payload-too-large', status: 413, title: 'Payload too large' },
   FST_INVALID_MULTIPART_CONTENT_TYPE: { code: 'unsupported-media-type', status: 415, title: 'Unsupported media type' },
   FST_PROTO_VIOLATION: { code: 'malformed-json', status: 400, title: 'Malformed JSON' },
+  // A multipart field typed application/json whose value is not JSON (the plugin says 406).
+  FST_INVALID_JSON_FIELD_ERROR: { code: 'malformed-json', status: 400, title: 'Malformed JSON' },
 };
 
 /** True for errors that mean Redis is unreachable: the request may succeed later. */

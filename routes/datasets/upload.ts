@@ -1,6 +1,6 @@
 /**
- * Upload registration (multipart POST /v1/datasets): the first part is the `settings`
- * field (JSON, as the JSON body minus `source`), then either one archive (zip, tar,
+ * Upload registration (multipart POST /v1/datasets): the first part is `settings` (JSON,
+ * as the JSON body minus `source`; a field or a file part: ../settings-part.ts), then either one archive (zip, tar,
  * tar.gz: detected by content) or many files whose filenames are paths relative to the
  * dataset directory (`yes/a.wav`). Entries are unpacked into a private temp directory
  * with every name and size checked (src/services/registry/sources/upload.ts), and the
@@ -15,6 +15,7 @@ import { UploadSettings, type UploadSettingsT } from '../../src/services/registr
 import { UploadBudget, datasetRootOf, detectArchive, extractArchive, writeUploadedFile } from '../../src/services/registry/sources/upload.ts';
 import type { DatasetRecord } from '../../src/services/registry/types.ts';
 import type { AppContext } from '../context.ts';
+import { isSettingsPart, readSettingsPart } from '../settings-part.ts';
 import { jsonValidator } from '../validation.ts';
 
 /** The settings part is checked like a JSON body, its errors told the same way (`settings/…`). */
@@ -24,15 +25,11 @@ export async function receiveUpload(req: FastifyRequest, ctx: AppContext): Promi
   const registry = ctx.registry;
   const parts = req.parts();
   const first = await parts.next();
-  if (first.done || first.value.type !== 'field' || first.value.fieldname !== 'settings') {
-    throw new BadRequestError('upload-settings-first', 'the first multipart part must be the field `settings` (JSON), followed by the files');
+  if (first.done || !isSettingsPart(first.value)) {
+    throw new BadRequestError('upload-settings-first', 'the first multipart part must be `settings` (JSON), followed by the files');
   }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(String(first.value.value));
-  } catch (err) {
-    throw new BadRequestError('malformed-json', `the settings part is not valid JSON: ${(err as Error).message}`);
-  }
+  const parsed = await readSettingsPart(first.value);
+  if (parsed === undefined) throw new BadRequestError('malformed-json', 'the settings part is empty: it must be the registration settings (JSON)');
   const settings = checkUploadSettings(parsed);
   const id = await registry.reserveId(settings.name);
   const tmp = await fsp.mkdtemp(path.join(registry.tmpDir, 'upload-'));

@@ -6,7 +6,7 @@
  * event loop.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { MultipartFile, MultipartValue } from '@fastify/multipart';
+import type { MultipartFile } from '@fastify/multipart';
 import { AudiofeedError, BadRequestError } from '../../src/core/errors.ts';
 import {
   FORMAT_CONTENT_TYPES,
@@ -15,6 +15,7 @@ import {
   type ClipFeatureSettingsT,
 } from '../../src/services/features/clip-features.ts';
 import type { AppContext } from '../context.ts';
+import { isSettingsPart, readSettingsPart } from '../settings-part.ts';
 
 /** Largest accepted WAV upload (one clip; a minute of 48 kHz stereo 32-bit is 23 MiB). */
 export const FEATURES_MAX_WAV_BYTES = 64 * 1024 * 1024;
@@ -56,11 +57,16 @@ const features: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (app, { c
           'send multipart/form-data with an optional `settings` field (JSON) and one WAV file part',
         );
       }
-      let settingsText: string | undefined;
       let wav: Buffer | undefined;
       let filename: string | undefined;
+      let settingsSeen = false;
+      let parsed: unknown;
       for await (const part of req.parts({ limits: { fileSize: FEATURES_MAX_WAV_BYTES } })) {
-        if (part.type === 'file') {
+        if (isSettingsPart(part)) {
+          if (settingsSeen) throw new BadRequestError('duplicate-field', 'the `settings` field was sent twice');
+          settingsSeen = true;
+          parsed = await readSettingsPart(part);
+        } else if (part.type === 'file') {
           const file = part as MultipartFile;
           if (wav !== undefined) {
             throw new BadRequestError('too-many-files', 'send exactly one WAV file part per request');
@@ -68,9 +74,6 @@ const features: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (app, { c
           // toBuffer throws (413) when the file is cut at the size limit.
           wav = await file.toBuffer();
           filename = file.filename || undefined;
-        } else if ((part as MultipartValue).fieldname === 'settings') {
-          if (settingsText !== undefined) throw new BadRequestError('duplicate-field', 'the `settings` field was sent twice');
-          settingsText = String((part as MultipartValue).value);
         } else {
           throw new BadRequestError(
             'unexpected-field',
@@ -81,16 +84,7 @@ const features: FastifyPluginAsyncTypebox<{ ctx: AppContext }> = async (app, { c
       if (wav === undefined) {
         throw new BadRequestError('wav-file-required', 'the request holds no file part: attach the WAV clip (e.g. curl -F file=@clip.wav)');
       }
-      let request: ClipFeatureSettingsT = {};
-      if (settingsText !== undefined && settingsText.trim() !== '') {
-        let parsed: unknown;
-        try {
-          parsed = JSON.parse(settingsText);
-        } catch (err) {
-          throw new BadRequestError('malformed-json', `the settings field is not valid JSON: ${(err as Error).message}`);
-        }
-        request = parseClipFeatureSettings(parsed);
-      }
+      const request: ClipFeatureSettingsT = parsed === undefined ? {} : parseClipFeatureSettings(parsed);
       const f = await ctx.dsp.run({ kind: 'clip-features', wav, request, format, ...(filename === undefined ? {} : { file: filename }) });
       const body = Buffer.from(f.body.buffer, f.body.byteOffset, f.body.byteLength);
       reply

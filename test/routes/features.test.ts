@@ -342,6 +342,26 @@ describe('request errors', () => {
     assert.equal(decodeNpy(res.rawPayload).dtype, 'int8');
   });
 
+  test('settings as a JSON-typed part or as a file part (curl -F settings=@s.json) are applied; a settings file part is not the clip', async () => {
+    for (const part of [new Blob([JSON.stringify({ dtype: 'int8' })], { type: 'application/json' }), new File([JSON.stringify({ dtype: 'int8' })], 's.json')]) {
+      const form = new FormData();
+      form.append('settings', part);
+      form.append('file', new Blob([referenceWav]), 'clip.wav');
+      const res = await injectForm(t.app, '/v1/features', form);
+      assert.equal(res.statusCode, 200, res.body);
+      assert.equal(decodeNpy(res.rawPayload).dtype, 'int8');
+    }
+    const bad = new FormData();
+    bad.append('settings', new Blob(['{"dtype":'], { type: 'application/json' }));
+    bad.append('file', new Blob([referenceWav]), 'clip.wav');
+    problemOf(await injectForm(t.app, '/v1/features', bad), 400, 'malformed-json');
+    const twice = new FormData();
+    twice.append('settings', new File(['{}'], 'a.json'));
+    twice.append('settings', '{}');
+    twice.append('file', new Blob([referenceWav]), 'clip.wav');
+    problemOf(await injectForm(t.app, '/v1/features', twice), 400, 'duplicate-field');
+  });
+
   test('a missing file, two files or an unknown field are 400', async () => {
     problemOf(await post([settingsPart({ dtype: 'int8' })]), 400, 'wav-file-required');
     problemOf(await post([filePart(referenceWav), filePart(referenceWav, 'b.wav')]), 400, 'too-many-files');

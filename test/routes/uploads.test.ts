@@ -121,6 +121,22 @@ describe('uploads that register', () => {
     assert.deepEqual(res.json().class_counts.validation, { yes: 2, no: 1 });
   });
 
+  test('settings sent as a JSON-typed part (FormData with a Blob) or as a file part (curl -F settings=@settings.json) register', async () => {
+    const tgz = await tarOf(t.root, ['small']);
+    for (const [name, part] of [
+      ['up-json-typed', (s: string) => new Blob([s], { type: 'application/json' })],
+      ['up-json-file', (s: string) => new File([s], 'settings.json', { type: 'application/octet-stream' })],
+    ] as const) {
+      const form = new FormData();
+      form.append('settings', part(settings(name)));
+      form.append('archive', new Blob([tgz]), 'small.tar.gz');
+      const res = await injectForm(t.app, '/v1/datasets', form);
+      assert.equal(res.statusCode, 201, `${name}: ${res.body}`);
+      assert.match(res.json().id, new RegExp(`^${name}`));
+      assert.deepEqual(res.json().class_counts.training, { yes: 4, no: 4 });
+    }
+  });
+
   test('many files with relative paths register', async () => {
     const parts: { name: string; value: string | Buffer; filename?: string }[] = [{ name: 'settings', value: settings('up-files') }];
     for (const cls of ['yes', 'no']) {
@@ -234,6 +250,14 @@ describe('hostile or broken uploads are refused and leave nothing behind', () =>
       { name: 'settings', value: settings('late') },
     ]);
     assertRefused(res, 400, 'upload-settings-first');
+  });
+  test('settings typed application/json that are not JSON, or empty → 400 malformed-json', async () => {
+    for (const value of [new Blob(['{"name": '], { type: 'application/json' }), new File([''], 'settings.json')]) {
+      const form = new FormData();
+      form.append('settings', value);
+      form.append('file', new Blob([toneWav()]), 'yes/a.wav');
+      assertRefused(await injectForm(t.app, '/v1/datasets', form), 400, 'malformed-json');
+    }
   });
   test('an upload whose dataset is invalid leaves no files', async () => {
     const res = await multipart([
