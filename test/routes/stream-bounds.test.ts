@@ -189,7 +189,7 @@ describe('batch_size far above the subset (wrap-around) is bounded by MAX_BATCH_
     const subsets = await t.ctx.registry.subsets('fifty');
     const ep = planEpoch(rec, subsets, { subset: 'training', epoch: 0, batchSize: 120 }, '');
     assert.equal(ep.maxBatchRows, 120);
-    assert.deepEqual(ep.batches.map((b) => b.length), [120]);
+    assert.deepEqual(Array.from({ length: ep.batches.length }, (_, i) => ep.batches.at(i)!.length), [120]);
     assert.equal(epochBatchRows(rec, subsets, { subset: 'training', batchSize: -1 }), 50);
     assert.equal(epochBatchRows(rec, subsets, { subset: 'training', batchSize: 65536 }), 65536);
   });

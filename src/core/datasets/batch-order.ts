@@ -31,8 +31,9 @@ function effectiveBatchSize(n: number, batchSize: number): number {
 export const MAX_BATCH_SIZE = 65536;
 
 /**
- * An epoch longer than one pass over the subset (`steps_per_epoch` above L) is planned
- * whole before its first batch, on the API's event loop: at most this many batches ...
+ * An epoch longer than one pass over the subset (`steps_per_epoch` above L) is mostly
+ * repeats of a small subset, one pass's index array built (on the API's event loop) per L
+ * batches streamed: at most this many batches ...
  */
 export const MAX_STEPS_BEYOND_EPOCH = 131_072;
 /** ... and at most this many positions (steps × batch size: 64 MiB of indices). */
@@ -87,44 +88,117 @@ export interface BatchOrderOptions {
   stepsPerEpoch?: number | null;
 }
 
-/** Subset positions of every batch of the requested epoch. */
-export function batchIndices(n: number, batchSize: number, options: BatchOrderOptions): Int32Array[] {
-  const { shuffle, epoch } = options;
-  const seed = options.seed ?? DEFAULT_EPOCH_SEED;
-  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) {
-    throw new InvalidSettingsError(`seed must be an integer in [0, 2^32 - 1], got ${String(seed)}`, { setting: 'seed' });
-  }
-  if (!Number.isInteger(epoch) || epoch < 0) {
-    throw new InvalidSettingsError(`epoch must be a non-negative integer, got ${String(epoch)}`, { setting: 'epoch' });
-  }
-  const l = batchesPerEpoch(n, batchSize);
-  if (l === 0) return [];
-  const b = effectiveBatchSize(n, batchSize);
-  const steps = options.stepsPerEpoch ?? l;
-  if (!Number.isInteger(steps) || steps < 1) {
-    throw new InvalidSettingsError(`steps_per_epoch must be a positive integer, got ${String(steps)}`, {
-      setting: 'steps_per_epoch',
-    });
-  }
-  // Checked before anything is allocated: an epoch of 10⁷ steps would hold the event loop for a minute.
-  if (steps > l && (steps > MAX_STEPS_BEYOND_EPOCH || steps * b > MAX_EPOCH_POSITIONS)) {
-    throw new InvalidSettingsError(
-      `steps_per_epoch ${steps} × batch_size ${b} is more than one pass over the subset (${l} batches) allows: ` +
-        `at most ${MAX_STEPS_BEYOND_EPOCH} batches and ${MAX_EPOCH_POSITIONS} samples per requested epoch; ask for fewer steps`,
-      { setting: 'steps_per_epoch', max_steps: Math.max(l, Math.min(MAX_STEPS_BEYOND_EPOCH, Math.floor(MAX_EPOCH_POSITIONS / b))) },
-    );
-  }
-  const batches: Int32Array[] = [];
-  let cachedK = -1;
-  let array: Int32Array = new Int32Array(0);
-  for (let p = epoch * steps; p < (epoch + 1) * steps; p++) {
-    const k = Math.floor(p / l);
-    if (k !== cachedK) {
-      array = epochIndexArray(n, b, shuffle, seed, k);
-      cachedK = k;
+/**
+ * The batches of one requested epoch, in order: `at(i)` is batch i's subset positions.
+ * A plain `Int32Array[]` is one; `epochBatches` makes one that builds nothing per batch.
+ */
+export interface BatchList {
+  readonly length: number;
+  at(i: number): Int32Array | undefined;
+}
+
+/**
+ * The requested epoch's batches, made on demand: batch i is a view into its pass's index
+ * array (epochIndexArray, built when first needed; the last two are kept), so planning an
+ * epoch costs O(1) whatever its number of batches (batch_size 1 over millions of clips
+ * used to build millions of arrays before the first byte). Arguments are checked here.
+ */
+export class EpochBatches implements BatchList {
+  readonly length: number;
+  /** Batches per pass (L) and rows per batch (B). */
+  private readonly l: number;
+  private readonly b: number;
+  private readonly first: number;
+  private readonly passes = new Map<number, Int32Array>();
+
+  constructor(
+    private readonly n: number,
+    private readonly batchSize: number,
+    private readonly shuffle: boolean,
+    private readonly seed: number,
+    epoch: number,
+    stepsPerEpoch: number | null | undefined,
+  ) {
+    if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) {
+      throw new InvalidSettingsError(`seed must be an integer in [0, 2^32 - 1], got ${String(seed)}`, { setting: 'seed' });
     }
-    const j = p - k * l;
-    batches.push(array.slice(j * b, (j + 1) * b));
+    if (!Number.isInteger(epoch) || epoch < 0) {
+      throw new InvalidSettingsError(`epoch must be a non-negative integer, got ${String(epoch)}`, { setting: 'epoch' });
+    }
+    this.l = batchesPerEpoch(n, batchSize);
+    this.b = this.l === 0 ? 0 : effectiveBatchSize(n, batchSize);
+    const steps = stepsPerEpoch ?? this.l;
+    if (this.l > 0) {
+      if (!Number.isInteger(steps) || steps < 1) {
+        throw new InvalidSettingsError(`steps_per_epoch must be a positive integer, got ${String(steps)}`, {
+          setting: 'steps_per_epoch',
+        });
+      }
+      // Bounded like any request: an epoch of 10⁷ steps over a small subset asks for 10⁷ batches of repeats.
+      if (steps > this.l && (steps > MAX_STEPS_BEYOND_EPOCH || steps * this.b > MAX_EPOCH_POSITIONS)) {
+        throw new InvalidSettingsError(
+          `steps_per_epoch ${steps} × batch_size ${this.b} is more than one pass over the subset (${this.l} batches) allows: ` +
+            `at most ${MAX_STEPS_BEYOND_EPOCH} batches and ${MAX_EPOCH_POSITIONS} samples per requested epoch; ask for fewer steps`,
+          { setting: 'steps_per_epoch', max_steps: Math.max(this.l, Math.min(MAX_STEPS_BEYOND_EPOCH, Math.floor(MAX_EPOCH_POSITIONS / this.b))) },
+        );
+      }
+    }
+    this.length = this.l === 0 ? 0 : steps;
+    this.first = epoch * steps;
   }
-  return batches;
+
+  at(i: number): Int32Array | undefined {
+    if (!Number.isInteger(i) || i < 0 || i >= this.length) return undefined;
+    const p = this.first + i;
+    const k = Math.floor(p / this.l);
+    const j = p - k * this.l;
+    return this.pass(k).subarray(j * this.b, (j + 1) * this.b);
+  }
+
+  /**
+   * The positions of batches [from, length) in order, as few contiguous views as the
+   * passes allow (one per pass touched): for work over every position of an epoch.
+   */
+  spans(from = 0): Int32Array[] {
+    const out: Int32Array[] = [];
+    let p = this.first + Math.max(0, from);
+    const end = this.first + this.length;
+    while (p < end) {
+      const k = Math.floor(p / this.l);
+      const stop = Math.min(end, (k + 1) * this.l);
+      out.push(this.pass(k).subarray((p - k * this.l) * this.b, (stop - k * this.l) * this.b));
+      p = stop;
+    }
+    return out;
+  }
+
+  private pass(k: number): Int32Array {
+    let a = this.passes.get(k);
+    if (a === undefined) {
+      a = epochIndexArray(this.n, this.batchSize, this.shuffle, this.seed, k);
+      if (this.passes.size >= 2) this.passes.delete(this.passes.keys().next().value!);
+      this.passes.set(k, a);
+    }
+    return a;
+  }
+}
+
+/** The requested epoch's batches, made on demand (EpochBatches). */
+export function epochBatches(n: number, batchSize: number, options: BatchOrderOptions): EpochBatches {
+  return new EpochBatches(n, batchSize, options.shuffle, options.seed ?? DEFAULT_EPOCH_SEED, options.epoch, options.stepsPerEpoch);
+}
+
+/** The batches of `list` from batch `from` on, without copying (a view when `list` is EpochBatches). */
+export function batchesFrom(list: BatchList, from: number): BatchList {
+  if (from === 0) return list;
+  return {
+    length: Math.max(0, list.length - from),
+    at: (i: number) => (i < 0 ? undefined : list.at(from + i)),
+  };
+}
+
+/** Subset positions of every batch of the requested epoch, each its own array (tests, small epochs). */
+export function batchIndices(n: number, batchSize: number, options: BatchOrderOptions): Int32Array[] {
+  const list = epochBatches(n, batchSize, options);
+  return Array.from({ length: list.length }, (_, i) => list.at(i)!.slice());
 }

@@ -39,7 +39,19 @@ export {
   type ClassWeightsResult,
   type ClassWeightsFailure,
 } from './class-weights.ts';
-export { batchesPerEpoch, batchIndices, epochIndexArray, maxBatchRows, MAX_BATCH_SIZE, DEFAULT_EPOCH_SEED, type BatchOrderOptions } from './batch-order.ts';
+export {
+  batchesFrom,
+  batchesPerEpoch,
+  batchIndices,
+  epochBatches,
+  epochIndexArray,
+  maxBatchRows,
+  EpochBatches,
+  MAX_BATCH_SIZE,
+  DEFAULT_EPOCH_SEED,
+  type BatchList,
+  type BatchOrderOptions,
+} from './batch-order.ts';
 export { buildLabels, assertClassMode, CLASS_MODES, type LabelBatch, type LabelArray } from './labels.ts';
 export { validateOptions } from './options.ts';
 export { RandomState } from '../random.ts';

@@ -21,7 +21,7 @@
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import type { ResolvedAugmentation } from '../../core/audio/augment/index.ts';
-import { DEFAULT_EPOCH_SEED } from '../../core/datasets/index.ts';
+import { DEFAULT_EPOCH_SEED, type BatchList } from '../../core/datasets/index.ts';
 import { augmentedBatchKey, type AugmentedBatchStore } from '../features/augmented-store.ts';
 import { isShardCorrupt } from '../features/integrity.ts';
 import { openShardSync, type ShardCorruptError } from '../features/shard-file.ts';
@@ -68,13 +68,13 @@ export function augmentedBatch(src: AugmentedSource, epoch: number, batch: numbe
 
 export interface AugmentedStream extends AugmentedSource {
   /** The batches to send (positions), from batch `firstBatch` of epoch `epoch`. */
-  todo: Int32Array[];
+  todo: BatchList;
   firstBatch: number;
   epoch: number;
   /** AUGMENT_LOOKAHEAD. */
   lookahead: number;
   /** Batches (positions) of the next epoch of the same request; null when there is none. Called once, when the window reaches it. */
-  nextEpoch: () => Int32Array[] | null;
+  nextEpoch: () => BatchList | null;
   log?: Logger;
   /** Throws DatasetDeletedError once the dataset is deleted: called before a batch that is not there yet is queued or waited for. */
   assertRegistered?: () => Promise<void>;
@@ -93,10 +93,10 @@ export function augmentedProducer(a: AugmentedStream, queue: FeatureQueue, signa
   const { todo, lookahead, store, log } = a;
   // Slot s: batch todo[s] of this epoch, then (s >= todo.length) batch s - todo.length of the next.
   const slots: Slot[] = [];
-  let nextBatches: Int32Array[] | null | undefined;
+  let nextBatches: BatchList | null | undefined;
   const slotAt = (s: number): Slot | null => {
     if (slots[s]) return slots[s];
-    if (s < todo.length) return (slots[s] = { ...augmentedBatch(a, a.epoch, a.firstBatch + s, todo[s]!), next: false, wanted: false, priority: 0 });
+    if (s < todo.length) return (slots[s] = { ...augmentedBatch(a, a.epoch, a.firstBatch + s, todo.at(s)!), next: false, wanted: false, priority: 0 });
     if (nextBatches === undefined) {
       try {
         nextBatches = a.nextEpoch();
@@ -105,7 +105,7 @@ export function augmentedProducer(a: AugmentedStream, queue: FeatureQueue, signa
         nextBatches = null;
       }
     }
-    const b = nextBatches?.[s - todo.length];
+    const b = nextBatches?.at(s - todo.length);
     if (!b) return null;
     return (slots[s] = { ...augmentedBatch(a, a.epoch + 1, s - todo.length, b), next: true, wanted: false, priority: 0 });
   };
@@ -190,7 +190,7 @@ export function augmentedProducer(a: AugmentedStream, queue: FeatureQueue, signa
         continue;
       }
       try {
-        return assembleFromBatchFile(a.ep.source, todo[k]!, shard);
+        return assembleFromBatchFile(a.ep.source, todo.at(k)!, shard);
       } catch (err) {
         if (!isShardCorrupt(err) || remakes >= REMAKES_PER_BATCH) throw wrapped(err, slot);
         await remake(slot, err);

@@ -4,7 +4,7 @@
  * counts, and whether validation runs after a given epoch — computed from the same rules
  * as a batch stream (epoch-plan.ts, stream.ts), without streaming.
  */
-import { batchIndices, batchesPerEpoch, DEFAULT_EPOCH_SEED } from '../../core/datasets/index.ts';
+import { batchesPerEpoch, DEFAULT_EPOCH_SEED, epochBatches } from '../../core/datasets/index.ts';
 import type { ResolvedAugmentation } from '../../core/audio/augment/index.ts';
 import type { ClassMode, FeatureDtype, SubsetName } from '../../core/schemas.ts';
 import type { Standardization } from '../../core/tensors/standardize.ts';
@@ -65,7 +65,7 @@ export function datagenContext(rec: DatasetRecord, subsets: StoredSubsets, p: Da
   const effectiveBatch = batchSize === -1 ? n : batchSize;
   const shuffle = p.shuffle === undefined ? (p.subset === 'evaluation' ? (rec.settings.eval_shuffle ?? false) : true) : p.shuffle;
   const steps = p.subset === 'training' ? p.stepsPerEpoch : p.subset === 'validation' ? p.validationSteps : p.stepsPerEpoch;
-  const order = batchIndices(n, batchSize, { shuffle, seed: rec.settings.seed, epoch: 0, stepsPerEpoch: steps });
+  const order = epochBatches(n, batchSize, { shuffle, seed: rec.settings.seed, epoch: 0, stepsPerEpoch: steps });
   const freq = p.validationFreq ?? 1;
   const epoch = p.epoch ?? null;
   return {

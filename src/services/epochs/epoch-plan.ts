@@ -3,7 +3,7 @@
  * function of index, seed and epoch), labels, dtype and weights, from the registered
  * dataset and the request's Keras-style parameters.
  */
-import { batchIndices, maxBatchRows } from '../../core/datasets/index.ts';
+import { epochBatches, maxBatchRows, type BatchList, type EpochBatches } from '../../core/datasets/index.ts';
 import { ConflictError, InvalidSettingsError } from '../../core/errors.ts';
 import type { ClassMode, FeatureDtype, SubsetName } from '../../core/schemas.ts';
 import { deliveredDtype, featureSpecOf, planList, shardOf, type FeatureSpec, type SubsetPlan } from '../features/plan.ts';
@@ -38,8 +38,8 @@ export interface EpochPlan {
   spec: FeatureSpec;
   plan: SubsetPlan;
   source: EpochSource;
-  /** Every batch of the requested epoch (from batch 0), positions in the subset. */
-  batches: Int32Array[];
+  /** Every batch of the requested epoch (from batch 0), positions in the subset, made on demand. */
+  batches: EpochBatches;
   fromBatch: number;
   xShape: number[];
   classMode: ClassMode;
@@ -67,12 +67,12 @@ export function planEpoch(rec: DatasetRecord, subsets: StoredSubsets, p: EpochPa
   const classMode = p.classMode === undefined ? rec.settings.class_mode : p.classMode;
   const dtype = deliveredDtype(rec, p.dtype);
   const shuffle = p.shuffle === undefined ? (p.subset === 'evaluation' ? (rec.settings.eval_shuffle ?? false) : true) : p.shuffle !== false;
-  let batches: Int32Array[];
+  let batches: EpochBatches;
   if (p.subset === 'validation' && p.validationSteps !== undefined) {
     // Keras' validation_steps: the same samples every epoch.
-    batches = batchIndices(n, batchSize, { shuffle, seed: rec.settings.seed, epoch: 0, stepsPerEpoch: p.validationSteps });
+    batches = epochBatches(n, batchSize, { shuffle, seed: rec.settings.seed, epoch: 0, stepsPerEpoch: p.validationSteps });
   } else {
-    batches = batchIndices(n, batchSize, { shuffle, seed: rec.settings.seed, epoch: p.epoch, stepsPerEpoch: p.stepsPerEpoch });
+    batches = epochBatches(n, batchSize, { shuffle, seed: rec.settings.seed, epoch: p.epoch, stepsPerEpoch: p.stepsPerEpoch });
   }
   const fromBatch = p.fromBatch ?? 0;
   if (fromBatch > batches.length) {
@@ -124,11 +124,15 @@ export function planEpoch(rec: DatasetRecord, subsets: StoredSubsets, p: EpochPa
   };
 }
 
-/** For each shard (by index), its rank in the order the batches first need it (1 = first): the order work is queued in. */
-export function shardPriorities(plan: SubsetPlan, batches: Int32Array[]): Int32Array {
+/**
+ * For each shard (by index), its rank in the order the positions first need it (1 = first):
+ * the order work is queued in. `positions`: the epoch's positions in order, in chunks (its
+ * batches, or EpochBatches.spans).
+ */
+export function shardPriorities(plan: SubsetPlan, positions: Iterable<Int32Array>): Int32Array {
   const rank = new Int32Array(plan.shards.length);
   let next = 1;
-  for (const b of batches) {
+  for (const b of positions) {
     for (const p of b) {
       const s = shardOf(plan, p);
       if (rank[s] === 0) rank[s] = next++;

@@ -13,6 +13,7 @@ import { ShardCorruptError, openShardSync } from '../features/shard-file.ts';
 import { FeaturizationFailedError, waitForFile, waitForShard } from '../features/wait.ts';
 import type { EnsureFeaturizedArgs, FeatureQueue, Logger } from '../ports.ts';
 import { ShardReader, assembleBatch, assembleFromBatchFile, shardsOf, type BatchColumns } from './assemble.ts';
+import type { BatchList } from '../../core/datasets/index.ts';
 import type { EpochPlan } from './epoch-plan.ts';
 
 export interface BatchProducer {
@@ -42,7 +43,7 @@ export function outOfLayoutOrder(missingShards: number, clips: number): boolean 
 
 export interface CachedStream {
   ep: EpochPlan;
-  todo: Int32Array[];
+  todo: BatchList;
   queue: FeatureQueue;
   signal: AbortSignal;
   /** The subset's featurization (one flow per subset, created in the background). */
@@ -118,7 +119,7 @@ export function cachedProducer(c: CachedStream): BatchProducer {
   const consumed = new Set<number>();
   const decide = async (upTo: number) => {
     for (let k = direct.length; k < Math.min(upTo, todo.length); k++) {
-      const positions = todo[k]!;
+      const positions = todo.at(k)!;
       const missing = shardsOf(ep.plan, positions).filter((s) => !onDisk(s));
       direct[k] = missing.length > 0 && (k <= DIRECT_AHEAD || outOfLayoutOrder(missing.length, positions.length));
       if (!direct[k]) continue;
@@ -146,7 +147,7 @@ export function cachedProducer(c: CachedStream): BatchProducer {
       );
       const shard = openShardSync(file(k));
       try {
-        return assembleFromBatchFile(ep.source, todo[k]!, shard);
+        return assembleFromBatchFile(ep.source, todo.at(k)!, shard);
       } finally {
         fs.closeSync(shard.fd);
       }
@@ -170,7 +171,7 @@ export function cachedProducer(c: CachedStream): BatchProducer {
         const cols = await fromDirect(k);
         if (cols) return cols;
       }
-      return fromCache(todo[k]!);
+      return fromCache(todo.at(k)!);
     },
     async close() {
       reader.close();

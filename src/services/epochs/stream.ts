@@ -8,6 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { isAugmentationActive, type ResolvedAugmentation } from '../../core/audio/augment/index.ts';
+import { batchesFrom } from '../../core/datasets/index.ts';
 import type { SubsetName } from '../../core/schemas.ts';
 import { createBatchEncoder, type BatchEncoder, type BatchFormat, type BatchFrame } from '../../core/tensors/batch-encoder.ts';
 import type { AugmentedBatchStore } from '../features/augmented-store.ts';
@@ -132,7 +133,7 @@ export class EpochService {
     const ep = planEpoch(rec, subsets, { subset: 'training', epoch: 0 }, this.deps.featuresDir);
     let queued = 0;
     for (let b = 0; b < Math.min(augmentLookahead, ep.batches.length); b++) {
-      const { key, job } = augmentedBatch({ rec, ep, augmentation, store: augmented, requestId }, 0, b, ep.batches[b]!);
+      const { key, job } = augmentedBatch({ rec, ep, augmentation, store: augmented, requestId }, 0, b, ep.batches.at(b)!);
       if (fs.existsSync(job.file)) continue;
       await queue.ensureAugmentBatch(key, job, augmentLookahead + 1 + b);
       queued++;
@@ -164,7 +165,7 @@ export class EpochService {
       spec: ep.spec,
       plan: ep.plan,
       // After the batches this stream has featurized directly (priority 1).
-      priorityOf: (i) => DIRECT_BAND + (prio ??= shardPriorities(ep.plan, ep.batches.slice(ep.fromBatch)))[i]!,
+      priorityOf: (i) => DIRECT_BAND + (prio ??= shardPriorities(ep.plan, ep.batches.spans(ep.fromBatch)))[i]!,
       requestId: req.requestId,
     };
     const ensure = async () => {
@@ -184,13 +185,13 @@ export class EpochService {
       workerless = queue.workersConnected('augment').then((n) => (n === 0 ? Promise.reject(noWorkers()) : new Promise<never>(() => {})));
       workerless.catch(() => undefined);
     } else {
-      const firstShards = new Set(ep.batches.slice(ep.fromBatch, ep.fromBatch + 1).flatMap((b) => [...b].map((p) => shardOf(ep.plan, p))));
+      const firstShards = new Set(Array.from(ep.batches.at(ep.fromBatch) ?? [], (p) => shardOf(ep.plan, p)));
       const coldStart = [...firstShards].some((s) => !fs.existsSync(ep.plan.shards[s]!.file));
       if (coldStart && (await queue.workersConnected('shards')) === 0) throw noWorkers();
     }
 
     const encoder = epochEncoder(rec, ep, req);
-    const todo = ep.batches.slice(ep.fromBatch);
+    const todo = batchesFrom(ep.batches, ep.fromBatch);
     // Each batch is assembled into its wire frame: rows are read (or converted) straight
     // into the chunk the response writes, which encodeFrame completes around them. Frames
     // take turns in STREAM_BATCHES_IN_FLIGHT buffers; a buffer is reused once its write is done.
