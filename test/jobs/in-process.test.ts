@@ -6,14 +6,24 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
+import { Writable } from 'node:stream';
+import pino from 'pino';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { smallCorpus } from '../helpers/wav.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { startInProcessWorkers } from '../../jobs/in-process.ts';
 
 let t: TestApp;
+/** The API's warnings and errors (what a 500 was), for failure messages. */
+const apiLog: string[] = [];
 before(async () => {
-  t = await startTestApp();
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      apiLog.push(String(chunk).trim());
+      done();
+    },
+  });
+  t = await startTestApp({}, { logger: pino({ level: 'warn' }, sink) });
   smallCorpus(path.join(t.root, 'small'));
   const res = await t.app.inject({
     method: 'POST',
@@ -46,7 +56,7 @@ test('worker threads featurize and the stream completes', async () => {
       describe: (s) => `${s}; worker logs:\n${logs.join('\n')}`,
     });
     const res = await t.app.inject({ url: '/v1/datasets/small/batches?format=npy' });
-    assert.equal(res.statusCode, 200, res.body);
+    assert.equal(res.statusCode, 200, `${res.body}\nAPI log:\n${apiLog.join('\n')}\nworker log:\n${logs.join('\n')}`);
     assert.equal(res.headers['x-audiofeed-batches'], '3');
     assert.ok(!logs.some((l) => l.includes('crashed')), logs.join('\n'));
   } finally {
