@@ -109,6 +109,10 @@ export class DspThreadPool implements DspPort {
     });
   }
 
+  warm(): void {
+    if (!this.closed && this.slots.size === 0) this.spawn();
+  }
+
   stats(): DspStats {
     return {
       mode: 'threads',

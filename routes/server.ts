@@ -92,6 +92,8 @@ async function main(): Promise<void> {
   );
 
   await app.listen({ host: config.host, port: config.port });
+  // One DSP thread boots now rather than on the first spectrogram or feature request.
+  services.ctx.dsp.warm();
   log.info(`data roots: ${config.dataRoots.join(', ') || '(none: set DATA_ROOTS)'}; data dir: ${config.dataDir}`);
 }
 

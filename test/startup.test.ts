@@ -120,6 +120,12 @@ test('/readyz of the real `npm start`: 503 not-ready while no featurization work
           // Nothing will ever connect: every answer is a 503 naming the workers.
           for (let i = 0; i < 5; i++) await readyz();
           assert.ok(answers.every((s) => s === 503), JSON.stringify(answers));
+          // One DSP thread is booted at start, before any request needs it.
+          const started = async () => {
+            const body = await (await fetch(`http://127.0.0.1:${apiPort}/metrics`)).text();
+            return Number(/^audiofeed_dsp_threads_started (\d+)$/m.exec(body)?.[1] ?? NaN);
+          };
+          assert.equal(await waitFor(started, { what: 'a DSP thread started by npm start', until: (n) => n === 1, everyMs: 50 }), 1);
         } else {
           await waitFor(readyz, { what: 'the in-process worker connected (/readyz 200)', until: (s) => s === 200, everyMs: 100 });
         }

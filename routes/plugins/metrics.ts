@@ -162,6 +162,14 @@ export function createAppMetrics(opts: MetricsOptions): AppMetrics {
     },
   });
   new Gauge({
+    name: 'audiofeed_dsp_threads_started',
+    help: 'DSP threads of this API process running now (npm start boots one at start; more start on demand, up to DSP_THREADS)',
+    registers: [registry],
+    collect() {
+      this.set(opts.dsp().started);
+    },
+  });
+  new Gauge({
     name: 'audiofeed_dsp_threads',
     help: 'DSP threads this API process may run (DSP_THREADS; 0: DSP runs on the event loop)',
     registers: [registry],

@@ -26,6 +26,11 @@ export interface Logger {
  */
 export interface DspPort {
   run<T extends DspTask>(task: T): Promise<DspResultOf<T>>;
+  /**
+   * Starts one thread ahead of the first request (`npm start` calls it once it listens), so
+   * the first spectrogram or feature request does not wait for a thread to boot (~1 s).
+   */
+  warm(): void;
   stats(): DspStats;
   /** Stops every thread (a job in flight is rejected). */
   close(): Promise<void>;

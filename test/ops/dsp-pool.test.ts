@@ -106,6 +106,22 @@ describe('the DSP deadline', () => {
 });
 
 describe('DSP threads at shutdown', () => {
+  test('warm() boots one thread ahead of the first request (once), which the first job then runs on', async () => {
+    const t = await startTestApp({ DSP_THREADS: '2' });
+    try {
+      assert.equal(t.ctx.dsp.stats().started, 0, 'threads start on demand');
+      t.ctx.dsp.warm();
+      t.ctx.dsp.warm();
+      assert.equal(t.ctx.dsp.stats().started, 1);
+      assert.equal(await metric(t, 'audiofeed_dsp_threads_started'), 1);
+      const res = await postFeatures(t, wavBytes(new Int16Array(16000).map((_, i) => Math.round(3000 * Math.sin(i / 5))), 16000));
+      assert.equal(res.statusCode, 200, res.body);
+      assert.equal(t.ctx.dsp.stats().started, 1, 'the warmed thread computed it');
+    } finally {
+      await t.close();
+    }
+  });
+
   test('closing the app terminates every DSP thread, a job in flight included', async () => {
     const t = await startTestApp({ DSP_THREADS: '2' });
     let closed = false;

@@ -24,6 +24,9 @@ export class InlineDsp implements DspPort {
     }
   }
 
+  /** Nothing to start: tasks run on the calling thread. */
+  warm(): void {}
+
   stats(): DspStats {
     return { mode: 'inline', threads: 0, started: 0, inFlight: this.inFlight, queued: 0, deadlineExceeded: 0, rejectedBusy: 0 };
   }
