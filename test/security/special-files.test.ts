@@ -150,6 +150,23 @@ describe('MAX_LIST_FILE_BYTES', () => {
     fs.writeFileSync(path.join(dir, 'validation_list.txt'), 'yes/s2_nohash_0.wav\nno/s1_nohash_0.wav\n'); // 39 bytes
     await registerDataset(t, listsBody('limited'));
   });
+
+  test('an index file over the setting is refused like a list file', async () => {
+    const dir = path.join(t.root, 'limited-index');
+    listTree(dir);
+    fs.mkdirSync(path.join(dir, '.index'));
+    // A pinned index of 6 entries (120 bytes): more than MAX_LIST_FILE_BYTES (64).
+    fs.writeFileSync(path.join(dir, '.index', 'yes.txt'), Array.from({ length: 6 }, (_, i) => `yes/s${i + 1}_nohash_0.wav\n`).join(''));
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/v1/datasets',
+      payload: { name: 'limited-index', source: { type: 'directory', path: 'limited-index' }, classes: ['yes', 'no'], validation_split: 0.2 },
+    });
+    assert.equal(res.statusCode, 422, res.body);
+    assert.equal(res.json().type, `${P}list-file-too-large`);
+    assert.equal(res.json().limit, 64);
+    assert.match(res.json().detail, /index file .*yes\.txt is 120 bytes/);
+  });
 });
 
 describe('a clip that is a FIFO', () => {

@@ -259,6 +259,8 @@ export interface IndexContext {
   shuffleSeed: number;
   warnings: string[];
   existence?: ExistenceStrategy;
+  /** Bound of an index file read (MAX_LIST_FILE_BYTES, as every list file); default 64 MiB. */
+  maxListFileBytes?: number;
 }
 
 /** The listing's skipped names, as warnings of the load (never written to an index). */
@@ -297,7 +299,7 @@ export async function resolveGenericIndexes(
   const existing = await Promise.all(
     files.map(async (file) => {
       if (force) return null;
-      const entries = await readIndexFile(file);
+      const entries = await readIndexFile(file, ctx.maxListFileBytes);
       if (entries === null || entries.length === 0) return null;
       if (!indexEntriesClean(ctx, file, entries)) return null;
       const missing = await findFirstMissing(ctx.datasetDir, entries, ctx.existence);

@@ -155,7 +155,7 @@ async function prepareSource(
     opts.shuffleDatasetEnabled,
   );
   const shuffleSeed = place.location === 'shuffle_index_dir' ? await resolveShuffleSeed(place.dir, opts.seed) : 0;
-  return { datasetDir, ctx: { datasetDir, place, followLinks: opts.followLinks, shuffleSeed, warnings }, candidates };
+  return { datasetDir, ctx: { datasetDir, place, followLinks: opts.followLinks, shuffleSeed, warnings, maxListFileBytes: opts.maxListFileBytes }, candidates };
 }
 
 async function resolveIndexes(plan: Plan, source: Source, force: boolean): Promise<ClassIndex[]> {

@@ -56,7 +56,7 @@ export async function resolveSpeechCommandsIndexes(
   const existing = await Promise.all(
     files.map(async (f) => {
       if (force) return null;
-      const entries = await readIndexFile(f);
+      const entries = await readIndexFile(f, ctx.maxListFileBytes);
       return entries !== null && !indexEntriesClean(ctx, f, entries) ? null : entries;
     }),
   );
