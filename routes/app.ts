@@ -36,12 +36,19 @@ const DOCS_MOUNT: Mount = { prefix: '/docs', config: { scope: 'public' } };
 
 export type App = FastifyInstance<any, any, any, any, TypeBoxTypeProvider>;
 
+/** TRUST_PROXY as a hop count: the n proxies nearest the server are believed (what fastify does with a number). */
+function trustHops(n: number): (address: string, hop: number) => boolean {
+  return (_address, hop) => hop < n;
+}
+
 export async function buildApp(ctx: AppContext, opts: FastifyServerOptions = {}): Promise<App> {
   const app = Fastify({
     // Logged URLs have credential-like query parameters redacted (routes/plugins/logging.ts).
     ...(opts.loggerInstance ? {} : { logger: opts.logger ?? { ...loggerOptions(ctx.config.logLevel), serializers: { req: requestSerializer } } }),
     // X-Request-Id is honoured (when sane) and echoed: routes/plugins/logging.ts.
     requestIdHeader: false,
+    // req.ip (rate limit, stream share, logs) from X-Forwarded-For of these proxies only (TRUST_PROXY).
+    trustProxy: typeof ctx.config.trustProxy === 'number' ? trustHops(ctx.config.trustProxy) : ctx.config.trustProxy,
     genReqId,
     ...serverTimeoutOptions(ctx.config),
     // 408/414/431/400 answered before routing are problem+json too (routes/client-errors.ts).

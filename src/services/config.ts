@@ -5,6 +5,7 @@
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { envSchema } from 'env-schema';
@@ -62,6 +63,13 @@ const EnvSchema = Type.Object({
   RATE_LIMIT_WINDOW_MS: Type.Integer({ default: 60_000, minimum: 1 }),
   /** Origins allowed by CORS (comma list, `*` for any); unset = no CORS headers. */
   CORS_ORIGINS: Type.Optional(Type.String()),
+  /**
+   * Proxies whose X-Forwarded-For is believed, so the client address (rate limit, stream
+   * share, logs) is the client's, not the proxy's: a comma list of addresses or CIDRs
+   * (`127.0.0.1,10.0.0.0/8`), a number of hops, or `true` (any: only when nothing else can
+   * reach the port). Unset = none: the address is the TCP peer's.
+   */
+  TRUST_PROXY: Type.Optional(Type.String()),
   /** Time to receive a whole request (headers and body, uploads included); 0 = none. */
   REQUEST_TIMEOUT_MS: Type.Integer({ default: 300_000, minimum: 0 }),
   /** Time to receive the request headers (slowloris guard). */
@@ -144,6 +152,8 @@ export interface Config {
   rateLimitMax: number;
   rateLimitWindowMs: number;
   corsOrigins: string[];
+  /** fastify's trustProxy: false (none), true (any), hops, or addresses/CIDRs. */
+  trustProxy: boolean | number | string[];
   requestTimeoutMs: number;
   headersTimeoutMs: number;
   keepAliveTimeoutMs: number;
@@ -268,6 +278,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     rateLimitMax: parsed.RATE_LIMIT_MAX,
     rateLimitWindowMs: parsed.RATE_LIMIT_WINDOW_MS,
     corsOrigins: (parsed.CORS_ORIGINS ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+    trustProxy: parseTrustProxy(parsed.TRUST_PROXY),
     requestTimeoutMs: parsed.REQUEST_TIMEOUT_MS,
     headersTimeoutMs: parsed.HEADERS_TIMEOUT_MS,
     keepAliveTimeoutMs: parsed.KEEP_ALIVE_TIMEOUT_MS,
@@ -291,6 +302,27 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     dspDeadlineMs: parsed.DSP_DEADLINE_MS,
     maxListFileBytes: parsed.MAX_LIST_FILE_BYTES,
   };
+}
+
+/** TRUST_PROXY: unset/false, true, a hop count, or addresses and CIDRs (each checked here, not at the first request). */
+export function parseTrustProxy(value: string | undefined): boolean | number | string[] {
+  const v = (value ?? '').trim();
+  if (v === '' || v === 'false') return false;
+  if (v === 'true') return true;
+  if (/^\d+$/.test(v)) return Number(v);
+  const list = v.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const entry of list) {
+    const [addr, bits, extra] = entry.split('/');
+    const family = net.isIP(addr ?? '');
+    const max = family === 4 ? 32 : 128;
+    const bitsOk = bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= max);
+    if (family === 0 || !bitsOk || extra !== undefined) {
+      throw new ConfigError(
+        `invalid configuration: TRUST_PROXY entry ${JSON.stringify(entry)} is not an IP address or CIDR; use a comma list of them, a number of hops, or true`,
+      );
+    }
+  }
+  return list;
 }
 
 /** libuv's default thread pool size (UV_THREADPOOL_SIZE unset). */

@@ -45,6 +45,36 @@ describe('rate limit', () => {
   });
 });
 
+describe('behind a reverse proxy (TRUST_PROXY)', () => {
+  test("a trusted proxy's clients are told apart by X-Forwarded-For; an untrusted peer's header is ignored", async () => {
+    const t = await startTestApp({ RATE_LIMIT_MAX: '1', RATE_LIMIT_WINDOW_MS: '60000', TRUST_PROXY: '10.0.0.9' });
+    try {
+      const via = (remoteAddress: string, client: string) =>
+        t.app.inject({ url: '/v1/info', remoteAddress, headers: { 'x-forwarded-for': client } });
+      // Two clients behind the proxy: one request each is within the limit of 1.
+      assert.equal((await via('10.0.0.9', '203.0.113.1')).statusCode, 200);
+      assert.equal((await via('10.0.0.9', '203.0.113.2')).statusCode, 200);
+      assert.equal((await via('10.0.0.9', '203.0.113.1')).statusCode, 429, 'the same client again');
+      // A peer that is not the proxy cannot pick its address with the header.
+      assert.equal((await via('198.51.100.7', '203.0.113.3')).statusCode, 200);
+      assert.equal((await via('198.51.100.7', '203.0.113.4')).statusCode, 429);
+    } finally {
+      await t.close();
+    }
+  });
+
+  test('without TRUST_PROXY every client of a proxy is the proxy', async () => {
+    const t = await startTestApp({ RATE_LIMIT_MAX: '1', RATE_LIMIT_WINDOW_MS: '60000' });
+    try {
+      const via = (client: string) => t.app.inject({ url: '/v1/info', remoteAddress: '10.0.0.9', headers: { 'x-forwarded-for': client } });
+      assert.equal((await via('203.0.113.1')).statusCode, 200);
+      assert.equal((await via('203.0.113.2')).statusCode, 429);
+    } finally {
+      await t.close();
+    }
+  });
+});
+
 describe('CORS', () => {
   let t: TestApp;
   before(async () => {

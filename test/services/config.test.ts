@@ -43,3 +43,14 @@ test('AUGMENT_LOOKAHEAD, AUGMENT_BATCH_TTL_MS and AUGMENT_CACHE_MAX_BYTES: defau
     assert.throws(() => loadConfig({ [name!]: v! }, cwd), (err: unknown) => err instanceof ConfigError && new RegExp(name!).test((err as Error).message), `${name}=${v}`);
   }
 });
+
+test('TRUST_PROXY: unset/false, true, a hop count, or addresses and CIDRs; anything else is a configuration error naming it', () => {
+  assert.equal(loadConfig({}, cwd).trustProxy, false);
+  assert.equal(loadConfig({ TRUST_PROXY: 'false' }, cwd).trustProxy, false);
+  assert.equal(loadConfig({ TRUST_PROXY: 'true' }, cwd).trustProxy, true);
+  assert.equal(loadConfig({ TRUST_PROXY: '2' }, cwd).trustProxy, 2);
+  assert.deepEqual(loadConfig({ TRUST_PROXY: '127.0.0.1, 10.0.0.0/8,::1,fd00::/8' }, cwd).trustProxy, ['127.0.0.1', '10.0.0.0/8', '::1', 'fd00::/8']);
+  for (const v of ['nginx', '10.0.0.0/33', '10.0.0.1/8/1', 'loopback;rm']) {
+    assert.throws(() => loadConfig({ TRUST_PROXY: v }, cwd), (err: unknown) => err instanceof ConfigError && /TRUST_PROXY/.test((err as Error).message), v);
+  }
+});
