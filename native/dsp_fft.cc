@@ -510,6 +510,36 @@ RealFft::RealFft(size_t n)
   }
 }
 
+namespace {
+
+// Bin k of the real FFT from Z[k] = (ar, ai) and conj Z[m-k] = (br, bi), twiddle
+// (wr, wi) (fft.ts's forward post-pass), for one bin (double) or two (V2).
+template <typename T>
+inline void SplitBin(T ar, T ai, T br, T bi, T wr, T wi, T* xr, T* xi) {
+  const T er = 0.5 * (ar + br);
+  const T ei = 0.5 * (ai + bi);
+  const T or_ = 0.5 * (ai - bi);
+  const T oi = -0.5 * (ar - br);
+  *xr = er + (or_ * wr - oi * wi);
+  *xi = ei + (or_ * wi + oi * wr);
+}
+
+// Z[k] from X[k] = (xr, xi) and conj X[m-k] = (yr, yi), conj twiddle (wr, wi) (fft.ts's
+// inverse pre-pass), for one entry (double) or two (V2).
+template <typename T>
+inline void MergeBin(T xr, T xi, T yr, T yi, T wr, T wi, T* zr, T* zi) {
+  const T er = 0.5 * (xr + yr);
+  const T ei = 0.5 * (xi + yi);
+  const T dr = 0.5 * (xr - yr);
+  const T di = 0.5 * (xi - yi);
+  const T or_ = dr * wr - di * wi;
+  const T oi = dr * wi + di * wr;
+  *zr = er - oi;
+  *zi = ei + or_;
+}
+
+}  // namespace
+
 void RealFft::Forward(const double* x, double* re, double* im) {
   const size_t m = m_;
   double* zr = zr_.data();
@@ -521,38 +551,21 @@ void RealFft::Forward(const double* x, double* re, double* im) {
   complex_.Transform(zr, zi, false);
   const double* cn = cos_n_.data();
   const double* sn = sin_n_.data();
+  // Bins 0 and m wrap around (Z[m] is Z[0]): one at a time.
   auto one = [&](size_t k) {
     const size_t k1 = k == m ? 0 : k;
     const size_t k2 = k == 0 ? 0 : m - k;
-    const double ar = zr[k1];
-    const double ai = zi[k1];
-    const double br = zr[k2];
-    const double bi = -zi[k2];
-    const double er = 0.5 * (ar + br);
-    const double ei = 0.5 * (ai + bi);
-    const double or_ = 0.5 * (ai - bi);
-    const double oi = -0.5 * (ar - br);
-    const double wr = cn[k];
-    const double wi = sn[k];
-    re[k] = er + (or_ * wr - oi * wi);
-    im[k] = ei + (or_ * wi + oi * wr);
+    SplitBin(zr[k1], zi[k1], zr[k2], -zi[k2], cn[k], sn[k], re + k, im + k);
   };
   one(0);
   // Bins k, k+1 with 0 < k < k+1 < m read z[k..k+1] and z[m-k-1..m-k] (lanes swapped).
   size_t k = 1;
   for (; k + 2 <= m; k += 2) {
-    const V2 ar = Load2(zr + k);
-    const V2 ai = Load2(zi + k);
-    const V2 br = Swap2(Load2(zr + m - k - 1));
-    const V2 bi = -Swap2(Load2(zi + m - k - 1));
-    const V2 er = 0.5 * (ar + br);
-    const V2 ei = 0.5 * (ai + bi);
-    const V2 or_ = 0.5 * (ai - bi);
-    const V2 oi = -0.5 * (ar - br);
-    const V2 wr = Load2(cn + k);
-    const V2 wi = Load2(sn + k);
-    Store2(re + k, er + (or_ * wr - oi * wi));
-    Store2(im + k, ei + (or_ * wi + oi * wr));
+    V2 xr, xi;
+    SplitBin(Load2(zr + k), Load2(zi + k), Swap2(Load2(zr + m - k - 1)), -Swap2(Load2(zi + m - k - 1)), Load2(cn + k), Load2(sn + k), &xr,
+             &xi);
+    Store2(re + k, xr);
+    Store2(im + k, xi);
   }
   for (; k <= m; ++k) one(k);
 }
@@ -563,40 +576,20 @@ void RealFft::Inverse(const double* re, const double* im, double* out) {
   double* zi = zi_.data();
   const double* cn = cos_n_.data();
   const double* sn = sin_n_.data();
+  // Bin 0: the imaginary parts of X[0] and X[m] are ignored.
   auto one = [&](size_t k) {
-    const double xr = re[k];
     const double xi = k == 0 ? 0 : im[k];
-    const double yr = re[m - k];
     const double yi = k == 0 ? 0 : -im[m - k];
-    const double er = 0.5 * (xr + yr);
-    const double ei = 0.5 * (xi + yi);
-    const double dr = 0.5 * (xr - yr);
-    const double di = 0.5 * (xi - yi);
-    const double wr = cn[k];
-    const double wi = -sn[k];
-    const double or_ = dr * wr - di * wi;
-    const double oi = dr * wi + di * wr;
-    zr[k] = er - oi;
-    zi[k] = ei + or_;
+    MergeBin(re[k], xi, re[m - k], yi, cn[k], -sn[k], zr + k, zi + k);
   };
   one(0);
   // Bins k, k+1 with 0 < k < k+1 < m read X[k..k+1] and X[m-k-1..m-k] (lanes swapped).
   size_t k = 1;
   for (; k + 2 <= m; k += 2) {
-    const V2 xr = Load2(re + k);
-    const V2 xi = Load2(im + k);
-    const V2 yr = Swap2(Load2(re + m - k - 1));
-    const V2 yi = -Swap2(Load2(im + m - k - 1));
-    const V2 er = 0.5 * (xr + yr);
-    const V2 ei = 0.5 * (xi + yi);
-    const V2 dr = 0.5 * (xr - yr);
-    const V2 di = 0.5 * (xi - yi);
-    const V2 wr = Load2(cn + k);
-    const V2 wi = -Load2(sn + k);
-    const V2 or_ = dr * wr - di * wi;
-    const V2 oi = dr * wi + di * wr;
-    Store2(zr + k, er - oi);
-    Store2(zi + k, ei + or_);
+    V2 r, i;
+    MergeBin(Load2(re + k), Load2(im + k), Swap2(Load2(re + m - k - 1)), -Swap2(Load2(im + m - k - 1)), Load2(cn + k), -Load2(sn + k), &r, &i);
+    Store2(zr + k, r);
+    Store2(zi + k, i);
   }
   for (; k < m; ++k) one(k);
   complex_.Transform(zr, zi, true);
