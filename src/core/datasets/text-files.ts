@@ -100,33 +100,43 @@ export async function readTextLines(
   return linesOf(fh, file, maxBytes, what);
 }
 
-async function* linesOf(fh: FileHandle, file: string, maxBytes: number, what: string): AsyncGenerator<string> {
+/**
+ * The text of `fh`, decoded chunk by chunk (the last chunk is the decoder's flush), refused
+ * once more than `maxBytes` were read; `fh` is closed at the end, or when the reader stops.
+ */
+async function* textChunks(fh: FileHandle, file: string, maxBytes: number, what: string): AsyncGenerator<string> {
   const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
   const buf = Buffer.allocUnsafe(CHUNK_BYTES);
   let total = 0;
-  let carry = '';
   try {
     for (;;) {
       const { bytesRead } = await fh.read(buf, 0, buf.length, total);
       if (bytesRead === 0) break;
       total += bytesRead;
       if (total > maxBytes) throw fileTooLargeError(file, total, maxBytes, what);
-      let text = carry + decoder.decode(buf.subarray(0, bytesRead), { stream: true });
-      // A `\r` at the end may be the first half of `\r\n`: keep it for the next chunk.
-      let held = '';
-      if (text.endsWith('\r')) {
-        held = '\r';
-        text = text.slice(0, -1);
-      }
-      const parts = text.split(/\r\n|\r|\n/);
-      carry = parts.pop()! + held;
-      yield* parts;
+      yield decoder.decode(buf.subarray(0, bytesRead), { stream: true });
     }
-    const rest = carry + decoder.decode();
-    yield* rest.split(/\r\n|\r|\n/);
+    yield decoder.decode();
   } finally {
     await fh.close();
   }
+}
+
+async function* linesOf(fh: FileHandle, file: string, maxBytes: number, what: string): AsyncGenerator<string> {
+  let carry = '';
+  for await (const chunk of textChunks(fh, file, maxBytes, what)) {
+    let text = carry + chunk;
+    // A `\r` at the end may be the first half of `\r\n`: keep it for the next chunk.
+    let held = '';
+    if (text.endsWith('\r')) {
+      held = '\r';
+      text = text.slice(0, -1);
+    }
+    const parts = text.split(/\r\n|\r|\n/);
+    carry = parts.pop()! + held;
+    yield* parts;
+  }
+  yield* carry.split(/\r\n|\r|\n/);
 }
 
 /**
@@ -136,21 +146,7 @@ async function* linesOf(fh: FileHandle, file: string, maxBytes: number, what: st
 export async function readTextBounded(file: string, maxBytes: number, what: string): Promise<string | null> {
   const fh = await openRegular(file, maxBytes, what, true);
   if (fh === null) return null;
-  const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
-  const buf = Buffer.allocUnsafe(CHUNK_BYTES);
   const parts: string[] = [];
-  let total = 0;
-  try {
-    for (;;) {
-      const { bytesRead } = await fh.read(buf, 0, buf.length, total);
-      if (bytesRead === 0) break;
-      total += bytesRead;
-      if (total > maxBytes) throw fileTooLargeError(file, total, maxBytes, what);
-      parts.push(decoder.decode(buf.subarray(0, bytesRead), { stream: true }));
-    }
-    parts.push(decoder.decode());
-    return parts.join('');
-  } finally {
-    await fh.close();
-  }
+  for await (const chunk of textChunks(fh, file, maxBytes, what)) parts.push(chunk);
+  return parts.join('');
 }
