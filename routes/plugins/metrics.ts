@@ -145,38 +145,23 @@ export function createAppMetrics(opts: MetricsOptions): AppMetrics {
   const eventLoop = new EventLoopDelayMetric();
   registry.registerMetric(eventLoop as unknown as Counter);
 
-  new Gauge({
-    name: 'audiofeed_dsp_jobs_in_flight',
-    help: 'Clip DSP jobs of this API process running on its DSP threads (POST /v1/features, computed previews, spectrogram PNGs)',
-    registers: [registry],
-    collect() {
-      this.set(opts.dsp().inFlight);
-    },
-  });
-  new Gauge({
-    name: 'audiofeed_dsp_jobs_queued',
-    help: 'Clip DSP jobs waiting for a DSP thread (at most DSP_MAX_QUEUE)',
-    registers: [registry],
-    collect() {
-      this.set(opts.dsp().queued);
-    },
-  });
-  new Gauge({
-    name: 'audiofeed_dsp_threads_started',
-    help: 'DSP threads of this API process running now (npm start boots one at start; more start on demand, up to DSP_THREADS)',
-    registers: [registry],
-    collect() {
-      this.set(opts.dsp().started);
-    },
-  });
-  new Gauge({
-    name: 'audiofeed_dsp_threads',
-    help: 'DSP threads this API process may run (DSP_THREADS; 0: DSP runs on the event loop)',
-    registers: [registry],
-    collect() {
-      this.set(opts.dsp().threads);
-    },
-  });
+  // The DSP pool's state, read at scrape time.
+  const dspGauges: [name: string, help: string, value: (s: DspStats) => number][] = [
+    ['audiofeed_dsp_jobs_in_flight', 'Clip DSP jobs of this API process running on its DSP threads (POST /v1/features, computed previews, spectrogram PNGs)', (s) => s.inFlight],
+    ['audiofeed_dsp_jobs_queued', 'Clip DSP jobs waiting for a DSP thread (at most DSP_MAX_QUEUE)', (s) => s.queued],
+    ['audiofeed_dsp_threads_started', 'DSP threads of this API process running now (npm start boots one at start; more start on demand, up to DSP_THREADS)', (s) => s.started],
+    ['audiofeed_dsp_threads', 'DSP threads this API process may run (DSP_THREADS; 0: DSP runs on the event loop)', (s) => s.threads],
+  ];
+  for (const [name, help, value] of dspGauges) {
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.set(value(opts.dsp()));
+      },
+    });
+  }
   registry.registerMetric(
     new ScrapeTimeMetric(
       'audiofeed_dsp_jobs_refused_total',
